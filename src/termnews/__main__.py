@@ -1,0 +1,3 @@
+from termnews.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,190 @@
+"""Plain data objects shared by every layer. No I/O here."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+def content_hash(*parts: str | None) -> str:
+    """A short stable hash over text parts (used for bodies and guid fallbacks)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        digest.update((part or "").encode("utf-8", "surrogatepass"))
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+@dataclass(slots=True)
+class CommentMeta:
+    """Where a post's discussion lives, as its feed entry describes it."""
+
+    page_url: str | None = None  # <comments>: the HTML comments page (…#comments)
+    feed_url: str | None = None  # wfw:commentRss, or Atom link rel="replies" of a feed type
+    api_url: str | None = None  # wfw:comment (CommentAPI endpoint)
+    count: int | None = None  # slash:comments, thr:count or thr:total
+
+
+@dataclass(slots=True)
+class ParsedEntry:
+    """One entry as the parser found it, before it has a database id."""
+
+    guid: str
+    link: str | None
+    title: str
+    author: str | None
+    published: float | None  # POSIX seconds, UTC
+    updated: float | None
+    summary: str | None  # HTML (or text) as the feed gave it
+    content: str | None  # full HTML body, when the feed has one
+    comments: CommentMeta = field(default_factory=CommentMeta)
+
+    @property
+    def body_hash(self) -> str:
+        return content_hash(self.title, self.link, self.author, self.summary, self.content)
+
+
+@dataclass(slots=True)
+class ParsedFeed:
+    """A whole parsed feed document."""
+
+    title: str | None
+    site_url: str | None
+    entries: list[ParsedEntry]
+    format: str = ""  # feedparser's version string: rss20, atom10, ...
+    warning: str | None = None  # a recoverable problem (feedparser "bozo" with entries)
+
+
+class FetchStatus(str, Enum):
+    OK = "ok"
+    NOT_MODIFIED = "not_modified"
+    GONE = "gone"
+    ERROR = "error"
+
+
+@dataclass(slots=True)
+class Feed:
+    id: int
+    url: str
+    title: str | None
+    site_url: str | None
+    tags: list[str]
+    unread: int = 0
+    total: int = 0
+    last_fetch: float | None = None
+    last_success: float | None = None
+    error: str | None = None
+    failures: int = 0
+    gone: bool = False
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.url
+
+
+@dataclass(slots=True)
+class Article:
+    """One row of an article list: enough to draw it, not its body."""
+
+    id: int
+    feed_id: int
+    feed_title: str
+    title: str
+    link: str | None
+    author: str | None
+    published: float | None
+    read: bool
+    starred: bool
+    comment_count: int | None = None
+
+
+@dataclass(slots=True)
+class ArticleDetail:
+    """Everything the reader shows for one post."""
+
+    id: int
+    feed_id: int
+    feed_title: str
+    feed_url: str
+    guid: str
+    title: str
+    link: str | None
+    author: str | None
+    published: float | None
+    updated: float | None
+    summary: str | None
+    content: str | None
+    comments: CommentMeta
+    read: bool
+    starred: bool
+
+    @property
+    def body_html(self) -> str:
+        return self.content or self.summary or ""
+
+
+class CommentStatus(str, Enum):
+    APPROVED = "approved"
+    PENDING = "pending"
+
+
+@dataclass(slots=True)
+class Comment:
+    """A comment under a post, from any source (its site, its comment feed or the board)."""
+
+    source: str  # "feed", "wordpress", "board"
+    remote_id: str  # id within the source (e.g. WordPress comment id, board row id, guid)
+    parent_id: str | None  # remote_id of the comment it answers
+    author: str
+    author_url: str | None
+    published: float | None
+    content_html: str
+    link: str | None = None
+    status: CommentStatus = CommentStatus.APPROVED
+
+
+@dataclass(slots=True)
+class Identity:
+    """Who is reading and commenting. In served mode the name comes from the server only."""
+
+    name: str = "local"
+    display_name: str = ""
+    email: str = ""
+    url: str = ""
+
+
+@dataclass(slots=True)
+class Draft:
+    article_id: int
+    identity: str
+    body: str
+    author: str = ""
+    email: str = ""
+    url: str = ""
+    parent_id: str | None = None
+    target: str = ""  # backend name the draft is meant for
+    updated: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleQuery:
+    """Which articles a list shows. All fields None means "All"."""
+
+    feed_id: int | None = None
+    tag: str | None = None
+    unread_only: bool = False
+    starred_only: bool = False
+    search: str | None = None
+
+    @property
+    def label(self) -> str:
+        if self.search:
+            return f"Search: {self.search}"
+        if self.starred_only:
+            return "Starred"
+        if self.unread_only and self.feed_id is None and self.tag is None:
+            return "Unread"
+        if self.tag:
+            return f"Tag: {self.tag}"
+        return "All"
