@@ -113,10 +113,11 @@ def _entry(e: Mapping[str, Any], prefixes: Mapping[str, list[str]]) -> ParsedEnt
     if author is None:
         detail = e.get("author_detail") or {}
         author = (detail.get("name") or "").strip() or None
-    published = _timestamp(e.get("published_parsed"))
-    updated = _timestamp(e.get("updated_parsed"))
+    # dict.get: FeedParserDict.get would alias updated_parsed to published_parsed (and warn).
+    published = _timestamp(dict.get(e, "published_parsed"))
+    updated = _timestamp(dict.get(e, "updated_parsed"))
     if published is None:
-        published = updated if updated is not None else _timestamp(e.get("created_parsed"))
+        published = updated if updated is not None else _timestamp(dict.get(e, "created_parsed"))
     if updated is None:
         updated = published
     return ParsedEntry(

@@ -1,0 +1,336 @@
+"""parse_feed on feeds written here, and ParsePool in real worker processes."""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import os
+import signal
+import time
+
+import pytest
+
+from termnews.model import content_hash
+from termnews.parse import FeedParseError, ParsePool, parse_feed
+
+URL = "http://blog.example.test/feed/"
+
+WORDPRESS_RSS = b"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"
+  xmlns:content="http://purl.org/rss/1.0/modules/content/"
+  xmlns:wfw="http://wellformedweb.org/CommentAPI/"
+  xmlns:dc="http://purl.org/dc/elements/1.1/"
+  xmlns:slash="http://purl.org/rss/1.0/modules/slash/">
+<channel>
+  <title>Allotment &amp; Orchard Notes</title>
+  <link>http://blog.example.test</link>
+  <description>Growing things slowly</description>
+  <item>
+    <title>Pruning the old pear tree</title>
+    <link>http://blog.example.test/?p=41&amp;lang=en</link>
+    <comments>http://blog.example.test/?p=41&amp;lang=en#comments</comments>
+    <dc:creator><![CDATA[Marguerite Holm]]></dc:creator>
+    <pubDate>Tue, 03 Nov 2026 09:30:00 +0000</pubDate>
+    <guid isPermaLink="false">http://blog.example.test/?p=41</guid>
+    <description><![CDATA[<p>Winter pruning, short version.</p>]]></description>
+    <content:encoded><![CDATA[<p>Pruning, the long version, <b>photos</b>.</p>]]></content:encoded>
+    <wfw:commentRss>http://blog.example.test/?feed=rss2&amp;p=41</wfw:commentRss>
+    <wfw:comment>http://blog.example.test/wp-comment-api/?p=41</wfw:comment>
+    <slash:comments>7</slash:comments>
+  </item>
+  <item>
+    <title>Comments closed here</title>
+    <link>http://blog.example.test/?p=40</link>
+    <dc:creator>Marguerite Holm</dc:creator>
+    <pubDate>Mon, 02 Nov 2026 08:00:00 +0100</pubDate>
+    <guid isPermaLink="false">http://blog.example.test/?p=40</guid>
+    <description>Nothing to discuss.</description>
+  </item>
+</channel>
+</rss>
+"""
+
+
+def test_wordpress_rss_entry_fields_and_comment_metadata() -> None:
+    feed = parse_feed(WORDPRESS_RSS, URL, "application/rss+xml; charset=UTF-8")
+    assert feed.title == "Allotment & Orchard Notes"
+    assert feed.site_url == "http://blog.example.test"
+    assert feed.format == "rss20"
+    assert feed.warning is None
+    first, second = feed.entries
+    assert first.guid == "http://blog.example.test/?p=41"
+    assert first.link == "http://blog.example.test/?p=41&lang=en"
+    assert first.title == "Pruning the old pear tree"
+    assert first.author == "Marguerite Holm"
+    assert first.published == calendar.timegm((2026, 11, 3, 9, 30, 0))
+    assert first.updated == first.published
+    assert first.summary == "<p>Winter pruning, short version.</p>"
+    assert first.content == "<p>Pruning, the long version, <b>photos</b>.</p>"
+    assert first.comments.page_url == "http://blog.example.test/?p=41&lang=en#comments"
+    assert first.comments.feed_url == "http://blog.example.test/?feed=rss2&p=41"
+    assert first.comments.api_url == "http://blog.example.test/wp-comment-api/?p=41"
+    assert first.comments.count == 7
+    # A post with comments closed carries no metadata at all.
+    assert second.comments.page_url is None
+    assert second.comments.feed_url is None
+    assert second.comments.count is None
+    assert second.content is None
+    assert second.published == calendar.timegm((2026, 11, 2, 7, 0, 0))
+
+
+def test_comment_metadata_under_unusual_prefixes() -> None:
+    body = (
+        WORDPRESS_RSS.replace(b"xmlns:wfw=", b"xmlns:cmt=")
+        .replace(b"xmlns:slash=", b"xmlns:sd=")
+        .replace(b"<wfw:", b"<cmt:")
+        .replace(b"</wfw:", b"</cmt:")
+        .replace(b"<slash:", b"<sd:")
+        .replace(b"</slash:", b"</sd:")
+    )
+    assert b"wfw:" not in body
+    entry = parse_feed(body, URL).entries[0]
+    assert entry.comments.feed_url == "http://blog.example.test/?feed=rss2&p=41"
+    assert entry.comments.api_url == "http://blog.example.test/wp-comment-api/?p=41"
+    assert entry.comments.count == 7
+
+
+def test_non_numeric_comment_count_is_none() -> None:
+    body = WORDPRESS_RSS.replace(b"<slash:comments>7<", b"<slash:comments>many<")
+    assert parse_feed(body, URL).entries[0].comments.count is None
+
+
+BLOGGER_ATOM = b"""<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xmlns:th="http://purl.org/syndication/thread/1.0">
+  <id>tag:blogger.example.test,1999:blog-77</id>
+  <title type="text">Tide Tables and Other Stories</title>
+  <link rel="alternate" type="text/html" href="https://tides.example.test/"/>
+  <updated>2026-10-05T12:00:00Z</updated>
+  <entry>
+    <id>tag:blogger.example.test,1999:blog-77.post-1001</id>
+    <published>2026-10-04T18:15:30.000+02:00</published>
+    <updated>2026-10-05T08:00:00.000+02:00</updated>
+    <title type="html">Neap tides &amp;amp; &lt;em&gt;spring&lt;/em&gt; tides</title>
+    <content type="html">&lt;p&gt;The moon does most of the work.&lt;/p&gt;</content>
+    <link rel="replies" type="application/atom+xml"
+          href="https://tides.example.test/feeds/1001/comments/default" title="Post Comments"/>
+    <link rel="replies" type="text/html"
+          href="https://tides.example.test/2026/10/neap.html#comment-form" th:count="3"/>
+    <link rel="alternate" type="text/html" href="https://tides.example.test/2026/10/neap.html"/>
+    <author><name>Ines Vaucher</name></author>
+    <th:total>3</th:total>
+  </entry>
+  <entry>
+    <id>tag:blogger.example.test,1999:blog-77.post-1000</id>
+    <updated>2026-09-01T00:00:00Z</updated>
+    <title>Only an updated date</title>
+    <link rel="alternate" type="text/html" href="https://tides.example.test/2026/09/old.html"/>
+    <link rel="replies" type="text/html" href="https://tides.example.test/2026/09/old.html#c"
+          th:count="12"/>
+    <author><name>Ines Vaucher</name></author>
+  </entry>
+  <entry>
+    <id>tag:blogger.example.test,1999:blog-77.post-999</id>
+    <updated>2026-08-01T00:00:00Z</updated>
+    <title>Total only</title>
+    <link rel="replies" type="application/atom+xml" href="https://tides.example.test/c/999"/>
+    <th:total>5</th:total>
+  </entry>
+</feed>
+"""
+
+
+def test_blogger_atom_replies_links_and_thread_counts() -> None:
+    feed = parse_feed(BLOGGER_ATOM, "https://tides.example.test/feeds/posts/default")
+    assert feed.format == "atom10"
+    assert feed.title == "Tide Tables and Other Stories"
+    assert feed.site_url == "https://tides.example.test/"
+    first, second, third = feed.entries
+    assert first.guid == "tag:blogger.example.test,1999:blog-77.post-1001"
+    assert first.title == "Neap tides & spring tides"
+    assert first.link == "https://tides.example.test/2026/10/neap.html"
+    assert first.author == "Ines Vaucher"
+    assert first.published == calendar.timegm((2026, 10, 4, 16, 15, 30))
+    assert first.updated == calendar.timegm((2026, 10, 5, 6, 0, 0))
+    assert first.content == "<p>The moon does most of the work.</p>"
+    assert first.comments.feed_url == "https://tides.example.test/feeds/1001/comments/default"
+    assert first.comments.page_url == "https://tides.example.test/2026/10/neap.html#comment-form"
+    assert first.comments.count == 3
+    # No thr:total: the count comes from the replies link; published falls back to updated.
+    assert second.comments.count == 12
+    assert second.comments.feed_url is None
+    assert second.published == second.updated == calendar.timegm((2026, 9, 1, 0, 0, 0))
+    # thr:total under the feed's own prefix ("th" here).
+    assert third.comments.count == 5
+    assert third.comments.feed_url == "https://tides.example.test/c/999"
+
+
+RSS10 = b"""<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+         xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+  <channel rdf:about="http://birds.example.test/">
+    <title>Heron Watch</title>
+    <link>http://birds.example.test/</link>
+    <description>Sightings</description>
+  </channel>
+  <item rdf:about="http://birds.example.test/2026/heron-at-dawn">
+    <title>Heron at dawn</title>
+    <link>http://birds.example.test/2026/heron-at-dawn</link>
+    <description>Grey, patient, wet.</description>
+    <dc:date>2026-04-01T05:45:00Z</dc:date>
+    <dc:creator>Tomas Riedl</dc:creator>
+  </item>
+</rdf:RDF>
+"""
+
+
+def test_rss10() -> None:
+    feed = parse_feed(RSS10, "http://birds.example.test/index.rdf")
+    assert feed.format == "rss10"
+    assert feed.title == "Heron Watch"
+    (entry,) = feed.entries
+    assert entry.title == "Heron at dawn"
+    assert entry.link == "http://birds.example.test/2026/heron-at-dawn"
+    assert entry.guid == entry.link
+    assert entry.author == "Tomas Riedl"
+    assert entry.published == calendar.timegm((2026, 4, 1, 5, 45, 0))
+    assert entry.summary == "Grey, patient, wet."
+
+
+NO_GUID = b"""<?xml version="1.0"?>
+<rss version="2.0"><channel><title>Loose Ends</title>
+<item><title>Has a link</title><link>http://ends.example.test/a</link>
+<description>first</description></item>
+<item><title>  No link,
+  no guid  </title><description>second &amp; last</description></item>
+</channel></rss>
+"""
+
+
+def test_guid_falls_back_to_link_then_to_a_hash() -> None:
+    with_link, bare = parse_feed(NO_GUID, "http://ends.example.test/rss").entries
+    assert with_link.guid == "http://ends.example.test/a"
+    assert bare.link is None
+    assert bare.title == "No link, no guid"
+    assert bare.guid == content_hash(bare.title, bare.summary)
+    assert bare.published is None and bare.updated is None
+
+
+def test_titles_lose_markup_and_entities() -> None:
+    body = b"""<?xml version="1.0"?>
+<rss version="2.0"><channel><title>T</title>
+<item><guid>1</guid><title>&lt;b&gt;Bold&lt;/b&gt; claims &amp;amp; caf&amp;eacute;s</title></item>
+<item><guid>2</guid><title><![CDATA[Fish &amp; <i>chips</i> &#8212; cheap]]></title></item>
+<item><guid>3</guid><title>5 &lt; 7 and 9 &gt; 8</title></item>
+</channel></rss>"""
+    titles = [e.title for e in parse_feed(body, URL).entries]
+    assert titles == ["Bold claims & cafés", "Fish & chips \u2014 cheap", "5 < 7 and 9 > 8"]
+
+
+def test_dates_in_several_formats_become_utc_seconds() -> None:
+    body = b"""<?xml version="1.0"?>
+<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Dates</title>
+<item><guid>a</guid><pubDate>Sat, 28 Nov 2026 10:00:00 GMT</pubDate></item>
+<item><guid>b</guid><pubDate>Sat, 28 Nov 2026 10:00:00 -0500</pubDate></item>
+<item><guid>c</guid><dc:date>2026-11-28T10:00:00+09:00</dc:date></item>
+<item><guid>d</guid><pubDate>sometime last week</pubDate></item>
+</channel></rss>"""
+    a, b, c, d = parse_feed(body, URL).entries
+    base = calendar.timegm((2026, 11, 28, 10, 0, 0))
+    assert a.published == base
+    assert b.published == base + 5 * 3600
+    assert c.published == base - 9 * 3600
+    assert d.published is None
+
+
+def test_html_page_is_not_a_feed() -> None:
+    page = b"""<!DOCTYPE html>
+<html lang="en"><head><title>Welcome to my site</title></head>
+<body><h1>Hello</h1><p>No feed here.</p></body></html>"""
+    with pytest.raises(FeedParseError, match=r"not a feed \(got an HTML page\)"):
+        parse_feed(page, "http://site.example.test/")
+    with pytest.raises(FeedParseError, match="HTML page"):
+        parse_feed(b"<p>hi</p>", "http://site.example.test/", "text/html; charset=utf-8")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"   \n",
+        b"\x00\x01\x02garbage\xff\xfe bytes",
+        b"just some words, not markup",
+        b'{"json": "is not a feed"}',
+        b"<?xml version='1.0'?><inventory><item-count>3</item-count></inventory>",
+        b"/etc/passwd",  # must never be opened as a file
+    ],
+)
+def test_garbage_raises_a_one_line_feed_parse_error(body: bytes) -> None:
+    with pytest.raises(FeedParseError) as caught:
+        parse_feed(body, URL)
+    message = str(caught.value)
+    assert message.startswith("not a feed")
+    assert "\n" not in message
+    assert "Traceback" not in message
+
+
+def test_truncated_feed_keeps_its_entries_and_warns() -> None:
+    cut = WORDPRESS_RSS[: WORDPRESS_RSS.index(b"<title>Comments closed")]
+    feed = parse_feed(cut, URL)
+    assert [e.guid for e in feed.entries][:1] == ["http://blog.example.test/?p=41"]
+    assert feed.entries[0].comments.count == 7
+    assert feed.warning is not None
+    assert feed.warning.startswith("not well-formed XML at line ")
+
+
+def test_whitespace_before_the_xml_declaration_is_tolerated() -> None:
+    feed = parse_feed(b"\n\n" + WORDPRESS_RSS, URL)
+    assert feed.warning is None
+    assert len(feed.entries) == 2
+
+
+def test_parse_error_pickles() -> None:
+    import pickle
+
+    error = pickle.loads(pickle.dumps(FeedParseError("not a feed: example")))
+    assert isinstance(error, FeedParseError)
+    assert str(error) == "not a feed: example"
+
+
+async def test_pool_parses_in_another_process_and_matches_parse_feed() -> None:
+    with ParsePool(max_workers=1) as pool:
+        worker_pid = await pool._call(os.getpid)
+        assert worker_pid != os.getpid()
+        result = await pool.parse(WORDPRESS_RSS, URL, "application/rss+xml")
+        assert result == parse_feed(WORDPRESS_RSS, URL, "application/rss+xml")
+        results = await asyncio.gather(
+            pool.parse(BLOGGER_ATOM, URL), pool.parse(RSS10, URL), pool.parse(NO_GUID, URL)
+        )
+        assert [len(r.entries) for r in results] == [3, 1, 2]
+
+
+async def test_pool_reports_worker_errors_as_feed_parse_errors() -> None:
+    with ParsePool(max_workers=1) as pool:
+        with pytest.raises(FeedParseError, match="HTML page"):
+            await pool.parse(b"<!doctype html><html><body>x</body></html>", URL)
+        # The worker is still usable afterwards.
+        assert len((await pool.parse(RSS10, URL)).entries) == 1
+
+
+async def test_pool_survives_a_killed_worker() -> None:
+    with ParsePool(max_workers=1) as pool:
+        victim = await pool._call(os.getpid)
+        sleeper = asyncio.ensure_future(pool._call(time.sleep, 30))
+        await asyncio.sleep(0.2)  # let the worker pick the job up
+        os.kill(victim, signal.SIGKILL)
+        with pytest.raises(FeedParseError, match="stopped unexpectedly"):
+            await asyncio.wait_for(sleeper, 20)
+        # A fresh pool takes over.
+        assert len((await pool.parse(RSS10, URL)).entries) == 1
+        assert await pool._call(os.getpid) != victim
+
+
+async def test_closed_pool_refuses_work() -> None:
+    pool = ParsePool()
+    pool.close()
+    with pytest.raises(FeedParseError, match="closed"):
+        await pool.parse(RSS10, URL)
