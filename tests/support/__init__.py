@@ -1,0 +1,1 @@
+"""Test helpers shared by the suites: the loopback feed server and its fixtures."""
