@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
 def content_hash(*parts: str | None) -> str:
@@ -56,7 +56,7 @@ class ParsedFeed:
     warning: str | None = None  # a recoverable problem (feedparser "bozo" with entries)
 
 
-class FetchStatus(str, Enum):
+class FetchStatus(StrEnum):
     OK = "ok"
     NOT_MODIFIED = "not_modified"
     GONE = "gone"
@@ -124,7 +124,7 @@ class ArticleDetail:
         return self.content or self.summary or ""
 
 
-class CommentStatus(str, Enum):
+class CommentStatus(StrEnum):
     APPROVED = "approved"
     PENDING = "pending"
 

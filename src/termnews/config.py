@@ -1,0 +1,244 @@
+"""Settings (TOML in the XDG config dir) and where termnews keeps its files."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+APP_NAME = "termnews"
+
+
+class ConfigError(Exception):
+    """A settings problem, worded for the user (file, line, key)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    section: str
+    key: str
+    default: Any
+    doc: str
+
+    @property
+    def kind(self) -> type:
+        return type(self.default)
+
+
+# Every setting, its default and what it does. The README's table and
+# `termnews config --defaults` are generated from this list.
+OPTIONS: tuple[Option, ...] = (
+    Option("general", "refresh_on_start", True, "Refresh feeds that are due when termnews starts."),
+    Option(
+        "general",
+        "refresh_interval",
+        30,
+        "Minutes between automatic refreshes while termnews is open; 0 turns them off.",
+    ),
+    Option("general", "mark_read_on_open", True, "Opening a post marks it read."),
+    Option("general", "mouse", True, "Enable mouse support (false sends no mouse modes)."),
+    Option("general", "theme", "textual-dark", "Textual theme; changed from the command palette."),
+    Option(
+        "general",
+        "browser",
+        "",
+        "Command to open links (URL appended); empty uses the system browser, "
+        "or OSC 52 copy over SSH.",
+    ),
+    Option("fetch", "timeout", 20.0, "Seconds before a feed request gives up."),
+    Option("fetch", "max_concurrency", 10, "Feeds fetched at once."),
+    Option("fetch", "per_host", 2, "Feeds fetched at once from one host."),
+    Option("fetch", "max_feed_mb", 20, "Largest feed body accepted, in MB."),
+    Option("profile", "name", "", "Your name on comments posted to sites."),
+    Option("profile", "email", "", "Your e-mail for comments (WordPress requires one)."),
+    Option("profile", "url", "", "Your website, shown with your comments where sites allow."),
+)
+
+# Free-form tables: [keys] binding_id = "key,key"; [wordpress."host"] user/app_password;
+# [intervals] "feed url" = minutes.
+FREE_SECTIONS = {"keys", "wordpress", "intervals"}
+
+
+@dataclass(slots=True)
+class WordPressLogin:
+    user: str
+    app_password: str
+
+
+@dataclass(slots=True)
+class Settings:
+    refresh_on_start: bool = True
+    refresh_interval: int = 30
+    mark_read_on_open: bool = True
+    mouse: bool = True
+    theme: str = "textual-dark"
+    browser: str = ""
+    timeout: float = 20.0
+    max_concurrency: int = 10
+    per_host: int = 2
+    max_feed_mb: int = 20
+    name: str = ""
+    email: str = ""
+    url: str = ""
+    keys: dict[str, str] = field(default_factory=dict)
+    wordpress: dict[str, WordPressLogin] = field(default_factory=dict)
+    intervals: dict[str, int] = field(default_factory=dict)
+    path: Path | None = None
+
+
+@dataclass(slots=True)
+class Paths:
+    config_file: Path
+    data_dir: Path
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / "termnews.db"
+
+
+def resolve_paths(config: str | Path | None = None, data_dir: str | Path | None = None) -> Paths:
+    """Command-line values win over the environment, which wins over XDG defaults."""
+    config_file = Path(
+        config
+        or os.environ.get("TERMNEWS_CONFIG")
+        or Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+    ).expanduser()
+    data = Path(
+        data_dir or os.environ.get("TERMNEWS_DATA_DIR") or platformdirs.user_data_dir(APP_NAME)
+    ).expanduser()
+    return Paths(config_file=config_file, data_dir=data)
+
+
+def _line_of(text: str, section: str, key: str) -> int | None:
+    """Best-effort line number of `key` in `[section]` (tomllib does not report positions)."""
+    current = ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        header = re.match(r"^\[\s*([^\]]+?)\s*\]", stripped)
+        if header:
+            current = header.group(1).split(".")[0].strip().strip('"')
+            continue
+        if current == section and re.match(rf"^[\"']?{re.escape(key)}[\"']?\s*=", stripped):
+            return number
+    return None
+
+
+def load_settings(path: Path) -> Settings:
+    """Read settings; a missing file means defaults, a broken one a ConfigError."""
+    settings = Settings(path=path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return settings
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the settings file: {exc}") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+
+    def where(section: str, key: str) -> str:
+        line = _line_of(text, section, key)
+        return f"{path}, line {line}" if line else str(path)
+
+    known = {(o.section, o.key): o for o in OPTIONS}
+    sections = {o.section for o in OPTIONS} | FREE_SECTIONS
+    for section, table in data.items():
+        if section not in sections:
+            raise ConfigError(
+                f"{where(section, section)}: unknown section [{section}] "
+                f"(known: {', '.join(sorted(sections))})"
+            )
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [{section}] must be a table")
+        if section in FREE_SECTIONS:
+            continue
+        for key, value in table.items():
+            option = known.get((section, key))
+            if option is None:
+                raise ConfigError(f"{where(section, key)}: unknown key {section}.{key}")
+            expected = option.kind
+            ok = isinstance(value, expected) and not (
+                expected is not bool and isinstance(value, bool)
+            )
+            if expected is float and isinstance(value, int) and not isinstance(value, bool):
+                value, ok = float(value), True
+            if not ok:
+                raise ConfigError(
+                    f"{where(section, key)}: {section}.{key} must be "
+                    f"{_kind_name(expected)}, got {value!r}"
+                )
+            if expected in (int, float) and value < 0:
+                raise ConfigError(f"{where(section, key)}: {section}.{key} must not be negative")
+            setattr(settings, key, value)
+
+    for binding_id, keys in data.get("keys", {}).items():
+        if not isinstance(keys, str) or not keys.strip():
+            raise ConfigError(
+                f"{where('keys', binding_id)}: keys.{binding_id} must be a string of keys "
+                'such as "j,down"'
+            )
+        settings.keys[binding_id] = keys
+    for host, login in data.get("wordpress", {}).items():
+        if (
+            not isinstance(login, dict)
+            or not isinstance(login.get("user"), str)
+            or not isinstance(login.get("app_password"), str)
+        ):
+            raise ConfigError(
+                f'{path}: [wordpress."{host}"] needs user = "..." and app_password = "..."'
+            )
+        settings.wordpress[host] = WordPressLogin(login["user"], login["app_password"])
+    for url, minutes in data.get("intervals", {}).items():
+        if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 0:
+            raise ConfigError(f"{where('intervals', url)}: intervals must be whole minutes")
+        settings.intervals[url] = minutes
+    return settings
+
+
+def _kind_name(kind: type) -> str:
+    return {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}[kind]
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
+
+
+def default_config_text() -> str:
+    """A commented config file with every key at its default."""
+    lines = ["# termnews settings. Every key is optional; shown here with its default.", ""]
+    section = ""
+    for option in OPTIONS:
+        if option.section != section:
+            if section:
+                lines.append("")
+            section = option.section
+            lines.append(f"[{section}]")
+        lines.append(f"# {option.doc}")
+        lines.append(f"{option.key} = {_toml_value(option.default)}")
+    lines += [
+        "",
+        '# Remap keys by binding id (see `?` in the app or the README): id = "key,key"',
+        "[keys]",
+        '# next_article = "n,J"',
+        "",
+        "# WordPress application passwords, per site host, for REST comment posting.",
+        '# [wordpress."example.org"]',
+        '# user = "ada"',
+        '# app_password = "abcd efgh ijkl mnop"',
+        "",
+        "# Per-feed refresh interval in minutes, by feed URL.",
+        "[intervals]",
+        '# "https://example.org/feed/" = 120',
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,118 @@
+"""Subscription lists in and out: OPML 1/2 and newsboat `urls` files."""
+
+from __future__ import annotations
+
+import shlex
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from email.utils import formatdate
+
+from termnews.model import Feed
+
+
+class ImportError_(Exception):
+    """A subscription file termnews cannot read (the message names the problem)."""
+
+
+@dataclass(slots=True)
+class Subscription:
+    url: str
+    title: str | None = None
+    tags: list[str] = field(default_factory=list)
+
+
+def parse_subscriptions(text: str, name: str = "file") -> list[Subscription]:
+    """Detect OPML or a newsboat urls file and read its feeds with their tags."""
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if stripped.startswith("<"):
+        return parse_opml(stripped, name)
+    return parse_newsboat_urls(text)
+
+
+def parse_opml(text: str, name: str = "file") -> list[Subscription]:
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as exc:
+        raise ImportError_(f"{name} is not valid OPML: {exc}") from exc
+    if root.tag.lower() != "opml":
+        raise ImportError_(f"{name} is XML but not OPML (root element <{root.tag}>)")
+    body = root.find("body")
+    if body is None:
+        raise ImportError_(f"{name} has no <body>: not an OPML subscription list")
+    found: list[Subscription] = []
+
+    def walk(node: ET.Element, folders: list[str]) -> None:
+        for outline in node.findall("outline"):
+            url = outline.get("xmlUrl") or outline.get("xmlurl")
+            label = outline.get("title") or outline.get("text")
+            if url:
+                tags = list(folders)
+                for category in (outline.get("category") or "").split(","):
+                    category = category.strip().strip("/")
+                    if category and category not in tags:
+                        tags.append(category)
+                found.append(Subscription(url.strip(), label, tags))
+            else:
+                walk(outline, [*folders, label] if label else folders)
+
+    walk(body, [])
+    return found
+
+
+def parse_newsboat_urls(text: str) -> list[Subscription]:
+    """newsboat's format: `URL "tag" "other tag" "~Custom title"` one feed a line."""
+    found: list[Subscription] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            words = shlex.split(line, comments=True)
+        except ValueError:
+            words = line.split()
+        if not words:
+            continue
+        url, rest = words[0], words[1:]
+        if url.startswith(("query:", "exec:", "filter:")):
+            continue  # newsboat-only virtual feeds
+        title = None
+        tags: list[str] = []
+        for word in rest:
+            if word.startswith("~"):
+                title = word[1:] or None
+            elif word.startswith("!"):
+                continue  # "hidden" marker
+            else:
+                tags.append(word)
+        found.append(Subscription(url, title, tags))
+    return found
+
+
+def to_opml(feeds: list[Feed], title: str = "termnews subscriptions") -> str:
+    """OPML 2.0: feeds grouped in folders by their first tag, every tag in `category`."""
+    root = ET.Element("opml", version="2.0")
+    head = ET.SubElement(root, "head")
+    ET.SubElement(head, "title").text = title
+    ET.SubElement(head, "dateCreated").text = formatdate(usegmt=True)
+    body = ET.SubElement(root, "body")
+    folders: dict[str, ET.Element] = {}
+    for feed in feeds:
+        parent = body
+        if feed.tags:
+            first = feed.tags[0]
+            if first not in folders:
+                folders[first] = ET.SubElement(body, "outline", text=first, title=first)
+            parent = folders[first]
+        attrs = {
+            "type": "rss",
+            "text": feed.display_title,
+            "title": feed.display_title,
+            "xmlUrl": feed.url,
+        }
+        if feed.site_url:
+            attrs["htmlUrl"] = feed.site_url
+        if feed.tags:
+            attrs["category"] = ",".join(feed.tags)
+        ET.SubElement(parent, "outline", attrs)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")

@@ -1,0 +1,958 @@
+"""SQLite storage: schema, migrations and every query in the project.
+
+One database file is shared by every termnews process on a host (an SSH host runs
+one per session), so the database runs in WAL mode, every write is a short
+transaction, and a feed refresh takes a lease so two processes never fetch the
+same feed at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import time
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from termnews.model import (
+    Article,
+    ArticleDetail,
+    ArticleQuery,
+    Comment,
+    CommentMeta,
+    CommentStatus,
+    Draft,
+    Feed,
+    ParsedEntry,
+    ParsedFeed,
+)
+
+BUSY_TIMEOUT_MS = 30_000
+
+# Each entry migrates the schema from version index to index + 1.
+MIGRATIONS: list[str] = [
+    # 0 -> 1: the first schema.
+    """
+    CREATE TABLE feeds (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL UNIQUE,
+        title TEXT,
+        site_url TEXT,
+        tags TEXT NOT NULL DEFAULT '[]',
+        etag TEXT,
+        last_modified TEXT,
+        body_hash TEXT,
+        last_fetch REAL,
+        last_success REAL,
+        next_fetch REAL NOT NULL DEFAULT 0,
+        error TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        gone INTEGER NOT NULL DEFAULT 0,
+        lease_owner TEXT,
+        lease_until REAL NOT NULL DEFAULT 0,
+        added REAL NOT NULL,
+        position INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE articles (
+        id INTEGER PRIMARY KEY,
+        feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+        guid TEXT NOT NULL,
+        link TEXT,
+        title TEXT NOT NULL,
+        author TEXT,
+        published REAL,
+        updated REAL,
+        sort_key REAL NOT NULL,
+        summary TEXT,
+        content TEXT,
+        body_hash TEXT NOT NULL,
+        comments_page TEXT,
+        comments_feed TEXT,
+        comments_api TEXT,
+        comment_count INTEGER,
+        fetched REAL NOT NULL,
+        UNIQUE (feed_id, guid)
+    );
+    -- Covering indexes for the article lists (newest first).
+    CREATE INDEX articles_by_time ON articles (sort_key DESC, id DESC);
+    CREATE INDEX articles_by_feed_time ON articles (feed_id, sort_key DESC, id DESC);
+    CREATE TABLE article_state (
+        identity TEXT NOT NULL,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        read INTEGER NOT NULL DEFAULT 0,
+        starred INTEGER NOT NULL DEFAULT 0,
+        changed REAL NOT NULL,
+        PRIMARY KEY (identity, article_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX article_state_starred ON article_state (identity, starred, article_id);
+    CREATE VIRTUAL TABLE articles_fts USING fts5 (
+        title, author, summary, content,
+        content='', tokenize='unicode61 remove_diacritics 2'
+    );
+    CREATE TABLE comments (
+        id INTEGER PRIMARY KEY,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        source TEXT NOT NULL,
+        remote_id TEXT NOT NULL,
+        parent_id TEXT,
+        author TEXT NOT NULL,
+        author_url TEXT,
+        published REAL,
+        content TEXT NOT NULL,
+        link TEXT,
+        status TEXT NOT NULL DEFAULT 'approved',
+        fetched REAL NOT NULL,
+        UNIQUE (article_id, source, remote_id)
+    );
+    CREATE TABLE board (
+        id INTEGER PRIMARY KEY,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        parent_id TEXT,
+        identity TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created REAL NOT NULL
+    );
+    CREATE INDEX board_by_article ON board (article_id, created);
+    CREATE TABLE drafts (
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        identity TEXT NOT NULL,
+        body TEXT NOT NULL,
+        author TEXT NOT NULL DEFAULT '',
+        email TEXT NOT NULL DEFAULT '',
+        url TEXT NOT NULL DEFAULT '',
+        parent_id TEXT,
+        target TEXT NOT NULL DEFAULT '',
+        updated REAL NOT NULL,
+        PRIMARY KEY (article_id, identity)
+    );
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        identity TEXT NOT NULL,
+        target TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt REAL NOT NULL DEFAULT 0,
+        last_error TEXT,
+        state TEXT NOT NULL DEFAULT 'pending',
+        created REAL NOT NULL,
+        lease_until REAL NOT NULL DEFAULT 0
+    );
+    CREATE TABLE kv (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+_TAG = re.compile(r"<[^>]*>")
+
+
+class StoreError(Exception):
+    """A database problem the user can act on."""
+
+
+def _sort_key(entry: ParsedEntry, now: float) -> float:
+    return entry.published or entry.updated or now
+
+
+class Store:
+    """All persistent state. Methods are short transactions; safe to share across processes."""
+
+    def __init__(self, path: Path | str, *, identity: str = "local") -> None:
+        self.path = Path(path)
+        self.identity = identity
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(
+                str(path),
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,  # explicit BEGIN/COMMIT below
+                check_same_thread=False,
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the database {path}: {exc}") from exc
+        self.db.row_factory = sqlite3.Row
+        self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self._migrate()
+
+    # -- plumbing --------------------------------------------------------------
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self, *, immediate: bool = True) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} was written by a newer termnews (schema {version}, "
+                f"this one knows {SCHEMA_VERSION}); upgrade termnews"
+            )
+        if version == SCHEMA_VERSION:
+            return
+        with self.transaction():
+            # Re-read inside the write lock: another process may have migrated meanwhile.
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            for index in range(version, SCHEMA_VERSION):
+                for statement in _split_sql(MIGRATIONS[index]):
+                    self.db.execute(statement)
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    # -- key/value settings ----------------------------------------------------
+
+    def get_value(self, key: str, default: str | None = None) -> str | None:
+        row = self.db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_value(self, key: str, value: str) -> None:
+        self.db.execute(
+            "INSERT INTO kv (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # -- feeds -------------------------------------------------------------------
+
+    def add_feed(self, url: str, *, title: str | None = None, tags: Sequence[str] = ()) -> Feed:
+        now = time.time()
+        with self.transaction():
+            row = self.db.execute("SELECT id FROM feeds WHERE url = ?", (url,)).fetchone()
+            if row is None:
+                position = self.db.execute(
+                    "SELECT COALESCE(MAX(position), 0) + 1 FROM feeds"
+                ).fetchone()[0]
+                cursor = self.db.execute(
+                    "INSERT INTO feeds (url, title, tags, added, position) VALUES (?, ?, ?, ?, ?)",
+                    (url, title, json.dumps(sorted(set(tags))), now, position),
+                )
+                feed_id = int(cursor.lastrowid or 0)
+            else:
+                feed_id = row[0]
+                if tags:
+                    old = self._tags(feed_id)
+                    self.db.execute(
+                        "UPDATE feeds SET tags = ? WHERE id = ?",
+                        (json.dumps(sorted(set(old) | set(tags))), feed_id),
+                    )
+                if title:
+                    self.db.execute(
+                        "UPDATE feeds SET title = COALESCE(title, ?) WHERE id = ?",
+                        (title, feed_id),
+                    )
+        feed = self.feed(feed_id)
+        assert feed is not None
+        return feed
+
+    def _tags(self, feed_id: int) -> list[str]:
+        row = self.db.execute("SELECT tags FROM feeds WHERE id = ?", (feed_id,)).fetchone()
+        return list(json.loads(row[0])) if row else []
+
+    def set_tags(self, feed_id: int, tags: Sequence[str]) -> None:
+        self.db.execute(
+            "UPDATE feeds SET tags = ? WHERE id = ?", (json.dumps(sorted(set(tags))), feed_id)
+        )
+
+    def remove_feed(self, feed_id: int) -> None:
+        with self.transaction():
+            ids = [
+                r[0]
+                for r in self.db.execute("SELECT id FROM articles WHERE feed_id = ?", (feed_id,))
+            ]
+            self._fts_delete(ids)
+            self.db.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
+
+    def _feed_from_row(self, row: sqlite3.Row, unread: int = 0, total: int = 0) -> Feed:
+        return Feed(
+            id=row["id"],
+            url=row["url"],
+            title=row["title"],
+            site_url=row["site_url"],
+            tags=list(json.loads(row["tags"])),
+            unread=unread,
+            total=total,
+            last_fetch=row["last_fetch"],
+            last_success=row["last_success"],
+            error=row["error"],
+            failures=row["failures"],
+            gone=bool(row["gone"]),
+        )
+
+    def feed(self, feed_id: int) -> Feed | None:
+        row = self.db.execute("SELECT * FROM feeds WHERE id = ?", (feed_id,)).fetchone()
+        if row is None:
+            return None
+        total, unread = self._counts(feed_id)
+        return self._feed_from_row(row, unread, total)
+
+    def feed_by_url(self, url: str) -> Feed | None:
+        row = self.db.execute("SELECT id FROM feeds WHERE url = ?", (url,)).fetchone()
+        return self.feed(row[0]) if row else None
+
+    def _counts(self, feed_id: int) -> tuple[int, int]:
+        total = self.db.execute(
+            "SELECT COUNT(*) FROM articles WHERE feed_id = ?", (feed_id,)
+        ).fetchone()[0]
+        read = self.db.execute(
+            "SELECT COUNT(*) FROM articles a JOIN article_state s ON s.article_id = a.id "
+            "WHERE a.feed_id = ? AND s.identity = ? AND s.read = 1",
+            (feed_id, self.identity),
+        ).fetchone()[0]
+        return total, total - read
+
+    def feeds(self) -> list[Feed]:
+        """Every feed with its unread and total counts, in subscription order."""
+        totals = dict(
+            self.db.execute("SELECT feed_id, COUNT(*) FROM articles GROUP BY feed_id").fetchall()
+        )
+        reads = dict(
+            self.db.execute(
+                "SELECT a.feed_id, COUNT(*) FROM article_state s "
+                "JOIN articles a ON a.id = s.article_id "
+                "WHERE s.identity = ? AND s.read = 1 GROUP BY a.feed_id",
+                (self.identity,),
+            ).fetchall()
+        )
+        rows = self.db.execute("SELECT * FROM feeds ORDER BY position, id").fetchall()
+        return [
+            self._feed_from_row(
+                row, totals.get(row["id"], 0) - reads.get(row["id"], 0), totals.get(row["id"], 0)
+            )
+            for row in rows
+        ]
+
+    def feed_validators(self, feed_id: int) -> tuple[str, str | None, str | None, str | None]:
+        """(url, etag, last_modified, body_hash) for a conditional fetch."""
+        row = self.db.execute(
+            "SELECT url, etag, last_modified, body_hash FROM feeds WHERE id = ?", (feed_id,)
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"no feed with id {feed_id}")
+        return row[0], row[1], row[2], row[3]
+
+    def due_feeds(self, now: float) -> list[int]:
+        return [
+            r[0]
+            for r in self.db.execute(
+                "SELECT id FROM feeds WHERE gone = 0 AND next_fetch <= ? ORDER BY next_fetch, id",
+                (now,),
+            )
+        ]
+
+    def try_lease(self, feed_id: int, owner: str, seconds: float) -> bool:
+        """Take the refresh lease of a feed; False when another process holds it."""
+        now = time.time()
+        cursor = self.db.execute(
+            "UPDATE feeds SET lease_owner = ?, lease_until = ? "
+            "WHERE id = ? AND (lease_until < ? OR lease_owner = ?)",
+            (owner, now + seconds, feed_id, now, owner),
+        )
+        return cursor.rowcount == 1
+
+    def release_lease(self, feed_id: int, owner: str) -> None:
+        self.db.execute(
+            "UPDATE feeds SET lease_owner = NULL, lease_until = 0 WHERE id = ? AND lease_owner = ?",
+            (feed_id, owner),
+        )
+
+    def record_not_modified(
+        self,
+        feed_id: int,
+        next_fetch: float,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> None:
+        """A successful fetch with nothing new (304, or the same body again)."""
+        now = time.time()
+        self.db.execute(
+            "UPDATE feeds SET last_fetch = ?, last_success = ?, next_fetch = ?, error = NULL, "
+            "failures = 0, etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified) "
+            "WHERE id = ?",
+            (now, now, next_fetch, etag, last_modified, feed_id),
+        )
+
+    def record_failure(
+        self, feed_id: int, error: str, next_fetch: float, *, gone: bool = False
+    ) -> int:
+        """Store a fetch/parse error; returns the new consecutive failure count."""
+        now = time.time()
+        with self.transaction():
+            self.db.execute(
+                "UPDATE feeds SET last_fetch = ?, error = ?, failures = failures + 1, "
+                "next_fetch = ?, gone = ? WHERE id = ?",
+                (now, error, next_fetch, int(gone), feed_id),
+            )
+            row = self.db.execute("SELECT failures FROM feeds WHERE id = ?", (feed_id,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def failures(self, feed_id: int) -> int:
+        row = self.db.execute("SELECT failures FROM feeds WHERE id = ?", (feed_id,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def move_feed(self, feed_id: int, new_url: str) -> None:
+        """A permanent redirect: keep the feed, change its URL (unless it would collide)."""
+        with self.transaction():
+            clash = self.db.execute("SELECT id FROM feeds WHERE url = ?", (new_url,)).fetchone()
+            if clash is None:
+                self.db.execute("UPDATE feeds SET url = ? WHERE id = ?", (new_url, feed_id))
+
+    def store_feed(
+        self,
+        feed_id: int,
+        parsed: ParsedFeed,
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        body_hash: str,
+        next_fetch: float,
+    ) -> tuple[int, int]:
+        """Upsert a parsed feed's articles; returns (new, updated) counts."""
+        now = time.time()
+        new = updated = 0
+        with self.transaction():
+            self.db.execute(
+                "UPDATE feeds SET title = COALESCE(?, title), site_url = COALESCE(?, site_url), "
+                "etag = ?, last_modified = ?, body_hash = ?, last_fetch = ?, last_success = ?, "
+                "next_fetch = ?, error = ?, failures = 0, gone = 0 WHERE id = ?",
+                (
+                    parsed.title or None,
+                    parsed.site_url,
+                    etag,
+                    last_modified,
+                    body_hash,
+                    now,
+                    now,
+                    next_fetch,
+                    parsed.warning and f"feed is not well-formed: {parsed.warning}",
+                    feed_id,
+                ),
+            )
+            existing = {
+                row[0]: (row[1], row[2])
+                for row in self.db.execute(
+                    "SELECT guid, id, body_hash FROM articles WHERE feed_id = ?", (feed_id,)
+                )
+            }
+            seen: set[str] = set()
+            for entry in parsed.entries:
+                if entry.guid in seen:
+                    continue
+                seen.add(entry.guid)
+                digest = entry.body_hash
+                meta = entry.comments
+                old = existing.get(entry.guid)
+                if old is None:
+                    cursor = self.db.execute(
+                        "INSERT INTO articles (feed_id, guid, link, title, author, published, "
+                        "updated, sort_key, summary, content, body_hash, comments_page, "
+                        "comments_feed, comments_api, comment_count, fetched) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            feed_id,
+                            entry.guid,
+                            entry.link,
+                            entry.title,
+                            entry.author,
+                            entry.published,
+                            entry.updated,
+                            _sort_key(entry, now),
+                            entry.summary,
+                            entry.content,
+                            digest,
+                            meta.page_url,
+                            meta.feed_url,
+                            meta.api_url,
+                            meta.count,
+                            now,
+                        ),
+                    )
+                    self._fts_insert(int(cursor.lastrowid or 0), entry)
+                    new += 1
+                    continue
+                article_id, old_hash = old
+                if old_hash != digest:
+                    self._fts_delete([article_id])
+                    self.db.execute(
+                        "UPDATE articles SET link = ?, title = ?, author = ?, published = ?, "
+                        "updated = ?, summary = ?, content = ?, body_hash = ? WHERE id = ?",
+                        (
+                            entry.link,
+                            entry.title,
+                            entry.author,
+                            entry.published,
+                            entry.updated,
+                            entry.summary,
+                            entry.content,
+                            digest,
+                            article_id,
+                        ),
+                    )
+                    self._fts_insert(article_id, entry)
+                    updated += 1
+                # Comment metadata changes without the body changing (counts go up).
+                self.db.execute(
+                    "UPDATE articles SET comments_page = ?, comments_feed = ?, comments_api = ?, "
+                    "comment_count = ? WHERE id = ?",
+                    (meta.page_url, meta.feed_url, meta.api_url, meta.count, article_id),
+                )
+        return new, updated
+
+    def _fts_insert(self, article_id: int, entry: ParsedEntry) -> None:
+        self.db.execute(
+            "INSERT INTO articles_fts (rowid, title, author, summary, content) "
+            "VALUES (?, ?, ?, ?, ?)",
+            _fts_values(article_id, entry.title, entry.author, entry.summary, entry.content),
+        )
+
+    def _fts_delete(self, article_ids: Iterable[int]) -> None:
+        # A contentless FTS5 table forgets a row only when given the exact values it indexed,
+        # so they are recomputed from the article row before it changes.
+        for article_id in article_ids:
+            row = self.db.execute(
+                "SELECT title, author, summary, content FROM articles WHERE id = ?", (article_id,)
+            ).fetchone()
+            if row is None:
+                continue
+            self.db.execute(
+                "INSERT INTO articles_fts (articles_fts, rowid, title, author, summary, content) "
+                "VALUES ('delete', ?, ?, ?, ?, ?)",
+                _fts_values(article_id, *row),
+            )
+
+    # -- article lists -----------------------------------------------------------
+
+    def _where(self, query: ArticleQuery) -> tuple[str, list[object]]:
+        clauses: list[str] = []
+        params: list[object] = []
+        if query.feed_id is not None:
+            clauses.append("a.feed_id = ?")
+            params.append(query.feed_id)
+        if query.tag is not None:
+            clauses.append(
+                "a.feed_id IN (SELECT f.id FROM feeds f, json_each(f.tags) t WHERE t.value = ?)"
+            )
+            params.append(query.tag)
+        if query.unread_only:
+            clauses.append(
+                "NOT EXISTS (SELECT 1 FROM article_state s WHERE s.identity = ? "
+                "AND s.article_id = a.id AND s.read = 1)"
+            )
+            params.append(self.identity)
+        if query.starred_only:
+            clauses.append(
+                "a.id IN (SELECT article_id FROM article_state WHERE identity = ? AND starred = 1)"
+            )
+            params.append(self.identity)
+        if query.search:
+            clauses.append("a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
+            params.append(fts_query(query.search))
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def article_ids(self, query: ArticleQuery) -> array[int]:
+        """The ordered ids of a list (newest first): 8 bytes a row, never row objects."""
+        where, params = self._where(query)
+        ids: array[int] = array("q")
+        cursor = self.db.execute(
+            f"SELECT a.id FROM articles a{where} ORDER BY a.sort_key DESC, a.id DESC", params
+        )
+        while rows := cursor.fetchmany(4096):
+            ids.extend(r[0] for r in rows)
+        return ids
+
+    def first_article_ids(self, query: ArticleQuery, limit: int) -> list[int]:
+        where, params = self._where(query)
+        return [
+            r[0]
+            for r in self.db.execute(
+                f"SELECT a.id FROM articles a{where} ORDER BY a.sort_key DESC, a.id DESC LIMIT ?",
+                [*params, limit],
+            )
+        ]
+
+    def articles(self, ids: Sequence[int]) -> dict[int, Article]:
+        """List rows for the given ids (a visible page)."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(
+            "SELECT a.id, a.feed_id, COALESCE(f.title, f.url) AS feed_title, a.title, a.link, "
+            "a.author, a.published, a.comment_count, "
+            "COALESCE(s.read, 0) AS read, COALESCE(s.starred, 0) AS starred "
+            "FROM articles a JOIN feeds f ON f.id = a.feed_id "
+            "LEFT JOIN article_state s ON s.article_id = a.id AND s.identity = ? "
+            f"WHERE a.id IN ({marks})",
+            [self.identity, *ids],
+        ).fetchall()
+        return {
+            row["id"]: Article(
+                id=row["id"],
+                feed_id=row["feed_id"],
+                feed_title=row["feed_title"],
+                title=row["title"],
+                link=row["link"],
+                author=row["author"],
+                published=row["published"],
+                read=bool(row["read"]),
+                starred=bool(row["starred"]),
+                comment_count=row["comment_count"],
+            )
+            for row in rows
+        }
+
+    def article(self, article_id: int) -> ArticleDetail | None:
+        row = self.db.execute(
+            "SELECT a.*, COALESCE(f.title, f.url) AS feed_title, f.url AS feed_url, "
+            "COALESCE(s.read, 0) AS is_read, COALESCE(s.starred, 0) AS is_starred "
+            "FROM articles a JOIN feeds f ON f.id = a.feed_id "
+            "LEFT JOIN article_state s ON s.article_id = a.id AND s.identity = ? "
+            "WHERE a.id = ?",
+            (self.identity, article_id),
+        ).fetchone()
+        if row is None:
+            return None
+        return ArticleDetail(
+            id=row["id"],
+            feed_id=row["feed_id"],
+            feed_title=row["feed_title"],
+            feed_url=row["feed_url"],
+            guid=row["guid"],
+            title=row["title"],
+            link=row["link"],
+            author=row["author"],
+            published=row["published"],
+            updated=row["updated"],
+            summary=row["summary"],
+            content=row["content"],
+            comments=CommentMeta(
+                page_url=row["comments_page"],
+                feed_url=row["comments_feed"],
+                api_url=row["comments_api"],
+                count=row["comment_count"],
+            ),
+            read=bool(row["is_read"]),
+            starred=bool(row["is_starred"]),
+        )
+
+    def is_read(self, article_id: int) -> bool:
+        row = self.db.execute(
+            "SELECT read FROM article_state WHERE identity = ? AND article_id = ?",
+            (self.identity, article_id),
+        ).fetchone()
+        return bool(row and row[0])
+
+    def set_read(self, article_ids: Sequence[int], read: bool) -> None:
+        now = time.time()
+        with self.transaction():
+            self.db.executemany(
+                "INSERT INTO article_state (identity, article_id, read, changed) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (identity, article_id) "
+                "DO UPDATE SET read = excluded.read, changed = excluded.changed",
+                [(self.identity, a, int(read), now) for a in article_ids],
+            )
+
+    def mark_query_read(self, query: ArticleQuery) -> int:
+        where, params = self._where(query)
+        now = time.time()
+        with self.transaction():
+            cursor = self.db.execute(
+                "INSERT INTO article_state (identity, article_id, read, changed) "
+                # "WHERE" keeps SQLite from reading ON CONFLICT as a join constraint.
+                f"SELECT ?, a.id, 1, ? FROM articles a{where or ' WHERE true'} "
+                "ON CONFLICT (identity, article_id) "
+                "DO UPDATE SET read = 1, changed = excluded.changed",
+                [self.identity, now, *params],
+            )
+        return cursor.rowcount
+
+    def set_starred(self, article_id: int, starred: bool) -> None:
+        self.db.execute(
+            "INSERT INTO article_state (identity, article_id, starred, changed) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (identity, article_id) "
+            "DO UPDATE SET starred = excluded.starred, changed = excluded.changed",
+            (self.identity, article_id, int(starred), time.time()),
+        )
+
+    def unread_total(self) -> int:
+        total = self.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+        read = self.db.execute(
+            "SELECT COUNT(*) FROM article_state WHERE identity = ? AND read = 1", (self.identity,)
+        ).fetchone()[0]
+        return int(total - read)
+
+    def starred_total(self) -> int:
+        return int(
+            self.db.execute(
+                "SELECT COUNT(*) FROM article_state WHERE identity = ? AND starred = 1",
+                (self.identity,),
+            ).fetchone()[0]
+        )
+
+    # -- comments --------------------------------------------------------------------
+
+    def replace_comments(self, article_id: int, source: str, comments: Sequence[Comment]) -> None:
+        now = time.time()
+        with self.transaction():
+            self.db.execute(
+                "DELETE FROM comments WHERE article_id = ? AND source = ?", (article_id, source)
+            )
+            self.db.executemany(
+                "INSERT OR REPLACE INTO comments (article_id, source, remote_id, parent_id, "
+                "author, author_url, published, content, link, status, fetched) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        article_id,
+                        source,
+                        c.remote_id,
+                        c.parent_id,
+                        c.author,
+                        c.author_url,
+                        c.published,
+                        c.content_html,
+                        c.link,
+                        c.status.value,
+                        now,
+                    )
+                    for c in comments
+                ],
+            )
+
+    def add_comment(self, article_id: int, comment: Comment) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO comments (article_id, source, remote_id, parent_id, author, "
+            "author_url, published, content, link, status, fetched) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                article_id,
+                comment.source,
+                comment.remote_id,
+                comment.parent_id,
+                comment.author,
+                comment.author_url,
+                comment.published,
+                comment.content_html,
+                comment.link,
+                comment.status.value,
+                time.time(),
+            ),
+        )
+
+    def cached_comments(self, article_id: int) -> list[Comment]:
+        rows = self.db.execute(
+            "SELECT * FROM comments WHERE article_id = ? ORDER BY COALESCE(published, 0), id",
+            (article_id,),
+        ).fetchall()
+        return [
+            Comment(
+                source=r["source"],
+                remote_id=r["remote_id"],
+                parent_id=r["parent_id"],
+                author=r["author"],
+                author_url=r["author_url"],
+                published=r["published"],
+                content_html=r["content"],
+                link=r["link"],
+                status=CommentStatus(r["status"]),
+            )
+            for r in rows
+        ]
+
+    def board_post(
+        self, article_id: int, identity: str, body: str, parent_id: str | None = None
+    ) -> int:
+        cursor = self.db.execute(
+            "INSERT INTO board (article_id, parent_id, identity, body, created) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (article_id, parent_id, identity, body, time.time()),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def board_comments(self, article_id: int) -> list[Comment]:
+        rows = self.db.execute(
+            "SELECT * FROM board WHERE article_id = ? ORDER BY created, id", (article_id,)
+        ).fetchall()
+        return [
+            Comment(
+                source="board",
+                remote_id=str(r["id"]),
+                parent_id=r["parent_id"],
+                author=f"@{r['identity']}",
+                author_url=None,
+                published=r["created"],
+                content_html=r["body"],
+            )
+            for r in rows
+        ]
+
+    def board_count(self, article_id: int) -> int:
+        return int(
+            self.db.execute(
+                "SELECT COUNT(*) FROM board WHERE article_id = ?", (article_id,)
+            ).fetchone()[0]
+        )
+
+    def recent_board_posts(self, identity: str, since: float) -> int:
+        return int(
+            self.db.execute(
+                "SELECT COUNT(*) FROM board WHERE identity = ? AND created >= ?", (identity, since)
+            ).fetchone()[0]
+        )
+
+    # -- drafts and outbox ---------------------------------------------------------
+
+    def save_draft(self, draft: Draft) -> None:
+        self.db.execute(
+            "INSERT INTO drafts (article_id, identity, body, author, email, url, parent_id, "
+            "target, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (article_id, identity) DO UPDATE SET body = excluded.body, "
+            "author = excluded.author, email = excluded.email, url = excluded.url, "
+            "parent_id = excluded.parent_id, target = excluded.target, updated = excluded.updated",
+            (
+                draft.article_id,
+                draft.identity,
+                draft.body,
+                draft.author,
+                draft.email,
+                draft.url,
+                draft.parent_id,
+                draft.target,
+                draft.updated or time.time(),
+            ),
+        )
+
+    def draft(self, article_id: int, identity: str) -> Draft | None:
+        row = self.db.execute(
+            "SELECT * FROM drafts WHERE article_id = ? AND identity = ?", (article_id, identity)
+        ).fetchone()
+        return _draft(row) if row else None
+
+    def drafts(self, identity: str) -> list[Draft]:
+        rows = self.db.execute(
+            "SELECT * FROM drafts WHERE identity = ? ORDER BY updated DESC", (identity,)
+        ).fetchall()
+        return [_draft(r) for r in rows]
+
+    def delete_draft(self, article_id: int, identity: str) -> None:
+        self.db.execute(
+            "DELETE FROM drafts WHERE article_id = ? AND identity = ?", (article_id, identity)
+        )
+
+    def outbox_add(self, article_id: int, identity: str, target: str, payload: dict) -> int:
+        cursor = self.db.execute(
+            "INSERT INTO outbox (article_id, identity, target, payload, created) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (article_id, identity, target, json.dumps(payload), time.time()),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def outbox(self, identity: str | None = None, *, states: Sequence[str] = ()) -> list[dict]:
+        sql = "SELECT * FROM outbox"
+        clauses: list[str] = []
+        params: list[object] = []
+        if identity is not None:
+            clauses.append("identity = ?")
+            params.append(identity)
+        if states:
+            clauses.append(f"state IN ({','.join('?' * len(states))})")
+            params.extend(states)
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        rows = self.db.execute(sql + " ORDER BY created, id", params).fetchall()
+        return [{**dict(r), "payload": json.loads(r["payload"])} for r in rows]
+
+    def outbox_claim(self, item_id: int, seconds: float) -> bool:
+        """Lease an outbox item so two processes never send the same comment."""
+        now = time.time()
+        cursor = self.db.execute(
+            "UPDATE outbox SET lease_until = ? WHERE id = ? AND lease_until < ? "
+            "AND state = 'pending'",
+            (now + seconds, item_id, now),
+        )
+        return cursor.rowcount == 1
+
+    def outbox_update(
+        self,
+        item_id: int,
+        *,
+        state: str,
+        error: str | None = None,
+        next_attempt: float = 0,
+        payload: dict | None = None,
+    ) -> None:
+        self.db.execute(
+            "UPDATE outbox SET state = ?, last_error = ?, attempts = attempts + 1, "
+            "next_attempt = ?, lease_until = 0, payload = COALESCE(?, payload) WHERE id = ?",
+            (state, error, next_attempt, json.dumps(payload) if payload else None, item_id),
+        )
+
+    def outbox_delete(self, item_id: int) -> None:
+        self.db.execute("DELETE FROM outbox WHERE id = ?", (item_id,))
+
+
+def _draft(row: sqlite3.Row) -> Draft:
+    return Draft(
+        article_id=row["article_id"],
+        identity=row["identity"],
+        body=row["body"],
+        author=row["author"],
+        email=row["email"],
+        url=row["url"],
+        parent_id=row["parent_id"],
+        target=row["target"],
+        updated=row["updated"],
+    )
+
+
+def _fts_values(
+    article_id: int, title: str, author: str | None, summary: str | None, content: str | None
+) -> tuple[int, str, str, str, str]:
+    return article_id, title, author or "", _strip_tags(summary), _strip_tags(content)
+
+
+def _split_sql(script: str) -> list[str]:
+    lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+def _strip_tags(html: str | None) -> str:
+    if not html:
+        return ""
+    return _TAG.sub(" ", html)
+
+
+def fts_query(text: str) -> str:
+    """User words -> an FTS5 query: every word must match (prefix match on the last)."""
+    words = [w for w in "".join(c if c.isalnum() else " " for c in text).split() if w]
+    if not words:
+        return '""'
+    quoted = [f'"{w}"' for w in words]
+    quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+def default_db_path(data_dir: Path) -> Path:
+    return data_dir / "termnews.db"
+
+
+def env_data_dir() -> str | None:
+    return os.environ.get("TERMNEWS_DATA_DIR")
