@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import gzip
+import os
 import socket
 import time
+from pathlib import Path
 
 import pytest
 
@@ -367,3 +369,44 @@ async def test_server_counts_simultaneous_requests(feed_server: FeedServer) -> N
             *(fetcher.fetch(feed_server.url_for(f"/held{n}.xml")) for n in range(6))
         )
     assert feed_server.max_in_flight > 2
+
+
+def _corpus_feeds() -> Path:
+    default = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"
+    feeds = Path(os.environ.get("TERMNEWS_CORPUS") or default) / "feeds"
+    if not feeds.is_dir():
+        pytest.skip(f"feed corpus not found at {feeds} (set TERMNEWS_CORPUS)")
+    return feeds
+
+
+@pytest.mark.corpus
+async def test_whole_corpus_first_and_conditional(feed_server: FeedServer) -> None:
+    feeds = _corpus_feeds()
+    paths = feed_server.serve_directory("/corpus", feeds)
+    urls = [feed_server.url_for(p) for p in paths]
+    async with Fetcher(timeout=10.0) as fetcher:
+        first = await asyncio.gather(*(fetcher.fetch(u) for u in urls))
+        assert [r.error for r in first if r.error] == []
+        for result, path in zip(first, paths, strict=True):
+            assert result.body == (feeds / path.rpartition("/")[2]).read_bytes()
+        again = await asyncio.gather(
+            *(fetcher.fetch(r.url, etag=r.etag, last_modified=r.last_modified) for r in first)
+        )
+    assert {r.status for r in again} == {FetchStatus.NOT_MODIFIED}
+
+
+async def test_connections_are_reused_after_304_and_errors(feed_server: FeedServer) -> None:
+    feed_server.add_feed("/feed.xml", FEED)
+    feed_server.add_status("/missing", 404)
+    feed_server.add_redirect("/moved", "/feed.xml", 301)
+    url = feed_server.url_for("/feed.xml")
+    async with Fetcher(timeout=5.0, per_host=1) as fetcher:
+        first = await fetcher.fetch(url)
+        for _ in range(3):
+            again = await fetcher.fetch(url, etag=first.etag)
+            assert again.status is FetchStatus.NOT_MODIFIED
+        await fetcher.fetch(feed_server.url_for("/missing"))
+        await fetcher.fetch(feed_server.url_for("/moved"))
+    ports = {r.client_port for r in feed_server.requests}
+    assert len(feed_server.requests) == 7
+    assert len(ports) == 1

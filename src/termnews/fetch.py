@@ -161,6 +161,22 @@ def _connect_failure(exc: BaseException, host: str) -> _Failure:
     return _Failure(f"could not connect to {host}", retryable=True)
 
 
+async def _drain(response: httpx.Response, limit: int = 64 * 1024) -> None:
+    """Read a small unwanted body (304, redirect, error page) so the connection is reused.
+
+    httpx closes a connection whose response was not read to the end; for the many
+    304s of a conditional refresh that would mean a new connection per feed.
+    """
+    size = 0
+    try:
+        async for chunk in response.aiter_raw():
+            size += len(chunk)
+            if size > limit:
+                return  # not worth it: let the connection close
+    except httpx.HTTPError:
+        return
+
+
 class Fetcher:
     """Fetches feeds and pages for one refresh run. Use as `async with Fetcher() as f:`."""
 
@@ -344,6 +360,8 @@ class Fetcher:
         last_modified: str | None,
     ) -> _Redirect | tuple[FetchResult, bool]:
         code = response.status_code
+        if not 200 <= code < 300:
+            await _drain(response)
         if code in REDIRECT_STATUSES:
             location = response.headers.get("location", "").strip()
             if not location:

@@ -52,6 +52,7 @@ class LoggedRequest:
     query: str
     method: str
     headers: dict[str, str]  # names in lower case
+    client_port: int = 0  # the same port twice means a reused keep-alive connection
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -96,6 +97,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FeedServer/1"
     timeout = 10  # idle keep-alive connections give up their thread
+    disable_nagle_algorithm = True  # headers and body go out as separate writes
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -115,6 +117,7 @@ class _Handler(BaseHTTPRequestHandler):
             query=parts.query,
             method=self.command,
             headers={k.lower(): v for k, v in self.headers.items()},
+            client_port=int(self.client_address[1]),
         )
         owner._enter(logged)
         try:
