@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html as _html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from html.parser import HTMLParser
@@ -64,6 +65,12 @@ _HOSTILE = re.compile(
     ),
     re.DOTALL,
 )
+# Every hostile sequence starts with one of these: a cheap scan before the full pattern.
+_SUSPECT = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b\u200e\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+    "\U000e0000-\U000e007f\ud800-\udfff]"
+)
 _LINE_SEPARATORS = str.maketrans({"\u2028": "\n", "\u2029": "\n"})
 _WHITESPACE = re.compile(r"\s+")
 _SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
@@ -75,7 +82,7 @@ def clean_text(text: str | None) -> str:
     """Remove everything a terminal would act on; keep newlines, expand tabs (4)."""
     if not text:
         return ""
-    if _HOSTILE.search(text) is not None:
+    if _SUSPECT.search(text) is not None:
         text = _HOSTILE.sub("", text)
     if "\t" in text:
         text = text.expandtabs(4)
@@ -404,6 +411,24 @@ _INLINE_STYLES: dict[str, str] = {
 }
 
 
+_UNICODE_SPACE = re.compile(
+    "[\x0b\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
+
+
+def _collapse_space(text: str) -> str:
+    """HTML whitespace runs -> one space (no-break and other Unicode spaces are kept)."""
+    if len(text) < 200 or _UNICODE_SPACE.search(text) is not None:
+        return _HTML_SPACE.sub(" ", text)
+    # str.split() also splits on Unicode spaces, hence the check above; it is 3x faster
+    body = " ".join(text.split())
+    if not body:
+        return " " if text else ""
+    lead = " " if text[0] in " \t\n\r\f" else ""
+    trail = " " if text[-1] in " \t\n\r\f" else ""
+    return lead + body + trail
+
+
 class _Inline:
     """Text being collected for one paragraph (or one table cell), whitespace collapsed."""
 
@@ -417,7 +442,7 @@ class _Inline:
 
     def add(self, text: str) -> None:
         """Add HTML text: whitespace runs collapse to one space, as a browser does."""
-        text = clean_text(_HTML_SPACE.sub(" ", text))
+        text = clean_text(_collapse_space(text))
         if not text:
             return
         if self.space and text[0] == " ":
@@ -1135,13 +1160,63 @@ def _shift(spans: tuple[Span, ...] | list[Span], offset: int) -> list[Span]:
     return [Span(s.start + offset, s.end + offset, s.style) for s in spans]
 
 
+_TEXT_SLOTS = (
+    "_text",
+    "style",
+    "justify",
+    "overflow",
+    "no_wrap",
+    "end",
+    "tab_size",
+    "_spans",
+    "_length",
+)
+
+
+def _text_by_constructor(plain: str, spans: list[Span]) -> Text:
+    return Text(plain, spans=spans)
+
+
+def _text_by_slots(plain: str, spans: list[Span]) -> Text:
+    # Text() runs a str.translate over every line to strip control codes: a third of the
+    # layout time of a huge post. Our lines are clean already, so fill the slots directly.
+    text = object.__new__(Text)
+    text._text = [plain]
+    text.style = ""
+    text.justify = None
+    text.overflow = None
+    text.no_wrap = None
+    text.end = "\n"
+    text.tab_size = None
+    text._spans = spans
+    text._length = len(plain)
+    return text
+
+
+def _pick_text_factory() -> Callable[[str, list[Span]], Text]:
+    """Use the fast path only while it builds exactly what Rich's constructor builds."""
+    if tuple(getattr(Text, "__slots__", ())) != _TEXT_SLOTS:
+        return _text_by_constructor
+    try:
+        spans = [Span(0, 2, Style(bold=True))]
+        fast, slow = _text_by_slots("ab c", list(spans)), Text("ab c", spans=list(spans))
+        if all(getattr(fast, slot) == getattr(slow, slot) for slot in _TEXT_SLOTS):
+            return _text_by_slots
+    except (AttributeError, TypeError):
+        pass
+    return _text_by_constructor
+
+
+_new_text = _pick_text_factory()
+
+
 def _make_line(prefix: Prefix, body: str, spans: list[Span]) -> Text:
     if prefix.plain:
         shift = len(prefix.plain)
         all_spans = list(prefix.spans)
         all_spans.extend(Span(s.start + shift, s.end + shift, s.style) for s in spans)
-        return Text(prefix.plain + body, spans=all_spans)
-    return Text(body, spans=spans)
+        return _new_text(prefix.plain + body, all_spans)
+    return _new_text(body, spans)
 
 
 def _fit_prefixes(block: Block, width: int) -> tuple[Prefix, Prefix, int]:
