@@ -111,8 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _demo_arguments(parser: argparse.ArgumentParser) -> None:
-    from termnews.demo import add_arguments
-
+    try:
+        from termnews.demo import add_arguments
+    except ImportError:  # while the sample site is being built
+        return
     add_arguments(parser)
 
 

@@ -112,6 +112,17 @@ class NewsService:
         store = Store(paths.database, identity=ident.name)
         return cls(store, settings, identity=ident, restricted=restricted, data_dir=paths.data_dir)
 
+    def clone(self) -> NewsService:
+        """The same service on its own database connection (for a worker thread)."""
+        store = Store(self.store.path, identity=self.store.identity)
+        return NewsService(
+            store,
+            self.settings,
+            identity=self.identity,
+            restricted=self.restricted,
+            data_dir=self.data_dir,
+        )
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.close()

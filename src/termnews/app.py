@@ -1,0 +1,360 @@
+"""TermNewsApp: the Textual application. It talks to the core only through NewsService."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import webbrowser
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.message import Message
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from termnews.config import Paths
+from termnews.model import ArticleQuery
+from termnews.render import clean_line
+from termnews.service import FeedRefresh, NewsService, RefreshOutcome, RefreshReport
+from termnews.widgets.article_list import ArticleList, Position
+from termnews.widgets.article_view import ArticleView
+from termnews.widgets.feed_list import FeedList
+
+
+def stylesheet_path() -> Path:
+    """termnews.tcss: inside the installed package, or at the top of a source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "termnews.tcss", here.parent.parent / "termnews.tcss"):
+        if candidate.exists():
+            return candidate
+    return here / "termnews.tcss"
+
+
+def over_ssh() -> bool:
+    return bool(os.environ.get("SSH_CONNECTION") or os.environ.get("SSH_TTY"))
+
+
+def has_display() -> bool:
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+@dataclass
+class RefreshProgress(Message):
+    result: FeedRefresh
+    done: int
+    total: int
+
+
+@dataclass
+class RefreshDone(Message):
+    report: RefreshReport
+
+
+class FeedsAndPosts(Provider):
+    """Command palette: jump to a feed, or to a post by its title."""
+
+    async def discover(self) -> Hits:
+        app: TermNewsApp = self.app  # type: ignore[assignment]
+        for feed in app.service.feeds()[:30]:
+            title = clean_line(feed.display_title, 80)
+            yield DiscoveryHit(f"Feed: {title}", partial(app.jump_to_feed, feed.id))
+
+    async def search(self, query: str) -> Hits:
+        app: TermNewsApp = self.app  # type: ignore[assignment]
+        matcher = self.matcher(query)
+        for feed in app.service.feeds():
+            title = f"Feed: {clean_line(feed.display_title, 80)}"
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), partial(app.jump_to_feed, feed.id))
+        if len(query.strip()) >= 3:
+            ids = app.service.first_article_ids(ArticleQuery(search=query), 15)
+            rows = app.service.articles(ids)
+            for article_id in ids:
+                row = rows.get(article_id)
+                if row is None:
+                    continue
+                title = f"Post: {clean_line(row.title, 100)}"
+                yield Hit(0.5, title, partial(app.jump_to_article, article_id), help=row.feed_title)
+
+
+class TermNewsApp(App[int]):
+    TITLE = "termnews"
+    CSS_PATH = str(stylesheet_path())
+    COMMANDS = App.COMMANDS | {FeedsAndPosts}
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("ctrl+p", "command_palette", "Commands", show=False, id="command_palette"),
+        Binding("ctrl+q", "quit", "Quit", show=False, id="quit"),
+    ]
+
+    def __init__(self, service: NewsService, paths: Paths | None = None) -> None:
+        super().__init__()
+        self.service = service
+        self.paths = paths
+        self._refresher: NewsService | None = None
+        self.demo_site: Any = None
+        self.ssh = over_ssh()
+
+    # -- start-up ---------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        settings = self.service.settings
+        if settings.keys:
+            self.set_keymap(dict(settings.keys))
+        theme = self.service.get_preference("theme") or settings.theme
+        if theme in self.available_themes:
+            self.theme = theme
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
+        if self.service.feeds():
+            self.show_feeds(refresh=self._auto_refresh_enabled())
+        else:
+            from termnews.screens.welcome import WelcomeScreen
+
+            self.push_screen(WelcomeScreen())
+        minutes = settings.refresh_interval
+        if minutes and self._auto_refresh_enabled():
+            self.set_interval(minutes * 60, self._interval_refresh)
+
+    def _auto_refresh_enabled(self) -> bool:
+        if os.environ.get("TERMNEWS_NO_AUTO_REFRESH"):
+            return False  # a served session: the server keeps the cache warm
+        return self.service.settings.refresh_on_start
+
+    def _remember_theme(self, theme: Any) -> None:
+        self.service.set_preference("theme", theme.name)
+
+    def show_feeds(self, *, refresh: bool = False) -> None:
+        from termnews.screens.feeds import FeedsScreen
+
+        # Replace whatever is showing (the welcome screen) with the feed list.
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.push_screen(FeedsScreen())
+        if refresh:
+            self.start_refresh(None, due_only=True)
+
+    def _interval_refresh(self) -> None:
+        self.start_refresh(None, due_only=True)
+
+    def start_demo_site(self) -> None:
+        """The welcome screen's sample site, served for as long as the app runs."""
+        from termnews.demo import DemoSite
+
+        if self.demo_site is None:
+            self.demo_site = DemoSite().start()
+        for url in self.demo_site.feed_urls:
+            self.service.subscribe(url, tags=["sample site"])
+
+    def on_unmount(self) -> None:
+        if self._refresher is not None:
+            self._refresher.close()
+        if self.demo_site is not None:
+            self.demo_site.stop()
+
+    # -- refresh (a thread with its own database connection) ----------------------------
+
+    def start_refresh(self, feed_ids: list[int] | None, *, due_only: bool = False) -> None:
+        if not self.service.feeds():
+            return
+        self._status("Refreshing …")
+        self._refresh_worker(feed_ids, due_only)
+
+    @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
+    def _refresh_worker(self, feed_ids: list[int] | None, due_only: bool) -> None:
+        import asyncio
+
+        if self._refresher is None:
+            self._refresher = self.service.clone()
+        refresher = self._refresher
+
+        def progress(result: FeedRefresh, done: int, total: int) -> None:
+            self.post_message(RefreshProgress(result, done, total))
+
+        report = asyncio.run(refresher.refresh(feed_ids, due_only=due_only, progress=progress))
+        self.post_message(RefreshDone(report))
+
+    def on_refresh_progress(self, message: RefreshProgress) -> None:
+        result = message.result
+        self._status(f"Refreshing {message.done}/{message.total}: {result.title}")
+        if result.outcome is RefreshOutcome.NEW and result.new:
+            self._refresh_lists()
+
+    def on_refresh_done(self, message: RefreshDone) -> None:
+        report = message.report
+        failed = report.failed
+        summary = (
+            f"Refreshed {len(report.results)} feeds in {report.seconds:.1f} s: "
+            f"{report.new_articles} new"
+        )
+        if failed:
+            summary += f", {len(failed)} failed (marked ! in the feed list)"
+            for result in failed[:3]:
+                self.tell(f"{result.title}: {result.error}", error=True)
+        self._status(summary)
+        self._refresh_lists()
+
+    @on(Worker.StateChanged)
+    def worker_failed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            self.tell(f"Something went wrong: {type(error).__name__}: {error}", error=True)
+            self._status("")
+
+    def _feeds_screen(self) -> Any:
+        from termnews.screens.feeds import FeedsScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, FeedsScreen):
+                return screen
+        return None
+
+    def _refresh_lists(self) -> None:
+        screen = self._feeds_screen()
+        if screen is not None:
+            screen.refresh_lists()
+
+    def _status(self, message: str) -> None:
+        screen = self._feeds_screen()
+        if screen is not None:
+            screen.status.say(message)
+
+    # -- reader ---------------------------------------------------------------------
+
+    def open_reader(self, position: Position, on_close: Callable[[int], None]) -> None:
+        from termnews.screens.reader import ReaderScreen
+
+        self.push_screen(ReaderScreen(position), lambda index: on_close(index or 0))
+
+    def jump_to_feed(self, feed_id: int) -> None:
+        screen = self._feeds_screen()
+        if screen is None:
+            return
+        while self.screen is not screen:
+            self.pop_screen()
+        screen.feed_list.select_key(f"feed:{feed_id}")
+        screen.load_list(f"feed:{feed_id}")
+        screen.feed_list.focus()
+
+    def jump_to_article(self, article_id: int) -> None:
+        screen = self._feeds_screen()
+        if screen is None:
+            return
+        self.jump_to_feed_list_all(screen)
+        screen.article_list.go_to_id(article_id)
+        screen.article_list.action_select()
+
+    def jump_to_feed_list_all(self, screen: Any) -> None:
+        while self.screen is not screen:
+            self.pop_screen()
+        screen.feed_list.select_key("all")
+        screen.load_list("all")
+
+    # -- links --------------------------------------------------------------------------
+
+    def open_url(self, url: str) -> None:
+        """Open in a browser where one can show; otherwise copy with OSC 52 and say so."""
+        safe = clean_line(url, 2000)
+        browser = self.service.settings.browser
+        if self.service.restricted or self.ssh or (not has_display() and not browser):
+            self.copy_url(safe)
+            return
+        try:
+            if browser:
+                subprocess.Popen(
+                    [*shlex.split(browser), safe],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            elif not webbrowser.open(safe):
+                raise OSError("no browser found")
+        except OSError as exc:
+            self.copy_url(safe)
+            self.tell(f"Could not start a browser ({exc}); copied the link instead.")
+            return
+        self.tell(f"Opened {safe}")
+
+    def copy_url(self, url: str) -> None:
+        safe = clean_line(url, 2000)
+        self.copy_to_clipboard(safe)
+        self.tell(f"Copied to the clipboard (OSC 52): {safe}")
+
+    # -- messages to the user ----------------------------------------------------------
+
+    def tell(self, message: str, *, error: bool = False) -> None:
+        """A notification; text from outside is cleaned and never read as markup."""
+        self.notify(
+            clean_line(message, 500),
+            severity="error" if error else "information",
+            timeout=8 if error else 4,
+            markup=False,
+        )
+
+    # -- help and the command palette --------------------------------------------------
+
+    def action_help(self) -> None:
+        from termnews.screens.feeds import FeedsScreen
+        from termnews.screens.help import HelpScreen
+        from termnews.screens.reader import ReaderScreen
+
+        sources: list[tuple[str, list[Binding]]] = [
+            ("anywhere", _bindings(TermNewsApp.BINDINGS)),
+            ("lists", _bindings(FeedsScreen.BINDINGS)),
+            ("article list", _bindings(ArticleList.BINDINGS)),
+            ("feed list", _bindings(FeedList.BINDINGS)),
+            ("reader", _bindings(ReaderScreen.BINDINGS)),
+            ("reader text", _bindings(ArticleView.BINDINGS)),
+        ]
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(sources, dict(self._keymap)))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Help: keys", "Show every key binding", self.action_help)
+        yield SystemCommand(
+            "Refresh all feeds", "Fetch every feed now", partial(self.start_refresh, None)
+        )
+        screen_actions = [
+            ("Add a feed", "Subscribe to a feed or a site", "add_feed"),
+            ("Search", "Search titles and text", "search"),
+            ("Mark all read", "Mark the current list read", "mark_all_read"),
+        ]
+        feeds = self._feeds_screen()
+        if feeds is not None:
+            for title, help_text, action in screen_actions:
+                yield SystemCommand(title, help_text, getattr(feeds, f"action_{action}"))
+
+
+def _bindings(items: Iterable[Any]) -> list[Binding]:
+    return [b for b in items if isinstance(b, Binding)]
+
+
+def run_app(service: NewsService, paths: Paths | None = None) -> int:
+    app = TermNewsApp(service, paths)
+    mouse = service.settings.mouse and not (over_ssh() and "mouse" not in _explicit(service))
+    result = app.run(mouse=mouse)
+    return int(result or 0) if app.return_code in (None, 0) else int(app.return_code or 1)
+
+
+def _explicit(service: NewsService) -> set[str]:
+    """Settings keys the user wrote in the config file (mouse over SSH only if asked)."""
+    path = service.settings.path
+    try:
+        text = path.read_text(encoding="utf-8") if path else ""
+    except OSError:
+        text = ""
+    return {"mouse"} if "mouse" in text else set()

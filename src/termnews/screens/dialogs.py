@@ -1,0 +1,108 @@
+"""Small modal dialogs: ask for text, confirm, pick a link."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from termnews.render import Link, clean_line
+
+
+class AskScreen(ModalScreen[str | None]):
+    """One line of input; dismisses with the text, or None on Escape."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel")]
+
+    def __init__(self, title: str, placeholder: str = "", value: str = "", hint: str = "") -> None:
+        super().__init__()
+        self.title_text = title
+        self.placeholder = placeholder
+        self.value = value
+        self.hint = hint
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Text(self.title_text, style="bold"))
+            yield Input(value=self.value, placeholder=self.placeholder, id="ask-input")
+            if self.hint:
+                yield Static(Text(self.hint, style="dim"), classes="hint")
+
+    @on(Input.Submitted)
+    def submitted(self, event: Input.Submitted) -> None:
+        value = event.value.strip()
+        self.dismiss(value or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes", id="confirm_yes"),
+        Binding("n,escape", "answer(False)", "No", id="confirm_no"),
+    ]
+
+    def __init__(self, question: str, detail: str = "") -> None:
+        super().__init__()
+        self.question = question
+        self.detail = detail
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Text(self.question, style="bold"))
+            if self.detail:
+                yield Static(Text(self.detail, style="dim"))
+            with Horizontal(classes="buttons"):
+                yield Button("Yes (y)", variant="error", id="yes")
+                yield Button("No (n)", variant="primary", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    @on(Button.Pressed)
+    def pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+
+class LinksScreen(ModalScreen[str | None]):
+    """The post's numbered links; Enter (or the link's digit) picks one."""
+
+    BINDINGS = [Binding("escape,q", "cancel", "Close", id="links_close")]
+
+    def __init__(self, links: list[Link]) -> None:
+        super().__init__()
+        self.links = links
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Label(Text("Links in this post — Enter opens (or copies over SSH)", style="bold"))
+            options = [
+                Option(
+                    Text.assemble((f"[{link.number}] ", "bold"), clean_line(link.url, 300)),
+                    id=str(link.number),
+                )
+                for link in self.links
+            ]
+            if not options:
+                options = [Option(Text("This post has no links.", style="dim"), disabled=True)]
+            yield OptionList(*options, id="links")
+
+    @on(OptionList.OptionSelected)
+    def chosen(self, event: OptionList.OptionSelected) -> None:
+        number = int(event.option.id or 0)
+        for link in self.links:
+            if link.number == number:
+                self.dismiss(link.url)
+                return
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,265 @@
+"""The feed list screen: feeds (with All / Unread / Starred) beside or before their articles."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.events import Resize
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, Static
+
+from termnews.model import ArticleQuery
+from termnews.render import clean_line
+from termnews.screens.dialogs import AskScreen, ConfirmScreen
+from termnews.service import ServiceError
+from termnews.widgets.article_list import ArticleList
+from termnews.widgets.feed_list import FeedList
+
+if TYPE_CHECKING:
+    from termnews.app import TermNewsApp
+
+NARROW = 100  # below this width the article list replaces the feed list
+
+
+class StatusLine(Static):
+    """One line under the lists: what is happening and what went wrong."""
+
+    DEFAULT_CSS = """
+    StatusLine { height: 1; background: $panel; color: $text-muted; padding: 0 1; }
+    """
+
+    def say(self, message: str) -> None:
+        self.update(Text(clean_line(message), no_wrap=True, overflow="ellipsis"))
+
+
+class FeedsScreen(Screen[None]):
+    BINDINGS = [
+        Binding("q", "back", "Back/Quit", id="back"),
+        Binding("escape", "back", "Back", show=False, id="escape_back"),
+        Binding("tab", "switch_pane", "Switch pane", show=False, id="switch_pane"),
+        Binding("a", "add_feed", "Add", id="add_feed"),
+        Binding("d,delete", "remove_feed", "Remove", id="remove_feed"),
+        Binding("r", "refresh_feed", "Refresh", id="refresh_feed"),
+        Binding("R", "refresh_all", "Refresh all", id="refresh_all"),
+        Binding("slash", "search", "Search", id="search"),
+        Binding("s", "star", "Star", show=False, id="star"),
+        Binding("m", "toggle_read", "Read/unread", show=False, id="toggle_read"),
+        Binding("A", "mark_all_read", "All read", show=False, id="mark_all_read"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.narrow = False
+        self._list_key: str | None = "all"
+
+    @property
+    def tn_app(self) -> TermNewsApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def feed_list(self) -> FeedList:
+        return self.query_one(FeedList)
+
+    @property
+    def article_list(self) -> ArticleList:
+        return self.query_one(ArticleList)
+
+    @property
+    def status(self) -> StatusLine:
+        return self.query_one(StatusLine)
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="panes"):
+            yield FeedList(id="feed-list")
+            yield ArticleList(self.tn_app.service, id="article-list")
+        yield StatusLine("", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.feed_list.border_title = "Feeds"
+        self.reload_feeds()
+        self.load_list("all")
+        self.feed_list.focus()
+        self._set_narrow(self.size.width < NARROW)
+
+    # -- layout ---------------------------------------------------------------------
+
+    def on_resize(self, event: Resize) -> None:
+        self._set_narrow(event.size.width < NARROW)
+
+    def _set_narrow(self, narrow: bool) -> None:
+        self.narrow = narrow
+        self.set_class(narrow, "-narrow")
+        if narrow and not self.has_class("-show-articles") and self.article_list.has_focus:
+            self.add_class("-show-articles")
+
+    def _show_articles(self) -> None:
+        if self.narrow:
+            self.add_class("-show-articles")
+        self.article_list.focus()
+
+    def _show_feeds(self) -> None:
+        self.remove_class("-show-articles")
+        self.feed_list.focus()
+
+    # -- data -------------------------------------------------------------------------
+
+    def reload_feeds(self) -> None:
+        service = self.tn_app.service
+        self.feed_list.show_feeds(service.feeds(), service.unread_total(), service.starred_total())
+
+    def load_list(self, key: str | None, *, keep_position: bool = False) -> None:
+        self._list_key = key
+        query = FeedList.query_for(key)
+        self._load_query(query, keep_position=keep_position)
+
+    def _load_query(self, query: ArticleQuery, *, keep_position: bool = False) -> None:
+        articles = self.article_list
+        articles.empty_text = (
+            "Nothing unread."
+            if query.unread_only
+            else "No matches."
+            if query.search
+            else "No articles here yet: press r to refresh."
+        )
+        articles.load(query, keep_position=keep_position)
+        title = query.label
+        if query.feed_id is not None:
+            feed = self.tn_app.service.feed(query.feed_id)
+            title = feed.display_title if feed else title
+        articles.border_title = clean_line(title, 60)
+        articles.border_subtitle = f"{len(articles.ids)} articles"
+
+    def refresh_lists(self) -> None:
+        """New articles landed: update counts and lists without moving the cursor."""
+        self.reload_feeds()
+        self._load_query(self.article_list.query_spec, keep_position=True)
+
+    @on(OptionList.OptionHighlighted, "#feed-list")
+    def feed_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option.id and event.option.id != self._list_key:
+            self.load_list(event.option.id)
+
+    @on(OptionList.OptionSelected, "#feed-list")
+    def feed_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id != self._list_key:
+            self.load_list(event.option.id)
+        self._show_articles()
+
+    @on(ArticleList.Selected)
+    def article_selected(self, event: ArticleList.Selected) -> None:
+        self.tn_app.open_reader(self.article_list.position, on_close=self._reader_closed)
+
+    def _reader_closed(self, index: int) -> None:
+        self.article_list.invalidate()
+        self.article_list.go_to(index)
+        self.reload_feeds()
+
+    # -- actions -----------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        if self.article_list.has_focus:
+            self._show_feeds()
+        else:
+            self.app.exit(0)
+
+    def action_switch_pane(self) -> None:
+        if self.article_list.has_focus:
+            self._show_feeds()
+        else:
+            self._show_articles()
+
+    def action_add_feed(self) -> None:
+        def got(url: str | None) -> None:
+            if url:
+                self.add_feed(url)
+
+        self.app.push_screen(
+            AskScreen(
+                "Add a feed",
+                placeholder="https://example.org/  or  https://example.org/feed/",
+                hint="A site's address works too: its feed is found from the page.",
+            ),
+            got,
+        )
+
+    @work(exclusive=True, group="add-feed", exit_on_error=False)
+    async def add_feed(self, url: str) -> None:
+        self.status.say(f"Adding {url} …")
+        try:
+            feed = await self.tn_app.service.add_feed(url)
+        except ServiceError as exc:
+            self.tn_app.tell(f"Could not add {url}: {exc}", error=True)
+            self.status.say("")
+            return
+        self.reload_feeds()
+        self.feed_list.select_key(f"feed:{feed.id}")
+        self.tn_app.start_refresh([feed.id])
+
+    def action_remove_feed(self) -> None:
+        feed = self.feed_list.current_feed
+        if feed is None:
+            self.tn_app.tell("Highlight a feed in the feed list to remove it.")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.tn_app.service.remove_feed(feed.id)
+                self.tn_app.tell(f"Removed {feed.display_title}")
+                self.reload_feeds()
+                self.load_list(self.feed_list.highlighted_key)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Remove {clean_line(feed.display_title, 60)}?",
+                f"{feed.total} articles and their read state will be deleted.",
+            ),
+            answered,
+        )
+
+    def action_refresh_feed(self) -> None:
+        feed = self.feed_list.current_feed
+        if feed is None:
+            article = self.article_list.current
+            ids = [article.feed_id] if article and self.article_list.has_focus else None
+        else:
+            ids = [feed.id]
+        self.tn_app.start_refresh(ids)
+
+    def action_refresh_all(self) -> None:
+        self.tn_app.start_refresh(None)
+
+    def action_search(self) -> None:
+        def got(text: str | None) -> None:
+            if text:
+                self._list_key = None
+                self._load_query(ArticleQuery(search=text))
+                self._show_articles()
+
+        self.app.push_screen(AskScreen("Search titles and text", placeholder="words…"), got)
+
+    def action_star(self) -> None:
+        article = self.article_list.current
+        if article is not None:
+            self.tn_app.service.set_starred(article.id, not article.starred)
+            self.article_list.invalidate(article.id)
+            self.reload_feeds()
+
+    def action_toggle_read(self) -> None:
+        article = self.article_list.current
+        if article is not None:
+            self.tn_app.service.mark_read([article.id], not article.read)
+            self.article_list.invalidate(article.id)
+            self.reload_feeds()
+
+    def action_mark_all_read(self) -> None:
+        query = self.article_list.query_spec
+        count = self.tn_app.service.mark_all_read(query)
+        self.tn_app.tell(f"Marked {count} articles read")
+        self.article_list.invalidate()
+        self.reload_feeds()

@@ -1,0 +1,201 @@
+"""The reader: one post, with previous/next through the list it was opened from."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from termnews.model import ArticleDetail
+from termnews.render import RenderedDocument, clean_line
+from termnews.screens.dialogs import LinksScreen
+from termnews.widgets.article_list import Position
+from termnews.widgets.article_view import ArticleView
+
+if TYPE_CHECKING:
+    from termnews.app import TermNewsApp
+
+UNREAD_SCAN = 512
+
+
+class ArticleHeader(Static):
+    DEFAULT_CSS = """
+    ArticleHeader { background: $panel; padding: 0 1; height: auto; max-height: 6; }
+    """
+
+
+class ReaderScreen(Screen[int]):
+    """Dismisses with the list index it ended on, so the list can follow."""
+
+    BINDINGS = [
+        Binding("q,escape", "close", "Back", id="close_reader"),
+        Binding("n,J", "step(1)", "Next", id="next_article"),
+        Binding("p,K", "step(-1)", "Previous", id="previous_article"),
+        Binding("N", "step_unread(1)", "Next unread", id="next_unread"),
+        Binding("P", "step_unread(-1)", "Prev unread", show=False, id="previous_unread"),
+        Binding("o", "links", "Links", id="open_links"),
+        Binding("y", "copy_url", "Copy URL", show=False, id="copy_url"),
+        Binding("s", "star", "Star", show=False, id="star"),
+        Binding("m", "toggle_read", "Read/unread", show=False, id="toggle_read"),
+        *[
+            Binding(str(n), f"open_link({n})", f"Open link {n}", show=False, id=f"open_link_{n}")
+            for n in range(1, 10)
+        ],
+    ]
+
+    def __init__(self, position: Position, on_index: Callable[[int], None] | None = None) -> None:
+        super().__init__()
+        self.ids = position.ids
+        self.index = position.index
+        self.on_index = on_index
+        self.article: ArticleDetail | None = None
+        self.document: RenderedDocument | None = None
+
+    @property
+    def tn_app(self) -> TermNewsApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def view(self) -> ArticleView:
+        return self.query_one(ArticleView)
+
+    def compose(self) -> ComposeResult:
+        yield ArticleHeader(id="article-header")
+        yield ArticleView(id="article-view")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.view.focus()
+        self.show_index(self.index)
+
+    # -- showing a post ---------------------------------------------------------
+
+    def show_index(self, index: int) -> None:
+        if not 0 <= index < len(self.ids):
+            return
+        self.index = index
+        service = self.tn_app.service
+        article = service.article(self.ids[index])
+        if article is None:
+            self.tn_app.tell("That post is gone (its feed was removed).", error=True)
+            return
+        if self.tn_app.service.settings.mark_read_on_open and not article.read:
+            service.mark_read([article.id])
+            article.read = True
+        self.article = article
+        self._draw(keep_scroll=False)
+        if self.on_index is not None:
+            self.on_index(index)
+
+    def _draw(self, *, keep_scroll: bool) -> None:
+        if self.article is None:
+            return
+        width = self.view.text_width
+        self.document = self.tn_app.service.render(self.article, width)
+        self.query_one(ArticleHeader).update(self._header(self.article))
+        lines = self.document.lines
+        if not lines:
+            lines = [
+                Text("(This post has no text in the feed. Press o for its link.)", style="dim")
+            ]
+        self.view.show(lines, keep_scroll=keep_scroll)
+
+    def _header(self, article: ArticleDetail) -> Text:
+        header = Text(no_wrap=False)
+        header.append(clean_line(article.title, 300) or "(untitled)", style="bold")
+        header.append("\n")
+        parts = [clean_line(article.feed_title, 80)]
+        if article.author:
+            parts.append(clean_line(article.author, 60))
+        if article.published:
+            parts.append(time.strftime("%a %d %b %Y %H:%M", time.localtime(article.published)))
+        count = article.comments.count
+        if count is not None:
+            parts.append(f"{count} comment{'s' if count != 1 else ''}")
+        if article.starred:
+            parts.append("★ starred")
+        header.append(" · ".join(parts), style="dim")
+        header.append(f"   {self.index + 1}/{len(self.ids)}", style="dim")
+        if article.link:
+            header.append("\n")
+            header.append(clean_line(article.link, 300), style="underline dim")
+        return header
+
+    @on(ArticleView.WidthChanged)
+    def width_changed(self, event: ArticleView.WidthChanged) -> None:
+        if self.document is not None and self.document.width != event.width:
+            self._draw(keep_scroll=True)
+
+    # -- actions ------------------------------------------------------------------
+
+    def action_close(self) -> None:
+        self.dismiss(self.index)
+
+    def action_step(self, delta: int) -> None:
+        target = self.index + delta
+        if 0 <= target < len(self.ids):
+            self.show_index(target)
+        else:
+            self.tn_app.tell("Last post in this list." if delta > 0 else "First post in this list.")
+
+    def action_step_unread(self, delta: int) -> None:
+        service = self.tn_app.service
+        index = self.index + delta
+        while 0 <= index < len(self.ids):
+            end = index + delta * UNREAD_SCAN
+            lo, hi = (index, min(end, len(self.ids))) if delta > 0 else (max(end + 1, 0), index + 1)
+            chunk = list(self.ids[lo:hi])
+            rows = service.articles(chunk)
+            order = range(len(chunk)) if delta > 0 else range(len(chunk) - 1, -1, -1)
+            for offset in order:
+                row = rows.get(chunk[offset])
+                if row is not None and not row.read:
+                    self.show_index(lo + offset)
+                    return
+            index = hi if delta > 0 else lo - 1
+        self.tn_app.tell("No more unread posts in this list.")
+
+    def action_links(self) -> None:
+        if self.document is None:
+            return
+
+        def picked(url: str | None) -> None:
+            if url:
+                self.tn_app.open_url(url)
+
+        self.app.push_screen(LinksScreen(self.document.links), picked)
+
+    def action_open_link(self, number: int) -> None:
+        if self.document is None:
+            return
+        for link in self.document.links:
+            if link.number == number:
+                self.tn_app.open_url(link.url)
+                return
+        self.tn_app.tell(f"This post has no link [{number}].")
+
+    def action_copy_url(self) -> None:
+        if self.article and self.article.link:
+            self.tn_app.copy_url(self.article.link)
+        else:
+            self.tn_app.tell("This post has no link.")
+
+    def action_star(self) -> None:
+        if self.article is not None:
+            self.article.starred = not self.article.starred
+            self.tn_app.service.set_starred(self.article.id, self.article.starred)
+            self.query_one(ArticleHeader).update(self._header(self.article))
+            self.tn_app.tell("Starred." if self.article.starred else "Unstarred.")
+
+    def action_toggle_read(self) -> None:
+        if self.article is not None:
+            self.article.read = not self.article.read
+            self.tn_app.service.mark_read([self.article.id], self.article.read)
+            self.tn_app.tell("Marked read." if self.article.read else "Marked unread.")

@@ -1,0 +1,103 @@
+"""First run: no feeds yet. Offer a feed URL, an import, or the sample site."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Static
+
+from termnews.opml import ImportError_
+from termnews.service import ServiceError
+
+if TYPE_CHECKING:
+    from termnews.app import TermNewsApp
+
+WELCOME = """Welcome to termnews.
+
+You have no feeds yet. Type a feed or site address below and press Enter,
+import an OPML or newsboat urls file, or open the bundled sample site
+(a small blog served on this machine: no network needed)."""
+
+
+class WelcomeScreen(Screen[None]):
+    BINDINGS = [
+        Binding("ctrl+q", "app.quit", "Quit", id="quit"),
+        Binding("escape", "app.quit", "Quit", show=False, id="welcome_quit"),
+    ]
+
+    @property
+    def tn_app(self) -> TermNewsApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        restricted = self.tn_app.service.restricted
+        with Vertical(classes="dialog wide", id="welcome"):
+            yield Static(Text(WELCOME))
+            yield Input(placeholder="https://example.org/feed/", id="url")
+            if not restricted:
+                yield Input(placeholder="path to subscriptions.opml or newsboat urls", id="file")
+            with Horizontal(classes="buttons"):
+                yield Button("Add feed", variant="primary", id="add")
+                if not restricted:
+                    yield Button("Import file", id="import")
+                    yield Button("Open the sample site", id="demo")
+                yield Button("Quit", id="quit")
+            yield Static("", id="welcome-status")
+        yield Footer()
+
+    def say(self, message: str) -> None:
+        self.query_one("#welcome-status", Static).update(Text(message, style="bold"))
+
+    @on(Input.Submitted, "#url")
+    @on(Button.Pressed, "#add")
+    def add(self) -> None:
+        url = self.query_one("#url", Input).value.strip()
+        if url:
+            self.add_feed(url)
+        else:
+            self.say("Type a feed or site address first.")
+
+    @on(Input.Submitted, "#file")
+    @on(Button.Pressed, "#import")
+    def import_file(self) -> None:
+        from pathlib import Path
+
+        name = self.query_one("#file", Input).value.strip()
+        if not name:
+            self.say("Type the path of an OPML or newsboat urls file first.")
+            return
+        try:
+            text = Path(name).expanduser().read_text(encoding="utf-8-sig")
+            subs = self.tn_app.service.import_subscriptions(text, name)
+        except (OSError, UnicodeDecodeError, ImportError_) as exc:
+            self.say(f"Could not import: {exc}")
+            return
+        if not subs:
+            self.say("That file lists no feeds.")
+            return
+        self.tn_app.show_feeds(refresh=True)
+
+    @on(Button.Pressed, "#demo")
+    def demo(self) -> None:
+        self.tn_app.start_demo_site()
+        self.tn_app.show_feeds(refresh=True)
+
+    @on(Button.Pressed, "#quit")
+    def quit(self) -> None:
+        self.app.exit(0)
+
+    @work(exclusive=True, exit_on_error=False)
+    async def add_feed(self, url: str) -> None:
+        self.say(f"Looking for a feed at {url} …")
+        try:
+            await self.tn_app.service.add_feed(url)
+        except ServiceError as exc:
+            self.say(f"Could not add it: {exc}")
+            return
+        self.tn_app.show_feeds(refresh=True)

@@ -1,0 +1,92 @@
+"""The reader's body: pre-rendered lines drawn lazily, so a 70k-word post opens like a short one."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from rich.segment import Segment
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+MAX_CACHED_STRIPS = 400
+
+
+class ArticleView(ScrollView, can_focus=True):
+    """Scrolls through a list of rich Text lines (one per terminal row)."""
+
+    BINDINGS = [
+        Binding("j,down", "scroll_line(1)", "Down", show=False, id="line_down"),
+        Binding("k,up", "scroll_line(-1)", "Up", show=False, id="line_up"),
+        Binding("space,pagedown", "scroll_page(1)", "Page down", show=False, id="page_down"),
+        Binding("b,pageup", "scroll_page(-1)", "Page up", show=False, id="page_up"),
+        Binding("g,home", "scroll_to_edge(0)", "Top", show=False, id="top"),
+        Binding("G,end", "scroll_to_edge(1)", "Bottom", show=False, id="bottom"),
+    ]
+
+    DEFAULT_CSS = """
+    ArticleView {
+        background: $surface;
+        overflow-x: hidden;
+        padding: 0 1;
+    }
+    """
+
+    class WidthChanged(Message):
+        """The text width changed: the owner re-renders at the new width."""
+
+        def __init__(self, width: int) -> None:
+            super().__init__()
+            self.width = width
+
+    def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
+        super().__init__(name=name, id=id)
+        self.lines: list[Text] = []
+        self._strips: OrderedDict[int, Strip] = OrderedDict()
+        self._text_width = 0
+
+    @property
+    def text_width(self) -> int:
+        """Columns available for text (what the renderer should wrap to)."""
+        return max(20, self.scrollable_content_region.width)
+
+    def show(self, lines: list[Text], *, keep_scroll: bool = False) -> None:
+        self.lines = lines
+        self._strips.clear()
+        self.virtual_size = Size(self.text_width, len(lines))
+        if not keep_scroll:
+            self.scroll_to(y=0, animate=False, immediate=True)
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        index = int(self.scroll_y) + y
+        if index >= len(self.lines):
+            return Strip.blank(width, self.rich_style)
+        strip = self._strips.get(index)
+        if strip is None:
+            segments = list(self.lines[index].render(self.app.console, end=""))
+            strip = Strip(Segment.apply_style(segments, self.rich_style))
+            self._strips[index] = strip
+            while len(self._strips) > MAX_CACHED_STRIPS:
+                self._strips.popitem(last=False)
+        return strip.crop_extend(int(self.scroll_x), int(self.scroll_x) + width, self.rich_style)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.text_width != self._text_width:
+            self._text_width = self.text_width
+            self.post_message(self.WidthChanged(self.text_width))
+
+    def action_scroll_line(self, delta: int) -> None:
+        self.scroll_to(y=self.scroll_y + delta, animate=False)
+
+    def action_scroll_page(self, delta: int) -> None:
+        step = max(1, self.scrollable_content_region.height - 2)
+        self.scroll_to(y=self.scroll_y + delta * step, animate=False)
+
+    def action_scroll_to_edge(self, end: int) -> None:
+        self.scroll_to(y=self.max_scroll_y if end else 0, animate=False)

@@ -1,0 +1,111 @@
+"""The feed list: All / Unread / Starred, then feeds grouped by tag with unread counts."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from termnews.model import ArticleQuery, Feed
+from termnews.render import clean_line
+
+
+class FeedList(OptionList):
+    """Each option's id encodes what it lists: all, unread, starred, tag:NAME, feed:ID."""
+
+    BINDINGS = [
+        Binding("j,down", "cursor_down", "Down", show=False, id="feeds_down"),
+        Binding("k,up", "cursor_up", "Up", show=False, id="feeds_up"),
+        Binding("g,home", "first", "Top", show=False, id="feeds_top"),
+        Binding("G,end", "last", "Bottom", show=False, id="feeds_bottom"),
+    ]
+
+    DEFAULT_CSS = """
+    FeedList { border: none; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.feeds: dict[int, Feed] = {}
+
+    def show_feeds(self, feeds: list[Feed], unread_total: int, starred_total: int) -> None:
+        """Rebuild the options, keeping the highlighted entry where it was."""
+        current = self.highlighted_key
+        self.feeds = {feed.id: feed for feed in feeds}
+        options: list[Option | None] = [
+            Option(_label("All", sum(f.total for f in feeds), muted=True), id="all"),
+            Option(_label("Unread", unread_total), id="unread"),
+            Option(_label("Starred", starred_total, muted=True), id="starred"),
+        ]
+        groups: dict[str, list[Feed]] = {}
+        for feed in feeds:
+            groups.setdefault(feed.tags[0] if feed.tags else "", []).append(feed)
+        for tag in sorted(groups, key=lambda t: (t == "", t.lower())):
+            members = groups[tag]
+            options.append(None)
+            if tag:
+                unread = sum(f.unread for f in members)
+                options.append(Option(_label(f"▾ {clean_line(tag, 40)}", unread), id=f"tag:{tag}"))
+            for feed in members:
+                options.append(Option(_feed_label(feed, indent=bool(tag)), id=f"feed:{feed.id}"))
+        self.clear_options()
+        self.add_options(options)
+        if current is not None:
+            try:
+                self.highlighted = self.get_option_index(current)
+                return
+            except Exception:  # the entry went away (feed removed)
+                pass
+        self.highlighted = 0
+
+    @property
+    def highlighted_key(self) -> str | None:
+        if self.highlighted is None:
+            return None
+        return self.get_option_at_index(self.highlighted).id
+
+    def select_key(self, key: str) -> None:
+        try:
+            self.highlighted = self.get_option_index(key)
+        except Exception:
+            pass
+
+    @property
+    def current_feed(self) -> Feed | None:
+        key = self.highlighted_key
+        if key and key.startswith("feed:"):
+            return self.feeds.get(int(key[5:]))
+        return None
+
+    @staticmethod
+    def query_for(key: str | None) -> ArticleQuery:
+        if key == "unread":
+            return ArticleQuery(unread_only=True)
+        if key == "starred":
+            return ArticleQuery(starred_only=True)
+        if key and key.startswith("tag:"):
+            return ArticleQuery(tag=key[4:])
+        if key and key.startswith("feed:"):
+            return ArticleQuery(feed_id=int(key[5:]))
+        return ArticleQuery()
+
+
+def _label(text: str, count: int, *, muted: bool = False) -> Text:
+    label = Text(no_wrap=True, overflow="ellipsis")
+    label.append(text, style="bold")
+    if count:
+        label.append(f"  {count}", style="dim" if muted else "bold")
+    return label
+
+
+def _feed_label(feed: Feed, *, indent: bool) -> Text:
+    label = Text(no_wrap=True, overflow="ellipsis")
+    if indent:
+        label.append("  ")
+    if feed.error:
+        label.append("! ", style="bold red")
+    label.append(clean_line(feed.display_title, 200), style="bold" if feed.unread else "dim")
+    if feed.unread:
+        label.append(f"  {feed.unread}", style="bold")
+    return label
