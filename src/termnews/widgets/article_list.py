@@ -7,6 +7,7 @@ fast as ten.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from array import array
 from collections import OrderedDict
@@ -194,10 +195,8 @@ class ArticleList(ScrollView, can_focus=True):
             self.cursor = max(0, min(index, len(self.ids) - 1))
 
     def go_to_id(self, article_id: int) -> None:
-        try:
+        with contextlib.suppress(ValueError):
             self.go_to(self.ids.index(article_id))
-        except ValueError:
-            pass
 
     # -- drawing ----------------------------------------------------------------------
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import OptionList
-from textual.widgets.option_list import Option
+from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from termnews.model import ArticleQuery, Feed
 from termnews.render import clean_line
@@ -52,11 +54,9 @@ class FeedList(OptionList):
         self.clear_options()
         self.add_options(options)
         if current is not None:
-            try:
+            with contextlib.suppress(OptionDoesNotExist):  # gone when its feed was removed
                 self.highlighted = self.get_option_index(current)
                 return
-            except Exception:  # the entry went away (feed removed)
-                pass
         self.highlighted = 0
 
     @property
@@ -66,10 +66,8 @@ class FeedList(OptionList):
         return self.get_option_at_index(self.highlighted).id
 
     def select_key(self, key: str) -> None:
-        try:
+        with contextlib.suppress(OptionDoesNotExist):
             self.highlighted = self.get_option_index(key)
-        except Exception:
-            pass
 
     @property
     def current_feed(self) -> Feed | None:
