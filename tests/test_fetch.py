@@ -8,8 +8,11 @@ import gzip
 import os
 import socket
 import time
+import tracemalloc
+import zlib
 from pathlib import Path
 
+import brotli
 import pytest
 
 from termnews import __version__
@@ -410,3 +413,45 @@ async def test_connections_are_reused_after_304_and_errors(feed_server: FeedServ
     ports = {r.client_port for r in feed_server.requests}
     assert len(feed_server.requests) == 7
     assert len(ports) == 1
+
+
+@pytest.mark.parametrize("coding", ["gzip", "br"])
+async def test_compression_bomb_stops_at_the_cap(feed_server: FeedServer, coding: str) -> None:
+    expanded = b"\0" * (8 * 1024 * 1024)
+    packed = gzip.compress(expanded) if coding == "gzip" else brotli.compress(expanded, quality=5)
+    assert len(packed) < 64 * 1024
+    feed_server.add_feed(
+        "/bomb.xml", packed, headers={"Content-Encoding": coding}, etag=False, last_modified=False
+    )
+    result = await fetch_once(feed_server.url_for("/bomb.xml"), max_bytes=64 * 1024)
+    assert result.status is FetchStatus.ERROR
+    assert result.error == "body larger than 64 KB"
+
+
+async def test_raw_deflate_and_stacked_codings(feed_server: FeedServer) -> None:
+    raw = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    raw_deflate = raw.compress(FEED) + raw.flush()
+    feed_server.add_feed("/raw.xml", raw_deflate, headers={"Content-Encoding": "deflate"})
+    stacked = brotli.compress(gzip.compress(FEED))
+    feed_server.add_feed("/stack.xml", stacked, headers={"Content-Encoding": "gzip, br"})
+    async with Fetcher(timeout=5.0) as fetcher:
+        first = await fetcher.fetch(feed_server.url_for("/raw.xml"))
+        second = await fetcher.fetch(feed_server.url_for("/stack.xml"))
+    assert first.body == FEED
+    assert second.body == FEED
+
+
+async def test_compression_bomb_is_never_expanded_in_memory(feed_server: FeedServer) -> None:
+    expanded = b"\0" * (32 * 1024 * 1024)
+    packed = brotli.compress(expanded, quality=5)
+    del expanded
+    feed_server.add_feed("/bomb.xml", packed, headers={"Content-Encoding": "br"})
+    async with Fetcher(timeout=5.0, max_bytes=64 * 1024) as fetcher:
+        tracemalloc.start()
+        try:
+            result = await fetcher.fetch(feed_server.url_for("/bomb.xml"))
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert result.error == "body larger than 64 KB"
+    assert peak < 4 * 1024 * 1024

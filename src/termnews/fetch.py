@@ -17,11 +17,17 @@ import http
 import socket
 import ssl
 import time
+import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
+
+try:
+    import brotli
+except ImportError:  # pragma: no cover - httpx[brotli] brings it
+    brotli = None
 
 from termnews import __version__
 from termnews.model import FetchStatus
@@ -34,6 +40,8 @@ FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
     "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"
 )
+# Only codings _BodyDecoder can undo under the size cap.
+ACCEPT_ENCODING = "gzip, deflate, br" if brotli is not None else "gzip, deflate"
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, application/xml;q=0.8, */*;q=0.5"
 
 _KB = 1024
@@ -161,6 +169,112 @@ def _connect_failure(exc: BaseException, host: str) -> _Failure:
     return _Failure(f"could not connect to {host}", retryable=True)
 
 
+class _BodyTooLarge(Exception):
+    pass
+
+
+class _BadEncoding(Exception):
+    pass
+
+
+class _BodyDecoder:
+    """Undoes Content-Encoding (gzip, deflate, br, in any stack) with a cap on the output."""
+
+    def __init__(self, content_encoding: str, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
+        # Listed in the order applied, so undone last to first. Unknown codings are
+        # passed through as httpx does; the parser will then say what it got.
+        self._steps: list[_Step] = []
+        for coding in reversed(codings):
+            if coding in ("gzip", "x-gzip"):
+                self._steps.append(_ZlibStep(zlib.MAX_WBITS | 16))
+            elif coding == "deflate":
+                self._steps.append(_ZlibStep(zlib.MAX_WBITS, raw_fallback=True))
+            elif coding == "br" and brotli is not None:
+                self._steps.append(_BrotliStep())
+
+    def _room(self) -> int:
+        return self.limit - self.size
+
+    def _count(self, data: bytes) -> bytes:
+        self.size += len(data)
+        if self.size > self.limit:
+            raise _BodyTooLarge
+        return data
+
+    def feed(self, data: bytes) -> bytes:
+        for step in self._steps:
+            data = step.feed(data, self._room() + 1)
+        return self._count(data)
+
+    def finish(self) -> bytes:
+        data = b""
+        for step in self._steps:
+            data = step.feed(data, self._room() + 1) + step.finish()
+        return self._count(data)
+
+
+class _Step:
+    def feed(self, data: bytes, limit: int) -> bytes:
+        raise NotImplementedError
+
+    def finish(self) -> bytes:
+        return b""
+
+
+class _ZlibStep(_Step):
+    def __init__(self, wbits: int, *, raw_fallback: bool = False) -> None:
+        self._obj = zlib.decompressobj(wbits)
+        self._raw_fallback = raw_fallback  # "deflate" is sent both zlib-wrapped and raw
+        self._started = False
+
+    def feed(self, data: bytes, limit: int) -> bytes:
+        if not data:
+            return b""
+        try:
+            out = self._obj.decompress(data, limit)
+        except zlib.error:
+            if not (self._raw_fallback and not self._started):
+                raise _BadEncoding from None
+            self._obj = zlib.decompressobj(-zlib.MAX_WBITS)
+            try:
+                out = self._obj.decompress(data, limit)
+            except zlib.error:
+                raise _BadEncoding from None
+        self._started = True
+        if self._obj.unconsumed_tail:  # stopped at the limit with input left
+            raise _BodyTooLarge
+        return out
+
+    def finish(self) -> bytes:
+        try:
+            return self._obj.flush()
+        except zlib.error:
+            raise _BadEncoding from None
+
+
+class _BrotliStep(_Step):
+    def __init__(self) -> None:
+        assert brotli is not None
+        self._obj = brotli.Decompressor()
+
+    def feed(self, data: bytes, limit: int) -> bytes:
+        if not data:
+            return b""
+        try:
+            try:
+                out: bytes = self._obj.process(data, output_buffer_limit=limit)
+            except TypeError:  # brotli before 1.2 has no output limit
+                out = self._obj.process(data)
+        except brotli.error:
+            raise _BadEncoding from None
+        if len(out) >= limit:
+            raise _BodyTooLarge
+        return out
+
+
 async def _drain(response: httpx.Response, limit: int = 64 * 1024) -> None:
     """Read a small unwanted body (304, redirect, error page) so the connection is reused.
 
@@ -204,7 +318,7 @@ class Fetcher:
 
     async def __aenter__(self) -> Fetcher:
         self._client = httpx.AsyncClient(
-            headers={"User-Agent": self.user_agent},
+            headers={"User-Agent": self.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
             timeout=httpx.Timeout(self.timeout),
             limits=httpx.Limits(
                 max_connections=self.max_concurrency,
@@ -392,19 +506,21 @@ class Fetcher:
         declared = response.headers.get("content-length", "")
         if declared.strip().isdigit() and int(declared) > max_bytes:
             raise _Failure(too_big)
+        coding = response.headers.get("content-encoding", "")
+        # Decoded here rather than by httpx so the cap holds while decompressing:
+        # a few KB of brotli can otherwise expand to gigabytes in one chunk.
+        decoder = _BodyDecoder(coding, max_bytes)
         chunks: list[bytes] = []
-        size = 0
         try:
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise _Failure(too_big)
-                chunks.append(chunk)
+            async for raw in response.aiter_raw():
+                chunks.append(decoder.feed(raw))
+            chunks.append(decoder.finish())
         except (httpx.RemoteProtocolError, httpx.ReadError):
             raise _Failure("connection closed mid-body", retryable=True) from None
-        except httpx.DecodingError:
-            encoding = response.headers.get("content-encoding", "?")
-            raise _Failure(f"body could not be decoded (Content-Encoding: {encoding})") from None
+        except _BodyTooLarge:
+            raise _Failure(too_big) from None
+        except _BadEncoding:
+            raise _Failure(f"body could not be decoded (Content-Encoding: {coding})") from None
         return b"".join(chunks)
 
     def _from_response(

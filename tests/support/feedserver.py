@@ -73,6 +73,7 @@ class _Route:
     send_length: bool = True
     cut_after: int | None = None  # send this many body bytes, then drop the connection
     hold: float = 0.0  # sleep before answering (concurrency tests)
+    encoded: bytes | None = None  # `body` after content_encoding, made on first use
 
 
 def _http_date(seconds: float) -> str:
@@ -174,7 +175,9 @@ class _Handler(BaseHTTPRequestHandler):
         coding = route.content_encoding
         accepted = self.headers.get("Accept-Encoding", "")
         if coding and coding in [c.split(";")[0].strip() for c in accepted.split(",")]:
-            body = _encode(body, coding)
+            if route.encoded is None:
+                route.encoded = _encode(body, coding)
+            body = route.encoded
         else:
             coding = None
         length = route.generated_size if route.generated_size is not None else len(body)
