@@ -11,6 +11,7 @@ from termnews.comments.base import (
     PostOutcome,
     PostResult,
     SendError,
+    comment_number,
     hostname_of,
     page_reason,
     request,
@@ -28,7 +29,9 @@ def item_xml(poster: Poster, title: str) -> bytes:
         '<?xml version="1.0" encoding="utf-8"?>',
         "<item>",
         f"<title>{escape(title)}</title>",
-        f"<author>{escape(poster.author)}</author>",
+        # RSS' "e-mail (Name)" form when there is an e-mail, else the bare name.
+        f"<author>{escape(f'{poster.email} ({poster.author})' if poster.email else poster.author)}"
+        "</author>",
     ]
     if poster.url:
         parts.append(f"<link>{escape(poster.url)}</link>")
@@ -38,8 +41,15 @@ def item_xml(poster: Poster, title: str) -> bytes:
 
 
 async def post_item(
-    client: httpx.AsyncClient, endpoint: str, poster: Poster, *, title: str
+    client: httpx.AsyncClient,
+    endpoint: str,
+    poster: Poster,
+    *,
+    title: str,
+    retrying: bool = False,
 ) -> PostResult:
+    """Send the comment. On an outbox retry a 409 duplicate means an earlier attempt got
+    through (the site already has this comment), so it counts as delivered."""
     host = hostname_of(endpoint) or "the site"
     try:
         answer = await request(
@@ -54,8 +64,19 @@ async def post_item(
             PostOutcome.FAILED, f"could not post to {host}: {exc.message}", None, True
         )
     status = answer.status
-    if status in ACCEPTED:
-        comment = sent_comment(poster, None, None, CommentStatus.APPROVED)
+    if status in ACCEPTED or (status == 409 and retrying):
+        location = answer.headers.get("location")
+        number = comment_number(location)
+        text = answer.text()[:2000].lower() if status != 409 else ""
+        if "held for moderation" in text or "awaiting moderation" in text:
+            comment = sent_comment(poster, number, location, CommentStatus.PENDING)
+            return PostResult(
+                PostOutcome.HELD,
+                f"{host} is holding the comment for moderation; it shows once approved.",
+                comment,
+                False,
+            )
+        comment = sent_comment(poster, number, location, CommentStatus.APPROVED)
         return PostResult(PostOutcome.POSTED, f"Comment posted to {host}.", comment, False)
     if status >= 500:
         return PostResult(
@@ -64,9 +85,10 @@ async def post_item(
             None,
             True,
         )
-    reason = page_reason(answer.text()) if answer.body else None
-    if reason is None and answer.body and b"<" not in answer.body[:200]:
-        reason = answer.text()
+    body = answer.text()
+    reason = None
+    if answer.body:
+        reason = page_reason(body) if "html" in answer.headers.get("content-type", "") else body
     reason = clean_line(reason, 300) if reason else "no reason given"
     return PostResult(
         PostOutcome.REJECTED, f"{host} refused the comment: {reason} (HTTP {status})", None, False

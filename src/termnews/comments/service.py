@@ -423,7 +423,7 @@ class CommentService:
                     PostOutcome.REJECTED, "this post has no CommentAPI address", None, False
                 )
             title = "Re: " + clean_line(payload.get("article_title") or "", 200)
-            return await post_item(client, endpoint, poster, title=title)
+            return await post_item(client, endpoint, poster, title=title, retrying=retrying)
         return PostResult(
             PostOutcome.REJECTED, f"unknown comment target {clean_line(str(kind))}", None, False
         )
