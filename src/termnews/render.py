@@ -506,6 +506,7 @@ class _Container:
     first: Prefix
     rest: Prefix
     used: bool = False
+    level: int = 0  # for "li": how many lists were open when it started
 
 
 @dataclass(slots=True)
@@ -720,13 +721,19 @@ class _Parser(HTMLParser):
         return number
 
     def _media_placeholder(self, kind: str, src: str | None) -> None:
+        """An embedded player becomes a line "[video: URL][N]" (the URL is a link)."""
+        own_line = self._table is None and self._pre is None
+        if own_line:
+            self._flush()
         url = self._resolve(src)
         if url is None:
             self._add_text(f"[{kind}]", STYLES["media"])
-            return
-        number = self._link_number(url, f"{kind}")
-        self._add_text(f"[{kind}: {url}]", STYLES["media"])
-        self._add_text(f"[{number}]", STYLES["link.number"])
+        else:
+            number = self._link_number(url, f"{kind}")
+            self._add_text(f"[{kind}: {url}]", STYLES["media"])
+            self._add_text(f"[{number}]", STYLES["link.number"])
+        if own_line:
+            self._flush()
 
     # -- HTMLParser callbacks -------------------------------------------------------------
 
@@ -798,7 +805,7 @@ class _Parser(HTMLParser):
             self._lists.append(_ListState(tag == "ol", start, len(self._lists)))
         elif tag == "li":
             self._flush()
-            self._close_container("li")
+            self._close_items()
             lst = self._lists[-1] if self._lists else _ListState(False, 1, 0)
             if lst.ordered:
                 value = dict(attrs).get("value")
@@ -810,7 +817,9 @@ class _Parser(HTMLParser):
                 marker = _BULLETS[min(lst.depth, len(_BULLETS) - 1)]
             spans = (Span(0, len(marker) - 1, STYLES["list.marker"]),)
             self._containers.append(
-                _Container("li", Prefix(marker, spans), Prefix(" " * len(marker)))
+                _Container(
+                    "li", Prefix(marker, spans), Prefix(" " * len(marker)), level=len(self._lists)
+                )
             )
         elif tag == "blockquote":
             self._flush()
@@ -852,14 +861,14 @@ class _Parser(HTMLParser):
             self._close_inline(tag)
         if tag in ("ul", "ol", "menu"):
             self._flush()
-            self._close_container("li")
+            self._close_items()
             if self._lists:
                 self._lists.pop()
             if not self._lists:
                 self._want_gap()
         elif tag == "li":
             self._flush()
-            self._close_container("li")
+            self._close_items()
         elif tag == "blockquote":
             self._flush()
             self._close_container("quote")
@@ -924,6 +933,18 @@ class _Parser(HTMLParser):
                     sink.length -= 1
                 sink.add_literal(f"[{number}]", STYLES["link.number"])
             return
+
+    def _close_items(self) -> None:
+        """Close the list items of the innermost open list (and anything left inside them)."""
+        level = len(self._lists)
+        for index in range(len(self._containers) - 1, -1, -1):
+            container = self._containers[index]
+            if container.kind == "quote":
+                return  # never close across a blockquote boundary
+            if container.kind == "li" and container.level >= level:
+                del self._containers[index:]
+            elif container.kind == "li":
+                return
 
     def _close_container(self, kind: str) -> None:
         for index in range(len(self._containers) - 1, -1, -1):
@@ -1115,7 +1136,7 @@ def _wrap_graphemes(text: str, width: int) -> list[tuple[int, int]]:
             brk_end, brk_next, brk_used = g_start, g_end, used + cells
             used += cells
             continue
-        if cells == 2 and g_start > start:
+        if cells == 2 and g_start > start and text[g_start - 1] != " ":
             brk_end, brk_next, brk_used = g_start, g_start, used
         while used + cells > width and g_start > start:
             if brk_end > start:
@@ -1134,26 +1155,36 @@ def _wrap_graphemes(text: str, width: int) -> list[tuple[int, int]]:
 
 
 def _chop(text: str, width: int) -> list[str]:
-    """Hard-wrap preformatted text: chunks of width-1 cells + a marker, then the tail."""
+    """Hard-wrap preformatted text: pieces of width-1 cells (a marker follows each), and a
+    last piece of at most ``width`` cells."""
     if width < 2:
-        width = 2
+        return _graphemes(text)
+    pieces: list[str] = []
     if _is_single_cell_widths(text):
         step = width - 1
-        pieces = [text[i : i + step] for i in range(0, len(text), step)]
-        if len(pieces) > 1 and len(pieces[-1]) == 1 and len(pieces[-2]) == step:
-            pieces[-2] += pieces.pop()  # exactly `width` long: no marker needed
+        while len(text) > width:
+            pieces.append(text[:step])
+            text = text[step:]
+        pieces.append(text)
         return pieces
-    pieces = []
+    graphemes, left = split_graphemes(text)  # left: cells from `start` to the end
     start = used = 0
-    for g_start, _g_end, cells in split_graphemes(text)[0]:
-        if used + cells > width - 1:
+    for g_start, _g_end, cells in graphemes:
+        if left <= width:
+            break  # the rest fits as the last piece
+        if used + cells > width - 1 and used:
             pieces.append(text[start:g_start])
+            left -= used
             start, used = g_start, 0
+            if left <= width:
+                break
         used += cells
     pieces.append(text[start:])
-    if len(pieces) > 1 and cell_len(pieces[-2] + pieces[-1]) <= width:
-        pieces[-2] += pieces.pop()
     return pieces
+
+
+def _graphemes(text: str) -> list[str]:
+    return [text[start:end] for start, end, _cells in split_graphemes(text)[0]]
 
 
 def _shift(spans: tuple[Span, ...] | list[Span], offset: int) -> list[Span]:
@@ -1292,7 +1323,7 @@ def _layout_pre(block: PreBlock, width: int, out: list[Text]) -> None:
         for index, piece in enumerate(pieces):
             body = indent + piece
             spans = [Span(len(indent), len(body), style)]
-            if index < last:
+            if index < last and cell_len(body) < avail + len(indent):
                 spans.append(Span(len(body), len(body) + 1, marker))
                 body += _WRAP_MARK
             out.append(_make_line(prefix, body, spans))
@@ -1424,7 +1455,8 @@ def _layout_links(links: list[Link], width: int, out: list[Text]) -> None:
         out.append(Text(""))
     rule = _RULE_CHAR * width
     out.append(Text(rule, spans=[Span(0, width, STYLES["rule"])]))
-    out.append(Text("Links:", spans=[Span(0, 6, STYLES["links.title"])]))
+    title = crop_cells("Links:", width)
+    out.append(Text(title, spans=[Span(0, len(title), STYLES["links.title"])]))
     number_style = STYLES["link.number"]
     for link in links:
         marker = f"[{link.number}] "
