@@ -980,7 +980,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         options = _serve_options(args)
     except ValueError as exc:
         return _error(str(exc), EXIT_USAGE)
-    paths = resolve_paths(args.config, args.data_dir)
+    resolved = resolve_paths(args.config, args.data_dir)
+    # Absolute, because each child runs in the data dir and is told where both are.
+    paths = Paths(resolved.config_file.absolute(), resolved.data_dir.absolute())
     try:
         load_settings(paths.config_file)  # a broken file is reported now, not per session
         paths.data_dir.mkdir(parents=True, exist_ok=True)
