@@ -63,12 +63,17 @@ def parse_comment_feed(body: bytes, url: str, max_comments: int = MAX_COMMENTS) 
         )
     except Exception as exc:  # feedparser is robust, but a hostile feed must not crash a read
         raise CommentError(f"comment feed: cannot be read ({type(exc).__name__})") from exc
-    if not parsed.entries and parsed.get("bozo"):
+    if not parsed.entries and not parsed.get("version"):
         raise CommentError("comment feed: not a feed this reader understands")
     thread_key = _thread_key(parsed.get("namespaces", {}))
     comments: list[Comment] = []
     for entry in parsed.entries[:max_comments]:
         comments.append(_comment(entry, thread_key))
+    # Atom's thr:in-reply-to of a top-level comment names the post itself.
+    known = {c.remote_id for c in comments}
+    for comment in comments:
+        if comment.parent_id not in known:
+            comment.parent_id = None
     comments.sort(key=lambda c: c.published or 0.0)
     return comments
 
@@ -101,18 +106,21 @@ def _comment(entry: Mapping[str, Any], thread_key: str) -> Comment:
         match = _IN_REPLY_TO.match(content)
         if match:
             parent = match.group(1)
-    author = entry.get("author") or ""
+    detail = entry.get("author_detail") or {}
+    if not isinstance(detail, Mapping):
+        detail = {}
+    # feedparser's `author` is "Name (e-mail)" when the feed gives both; the name is enough.
+    author = detail.get("name") or entry.get("author") or ""
     if not author:
         # WordPress titles comments "By: Name"; other feeds have only a title.
         title = entry.get("title") or ""
         author = title[4:] if title.startswith("By: ") else ""
-    detail = entry.get("author_detail") or {}
     return Comment(
         source=SOURCE,
         remote_id=clean_line(remote, 500),
         parent_id=clean_line(parent, 500) if parent else None,
         author=clean_line(author, 100) or "anonymous",
-        author_url=clean_url(detail.get("href")) if isinstance(detail, Mapping) else None,
+        author_url=clean_url(detail.get("href")),
         published=timestamp(entry.get("published_parsed") or entry.get("updated_parsed")),
         content_html=content,
         link=clean_url(link),

@@ -102,8 +102,11 @@ def merge(remote: list[Comment], board_comments: list[Comment]) -> list[Comment]
     ]
     others = [c for c in remote if c.source not in ("wordpress", "feed", SENT_SOURCE)]
     combined = listed + mine + others + [board.as_display(c) for c in board_comments]
+    known = {c.remote_id for c in combined}
     for comment in combined:
         comment.author = clean_line(comment.author, 100) or "anonymous"
+        if comment.parent_id is not None and comment.parent_id not in known:
+            comment.parent_id = None  # answers something not shown (or the post itself)
     combined.sort(key=lambda c: c.published or 0.0)
     _break_cycles(combined)
     return combined
