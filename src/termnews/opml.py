@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 
 from termnews.model import Feed
+from termnews.render import clean_line
 
 
 class ImportError_(Exception):
@@ -103,10 +104,12 @@ def to_opml(feeds: list[Feed], title: str = "termnews subscriptions") -> str:
             if first not in folders:
                 folders[first] = ET.SubElement(body, "outline", text=first, title=first)
             parent = folders[first]
+        # XML 1.0 cannot carry control characters: titles from feeds lose them here.
+        title = clean_line(feed.display_title)
         attrs = {
             "type": "rss",
-            "text": feed.display_title,
-            "title": feed.display_title,
+            "text": title,
+            "title": title,
             "xmlUrl": feed.url,
         }
         if feed.site_url:

@@ -1,0 +1,132 @@
+"""The `termnews` command line, run as a real process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from termnews import __version__
+from tests.support.feedserver import FeedServer, make_rss
+
+SUBCOMMANDS = ["add", "remove", "feeds", "refresh", "import", "export", "config", "demo"]
+
+
+def run(*args: str, data: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TERMNEWS_")}
+    env["TERMNEWS_DATA_DIR"] = str(data)
+    env["TERMNEWS_CONFIG"] = str(data / "config.toml")
+    return subprocess.run(
+        [sys.executable, "-m", "termnews", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        env=env,
+        timeout=60,
+    )
+
+
+def test_version_and_help_for_every_subcommand(tmp_path: Path) -> None:
+    result = run("--version", data=tmp_path)
+    assert result.stdout.strip() == f"termnews {__version__}"
+    for name in SUBCOMMANDS:
+        result = run(name, "--help", data=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "usage: termnews " + name in result.stdout
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    assert run("frobnicate", data=tmp_path).returncode == 2
+    result = run("remove", "no-such-feed", data=tmp_path)
+    assert result.returncode == 2
+    assert "no single feed matches" in result.stderr
+
+
+def test_add_refresh_feeds_export_round_trip(tmp_path: Path, feed_server: FeedServer) -> None:
+    feed_server.add_feed("/ok.xml", make_rss("Harbour \x1b[2Jnews", [{"title": "One"}]))
+    feed_server.add_status("/broken.xml", 500)
+    added = run("add", feed_server.url_for("/ok.xml"), "--tag", "local", data=tmp_path)
+    assert added.returncode == 0, added.stderr
+    assert "\x1b" not in added.stdout  # an escape sequence in the title stays inert
+    assert (
+        run("add", "--no-discover", feed_server.url_for("/broken.xml"), data=tmp_path).returncode
+        == 1
+    )
+
+    refreshed = run("refresh", data=tmp_path)  # not a terminal: plain lines
+    assert refreshed.returncode == 1  # one feed failed
+    assert "FAILED" in refreshed.stdout and "500" in refreshed.stdout
+    assert run("refresh", "--feed", "ok.xml", data=tmp_path).returncode == 0
+
+    listing = run("feeds", data=tmp_path)
+    assert "Harbour" in listing.stdout and "HTTP 500" in listing.stdout
+
+    exported = run("export", data=tmp_path)
+    assert exported.returncode == 0
+    assert 'xmlUrl="' + feed_server.url_for("/ok.xml") in exported.stdout
+    assert 'category="local"' in exported.stdout
+
+    other = tmp_path / "other"
+    imported = run("import", "-", data=other, stdin=exported.stdout)
+    assert imported.returncode == 0, imported.stderr
+    assert "Imported 2 feeds (1 with tags)" in imported.stdout
+    assert run("remove", "ok.xml", data=tmp_path).returncode == 0
+    assert "ok.xml" not in run("feeds", data=tmp_path).stdout
+
+
+def test_import_newsboat_urls_with_tags_and_titles(tmp_path: Path) -> None:
+    urls = tmp_path / "urls"
+    urls.write_text(
+        "# my feeds\n"
+        'https://example.org/feed/ "tech" "~Example Blog"\n'
+        "https://example.net/rss.xml news\n"
+        '"query:Unread:unread = \\"yes\\""\n'
+        "\n",
+        encoding="utf-8",
+    )
+    result = run("import", str(urls), data=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Imported 2 feeds (2 with tags)" in result.stdout
+    exported = run("export", data=tmp_path).stdout
+    assert 'title="Example Blog"' in exported and 'category="tech"' in exported
+
+
+def test_import_rejects_what_it_cannot_read(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.opml"
+    bad.write_text("<opml><body><outline", encoding="utf-8")
+    result = run("import", str(bad), data=tmp_path)
+    assert result.returncode == 1
+    assert "not valid OPML" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert run("import", str(tmp_path / "missing"), data=tmp_path).returncode == 1
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ("[general]\nrefresh_interval = 'often'\n", "line 2: general.refresh_interval must be"),
+        ("[general]\n\nno_such_key = 1\n", "line 3: unknown key general.no_such_key"),
+        ("[general\n", "not valid TOML"),
+        ("[colours]\nx = 1\n", "unknown section [colours]"),
+    ],
+)
+def test_broken_settings_name_the_file_line_and_key(
+    tmp_path: Path, config: str, expected: str
+) -> None:
+    (tmp_path / "config.toml").write_text(config, encoding="utf-8")
+    result = run("feeds", data=tmp_path)
+    assert result.returncode == 2
+    assert str(tmp_path / "config.toml") in result.stderr
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_config_defaults_is_a_valid_settings_file(tmp_path: Path) -> None:
+    text = run("config", "--defaults", data=tmp_path).stdout
+    (tmp_path / "config.toml").write_text(text, encoding="utf-8")
+    result = run("config", data=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "settings:" in result.stdout

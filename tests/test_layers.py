@@ -1,0 +1,51 @@
+"""The layering DESIGN.md fixes: the core never imports Textual; the UI only uses NewsService."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "termnews"
+CORE = [
+    "termnews.model",
+    "termnews.config",
+    "termnews.store",
+    "termnews.fetch",
+    "termnews.parse",
+    "termnews.render",
+    "termnews.service",
+    "termnews.opml",
+    "termnews.discover",
+    "termnews.cli",
+]
+
+
+def test_core_never_imports_textual() -> None:
+    code = (
+        "import sys, importlib\n"
+        f"for name in {CORE!r}: importlib.import_module(name)\n"
+        "import termnews.comments\n"
+        "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
+        "print(','.join(bad))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
+
+
+def test_ui_talks_to_the_core_only_through_the_service() -> None:
+    forbidden = {"sqlite3", "httpx", "termnews.store", "termnews.fetch", "termnews.parse"}
+    ui_files = [SRC / "app.py", *(SRC / "screens").glob("*.py"), *(SRC / "widgets").glob("*.py")]
+    offenders = []
+    for path in ui_files:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [f"{path.name}: {n}" for n in names if n in forbidden]
+    assert offenders == []
