@@ -49,7 +49,7 @@ def excerpt(html_text: str, words: int = 55) -> str:
 
 
 def _plain_comment(comment_html: str) -> str:
-    return " ".join(_TAGS.sub(" ", comment_html).split())
+    return " ".join(_TAGS.sub("", comment_html).split())
 
 
 def _rss_channel_head(title: str, self_url: str, link: str, description: str, built: float) -> str:
