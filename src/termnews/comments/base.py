@@ -130,15 +130,17 @@ def network_message(exc: BaseException, host: str) -> str:
 
 async def read_capped(response: httpx.Response, max_bytes: int) -> bytes:
     """The body of a streamed response, refusing to hold more than `max_bytes`."""
+    limit = f"{max_bytes / (1024 * 1024):g} MB"
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
-        raise SendError(f"the answer is too large ({int(declared) // 1024} KB)")
+        size = int(declared) / (1024 * 1024)
+        raise SendError(f"the answer is larger than {limit} ({size:.1f} MB); not read")
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.aiter_bytes():
         size += len(chunk)
         if size > max_bytes:
-            raise SendError(f"the answer is larger than {max_bytes // (1024 * 1024)} MB")
+            raise SendError(f"the answer is larger than {limit}; not read")
         chunks.append(chunk)
     return b"".join(chunks)
 
