@@ -157,11 +157,10 @@ def moderation_hash(comment: StoredComment) -> str:
 # --- wp-comments-post.php ----------------------------------------------------------------
 
 
-def _die(status: int, message: str) -> Response:
-    return _html(
-        status,
-        pages.wp_die("Comment Submission Failure", f"<strong>Error:</strong> {message}"),
-    )
+def _die(status: int, message: str, *, error_prefix: bool = True) -> Response:
+    """WordPress prefixes "Error:" to the field checks, not to closed/duplicate/flood."""
+    prefix = "<strong>Error:</strong> " if error_prefix else ""
+    return _html(status, pages.wp_die("Comment Submission Failure", prefix + message))
 
 
 def _cookie_headers(blog: Blog, response: Response, form: dict[str, str]) -> None:
@@ -196,7 +195,7 @@ def wp_comments_post(blog: Blog, req: Request) -> Response:
     if post is None or post.blog != WORDPRESS:
         return Response(200, b"", HTML)  # WordPress exits silently for an unknown post
     if not post.comments_open:
-        return _die(403, MSG_CLOSED)
+        return _die(403, MSG_CLOSED, error_prefix=False)
     author = form.get("author", "").strip()
     email = form.get("email", "").strip()
     url = form.get("url", "").strip()
@@ -212,13 +211,15 @@ def wp_comments_post(blog: Blog, req: Request) -> Response:
         if len(form.get(field, "")) > limit:
             return _die(413, message)
     if not _parent_ok(blog, post, parent):
-        return _die(403, "Sorry, replies to unapproved comments are not allowed.")
+        return _die(
+            403, "Sorry, replies to unapproved comments are not allowed.", error_prefix=False
+        )
     with blog.store.lock:
         problem = _rejection(blog, post, parent, author, email, text, req.client_ip)
         if problem == "duplicate":
-            return _die(409, MSG_DUPLICATE)
+            return _die(409, MSG_DUPLICATE, error_prefix=False)
         if problem == "flood":
-            return _die(429, MSG_FLOOD)
+            return _die(429, MSG_FLOOD, error_prefix=False)
         comment = _store(blog, post, parent, author, email, url, text, req.client_ip, "form")
     if comment.status == APPROVED:
         location = f"{post.url}#comment-{comment.id}"
