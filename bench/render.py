@@ -82,6 +82,8 @@ def generated_post(words: int, seed: int = 7) -> str:
     while written < words:
         size = rng.randint(40, 160)
         chosen = [rng.choice(_WORDS) for _ in range(size)]
+        # typographic punctuation, as real posts have (and as the fast wrap path must handle)
+        chosen[rng.randrange(size)] = "\u201cquoted\u201d \u2014 it\u2019s"
         chosen[rng.randrange(size)] = "<b>" + chosen[rng.randrange(size)] + "</b>"
         link = rng.randrange(size)
         chosen[link] = f'<a href="/page/{n % 50}">{chosen[link]}</a>'

@@ -475,3 +475,21 @@ def test_corpus_entries_render_cleanly(path: Path) -> None:
         blocks = html_to_blocks(html, entry.get("link"))
         for width in (40, 100):
             assert_fits(layout(blocks, width), width)
+
+
+def test_single_cell_fast_path_agrees_with_rich() -> None:
+    # The wrap fast path assumes len == cells for these characters; check it for all of them.
+    chars = render._single_cell_chars()
+    assert "\u2019" in chars and "\u2014" in chars and "é" in chars
+    assert "中" not in chars and "\u0301" not in chars and "\u200d" not in chars
+    sample = "".join(sorted(chars))
+    assert cell_len(sample) == len(sample)
+    assert render._is_single_cell("plain ascii")
+    assert not render._is_single_cell("tab\there")
+
+
+def test_typographic_punctuation_wraps_like_ascii() -> None:
+    text = "it\u2019s \u201cquoted\u201d \u2014 and so on " * 10
+    doc = render_html(f"<p>{text}</p>", 25)
+    assert_fits(doc, 25)
+    assert " ".join(plain(doc)) == text.strip()

@@ -173,3 +173,13 @@ def test_clean_url_rejects_dangerous_schemes(url: str | None) -> None:
 )
 def test_clean_url_keeps_web_and_mail_links(url: str, expected: str) -> None:
     assert clean_url(url) == expected
+
+
+def test_unterminated_string_sequences_cost_linear_time() -> None:
+    # Each introducer's payload scan stops at the next introducer: 200k of them finish at
+    # once (a quadratic scan would run for minutes and hit the test timeout).
+    for introducer in ("\x1bP", "\x1b]", "\x90", "\x9d", "\x9e", "\x1b_"):
+        hostile = (introducer + "x") * 200_000
+        cleaned = clean_text(hostile)
+        assert FORBIDDEN.search(cleaned) is None
+        assert set(cleaned) <= set("xP]_")

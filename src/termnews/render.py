@@ -23,7 +23,7 @@ from functools import lru_cache
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
-from rich.cells import _is_single_cell_widths, cell_len, split_graphemes
+from rich.cells import cell_len, get_character_cell_size, split_graphemes
 from rich.style import Style
 from rich.text import Span, Text
 
@@ -45,15 +45,19 @@ __all__ = [
 # Sanitizing
 # --------------------------------------------------------------------------------------------
 
+_STARTERS = r"\x1b\x90\x98\x9b\x9c\x9d\x9e\x9f"
 _HOSTILE = re.compile(
     "|".join(
         [
             r"\x1b\[[0-?]*[ -/]*[@-~]",  # CSI: cursor moves, colours, erase ...
             r"\x9b[0-?]*[ -/]*[@-~]",  # 8-bit CSI
-            r"[\x1b]\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)",  # OSC: title, OSC 8, OSC 52
-            r"\x9d[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)",  # 8-bit OSC
-            r"\x1b[PX^_].*?(?:\x1b\\|\x9c)",  # DCS / SOS / PM / APC up to ST
-            r"[\x90\x98\x9e\x9f].*?(?:\x1b\\|\x9c)",  # their 8-bit forms
+            # String sequences. Payloads stop at any introducer, so an unterminated one costs
+            # a scan to the next introducer, never to the end of the text (no quadratic time);
+            # its introducer is removed below and the payload stays as inert text.
+            rf"\x1b\][^\x07{_STARTERS}]*(?:\x07|\x1b\\|\x9c)",  # OSC: title, OSC 8, OSC 52
+            rf"\x9d[^\x07{_STARTERS}]*(?:\x07|\x1b\\|\x9c)",  # 8-bit OSC
+            rf"\x1b[PX^_][^{_STARTERS}]*(?:\x1b\\|\x9c)",  # DCS / SOS / PM / APC up to ST
+            rf"[\x90\x98\x9e\x9f][^{_STARTERS}]*(?:\x1b\\|\x9c)",  # their 8-bit forms
             r"\x1b[ -/]*[0-~]",  # two-character (and nF) escapes: ESC c, ESC 7, ESC ( B
             # Single characters: C0 (but \t \n), DEL, C1, bidi controls, invisible format
             # characters that can hide text, interlinear annotations, tag characters,
@@ -121,9 +125,27 @@ def clean_url(url: str | None) -> str | None:
     return url
 
 
+@lru_cache(maxsize=1)
+def _single_cell_chars() -> frozenset[str]:
+    """Latin, Greek, Cyrillic, Hebrew, punctuation (curly quotes, dashes), symbols, arrows,
+    box drawing that are one cell wide: the characters of most Western posts."""
+    return frozenset(
+        char
+        for char in map(chr, range(0x20, 0x2C00))
+        if char not in "\u200d\ufe0f" and get_character_cell_size(char) == 1
+    )
+
+
+def _is_single_cell(text: str) -> bool:
+    """True if every character of ``text`` is one cell wide (so cells == len)."""
+    if text.isascii():
+        return text.isprintable()
+    return _single_cell_chars().issuperset(text)
+
+
 def crop_cells(text: str, cells: int) -> str:
     """The longest prefix of ``text`` that fits in ``cells`` terminal cells."""
-    if _is_single_cell_widths(text):
+    if _is_single_cell(text):
         return text[:cells]
     used = 0
     for start, _end, width in split_graphemes(text)[0]:
@@ -1109,7 +1131,7 @@ def wrap_positions(text: str, width: int) -> list[tuple[int, int]]:
     Returns (start, end) index pairs; the spaces at the cuts are left out.
     """
     width = max(1, width)
-    if _is_single_cell_widths(text):
+    if _is_single_cell(text):
         if len(text) <= width:
             return [(0, len(text))]
         return [m.span() for m in _line_pattern(width).finditer(text)]
@@ -1160,7 +1182,7 @@ def _chop(text: str, width: int) -> list[str]:
     if width < 2:
         return _graphemes(text)
     pieces: list[str] = []
-    if _is_single_cell_widths(text):
+    if _is_single_cell(text):
         step = width - 1
         while len(text) > width:
             pieces.append(text[:step])
@@ -1316,7 +1338,7 @@ def _layout_pre(block: PreBlock, width: int, out: list[Text]) -> None:
             out.append(_make_line(prefix.crop(len(prefix.plain.rstrip())), "", []))
             prefix = rest
             continue
-        pieces = [line] if len(line) <= avail and _is_single_cell_widths(line) else None
+        pieces = [line] if len(line) <= avail and _is_single_cell(line) else None
         if pieces is None:
             pieces = [line] if cell_len(line) <= avail else _chop(line, avail)
         last = len(pieces) - 1
