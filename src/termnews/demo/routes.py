@@ -87,7 +87,7 @@ def _parse_http_date(value: str | None) -> float | None:
 
 
 def conditional(
-    req: Request, body: str, content_type: str, last_modified: float, etag_seed: str
+    req: Request, make: Callable[[], str], content_type: str, last_modified: float, etag_seed: str
 ) -> Response:
     """Serve a feed with ETag and Last-Modified; 304 when the client's validators match.
 
@@ -103,7 +103,7 @@ def conditional(
         fresh = etag_ok and since_ok
     else:
         fresh = etag_ok or since_ok
-    response = Response(304) if fresh else Response(200, body.encode("utf-8"), content_type)
+    response = Response(304) if fresh else Response(200, make().encode("utf-8"), content_type)
     return response.header("ETag", etag).header("Last-Modified", http_date(last_modified))
 
 
@@ -626,7 +626,7 @@ def commentapi_post(blog: Blog, req: Request, post_id: int) -> Response:
 
 
 def _feed(kind_type: str, make: Callable[[], str], last_modified: float, seed: str, req: Request):
-    return Route("feed", lambda: conditional(req, make(), kind_type, last_modified, seed))
+    return Route("feed", lambda: conditional(req, make, kind_type, last_modified, seed))
 
 
 def _posts_feed(blog: Blog, req: Request, which: str, atom: bool = False) -> Route:
