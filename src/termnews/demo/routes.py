@@ -17,7 +17,7 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 from termnews.demo import feeds, pages
 from termnews.demo.blog import Blog, DemoPost, Request, Response, http_date, iso_local, md5
@@ -172,8 +172,6 @@ def _cookie_headers(blog: Blog, response: Response, form: dict[str, str]) -> Non
 
 
 def _cookie(response: Response, name: str, value: str, keep: bool) -> None:
-    from urllib.parse import quote
-
     if keep:
         expires = http_date(time.time() + 30_000_000)
         response.header(
@@ -625,7 +623,9 @@ def commentapi_post(blog: Blog, req: Request, post_id: int) -> Response:
 # --- dispatch --------------------------------------------------------------------------------
 
 
-def _feed(kind_type: str, make: Callable[[], str], last_modified: float, seed: str, req: Request):
+def _feed(
+    kind_type: str, make: Callable[[], str], last_modified: float, seed: str, req: Request
+) -> Route:
     return Route("feed", lambda: conditional(req, make, kind_type, last_modified, seed))
 
 
