@@ -555,3 +555,29 @@ async def test_open_mode_lets_a_new_key_pick_a_free_name(tmp_path: Path) -> None
         await conn.wait_closed()
     finally:
         _stop_server(host)
+
+
+@pytest.mark.e2e
+async def test_server_refreshes_due_feeds_on_its_schedule(tmp_path: Path) -> None:
+    from termnews.config import Paths, Settings
+    from termnews.service import NewsService
+
+    paths = Paths(config_file=tmp_path / "config.toml", data_dir=tmp_path / "data")
+    with DemoSite(flood_seconds=0) as site:
+        service = NewsService.open(paths, Settings())
+        try:
+            service.subscribe(site.feed_urls[0])  # subscribed, never fetched: due now
+        finally:
+            service.close()
+        host = _start_server(tmp_path, paths.data_dir, paths.config_file, "--refresh-every", "1")
+        try:
+            await _until(lambda: "refreshed 1 feeds" in host.log(), "the scheduled refresh")
+        finally:
+            _stop_server(host)
+    assert re.search(r"refreshed 1 feeds: [1-9]\d* new articles, 0 failed", host.log())
+    service = NewsService.open(paths, Settings())
+    try:
+        (feed,) = service.feeds()
+        assert feed.total > 0 and feed.error is None
+    finally:
+        service.close()

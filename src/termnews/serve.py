@@ -18,6 +18,7 @@ import os
 import re
 import signal
 import struct
+import subprocess
 import sys
 import termios
 import time
@@ -48,6 +49,7 @@ GRACE_SECONDS = 1.0  # between SIGHUP and SIGKILL when a connection drops
 MAX_COLUMNS, MAX_ROWS = 1000, 500  # a client cannot make the child draw a huge screen
 PROMPT_ATTEMPTS = 5
 PROMPT_MAX_CHARS = 64
+PROMPT_SECONDS = 120.0  # open mode: how long a new key may take to pick a name
 
 # The only variables a client may pass to its session, with the values they may take.
 _SAFE_VALUE = re.compile(r"[A-Za-z0-9._@+:=-]{1,64}")
@@ -382,7 +384,13 @@ class Hub:
     def spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            log.error("session task failed: %s: %s", type(exc).__name__, exc)
 
 
 class NamePrompt:
@@ -456,6 +464,7 @@ class MemberSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
         self._session_id: int | None = None
         self._member: str | None = None
         self._closed = False
+        self._prompt_timer: asyncio.TimerHandle | None = None
 
     # -- asyncssh callbacks -----------------------------------------------------------
 
@@ -500,6 +509,9 @@ class MemberSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
                 return
             self._prompt = NamePrompt(self._write, self._hub.book)
             self._prompt.begin()
+            self._prompt_timer = asyncio.get_running_loop().call_later(
+                PROMPT_SECONDS, self._prompt_expired
+            )
             return
         self._hub.spawn(self._start_child(self._server.member))
 
@@ -509,6 +521,7 @@ class MemberSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
             if name is None:
                 return
             self._prompt = None
+            self._cancel_prompt_timer()
             if not name:
                 self._exit(1)
                 return
@@ -536,11 +549,22 @@ class MemberSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
+        self._cancel_prompt_timer()
         if self._child is not None:
             self._hub.spawn(self._stop_child(self._child))
         self._end_record()
 
     # -- the session's life -------------------------------------------------------------
+
+    def _prompt_expired(self) -> None:
+        if self._prompt is not None:
+            self._prompt = None
+            self._finish_with_line("\r\nNo name chosen in time; goodbye.")
+
+    def _cancel_prompt_timer(self) -> None:
+        if self._prompt_timer is not None:
+            self._prompt_timer.cancel()
+            self._prompt_timer = None
 
     def _write(self, data: bytes) -> None:
         if self._chan is not None and not self._closed:
@@ -586,7 +610,7 @@ class MemberSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
             await child.start(
                 child_argv(self._hub.paths, member), env, self._hub.paths.data_dir, self._term_size
             )
-        except OSError as exc:
+        except (OSError, subprocess.SubprocessError) as exc:
             log.error("could not start termnews for %s: %s", member, exc)
             self._end_record()
             self._finish_with_line("termnews could not start on this host; tell its operator.")
@@ -732,7 +756,11 @@ async def _refresh_loop(paths: Paths, minutes: float) -> None:
     """Keep the shared cache warm so sessions never each refetch."""
     from termnews.service import NewsService
 
-    service = NewsService.open(paths, load_settings(paths.config_file))
+    try:
+        service = NewsService.open(paths, load_settings(paths.config_file))
+    except Exception as exc:
+        log.error("scheduled refresh is off: cannot open the cache: %s", exc)
+        return
     try:
         while True:
             try:
