@@ -149,6 +149,22 @@ def main() -> int:
         f"generated 70k-word post ({len(post):,} chars, {len(doc.lines):,} lines): "
         f"{ms(min(runs)):.1f} ms (best of 3); layout alone {layout_ms:.1f} ms"
     )
+    # wide characters take the slower, cell-aware wrap path: measure it too
+    rng = random.Random(3)
+    han = "".join(chr(code) for code in range(0x4E00, 0x4E00 + 400))
+    cjk = "".join(
+        "<p>" + "".join(rng.choice(han) for _ in range(300)) + "，🎉 ok。</p>" for _ in range(700)
+    )
+    cjk_blocks = html_to_blocks(cjk)
+    runs = []
+    for _ in range(3):
+        start = time.perf_counter()
+        doc = layout(cjk_blocks, width)
+        runs.append(time.perf_counter() - start)
+    print(
+        f"generated CJK post ({len(cjk):,} chars, {len(doc.lines):,} lines): "
+        f"layout {ms(min(runs)):.1f} ms (best of 3)"
+    )
     return 0
 
 
