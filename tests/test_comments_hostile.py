@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 
 import pytest
 
@@ -82,14 +83,12 @@ def hostile_rest() -> bytes:
 
 
 @pytest.fixture
-def server() -> FeedServer:
+def server() -> Iterator[FeedServer]:
     with FeedServer() as feeds:
         yield feeds
 
 
-async def article_from(
-    service: NewsService, server: FeedServer, path: str, **item: str
-) -> ArticleDetail:
+async def article_from(service: NewsService, server: FeedServer, **item: str) -> ArticleDetail:
     server.add_feed("/feed.xml", make_rss("Hostile", [{"title": "A post", **item}]))
     service.subscribe(server.url_for("/feed.xml"))
     report = await service.refresh()
@@ -112,7 +111,6 @@ async def test_hostile_comments_load_cleanly(server: FeedServer, service: NewsSe
     article = await article_from(
         service,
         server,
-        "/post/",
         link=server.url_for("/post/"),
         comment_rss=server.url_for("/post/feed/"),
     )
@@ -154,7 +152,6 @@ async def test_oversized_comment_feed_is_refused_with_a_clear_message(
     article = await article_from(
         service,
         server,
-        "/plain/",
         link=server.url_for("/plain/"),
         comment_rss=server.url_for("/plain/feed/"),
     )

@@ -289,7 +289,9 @@ def page_reason(html: str) -> str | None:
     # The "« Back" link paragraph of wp_die pages is navigation, not the reason.
     texts = [t for t in texts if t and not t.lstrip("«‹< ").lower().startswith("back")]
     if texts:
-        return clean_line(" ".join(texts), MAX_REASON_CELLS)
+        reason = clean_line(" ".join(texts), MAX_REASON_CELLS)
+        # "refused the comment: Error: …" says "error" twice; WordPress' prefix goes.
+        return re.sub(r"^error:\s*", "", reason, flags=re.IGNORECASE) or reason
     title = clean_line(collector.title, MAX_REASON_CELLS)
     return title or None
 
