@@ -493,3 +493,19 @@ def test_typographic_punctuation_wraps_like_ascii() -> None:
     doc = render_html(f"<p>{text}</p>", 25)
     assert_fits(doc, 25)
     assert " ".join(plain(doc)) == text.strip()
+
+
+def test_narrow_table_columns_keep_their_width_when_a_wide_one_wraps() -> None:
+    long_text = "a long description that has to wrap over several lines " * 2
+    html = f"<table><tr><td>Created</td><td>{long_text}</td></tr></table>"
+    lines = plain(render_html(html, 40))
+    assert lines[0].startswith("Created │ a long")
+    assert all(line.startswith("        │ ") for line in lines[1:])
+    assert all(len(line) <= 40 for line in lines)
+
+
+def test_links_inside_code_blocks_are_numbered() -> None:
+    html = '<pre>see <a href="https://e.org/src">source</a>\nnext</pre>'
+    doc = render_html(html, 60)
+    assert body(doc) == ["  see source[1]", "  next"]
+    assert [link.url for link in doc.links] == ["https://e.org/src"]

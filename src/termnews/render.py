@@ -1379,17 +1379,8 @@ def _layout_table(block: TableBlock, width: int, out: list[Text]) -> None:
         return
     sep = " │ "
     seps = len(sep) * (ncols - 1)
-    min_col = 6
-    if sum(natural) + seps <= avail:
-        widths = natural
-    elif sum(min(n, min_col) for n in natural) + seps <= avail:
-        widths = [min(n, min_col) for n in natural]
-        spare = avail - seps - sum(widths)
-        wants = [n - w for n, w in zip(natural, widths, strict=True)]
-        total_want = sum(wants)
-        for c in range(ncols):
-            widths[c] += spare * wants[c] // total_want if total_want else 0
-    else:
+    widths = _column_widths(natural, avail - seps)
+    if widths is None:
         _layout_table_fallback(grid, first, rest, avail, out)
         return
     border = STYLES["table.border"]
@@ -1419,6 +1410,30 @@ def _layout_table(block: TableBlock, width: int, out: list[Text]) -> None:
             header_done = True
             rule = "─┼─".join(_RULE_CHAR * w for w in widths)
             out.append(_make_line(prefix, rule, [Span(0, len(rule), border)]))
+
+
+def _column_widths(natural: list[int], room: int, min_col: int = 6) -> list[int] | None:
+    """Column widths within ``room`` cells, as browsers do for auto tables: narrow columns
+    get their natural width, the wide ones share the rest in proportion. None: too narrow."""
+    if sum(natural) <= room:
+        return list(natural)
+    widths = [0] * len(natural)
+    open_cols = list(range(len(natural)))
+    while open_cols:
+        share = room // len(open_cols)
+        narrow = [c for c in open_cols if natural[c] <= share]
+        if not narrow:
+            break
+        for c in narrow:
+            widths[c] = natural[c]
+            room -= natural[c]
+        open_cols = [c for c in open_cols if c not in narrow]
+    wanted = sum(natural[c] for c in open_cols)
+    for c in open_cols:
+        widths[c] = room * natural[c] // wanted if wanted else 0
+    if any(widths[c] < min(min_col, natural[c]) for c in open_cols):
+        return None
+    return widths
 
 
 def _layout_table_fallback(
