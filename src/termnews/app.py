@@ -227,8 +227,9 @@ class TermNewsApp(App[int]):
 
     def _status(self, message: str) -> None:
         screen = self._feeds_screen()
-        if screen is not None:
-            screen.status.say(message)
+        if screen is not None and screen.is_mounted:
+            for line in screen.query("StatusLine"):
+                line.say(message)
 
     # -- reader ---------------------------------------------------------------------
 

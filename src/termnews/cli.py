@@ -337,9 +337,9 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from termnews.demo import DemoSite, demo_options, serve_forever
+    from termnews.demo import DemoSite, options_from_args, serve_forever
 
-    options = demo_options(args)
+    options = options_from_args(args)
     if args.serve_only:
         serve_forever(args.host, args.port, **options)
         return EXIT_OK

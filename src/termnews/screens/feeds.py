@@ -142,6 +142,10 @@ class FeedsScreen(Screen[None]):
 
     @on(OptionList.OptionHighlighted, "#feed-list")
     def feed_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        # Only the user's own moves switch lists; rebuilding the feed list (new counts
+        # after a refresh) re-highlights too, and must not replace a search result.
+        if not self.feed_list.has_focus:
+            return
         if event.option.id and event.option.id != self._list_key:
             self.load_list(event.option.id)
 

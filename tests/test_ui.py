@@ -1,0 +1,237 @@
+"""The reader UI driven with Textual's Pilot, on a real database filled over loopback HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from termnews.app import TermNewsApp
+from termnews.config import Paths, Settings
+from termnews.model import ArticleQuery, Identity
+from termnews.screens.feeds import FeedsScreen
+from termnews.screens.reader import ReaderScreen
+from termnews.screens.welcome import WelcomeScreen
+from termnews.service import NewsService
+from termnews.widgets.article_list import ArticleList
+from tests.support.feedserver import FeedServer, make_rss
+
+HOSTILE = "Evil \x1b[2J\x1b]52;c;cHduZWQ=\x07\x1b]8;;http://x.example/\x1b\\link\x1b]8;;\x1b\\ \u202eoverride\x9b31m"
+
+
+def feed_items(prefix: str, n: int, base: int) -> list[dict]:
+    return [
+        {
+            "title": f"{prefix} post {i}",
+            "link": f"http://example.org/{prefix}/{i}",
+            "guid": f"{prefix}-{i}",
+            "content": f"<p>Body of {prefix} {i} with a <a href='http://example.org/l{i}'>link</a>.</p>",
+            "pub_date": base + i * 60,
+        }
+        for i in range(n)
+    ]
+
+
+@pytest.fixture
+def ui_service(tmp_path: Path, feed_server: FeedServer) -> Iterator[NewsService]:
+    feed_server.add_feed("/alpha.xml", make_rss("Alpha", feed_items("alpha", 3, 1_700_000_000)))
+    feed_server.add_feed("/beta.xml", make_rss("Beta", feed_items("beta", 2, 1_700_000_030)))
+    feed_server.add_feed(
+        "/hostile.xml",
+        make_rss(HOSTILE, [{"title": HOSTILE, "author": HOSTILE, "guid": "h", "pub_date": 1}]),
+    )
+    paths = Paths(config_file=tmp_path / "config.toml", data_dir=tmp_path / "data")
+    service = NewsService.open(paths, Settings(refresh_on_start=False), identity=Identity())
+    for path in ("/alpha.xml", "/beta.xml", "/hostile.xml"):
+        service.subscribe(
+            feed_server.url_for(path), tags=["test"] if path != "/hostile.xml" else []
+        )
+    asyncio.run(service.refresh())
+    yield service
+    service.close()
+
+
+def titles_on_screen(app: TermNewsApp) -> str:
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())  # type: ignore[attr-defined]
+
+
+async def open_first_post(app: TermNewsApp, pilot) -> ReaderScreen:  # type: ignore[no-untyped-def]
+    await pilot.press("tab")
+    await pilot.press("enter")
+    await pilot.pause()
+    assert isinstance(app.screen, ReaderScreen)
+    return app.screen
+
+
+async def test_open_post_and_step_next_previous(ui_service: NewsService) -> None:
+    app = TermNewsApp(ui_service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert isinstance(app.screen, FeedsScreen)
+        articles = app.screen.query_one(ArticleList)
+        assert len(articles.ids) == 6
+        ids = list(articles.ids)
+        reader = await open_first_post(app, pilot)
+        assert reader.article.id == ids[0]
+        assert ui_service.is_read(ids[0])  # opening marks read
+        await pilot.press("n")
+        assert reader.article.id == ids[1]
+        await pilot.press("J")
+        assert reader.article.id == ids[2]
+        await pilot.press("p")
+        assert reader.article.id == ids[1]
+        await pilot.press("K")
+        assert reader.article.id == ids[0]
+        await pilot.press("p")  # first post: stays, says so
+        assert reader.article.id == ids[0]
+        await pilot.press("n", "n", "q")
+        await pilot.pause()
+        assert isinstance(app.screen, FeedsScreen)
+        assert articles.cursor == 2  # the list follows the reader
+        assert articles.current.read
+
+
+async def test_next_unread_skips_read_posts(ui_service: NewsService) -> None:
+    ids = ui_service.article_ids(ArticleQuery())
+    ui_service.mark_read([ids[1], ids[2]])
+    app = TermNewsApp(ui_service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        reader = await open_first_post(app, pilot)
+        await pilot.press("N")
+        assert reader.article.id == ids[3]
+        await pilot.press("P")  # everything before is read now: stay put
+        assert reader.article.id == ids[3]
+        ui_service.mark_read([ids[1]], False)
+        await pilot.press("P")
+        assert reader.article.id == ids[1]
+
+
+async def test_feed_selection_search_and_state_keys(ui_service: NewsService) -> None:
+    app = TermNewsApp(ui_service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, FeedsScreen)
+        beta = next(f for f in ui_service.feeds() if f.title == "Beta")
+        screen.feed_list.select_key(f"feed:{beta.id}")
+        await pilot.pause()
+        assert len(screen.article_list.ids) == 2
+        await pilot.press("slash")
+        await pilot.press(*"alpha")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert len(screen.article_list.ids) == 3
+        assert screen.article_list.has_focus
+        first = screen.article_list.current_id
+        await pilot.press("s")
+        assert first in ui_service.article_ids(ArticleQuery(starred_only=True))
+        await pilot.press("m")
+        assert ui_service.is_read(first)
+        await pilot.press("A")
+        assert not ui_service.article_ids(ArticleQuery(search="alpha", unread_only=True))
+
+
+async def test_add_and_remove_feed(ui_service: NewsService, feed_server: FeedServer) -> None:
+    feed_server.add_feed("/gamma.xml", make_rss("Gamma", feed_items("gamma", 4, 1_800_000_000)))
+    app = TermNewsApp(ui_service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("a")
+        await pilot.press(*feed_server.url_for("/gamma.xml"))
+        await pilot.press("enter")
+        for _ in range(50):
+            await pilot.pause(0.1)
+            if any(f.title == "Gamma" and f.total == 4 for f in ui_service.feeds()):
+                break
+        gamma = next(f for f in ui_service.feeds() if f.title == "Gamma")
+        screen = app.screen
+        assert isinstance(screen, FeedsScreen)
+        screen.feed_list.select_key(f"feed:{gamma.id}")
+        screen.feed_list.focus()
+        await pilot.press("d")
+        await pilot.press("y")
+        await pilot.pause()
+        assert all(f.title != "Gamma" for f in ui_service.feeds())
+
+
+async def test_refresh_shows_a_failing_feed_without_a_traceback(
+    ui_service: NewsService, feed_server: FeedServer
+) -> None:
+    feed_server.add_status("/alpha.xml", 500)
+    app = TermNewsApp(ui_service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("R")
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.2)
+        alpha = next(f for f in ui_service.feeds() if f.title == "Alpha")
+        assert "500" in (alpha.error or "")
+        screen_text = titles_on_screen(app)
+        assert "! Alpha" in screen_text
+        assert any("500" in str(n.message) for n in app._notifications)  # type: ignore[attr-defined]
+        assert "Traceback" not in screen_text
+
+
+async def test_welcome_screen_when_there_are_no_feeds(tmp_path: Path) -> None:
+    paths = Paths(config_file=tmp_path / "c.toml", data_dir=tmp_path / "d")
+    service = NewsService.open(paths, Settings(refresh_on_start=False))
+    app = TermNewsApp(service)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, WelcomeScreen)
+        assert "You have no feeds yet" in titles_on_screen(app)
+        await pilot.click("#demo")
+        for _ in range(80):
+            await pilot.pause(0.1)
+            if service.feeds() and sum(f.total for f in service.feeds()) > 0:
+                break
+        assert isinstance(app.screen, FeedsScreen)
+        assert sum(f.total for f in service.feeds()) > 0
+    service.close()
+
+
+async def test_remapped_keys_from_settings(ui_service: NewsService) -> None:
+    ui_service.settings.keys = {"next_article": "x", "previous_article": "z"}
+    app = TermNewsApp(ui_service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        ids = list(app.screen.query_one(ArticleList).ids)
+        reader = await open_first_post(app, pilot)
+        await pilot.press("x")
+        assert reader.article.id == ids[1]
+        await pilot.press("n")  # the old key no longer steps
+        assert reader.article.id == ids[1]
+        await pilot.press("z")
+        assert reader.article.id == ids[0]
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert "next_article" in titles_on_screen(app)
+
+
+async def test_hostile_titles_are_inert_in_list_reader_and_help(ui_service: NewsService) -> None:
+    app = TermNewsApp(ui_service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        text = titles_on_screen(app)
+        assert "Evil" in text
+        for bad in ("\x1b", "\x9b", "\u202e", "\x07"):
+            assert bad not in text
+        articles = app.screen.query_one(ArticleList)
+        hostile = next(i for i in articles.ids if "Evil" in ui_service.article(i).title)
+        articles.go_to_id(hostile)
+        await pilot.press("tab", "enter")
+        await pilot.pause()
+        text = titles_on_screen(app)
+        assert "Evil" in text
+        for bad in ("\x1b", "\x9b", "\u202e", "\x07"):
+            assert bad not in text
+
+
+async def test_narrow_terminal_shows_one_pane_at_a_time(ui_service: NewsService) -> None:
+    app = TermNewsApp(ui_service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, FeedsScreen)
+        assert screen.has_class("-narrow")
+        assert not screen.article_list.display or not screen.article_list.region.width
+        await pilot.press("enter")
+        await pilot.pause()
+        assert screen.article_list.has_focus and screen.article_list.region.width > 0
+        await pilot.press("escape")
+        assert screen.feed_list.has_focus
