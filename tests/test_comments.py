@@ -13,10 +13,11 @@ from termnews.comments import (
     CommentService,
     CommentTarget,
     PostOutcome,
+    wordpress,
 )
 from termnews.comments.base import Poster, make_client
 from termnews.comments.feeds import read_comment_feed
-from termnews.comments.wordpress import WordPressPost, post_form
+from termnews.comments.wordpress import WordPressPost, post_form, rest_url
 from termnews.config import Paths, Settings, WordPressLogin
 from termnews.demo import DemoPost, DemoSite
 from termnews.model import ArticleDetail, ArticleQuery, CommentStatus, Draft, Identity
@@ -458,3 +459,32 @@ async def test_load_keeps_the_cache_and_explains_when_the_site_is_gone(
     with pytest.raises(CommentError, match=r"cannot connect to 127\.0\.0\.1"):
         await fresh.load(article)
     assert len(fresh.cached(article.id)) == 2
+
+
+# -- REST details -----------------------------------------------------------------------------
+
+
+def test_rest_url_for_pretty_and_plain_permalinks() -> None:
+    assert (
+        rest_url("http://h/wp-json/", "/wp/v2/comments", {"post": 4})
+        == "http://h/wp-json/wp/v2/comments?post=4"
+    )
+    assert (
+        rest_url("http://h/index.php?rest_route=/", "/wp/v2/comments", {"post": 4})
+        == "http://h/index.php?rest_route=%2Fwp%2Fv2%2Fcomments&post=4"
+    )
+
+
+async def test_rest_pages_through_a_plain_permalink_root(
+    site: DemoSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    post = site.post_for("threaded")
+    monkeypatch.setattr(wordpress, "PER_PAGE", 2)  # 7 comments -> 4 pages
+    plain = WordPressPost(
+        page_url=post.url, post_id=post.id, api_root=site.url + "index.php?rest_route=/"
+    )
+    async with make_client(5.0) as client:
+        read = await wordpress.read_rest(client, plain)
+    expected = [str(c["id"]) for c in site.comments_for(post.id, include_held=False)]
+    assert [c.remote_id for c in read] == expected
+    assert len(expected) == 7
