@@ -1,0 +1,275 @@
+"""Benchmark `termnews serve`: N concurrent SSH sessions stepping through posts with `n`.
+
+    .venv/bin/python bench/ssh.py --sessions 10 --sessions 50 --presses 10
+
+For each N: starts the sample site and `termnews serve` on loopback with a fresh data dir,
+logs N members in at once (asyncssh clients, 100x30 PTYs), opens the first post in every
+session, then presses `n` in all sessions at the same moment, `--presses` times. Prints:
+
+- memory per session: RSS and PSS of each session's process tree, from /proc;
+- key-to-screen latency at the client: from sending `n` to the first output byte, and to
+  output quiescence (no byte for --quiet seconds; the quiet window is not counted);
+- bytes the server sent per `n` press.
+
+Not run by CI; numbers depend on the machine (record its core count with them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncssh
+
+from termnews.demo import DemoSite
+from termnews.demo.content import BLOGS, WORDPRESS
+from termnews.members import add_member, members_path, parse_public_key
+
+STEP_TIMEOUT = 60.0
+ADD = [sys.executable, "-m", "termnews", "add", "--no-discover"]
+
+
+class Terminal(asyncssh.SSHClientSession):  # type: ignore[type-arg]
+    def __init__(self) -> None:
+        self.output = bytearray()
+        self.last_output = 0.0
+        self.first_after: float | None = None  # time of the first byte after `mark`
+        self.mark = 0.0
+
+    def data_received(self, data: bytes, datatype: int | None) -> None:  # type: ignore[override]
+        now = time.perf_counter()
+        if self.first_after is None and now >= self.mark:
+            self.first_after = now
+        self.output += data
+        self.last_output = now
+
+    def arm(self) -> float:
+        self.mark = time.perf_counter()
+        self.first_after = None
+        return self.mark
+
+
+@dataclass
+class Session:
+    conn: asyncssh.SSHClientConnection
+    chan: asyncssh.SSHClientChannel[bytes]
+    term: Terminal
+    started: float
+    first_frame: float = 0.0
+    firsts: list[float] = field(default_factory=list)
+    quiets: list[float] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
+
+
+def _strip(data: bytes) -> str:
+    return re.sub(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\x1b.", b"", data).decode(
+        "utf-8", "replace"
+    )
+
+
+async def _quiet(session: Session, quiet: float, since: float) -> float:
+    """Wait until the session has been silent for `quiet` s; returns the last byte's time."""
+    deadline = time.perf_counter() + STEP_TIMEOUT
+    while time.perf_counter() < deadline:
+        last = max(session.term.last_output, since)
+        if time.perf_counter() - last >= quiet:
+            return last
+        await asyncio.sleep(quiet / 5)
+    raise TimeoutError("a session never went quiet")
+
+
+def _proc_tree(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+            children.setdefault(ppid, []).append(int(entry.name))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, []))
+    return tree
+
+
+def _memory_kb(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) in kB of one process, 0 where unreadable."""
+    rss = pss = 0
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Rss:"):
+                rss = int(line.split()[1])
+            elif line.startswith("Pss:"):
+                pss = int(line.split()[1])
+    except OSError:
+        pass
+    return rss, pss
+
+
+def _session_memory(server_pid: int) -> list[tuple[int, int]]:
+    """Per session (each child of the server with its descendants): total RSS, PSS in kB."""
+    result = []
+    for child in _proc_tree(server_pid)[1:]:
+        try:
+            if Path(f"/proc/{child}/stat").read_text().split(") ")[1].split()[1] != str(server_pid):
+                continue
+        except (OSError, IndexError):
+            continue
+        totals = [_memory_kb(pid) for pid in _proc_tree(child)]
+        result.append((sum(r for r, _ in totals), sum(p for _, p in totals)))
+    return result
+
+
+def _start_server(base: Path, data_dir: Path, sessions: int) -> tuple[subprocess.Popen[bytes], int]:
+    log = base / "serve.err"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TERMNEWS_", "SSH_"))}
+    env["XDG_CONFIG_HOME"] = str(base / "xdg-config")
+    argv = [sys.executable, "-m", "termnews", "serve", "--listen", "127.0.0.1:0"]
+    argv += ["--data-dir", str(data_dir), "--config", str(base / "config.toml")]
+    argv += ["--max-sessions", str(sessions), "--max-per-member", "1", "--refresh-every", "0"]
+    with log.open("wb") as err:
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=err, stderr=err, env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = re.search(r"listening on 127\.0\.0\.1:(\d+)", log.read_text())
+        if found:
+            return process, int(found.group(1))
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)
+    process.kill()
+    raise SystemExit(f"termnews serve did not start:\n{log.read_text()}")
+
+
+async def _open(port: int, key: asyncssh.SSHKey, title: str) -> Session:
+    started = time.perf_counter()
+    conn = await asyncssh.connect(
+        "127.0.0.1", port, username="bench", client_keys=[key], known_hosts=None, agent_path=None
+    )
+    chan, term = await conn.create_session(
+        Terminal, encoding=None, term_type="xterm-256color", term_size=(100, 30)
+    )
+    session = Session(conn, chan, term, started)  # type: ignore[arg-type]
+    deadline = time.perf_counter() + STEP_TIMEOUT
+    while title not in _strip(bytes(term.output)):
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the feed list never appeared")
+        await asyncio.sleep(0.02)
+    session.first_frame = time.perf_counter() - started
+    return session
+
+
+async def _press_all(sessions: list[Session], key: bytes, quiet: float) -> None:
+    for session in sessions:
+        session.term.arm()
+        session.chan.write(key)
+    await asyncio.gather(*(_quiet(s, quiet, s.term.mark) for s in sessions))
+
+
+async def run(count: int, presses: int, quiet: float, verbose: bool) -> dict[str, float]:
+    title = BLOGS[WORDPRESS].title
+    with tempfile.TemporaryDirectory(prefix="termnews-bench-ssh-") as tmp, DemoSite() as site:
+        base = Path(tmp)
+        data_dir = base / "data"
+        for url in site.feed_urls:
+            subprocess.run(
+                [*ADD, url, "--data-dir", str(data_dir), "--config", str(base / "config.toml")],
+                check=True,
+                capture_output=True,
+            )
+        keys = [asyncssh.generate_private_key("ssh-ed25519") for _ in range(count)]
+        for number, key in enumerate(keys):
+            text = key.export_public_key().decode("ascii")
+            add_member(members_path(data_dir), f"m{number}", parse_public_key(text))
+        process, port = _start_server(base, data_dir, count)
+        try:
+            sessions = await asyncio.gather(*(_open(port, key, title) for key in keys))
+            await asyncio.gather(*(_quiet(s, quiet, 0.0) for s in sessions))
+            # Feed list -> article list (tab) -> first post (enter).
+            await _press_all(sessions, b"\t", quiet)
+            await _press_all(sessions, b"\r", quiet)
+            if verbose:
+                print(_strip(bytes(sessions[0].term.output[-4000:]))[-1500:])
+            memory = _session_memory(process.pid)
+            for _ in range(presses):
+                starts = [len(s.term.output) for s in sessions]
+                for session in sessions:
+                    session.term.arm()
+                    session.chan.write(b"n")
+                lasts = await asyncio.gather(*(_quiet(s, quiet, s.term.mark) for s in sessions))
+                for session, start, last in zip(sessions, starts, lasts, strict=True):
+                    if session.term.first_after is None:
+                        continue  # nothing drawn (end of list): not a latency sample
+                    session.firsts.append(session.term.first_after - session.term.mark)
+                    session.quiets.append(last - session.term.mark)
+                    session.sizes.append(len(session.term.output) - start)
+            for session in sessions:
+                session.conn.close()
+            await asyncio.gather(*(s.conn.wait_closed() for s in sessions))
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+    firsts = [v * 1000 for s in sessions for v in s.firsts]
+    quiets = [v * 1000 for s in sessions for v in s.quiets]
+    sizes = [v for s in sessions for v in s.sizes]
+
+    def pct(values: list[float], q: float) -> float:
+        ordered = sorted(values)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+    return {
+        "sessions": count,
+        "startup_med_s": statistics.median(s.first_frame for s in sessions),
+        "rss_mb": statistics.mean(r for r, _ in memory) / 1024 if memory else float("nan"),
+        "pss_mb": statistics.mean(p for _, p in memory) / 1024 if memory else float("nan"),
+        "first_med_ms": pct(firsts, 0.5),
+        "first_p90_ms": pct(firsts, 0.9),
+        "quiet_med_ms": pct(quiets, 0.5),
+        "quiet_p90_ms": pct(quiets, 0.9),
+        "bytes_per_n": statistics.mean(sizes) if sizes else float("nan"),
+        "samples": len(sizes),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--sessions", type=int, action="append", help="concurrent sessions (repeatable)"
+    )
+    parser.add_argument("--presses", type=int, default=10, help="`n` presses per session")
+    parser.add_argument("--quiet", type=float, default=0.25, help="seconds of silence = done")
+    parser.add_argument("--verbose", action="store_true", help="show a session's screen text")
+    args = parser.parse_args()
+    counts = args.sessions or [10, 50]
+    print(f"termnews serve benchmark on {os.cpu_count()} cores; {args.presses} presses/session")
+    print(
+        "sessions  startup(med)  RSS/session  PSS/session  first byte med/p90"
+        "   quiescent med/p90   bytes/n  samples"
+    )
+    for count in counts:
+        r = asyncio.run(run(count, args.presses, args.quiet, args.verbose))
+        print(
+            f"{r['sessions']:>8}  {r['startup_med_s']:>10.2f} s  {r['rss_mb']:>8.1f} MB"
+            f"  {r['pss_mb']:>8.1f} MB  {r['first_med_ms']:>7.0f}/{r['first_p90_ms']:<6.0f} ms"
+            f"  {r['quiet_med_ms']:>7.0f}/{r['quiet_p90_ms']:<6.0f} ms"
+            f"  {r['bytes_per_n']:>8.0f}  {r['samples']:>7}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
