@@ -10,7 +10,8 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from termnews.parse import FeedParseError, parse_feed
+from termnews.model import ParsedFeed
+from termnews.parse import FeedParseError, _fast_parse, _trim_before_declaration, parse_feed
 
 CORPUS = Path(
     os.environ.get("TERMNEWS_CORPUS")
@@ -77,6 +78,49 @@ def test_corpus_feed_parses_like_feedparser(path: Path) -> None:
     assert all(isinstance(g, str) for g in guids)
     if feed.warning is not None:
         assert "\n" not in feed.warning
+
+
+def _differences(fast: ParsedFeed, ref: ParsedFeed) -> list[str]:
+    """What a reader would see differently between the fast path and feedparser."""
+    found = []
+    for name in ("title", "site_url", "format"):
+        if getattr(fast, name) != getattr(ref, name):
+            found.append(f"feed {name}: {getattr(fast, name)!r} != {getattr(ref, name)!r}")
+    if len(fast.entries) != len(ref.entries):
+        found.append(f"{len(fast.entries)} entries != {len(ref.entries)}")
+    for index, (a, b) in enumerate(zip(fast.entries, ref.entries, strict=False)):
+        for name in ("guid", "title", "link", "author", "summary", "content", "comments"):
+            if getattr(a, name) != getattr(b, name):
+                found.append(
+                    f"entry {index} {name}: {getattr(a, name)!r:.80} != {getattr(b, name)!r:.80}"
+                )
+        for name in ("published", "updated"):
+            x, y = getattr(a, name), getattr(b, name)
+            if (x is None) != (y is None) or (x is not None and y is not None and abs(x - y) > 1):
+                found.append(f"entry {index} {name}: {x} != {y}")
+    return found
+
+
+@pytest.mark.parametrize("path", _feed_files(), ids=lambda p: p.name)
+def test_fast_path_agrees_with_feedparser(path: Path) -> None:
+    """Wherever the fast path takes a feed, it yields exactly what feedparser yields."""
+    body = path.read_bytes()
+    url = f"http://corpus.example.test/{path.name}"
+    fast = _fast_parse(_trim_before_declaration(body), url, None)
+    if fast is None:
+        return  # declined: feedparser parses this one, nothing to compare
+    reference = parse_feed(body, url, fast=False)
+    assert _differences(fast, reference) == []
+    assert parse_feed(body, url) == fast
+
+
+def test_fast_path_takes_most_of_the_corpus() -> None:
+    taken = [
+        p.name
+        for p in _feed_files()
+        if _fast_parse(_trim_before_declaration(p.read_bytes()), "http://c.example.test/", None)
+    ]
+    assert len(taken) >= 90, f"the fast path took only {len(taken)} feeds"
 
 
 def test_corpus_is_complete_enough_to_mean_something() -> None:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import calendar
+import codecs
+import contextlib
+import functools
 import html
 import io
 import multiprocessing
@@ -15,13 +18,18 @@ import os
 import re
 import sys
 import threading
+import urllib.parse
 import xml.sax
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
+from xml.etree import ElementTree
 
 import feedparser
+from feedparser.datetimes import _parse_date as _fp_parse_date
+from feedparser.urls import _urljoin as _fp_urljoin
+from feedparser.urls import make_safe_absolute_uri as _fp_safe_uri
 
 from termnews.model import CommentMeta, ParsedEntry, ParsedFeed, content_hash
 
@@ -46,12 +54,21 @@ class FeedParseError(Exception):
     """A document that is not a usable feed. str() is a one-line message for a human."""
 
 
-def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
+def parse_feed(
+    body: bytes, url: str, content_type: str | None = None, *, fast: bool = True
+) -> ParsedFeed:
     """Parse one feed document. Pure: safe to call in a worker process.
 
+    With fast=True, a plain well-formed RSS/Atom document is read by a quick ElementTree
+    reader that mirrors feedparser; everything else goes to feedparser itself.
     Raises FeedParseError, and nothing else, for a document that yields no feed.
     """
     try:
+        body = _trim_before_declaration(body)
+        if fast:
+            feed = _fast_parse(body, url, content_type)
+            if feed is not None and (feed.entries or feed.title):
+                return feed
         return _parse_with_feedparser(body, url, content_type)
     except FeedParseError:
         raise
@@ -59,14 +76,20 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         raise FeedParseError(f"could not parse the feed: {_one_line(exc)}") from None
 
 
+def _trim_before_declaration(body: bytes) -> bytes:
+    """Drop whitespace before "<?xml" (a common WordPress plugin bug).
+
+    It is fatal to a strict XML parser, and feedparser's loose fallback is less faithful.
+    """
+    stripped = body.lstrip(b" \t\r\n")
+    if stripped is not body and stripped.startswith(b"<?xml"):
+        return stripped
+    return body
+
+
 def _parse_with_feedparser(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
     if not body or not body.strip():
         raise FeedParseError("not a feed: the document is empty")
-    stripped = body.lstrip(b" \t\r\n")
-    if stripped is not body and stripped.startswith(b"<?xml"):
-        # Whitespace before the XML declaration (a common WordPress plugin bug) is fatal to
-        # the strict parser, and feedparser's loose fallback is less faithful.
-        body = stripped
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
@@ -342,3 +365,518 @@ class ParsePool:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
+
+
+# --- fast path ------------------------------------------------------------------------------
+# A well-formed RSS 2.0 / RSS 1.0 / Atom 1.0 document built only from elements whose meaning
+# is listed below is read straight from an ElementTree (expat in C), mirroring what feedparser
+# would make of it. Anything else -- a parse error, a DOCTYPE, an element feedparser
+# would map onto one of our fields in a way not mirrored here -- returns None, and feedparser
+# parses the feed. tests/test_corpus_parse.py checks the two agree over the whole corpus.
+
+_ATOM = "http://www.w3.org/2005/Atom"
+_RSS1 = "http://purl.org/rss/1.0/"
+_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+_DC = "http://purl.org/dc/elements/1.1/"
+_CONTENT = "http://purl.org/rss/1.0/modules/content/"
+_K_RSS1, _K_ATOM = _RSS1.rstrip("/"), _ATOM.lower()
+_K_WFW, _K_SLASH, _K_THREAD = (u.lower().rstrip("/") for u in (WFW_NS, SLASH_NS, THREAD_NS))
+_XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
+_XML_DECL_RE = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
+
+
+class _Decline(Exception):
+    """The fast path does not take this document; feedparser will."""
+
+
+def _fast_parse(body: bytes, url: str, content_type: str | None) -> ParsedFeed | None:
+    try:
+        return _FastReader(body, url, content_type).read()
+    except Exception:  # _Decline, or a surprise: either way feedparser has the last word
+        return None
+
+
+def _feedparser_names() -> tuple[dict[str, str], frozenset[str]] | None:
+    """feedparser's namespace -> prefix map and the element names it has handlers for."""
+    try:
+        from feedparser.api import StrictFeedParser
+        from feedparser.mixin import _FeedParserMixin
+    except ImportError:  # pragma: no cover - a feedparser too different to mirror
+        return None
+    prefixes = {uri.lower(): prefix for uri, prefix in _FeedParserMixin.namespaces.items()}
+    handled = frozenset(
+        name.split("_", 2)[2]
+        for name in dir(StrictFeedParser)
+        if name.startswith(("_start_", "_end_"))
+    )
+    return prefixes, handled
+
+
+_FP_NAMES = _feedparser_names()
+
+# Element names (feedparser's "<prefix>_<name>") read by the fast path, per entry format.
+_RSS_ENTRY_FIELDS = frozenset(
+    {"title", "link", "description", "guid", "pubdate", "author", "comments"}
+    | {"content_encoded", "dc_creator", "dc_date", "itunes_author", "updated", "published"}
+)
+_ATOM_ENTRY_FIELDS = frozenset(
+    {"id", "title", "link", "published", "updated", "author", "summary", "content"}
+)
+_ATOM_AUTHOR_FIELDS = frozenset({"name", "email", "uri"})
+# feedparser handles these, but nothing it does with them touches the fields termnews keeps.
+_HARMLESS = frozenset(
+    {
+        "category", "enclosure", "rights", "copyright", "tags", "keywords", "contributor",
+        "cc_license", "creativecommons_license", "creativeCommons_license", "dc_contributor",
+        "dc_language", "dc_publisher", "dc_rights", "dc_subject", "itunes_block",
+        "itunes_category", "itunes_explicit", "itunes_image", "itunes_keywords", "itunes_link",
+        "media_category", "media_content", "media_credit", "media_group", "media_keywords",
+        "media_license", "media_player", "media_rating", "media_restriction", "media_thumbnail",
+        "psc_chapter", "psc_chapters", "georss_point", "georss_line", "georss_polygon",
+        "georss_box", "georss_where", "where", "geom", "georssgeom", "gml_point", "gml_pos",
+        "gml_poslist", "gml_linestring", "gml_polygon", "gml_exterior", "gml_linearring",
+        "width", "height", "url",
+    }
+)  # fmt: skip
+_C1_RE = re.compile("[\x80-\x9f]")
+_CP1252 = str.maketrans(
+    {i: bytes([i]).decode("cp1252") for i in range(128, 160) if i not in (129, 141, 143, 144, 157)}
+)
+
+
+class _FastReader:
+    def __init__(self, body: bytes, url: str, content_type: str | None) -> None:
+        if _FP_NAMES is None:
+            raise _Decline
+        self.prefixes, self.handled = _FP_NAMES
+        self.body = body
+        self.base = url
+        self.bases: dict[ElementTree.Element, str] = {}
+        self.content_type = content_type
+
+    # -- document level --
+
+    def read(self) -> ParsedFeed:
+        body = self.body
+        if body[:2] in (b"\xff\xfe", b"\xfe\xff") or body[:3] == b"\xef\xbb\xbf":
+            # feedparser decodes documents with a byte order mark its own way
+            raise _Decline
+        head = body[:4096]
+        if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+            raise _Decline
+        self._check_content_type(head)
+        if urllib.parse.urlsplit(self.base).scheme not in ("http", "https"):
+            raise _Decline
+        try:
+            root = ElementTree.fromstring(body)
+        except (ElementTree.ParseError, ValueError, LookupError) as exc:
+            raise _Decline from exc
+        if b"base=" in body:
+            self._compute_bases(root)
+        if root.tag == "rss":
+            return self._rss(root)
+        if root.tag == f"{{{_ATOM}}}feed":
+            return self._atom(root)
+        if root.tag == f"{{{_RDF}}}RDF":
+            return self._rdf(root)
+        raise _Decline
+
+    def _compute_bases(self, root: ElementTree.Element) -> None:
+        """xml:base (or a bare base attribute) per element, resolved the way feedparser does."""
+        stack = [(root, self.base)]
+        while stack:
+            el, parent = stack.pop()
+            own = el.get(_XML_BASE) or el.get("base")
+            base = (_fp_safe_uri(parent, own) or parent) if own else parent
+            self.bases[el] = base
+            stack.extend((child, base) for child in el)
+
+    def _base(self, el: ElementTree.Element) -> str:
+        return self.bases.get(el, self.base) if self.bases else self.base
+
+    def _check_content_type(self, head: bytes) -> None:
+        match = _XML_DECL_RE.match(head.removeprefix(b"\xef\xbb\xbf"))
+        try:
+            declared = codecs.lookup(match.group(1).decode("ascii") if match else "utf-8").name
+        except LookupError as exc:
+            raise _Decline from exc
+        if self.content_type:
+            media, _, params = self.content_type.partition(";")
+            media = media.strip().lower()
+            if not (
+                media == "application/xml"
+                or (media.startswith("application/") and media.endswith("+xml"))
+            ):
+                raise _Decline  # feedparser's rules for text/* and unknown types differ
+            charset = re.search(r"charset\s*=\s*[\"']?([^\"';\s]+)", params, re.I)
+            if charset:
+                try:
+                    if codecs.lookup(charset.group(1)).name != declared:
+                        raise _Decline
+                except LookupError as exc:
+                    raise _Decline from exc
+
+    # -- formats --
+
+    def _rss(self, root: ElementTree.Element) -> ParsedFeed:
+        if (root.get("version") or "").strip() != "2.0":
+            raise _Decline
+        channels = root.findall("channel")
+        if len(channels) != 1:
+            raise _Decline
+        channel = channels[0]
+        items = channel.findall("item")
+        if sum(1 for _ in root.iter("item")) != len(items):
+            raise _Decline
+        title, site_url = self._channel(channel, "", {"item"})
+        entries = [self._rss_entry(item, rdf_about=None) for item in items]
+        return ParsedFeed(title=title, site_url=site_url, entries=entries, format="rss20")
+
+    def _rdf(self, root: ElementTree.Element) -> ParsedFeed:
+        channels = root.findall(f"{{{_RSS1}}}channel")
+        if len(channels) != 1:
+            raise _Decline
+        items = root.findall(f"{{{_RSS1}}}item")
+        if sum(1 for _ in root.iter(f"{{{_RSS1}}}item")) != len(items):
+            raise _Decline
+        for child in root:
+            name = self._name(child)
+            if name not in ("channel", "item", "image", "textinput") and name in self.handled:
+                raise _Decline
+        title, site_url = self._channel(channels[0], _RSS1, {"items"})
+        entries = [self._rss_entry(item, rdf_about=item.get(f"{{{_RDF}}}about")) for item in items]
+        return ParsedFeed(title=title, site_url=site_url, entries=entries, format="rss10")
+
+    def _atom(self, root: ElementTree.Element) -> ParsedFeed:
+        entries_el = root.findall(f"{{{_ATOM}}}entry")
+        if sum(1 for _ in root.iter(f"{{{_ATOM}}}entry")) != len(entries_el):
+            raise _Decline
+        title, site_url = self._channel(root, _ATOM, {"entry"})
+        entries = [self._atom_entry(entry) for entry in entries_el]
+        return ParsedFeed(title=title, site_url=site_url, entries=entries, format="atom10")
+
+    # -- pieces --
+
+    def _name(self, el: ElementTree.Element) -> str:
+        """The name feedparser gives an element: '<prefix>_<local>' or '<local>'."""
+        tag = el.tag
+        return _feedparser_name(tag) if isinstance(tag, str) else ""
+
+    def _check_harmless(self, el: ElementTree.Element) -> bool:
+        """Decline if el holds an element feedparser would map onto our fields.
+
+        True if it holds a media:title, which feedparser takes as the entry's title only
+        when the entry has no <title> of its own.
+        """
+        nested_title = False
+        for sub in el.iter():
+            if sub is el:
+                continue
+            name = self._name(sub)
+            if name == "media_title":
+                nested_title = True
+            elif name in self.handled and name not in _HARMLESS:
+                raise _Decline
+        return nested_title
+
+    def _channel(
+        self, channel: ElementTree.Element, ns: str, entry_tags: set[str]
+    ) -> tuple[str | None, str | None]:
+        """The feed's title and site link, read from the channel's (or Atom feed's) children."""
+        title: str | None = None
+        link: str | None = None
+        id_link: str | None = None
+        for child in channel:
+            name = self._name(child)
+            if name in entry_tags:
+                continue
+            if name in ("id", "guid") and _attr_ci(child, "ispermalink", "true") == "true":
+                # feedparser takes an id as the link when no alternate link is given
+                id_link = self._text(child, uri=True)
+            elif name == "title":
+                if title is not None:
+                    raise _Decline
+                title = self._text(child, atom=ns == _ATOM)
+            elif name == "link":
+                if child.get("href") is not None or ns == _ATOM:
+                    href = self._alternate_href(child)
+                    if href is not None:
+                        link = href
+                else:
+                    link = re.sub("&([A-Za-z0-9_]+);", r"&\g<1>", self._text(child, uri=True))
+            elif name in ("dc_title", "media_title", "itunes_title"):
+                raise _Decline
+        return _plain_text(title), _clean_url(link if link is not None else id_link)
+
+    def _text(self, el: ElementTree.Element, *, uri: bool = False, atom: bool = False) -> str:
+        """An element's text as feedparser's pop() leaves it (strict parser, no sanitizing)."""
+        if len(el):
+            raise _Decline  # markup inside: feedparser serializes it its own way
+        if atom and (el.get("type") or "text").lower() not in (
+            "text",
+            "html",
+            "text/plain",
+            "text/html",
+        ):
+            raise _Decline
+        if el.get("mode") is not None:
+            raise _Decline  # Atom 0.3 escaping / base64
+        text = (el.text or "").strip()
+        if uri and text:
+            text = _fp_urljoin(self._base(el), text)
+        # feedparser (which works on a UTF-8 copy of every document) repairs text that was
+        # UTF-8 decoded as Latin-1 once too often, then maps stray C1 codes as cp1252.
+        if not text.isascii():
+            with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
+                text = text.encode("iso-8859-1").decode("utf-8")
+            if _C1_RE.search(text):
+                text = text.translate(_CP1252)
+        return text
+
+    def _alternate_href(self, el: ElementTree.Element) -> str | None:
+        rel = el.get("rel", "alternate")
+        kind = el.get("type", "application/atom+xml" if rel == "self" else "text/html")
+        href = el.get("href")
+        if href is None:
+            raise _Decline
+        if rel == "alternate" and kind.lower() in (
+            "text/html",
+            "application/xhtml+xml",
+            "html",
+            "xhtml",
+        ):
+            return _fp_urljoin(self._base(el), href)
+        return None
+
+    def _rss_entry(self, item: ElementTree.Element, rdf_about: str | None) -> ParsedEntry:
+        seen: set[str] = set()
+        nested_title = False
+        title = link = summary = guid = author = None
+        contents: list[str] = []
+        published = updated = None
+        for child in item:
+            name = self._name(child)
+            if name in seen and name in _RSS_ENTRY_FIELDS and name not in ("link", "dc_creator"):
+                raise _Decline
+            seen.add(name)
+            if name == "title":
+                title = self._text(child)
+            elif name == "link":
+                if child.get("href") is not None:
+                    href = self._alternate_href(child)
+                    if href is not None:
+                        link = href
+                    continue
+                value = self._text(child, uri=True).replace("&amp;", "&")
+                link = re.sub("&([A-Za-z0-9_]+);", r"&\g<1>", value)
+            elif name == "description":
+                summary = self._text(child)
+            elif name == "guid":
+                permalink = _attr_ci(child, "ispermalink", "true") == "true"
+                guid = self._text(child, uri=permalink)
+                if permalink and link is None:
+                    link = guid  # feedparser: a permalink guid is the link until <link> says
+            elif name in ("author", "dc_creator", "itunes_author"):
+                # feedparser keeps the last; an author with children is Atom-style
+                author = self._atom_author(child) if len(child) else self._text(child)
+                continue
+            elif name in ("pubdate", "published"):
+                published = self._date(child)
+            elif name in ("dc_date", "updated"):
+                updated = self._date(child)
+            elif name == "content_encoded":
+                contents.append(self._text(child))
+            elif name in ("comments", "wfw_commentrss", "wfw_comment", "slash_comments"):
+                self._text(child)
+            elif name in self.handled and name not in _HARMLESS:
+                raise _Decline
+            nested_title = self._check_harmless(child) or nested_title
+        if nested_title and title is None:
+            raise _Decline
+        if summary is None and contents:
+            summary = contents[0]
+        return self._entry(
+            guid=guid or rdf_about or "",
+            link=link,
+            title=title,
+            author=author,
+            published=published,
+            updated=updated,
+            summary=summary,
+            contents=contents,
+            comments=self._comments(item),
+        )
+
+    def _atom_entry(self, entry: ElementTree.Element) -> ParsedEntry:
+        seen: set[str] = set()
+        nested_title = False
+        title = link = summary = guid = author = None
+        id_link = None
+        contents: list[str] = []
+        published = updated = None
+        for child in entry:
+            name = self._name(child)
+            if name in seen and name in _ATOM_ENTRY_FIELDS and name not in ("link",):
+                raise _Decline
+            seen.add(name)
+            if name == "id":
+                guid = self._text(child, uri=_attr_ci(child, "ispermalink", "true") == "true")
+                id_link = guid
+            elif name == "title":
+                title = self._text(child, atom=True)
+            elif name == "link":
+                href = self._alternate_href(child)
+                if href is not None:
+                    link = href
+            elif name == "summary":
+                summary = self._text(child, atom=True)
+            elif name == "content":
+                if child.get("src") is not None:
+                    raise _Decline
+                contents.append(self._text(child, atom=True))
+            elif name == "published":
+                published = self._date(child)
+            elif name == "updated":
+                updated = self._date(child)
+            elif name == "author":
+                author = self._atom_author(child)
+                continue
+            elif name in self.handled and name not in _HARMLESS:
+                raise _Decline
+            nested_title = self._check_harmless(child) or nested_title
+        if nested_title and title is None:
+            raise _Decline
+        if summary is None and contents:
+            summary = contents[0]
+        return self._entry(
+            guid=guid or "",
+            link=link if link is not None else id_link,
+            title=title,
+            author=author,
+            published=published,
+            updated=updated,
+            summary=summary,
+            contents=contents,
+            comments=self._comments(entry),
+        )
+
+    def _atom_author(self, el: ElementTree.Element) -> str | None:
+        name = email = None
+        for child in el:
+            field = self._name(child)
+            if field == "name":
+                name = self._text(child)
+            elif field == "email":
+                email = self._text(child)
+            elif field == "uri":
+                self._text(child, uri=True)
+            elif field in self.handled and field not in _HARMLESS:
+                raise _Decline
+            self._check_harmless(child)
+        if name and email:
+            return f"{name} ({email})"
+        return name or email or None
+
+    def _date(self, el: ElementTree.Element) -> float | None:
+        return _timestamp(_fp_parse_date(self._text(el)))
+
+    def _entry(
+        self,
+        *,
+        guid: str,
+        link: str | None,
+        title: str | None,
+        author: str | None,
+        published: float | None,
+        updated: float | None,
+        summary: str | None,
+        contents: list[str],
+        comments: CommentMeta,
+    ) -> ParsedEntry:
+        clean_title = _plain_text(title) or ""
+        clean_link = _clean_url(link)
+        summary = summary or None
+        if published is None:
+            published = updated
+        if updated is None:
+            updated = published
+        return ParsedEntry(
+            guid=guid.strip() or clean_link or content_hash(clean_title, summary),
+            link=clean_link,
+            title=clean_title,
+            author=(author or "").strip() or None,
+            published=published,
+            updated=updated,
+            summary=summary,
+            content=max(contents, key=len, default="") or None,
+            comments=comments,
+        )
+
+    def _comments(self, item: ElementTree.Element) -> CommentMeta:
+        page_url = feed_url = api_url = count = total = None
+        replies: list[ElementTree.Element] = []
+        for child in item:
+            tag = child.tag
+            if not isinstance(tag, str):
+                continue
+            key, local = _split_tag(tag)
+            if key in ("", _K_RSS1) and local == "comments":
+                page_url = self._text(child, uri=True)
+            elif key == _K_WFW and local == "commentrss":
+                feed_url = feed_url or self._text(child, uri=True)
+            elif key == _K_WFW and local == "comment":
+                api_url = api_url or self._text(child, uri=True)
+            elif key == _K_SLASH and local == "comments":
+                count = count or self._text(child)
+            elif key == _K_THREAD and local == "total":
+                total = total or self._text(child)
+            elif (
+                key == _K_ATOM and local == "link" and (child.get("rel") or "").lower() == "replies"
+            ):
+                replies.append(child)
+        meta = CommentMeta(
+            page_url=_clean_url(page_url),
+            feed_url=_clean_url(feed_url),
+            api_url=_clean_url(api_url),
+            count=_count(count),
+        )
+        if meta.count is None:
+            meta.count = _count(total)
+        for link in replies:
+            href = _clean_url(_fp_urljoin(self._base(link), link.get("href") or ""))
+            kind = (link.get("type") or "text/html").lower()
+            if href and "html" in kind:
+                meta.page_url = meta.page_url or href
+            elif href and ("atom" in kind or "rss" in kind or "xml" in kind):
+                meta.feed_url = meta.feed_url or href
+            if meta.count is None:
+                value = next(
+                    (v for k, v in link.attrib.items() if k == f"{{{THREAD_NS}}}count"), None
+                )
+                meta.count = _count(value)
+        return meta
+
+
+@functools.lru_cache(maxsize=1024)
+def _feedparser_name(tag: str) -> str:
+    if tag[:1] != "{":
+        return tag.lower()
+    uri, _, local = tag[1:].partition("}")
+    prefix = _FP_NAMES[0].get(uri.lower()) if _FP_NAMES else None
+    if prefix is None:
+        return f"{{{uri}}}{local.lower()}"  # unknown namespace: no handler can match
+    return f"{prefix}_{local.lower()}" if prefix else local.lower()
+
+
+@functools.lru_cache(maxsize=1024)
+def _split_tag(tag: str) -> tuple[str, str]:
+    """'{uri}Local' -> (namespace key, 'local')."""
+    uri, _, local = tag[1:].partition("}") if tag[:1] == "{" else ("", "", tag)
+    return _ns_key(uri), local.lower()
+
+
+def _attr_ci(el: ElementTree.Element, name: str, default: str) -> str:
+    for key, value in el.attrib.items():
+        if key.lower() == name:
+            return value
+    return default
