@@ -63,7 +63,7 @@ def retry_delay(attempts: int) -> float:
 
 
 def _text_key(comment: Comment) -> tuple[str, str]:
-    text = html.unescape(_TAG.sub(" ", comment.content_html))
+    text = html.unescape(_TAG.sub(" ", comment.content_html[:4000]))
     return comment.author.casefold().strip(), _SPACE.sub(" ", text).strip().casefold()[:300]
 
 
@@ -92,14 +92,10 @@ def merge(remote: list[Comment], board_comments: list[Comment]) -> list[Comment]
     rest_ids = {c.remote_id for c in rest}
     listed = rest + [c for c in remote if c.source == "feed" and c.remote_id not in rest_ids]
     listed_ids = {c.remote_id for c in listed}
-    listed_texts = {_text_key(c) for c in listed}
-    mine = [
-        c
-        for c in remote
-        if c.source == SENT_SOURCE
-        and c.remote_id not in listed_ids
-        and _text_key(c) not in listed_texts
-    ]
+    mine = [c for c in remote if c.source == SENT_SOURCE and c.remote_id not in listed_ids]
+    if mine:  # your comment without a known id: matched by author and text
+        listed_texts = {_text_key(c) for c in listed}
+        mine = [c for c in mine if _text_key(c) not in listed_texts]
     others = [c for c in remote if c.source not in ("wordpress", "feed", SENT_SOURCE)]
     combined = listed + mine + others + [board.as_display(c) for c in board_comments]
     known = {c.remote_id for c in combined}
