@@ -509,3 +509,16 @@ def test_links_inside_code_blocks_are_numbered() -> None:
     doc = render_html(html, 60)
     assert body(doc) == ["  see source[1]", "  next"]
     assert [link.url for link in doc.links] == ["https://e.org/src"]
+
+
+def test_link_around_blocks_and_trailing_space_in_link_text() -> None:
+    html = (
+        '<a href="https://e.org/post"><h2>Linked heading</h2></a>'
+        '<p>A <a href="https://e.org/w">word </a>then more.</p>'
+    )
+    doc = render_html(html, 60)
+    assert body(doc) == ["Linked heading[1]", "", "A word[2] then more."]
+    line = line_with(doc, "word[2]")
+    assert styles_of(line, "word") == [STYLES["link"]]
+    assert styles_of(line, "[2]") == [STYLES["link.number"]]
+    assert [link.text for link in doc.links] == ["Linked heading", "word"]

@@ -485,7 +485,8 @@ class _Inline:
         self.length += len(text)
         self.space = text[-1] == " "
 
-    def add_break(self) -> None:
+    def trim_space(self) -> bool:
+        """Drop one trailing collapsible space; True if there was one."""
         if self.space and self.parts and self.parts[-1].endswith(" "):
             last = self.parts[-1][:-1]
             self.length -= 1
@@ -493,6 +494,12 @@ class _Inline:
                 self.parts[-1] = last
             else:
                 self.parts.pop()
+            self.space = not self.parts or self.parts[-1].endswith((" ", "\n"))
+            return True
+        return False
+
+    def add_break(self) -> None:
+        self.trim_space()
         self.parts.append("\n")
         self.length += 1
         self.space = True
@@ -574,7 +581,6 @@ class _Parser(HTMLParser):
         self._pre: list[str] | None = None
         self._pre_depth = 0
         self._table: _TableState | None = None
-        self._tables_outer: list[_TableState | None] = []
         self._media: tuple[str, str | None] | None = None  # open <video>/<audio>: kind, src
 
     # -- sinks ----------------------------------------------------------------------------
@@ -631,27 +637,32 @@ class _Parser(HTMLParser):
             Prefix(blank_plain, blank_spans),
         )
 
-    def _emit(self, block_type: type[Block], **fields: object) -> None:
+    def _place(self) -> tuple[int, Prefix, Prefix, Prefix]:
+        """Gap and prefixes for the block about to be added."""
         first, rest, blank = self._prefixes()
         gap = self._gap if self.blocks else 0
         self._gap = 0
-        self.blocks.append(block_type(gap, first, rest, blank, **fields))  # type: ignore[arg-type]
+        return gap, first, rest, blank
 
     def _flush(self) -> None:
         """End the current paragraph: its text becomes a FlowBlock."""
         flow = self._flow
         if not flow.parts:
             return
-        end = flow.length
+        flow.trim_space()
         for entry in self._open:
-            if entry.sink is flow and entry.style is not None and end > entry.start:
-                flow.spans.append(Span(entry.start, end, entry.style))
+            if entry.sink is not flow or flow.length <= entry.start:
+                continue
+            if entry.style is not None:
+                flow.spans.append(Span(entry.start, flow.length, entry.style))
+            if entry.url is not None:  # <a> around blocks (a linked heading): number it here
+                self._append_link_number(flow, entry)
         text, spans = flow.take()
         for entry in self._open:  # styles still open continue in the next paragraph
             if entry.sink is flow:
                 entry.start = 0
         if text:
-            self._emit(FlowBlock, text=text, spans=spans)
+            self.blocks.append(FlowBlock(*self._place(), text=text, spans=spans))
 
     def _want_gap(self) -> None:
         self._gap = 1
@@ -718,7 +729,8 @@ class _Parser(HTMLParser):
             caption, _ = table.caption.take()
         self._table = None
         if table.rows or caption:
-            self._emit(TableBlock, rows=table.rows, caption=caption.replace("\n", " "))
+            caption = caption.replace("\n", " ")
+            self.blocks.append(TableBlock(*self._place(), rows=table.rows, caption=caption))
         self._want_gap()
 
     # -- links ----------------------------------------------------------------------------
@@ -805,7 +817,7 @@ class _Parser(HTMLParser):
         elif tag == "hr":
             self._flush()
             self._want_gap()
-            self._emit(RuleBlock)
+            self.blocks.append(RuleBlock(*self._place()))
             self._want_gap()
         elif tag == "pre":
             self._flush()
@@ -944,17 +956,21 @@ class _Parser(HTMLParser):
                     text = "".join(self._pre)[entry.start :] if self._pre is not None else ""
                     self._add_text(f"[{self._link_number(entry.url, text)}]")
                 return
+            # "<a>word </a>": the number goes against the word, the space after it
+            trimmed = tag == "a" and entry.url is not None and sink.trim_space()
             if entry.style is not None and sink.length > entry.start:
                 sink.spans.append(Span(entry.start, sink.length, entry.style))
             if tag == "a" and entry.url and sink.length > entry.start:
-                text = "".join(sink.parts)[entry.start :] if sink.parts else ""
-                number = self._link_number(entry.url, text)
-                if sink.space and sink.parts and sink.parts[-1].endswith(" "):
-                    # "<a>word </a>": keep the number against the word
-                    sink.parts[-1] = sink.parts[-1][:-1]
-                    sink.length -= 1
-                sink.add_literal(f"[{number}]", STYLES["link.number"])
+                self._append_link_number(sink, entry)
+            if trimmed:
+                sink.add_literal(" ")
             return
+
+    def _append_link_number(self, sink: _Inline, entry: _OpenInline) -> None:
+        """ "[N]" right after the link's text, which is sink's text from entry.start on."""
+        assert entry.url is not None
+        number = self._link_number(entry.url, "".join(sink.parts)[entry.start :])
+        sink.add_literal(f"[{number}]", STYLES["link.number"])
 
     def _close_items(self) -> None:
         """Close the list items of the innermost open list (and anything left inside them)."""
@@ -1016,7 +1032,7 @@ class _Parser(HTMLParser):
         while lines and not lines[0]:
             del lines[0]
         if lines:
-            self._emit(PreBlock, lines=lines)
+            self.blocks.append(PreBlock(*self._place(), lines=lines))
         self._want_gap()
 
     def _table_starttag(
