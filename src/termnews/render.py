@@ -8,7 +8,9 @@ Two halves:
   hyperlinks or reorder text with bidi overrides.
 * ``html_to_blocks`` (width-independent, cacheable) and ``layout`` (per width): article HTML
   becomes a list of Rich ``Text`` lines, each at most ``width`` cells wide, plus the list of
-  numbered links.
+  numbered links. ``Blocks`` is a flat list of blocks (flowing text with style spans,
+  preformatted lines, tables, rules), each carrying its gap and the prefixes (quote bars,
+  list markers, indents) its lines get, so layout is a single pass with no tree walking.
 
 Rich is the only third-party import allowed here; Textual must never be imported by the core.
 """
@@ -35,10 +37,12 @@ __all__ = [
     "clean_line",
     "clean_text",
     "clean_url",
+    "crop_cells",
     "html_to_blocks",
     "layout",
     "render_html",
     "render_plain",
+    "wrap_positions",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -1357,7 +1361,7 @@ def _layout_pre(block: PreBlock, width: int, out: list[Text]) -> None:
     prefix = first
     for line in block.lines:
         if not line:
-            out.append(_make_line(prefix.crop(len(prefix.plain.rstrip())), "", []))
+            out.append(_make_line(prefix.head(len(prefix.plain.rstrip())), "", []))
             prefix = rest
             continue
         pieces = [line] if len(line) <= avail and _is_single_cell(line) else None
