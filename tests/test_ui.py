@@ -18,7 +18,10 @@ from termnews.service import NewsService
 from termnews.widgets.article_list import ArticleList
 from tests.support.feedserver import FeedServer, make_rss
 
-HOSTILE = "Evil \x1b[2J\x1b]52;c;cHduZWQ=\x07\x1b]8;;http://x.example/\x1b\\link\x1b]8;;\x1b\\ \u202eoverride\x9b31m"
+HOSTILE = (
+    "Evil \x1b[2J\x1b]52;c;cHduZWQ=\x07\x1b]8;;http://x.example/\x1b\\link\x1b]8;;\x1b\\"
+    " \u202eoverride\x9b31m"
+)
 
 
 def feed_items(prefix: str, n: int, base: int) -> list[dict]:

@@ -338,19 +338,22 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from termnews.demo import DemoSite, options_from_args, serve_forever
+    from termnews.demo.server import _FAULT_OPTIONS
 
     options = options_from_args(args)
     if args.serve_only:
         serve_forever(args.host, args.port, **options)
         return EXIT_OK
+    faults = {k: options.pop(k) for k in _FAULT_OPTIONS if k in options}
     data_dir = args.data_dir or tempfile.mkdtemp(prefix="termnews-demo-")
     site = DemoSite(args.host, args.port, **options).start()
+    site.set_faults(**faults)
     try:
         args.data_dir = data_dir
         service, _ = _open(args)
         try:
             for url in site.feed_urls:
-                service.subscribe(url, tags=["demo"])
+                service.subscribe(url, tags=["sample site"])
             asyncio.run(service.refresh())
         finally:
             service.close()

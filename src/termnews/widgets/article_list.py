@@ -215,7 +215,9 @@ class ArticleList(ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         strip = self._format(article, width)
         if index == self.cursor:
-            strip = strip.apply_style(self.get_component_rich_style("article-list--cursor"))
+            # Over the row's own colours (post_style), or its background would hide it.
+            cursor = self.get_component_rich_style("article-list--cursor")
+            strip = Strip(Segment.apply_style(list(strip), None, cursor), strip.cell_length)
         return strip
 
     def _format(self, article: Article, width: int) -> Strip:
