@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import calendar
+import functools
 import os
 import signal
 import time
+from collections.abc import Callable
 
 import pytest
 
-from termnews.model import content_hash
-from termnews.parse import FeedParseError, ParsePool, parse_feed
+from termnews.model import ParsedFeed, content_hash
+from termnews.parse import FeedParseError, ParsePool, _fast_parse, parse_feed
 
 URL = "http://blog.example.test/feed/"
+
+Parse = Callable[..., ParsedFeed]
+
+
+@pytest.fixture(params=[True, False], ids=["fast-path", "feedparser"])
+def parse(request: pytest.FixtureRequest) -> Parse:
+    """Every parsing test runs twice: through the fast path (where it applies) and feedparser."""
+    return functools.partial(parse_feed, fast=request.param)
+
 
 WORDPRESS_RSS = b"""<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"
@@ -51,8 +62,8 @@ WORDPRESS_RSS = b"""<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def test_wordpress_rss_entry_fields_and_comment_metadata() -> None:
-    feed = parse_feed(WORDPRESS_RSS, URL, "application/rss+xml; charset=UTF-8")
+def test_wordpress_rss_entry_fields_and_comment_metadata(parse: Parse) -> None:
+    feed = parse(WORDPRESS_RSS, URL, "application/rss+xml; charset=UTF-8")
     assert feed.title == "Allotment & Orchard Notes"
     assert feed.site_url == "http://blog.example.test"
     assert feed.format == "rss20"
@@ -78,7 +89,7 @@ def test_wordpress_rss_entry_fields_and_comment_metadata() -> None:
     assert second.published == calendar.timegm((2026, 11, 2, 7, 0, 0))
 
 
-def test_comment_metadata_under_unusual_prefixes() -> None:
+def test_comment_metadata_under_unusual_prefixes(parse: Parse) -> None:
     body = (
         WORDPRESS_RSS.replace(b"xmlns:wfw=", b"xmlns:cmt=")
         .replace(b"xmlns:slash=", b"xmlns:sd=")
@@ -88,15 +99,15 @@ def test_comment_metadata_under_unusual_prefixes() -> None:
         .replace(b"</slash:", b"</sd:")
     )
     assert b"wfw:" not in body
-    entry = parse_feed(body, URL).entries[0]
+    entry = parse(body, URL).entries[0]
     assert entry.comments.feed_url == "http://blog.example.test/?feed=rss2&p=41"
     assert entry.comments.api_url == "http://blog.example.test/wp-comment-api/?p=41"
     assert entry.comments.count == 7
 
 
-def test_non_numeric_comment_count_is_none() -> None:
+def test_non_numeric_comment_count_is_none(parse: Parse) -> None:
     body = WORDPRESS_RSS.replace(b"<slash:comments>7<", b"<slash:comments>many<")
-    assert parse_feed(body, URL).entries[0].comments.count is None
+    assert parse(body, URL).entries[0].comments.count is None
 
 
 BLOGGER_ATOM = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -139,8 +150,8 @@ BLOGGER_ATOM = b"""<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def test_blogger_atom_replies_links_and_thread_counts() -> None:
-    feed = parse_feed(BLOGGER_ATOM, "https://tides.example.test/feeds/posts/default")
+def test_blogger_atom_replies_links_and_thread_counts(parse: Parse) -> None:
+    feed = parse(BLOGGER_ATOM, "https://tides.example.test/feeds/posts/default")
     assert feed.format == "atom10"
     assert feed.title == "Tide Tables and Other Stories"
     assert feed.site_url == "https://tides.example.test/"
@@ -183,8 +194,8 @@ RSS10 = b"""<?xml version="1.0"?>
 """
 
 
-def test_rss10() -> None:
-    feed = parse_feed(RSS10, "http://birds.example.test/index.rdf")
+def test_rss10(parse: Parse) -> None:
+    feed = parse(RSS10, "http://birds.example.test/index.rdf")
     assert feed.format == "rss10"
     assert feed.title == "Heron Watch"
     (entry,) = feed.entries
@@ -206,8 +217,8 @@ NO_GUID = b"""<?xml version="1.0"?>
 """
 
 
-def test_guid_falls_back_to_link_then_to_a_hash() -> None:
-    with_link, bare = parse_feed(NO_GUID, "http://ends.example.test/rss").entries
+def test_guid_falls_back_to_link_then_to_a_hash(parse: Parse) -> None:
+    with_link, bare = parse(NO_GUID, "http://ends.example.test/rss").entries
     assert with_link.guid == "http://ends.example.test/a"
     assert bare.link is None
     assert bare.title == "No link, no guid"
@@ -215,18 +226,18 @@ def test_guid_falls_back_to_link_then_to_a_hash() -> None:
     assert bare.published is None and bare.updated is None
 
 
-def test_titles_lose_markup_and_entities() -> None:
+def test_titles_lose_markup_and_entities(parse: Parse) -> None:
     body = b"""<?xml version="1.0"?>
 <rss version="2.0"><channel><title>T</title>
 <item><guid>1</guid><title>&lt;b&gt;Bold&lt;/b&gt; claims &amp;amp; caf&amp;eacute;s</title></item>
 <item><guid>2</guid><title><![CDATA[Fish &amp; <i>chips</i> &#8212; cheap]]></title></item>
 <item><guid>3</guid><title>5 &lt; 7 and 9 &gt; 8</title></item>
 </channel></rss>"""
-    titles = [e.title for e in parse_feed(body, URL).entries]
+    titles = [e.title for e in parse(body, URL).entries]
     assert titles == ["Bold claims & cafés", "Fish & chips \u2014 cheap", "5 < 7 and 9 > 8"]
 
 
-def test_dates_in_several_formats_become_utc_seconds() -> None:
+def test_dates_in_several_formats_become_utc_seconds(parse: Parse) -> None:
     body = b"""<?xml version="1.0"?>
 <rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Dates</title>
 <item><guid>a</guid><pubDate>Sat, 28 Nov 2026 10:00:00 GMT</pubDate></item>
@@ -234,7 +245,7 @@ def test_dates_in_several_formats_become_utc_seconds() -> None:
 <item><guid>c</guid><dc:date>2026-11-28T10:00:00+09:00</dc:date></item>
 <item><guid>d</guid><pubDate>sometime last week</pubDate></item>
 </channel></rss>"""
-    a, b, c, d = parse_feed(body, URL).entries
+    a, b, c, d = parse(body, URL).entries
     base = calendar.timegm((2026, 11, 28, 10, 0, 0))
     assert a.published == base
     assert b.published == base + 5 * 3600
@@ -242,14 +253,14 @@ def test_dates_in_several_formats_become_utc_seconds() -> None:
     assert d.published is None
 
 
-def test_html_page_is_not_a_feed() -> None:
+def test_html_page_is_not_a_feed(parse: Parse) -> None:
     page = b"""<!DOCTYPE html>
 <html lang="en"><head><title>Welcome to my site</title></head>
 <body><h1>Hello</h1><p>No feed here.</p></body></html>"""
     with pytest.raises(FeedParseError, match=r"not a feed \(got an HTML page\)"):
-        parse_feed(page, "http://site.example.test/")
+        parse(page, "http://site.example.test/")
     with pytest.raises(FeedParseError, match="HTML page"):
-        parse_feed(b"<p>hi</p>", "http://site.example.test/", "text/html; charset=utf-8")
+        parse(b"<p>hi</p>", "http://site.example.test/", "text/html; charset=utf-8")
 
 
 @pytest.mark.parametrize(
@@ -264,28 +275,29 @@ def test_html_page_is_not_a_feed() -> None:
         b"/etc/passwd",  # must never be opened as a file
     ],
 )
-def test_garbage_raises_a_one_line_feed_parse_error(body: bytes) -> None:
+def test_garbage_raises_a_one_line_feed_parse_error(body: bytes, parse: Parse) -> None:
     with pytest.raises(FeedParseError) as caught:
-        parse_feed(body, URL)
+        parse(body, URL)
     message = str(caught.value)
     assert message.startswith("not a feed")
     assert "\n" not in message
     assert "Traceback" not in message
 
 
-def test_truncated_feed_keeps_its_entries_and_warns() -> None:
+def test_truncated_feed_keeps_its_entries_and_warns(parse: Parse) -> None:
     cut = WORDPRESS_RSS[: WORDPRESS_RSS.index(b"<title>Comments closed")]
-    feed = parse_feed(cut, URL)
+    feed = parse(cut, URL)
     assert [e.guid for e in feed.entries][:1] == ["http://blog.example.test/?p=41"]
     assert feed.entries[0].comments.count == 7
     assert feed.warning is not None
     assert feed.warning.startswith("not well-formed XML at line ")
 
 
-def test_whitespace_before_the_xml_declaration_is_tolerated() -> None:
-    feed = parse_feed(b"\n\n" + WORDPRESS_RSS, URL)
+def test_whitespace_before_the_xml_declaration_is_tolerated(parse: Parse) -> None:
+    feed = parse(b"\n\n" + WORDPRESS_RSS, URL)
     assert feed.warning is None
     assert len(feed.entries) == 2
+    assert feed.entries[0].author == "Marguerite Holm"
 
 
 def test_parse_error_pickles() -> None:
@@ -334,3 +346,82 @@ async def test_closed_pool_refuses_work() -> None:
     pool.close()
     with pytest.raises(FeedParseError, match="closed"):
         await pool.parse(RSS10, URL)
+
+
+# --- the fast path ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", [WORDPRESS_RSS, BLOGGER_ATOM, RSS10, NO_GUID])
+def test_plain_feeds_take_the_fast_path(body: bytes) -> None:
+    fast = _fast_parse(body, URL, None)
+    assert fast is not None
+    assert fast == parse_feed(body, URL, fast=False)
+
+
+RELATIVE_ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://kiln.example.test/journal/">
+  <title>Kiln Journal</title>
+  <link href="./"/>
+  <id>urn:uuid:6a1c0e38-kiln</id>
+  <entry xml:base="posts/">
+    <id>urn:uuid:6a1c0e38-kiln-1</id>
+    <title type="text">Glaze notes</title>
+    <link rel="alternate" href="glaze-notes.html"/>
+    <link rel="replies" type="application/atom+xml" href="glaze-notes/comments.xml"/>
+    <updated>2026-02-02T10:00:00Z</updated>
+    <summary>Ash glazes and patience</summary>
+  </entry>
+  <entry>
+    <id>urn:uuid:6a1c0e38-kiln-2</id>
+    <title>No alternate link</title>
+    <updated>2026-02-01T10:00:00Z</updated>
+  </entry>
+</feed>
+"""
+
+
+def test_xml_base_resolves_links_alike_on_both_paths(parse: Parse) -> None:
+    feed = parse(RELATIVE_ATOM, "https://kiln.example.test/feed.atom")
+    assert feed.site_url == "https://kiln.example.test/journal/"
+    first, second = feed.entries
+    assert first.link == "https://kiln.example.test/journal/posts/glaze-notes.html"
+    assert first.comments.feed_url == (
+        "https://kiln.example.test/journal/posts/glaze-notes/comments.xml"
+    )
+    # feedparser takes the id as the link when there is no alternate link; so do we.
+    assert second.link == "urn:uuid:6a1c0e38-kiln-2"
+    assert _fast_parse(RELATIVE_ATOM, "https://kiln.example.test/feed.atom", None) == feed
+
+
+def test_doubly_encoded_utf8_is_repaired_on_both_paths(parse: Parse) -> None:
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>x</title>'
+        "<item><guid>1</guid><title>Caf\u00c3\u00a9 au lait</title></item></channel></rss>"
+    ).encode()
+    assert parse(body, URL).entries[0].title == "Café au lait"
+
+
+WITH_MEDIA_DESCRIPTION = WORDPRESS_RSS.replace(
+    b"<slash:comments>", b"<media:description>About pears</media:description><slash:comments>"
+).replace(b"<rss ", b'<rss xmlns:media="http://search.yahoo.com/mrss/" ')
+WITH_DOCTYPE = WORDPRESS_RSS.replace(b"<rss ", b"<!DOCTYPE rss>\n<rss ")
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (WORDPRESS_RSS, "text/html"),  # not an XML type: feedparser's rules apply
+        (WORDPRESS_RSS, "application/rss+xml; charset=iso-8859-1"),  # disagrees with the XML
+        (WITH_MEDIA_DESCRIPTION, None),  # feedparser may take it as the summary
+        (WITH_DOCTYPE, None),
+        (b"\xef\xbb\xbf" + WORDPRESS_RSS, None),
+    ],
+    ids=["html-type", "charset-mismatch", "media-description", "doctype", "bom"],
+)
+def test_fast_path_declines_what_it_does_not_mirror(body: bytes, content_type: str | None) -> None:
+    assert _fast_parse(body, URL, content_type) is None
+    # ...and parse_feed still answers, through feedparser.
+    feed = parse_feed(body, URL, content_type)
+    assert feed == parse_feed(body, URL, content_type, fast=False)
+    assert len(feed.entries) == 2
+    assert feed.entries[0].author == "Marguerite Holm"
