@@ -117,8 +117,10 @@ def main() -> int:
         times.sort()
         p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
         print(f"corpus entries rendered: {len(times)} at width {width}")
-        print(f"per entry: median {ms(statistics.median(times)):.2f} ms, p99 {ms(p99):.2f} ms, ")
-        print(f"           max {ms(times[-1]):.1f} ms, total {ms(sum(times)):.0f} ms")
+        print(
+            f"per entry: median {ms(statistics.median(times)):.2f} ms, p99 {ms(p99):.2f} ms,"
+            f" max {ms(times[-1]):.1f} ms, total {ms(sum(times)):.0f} ms"
+        )
         runs = []
         for _ in range(3):
             start = time.perf_counter()
