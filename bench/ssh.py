@@ -77,11 +77,16 @@ def _strip(data: bytes) -> str:
     )
 
 
-async def _quiet(session: Session, quiet: float, since: float) -> float:
-    """Wait until the session has been silent for `quiet` s; returns the last byte's time."""
+async def _quiet(session: Session, quiet: float, since: float, answer: float = 10.0) -> float:
+    """Wait for the first byte after `since` (up to `answer` s), then until the session has
+    been silent for `quiet` s; returns the last byte's time (`since` if nothing came)."""
+    term = session.term
+    deadline = time.perf_counter() + answer
+    while term.last_output < since and time.perf_counter() < deadline:
+        await asyncio.sleep(0.005)
     deadline = time.perf_counter() + STEP_TIMEOUT
     while time.perf_counter() < deadline:
-        last = max(session.term.last_output, since)
+        last = max(term.last_output, since)
         if time.perf_counter() - last >= quiet:
             return last
         await asyncio.sleep(quiet / 5)
@@ -198,7 +203,7 @@ async def run(count: int, presses: int, quiet: float, verbose: bool) -> dict[str
         process, port = _start_server(base, data_dir, count)
         try:
             sessions = await asyncio.gather(*(_open(port, key, title) for key in keys))
-            await asyncio.gather(*(_quiet(s, quiet, 0.0) for s in sessions))
+            await asyncio.gather(*(_quiet(s, quiet, 0.0, 0.0) for s in sessions))
             # Feed list -> article list (tab) -> first post (enter).
             await _press_all(sessions, b"\t", quiet)
             await _press_all(sessions, b"\r", quiet)
