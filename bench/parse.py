@@ -3,7 +3,8 @@
     .venv/bin/python bench/parse.py [--workers 2] [--repeat 1]
 
 Prints, per mode: total MB, total seconds, ms/MB and the five slowest files. Modes:
-feedparser alone in this process (termnews' options, then feedparser's defaults), and
+parse_feed with its fast path (feedparser for the feeds it declines), feedparser alone with
+termnews' options, feedparser with its defaults -- all in this process -- and parse_feed
 through ParsePool (with its start-up cost measured separately).
 """
 
@@ -21,7 +22,13 @@ from pathlib import Path
 
 import feedparser
 
-from termnews.parse import FeedParseError, ParsePool, parse_feed
+from termnews.parse import (
+    FeedParseError,
+    ParsePool,
+    _fast_parse,
+    _trim_before_declaration,
+    parse_feed,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("TERMNEWS_CORPUS") or ROOT / ".." / "shared" / "corpus")
@@ -89,7 +96,18 @@ def main() -> None:
     args = parser.parse_args()
     corpus = load_corpus()
     print(f"{len(corpus)} feeds from {CORPUS.resolve()}")
-    in_process("parse_feed, one process", corpus, parse_feed)
+    taken = sum(
+        1
+        for name, body in corpus
+        if _fast_parse(_trim_before_declaration(body), f"http://b.test/{name}", None)
+    )
+    print(f"fast path takes {taken} of {len(corpus)} feeds; feedparser parses the rest")
+    in_process("parse_feed (fast path + feedparser), one process", corpus, parse_feed)
+    in_process(
+        "parse_feed(fast=False): feedparser, no sanitizing, one process",
+        corpus,
+        lambda body, url: parse_feed(body, url, fast=False),
+    )
     in_process(
         "feedparser defaults (sanitize + resolve URIs), one process",
         corpus,

@@ -425,3 +425,20 @@ def test_fast_path_declines_what_it_does_not_mirror(body: bytes, content_type: s
     assert feed == parse_feed(body, URL, content_type, fast=False)
     assert len(feed.entries) == 2
     assert feed.entries[0].author == "Marguerite Holm"
+
+
+@pytest.mark.parametrize(
+    ("authors", "expected"),
+    [
+        (b"<author>Ada</author><dc:creator/>", "Ada"),
+        (b"<author>Ada</author><dc:creator>Brook</dc:creator>", "Brook"),
+        (b"<dc:creator>Brook</dc:creator><author></author>", "Brook"),
+        (b"<author></author><dc:creator/>", None),
+    ],
+)
+def test_the_last_non_empty_author_wins(parse: Parse, authors: bytes, expected: str | None) -> None:
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        b"<channel><title>t</title><item><guid>g</guid>" + authors + b"</item></channel></rss>"
+    )
+    assert parse(body, URL).entries[0].author == expected

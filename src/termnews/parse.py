@@ -435,7 +435,7 @@ _HARMLESS = frozenset(
         "psc_chapter", "psc_chapters", "georss_point", "georss_line", "georss_polygon",
         "georss_box", "georss_where", "where", "geom", "georssgeom", "gml_point", "gml_pos",
         "gml_poslist", "gml_linestring", "gml_polygon", "gml_exterior", "gml_linearring",
-        "width", "height", "url",
+        "width", "height", "url", "subtitle", "tagline", "itunes_subtitle",
     }
 )  # fmt: skip
 _C1_RE = re.compile("[\x80-\x9f]")
@@ -677,8 +677,9 @@ class _FastReader:
                 if permalink and link is None:
                     link = guid  # feedparser: a permalink guid is the link until <link> says
             elif name in ("author", "dc_creator", "itunes_author"):
-                # feedparser keeps the last; an author with children is Atom-style
-                author = self._atom_author(child) if len(child) else self._text(child)
+                # feedparser keeps the last non-empty one; one with children is Atom-style
+                value = self._atom_author(child) if len(child) else self._text(child)
+                author = value or author
                 continue
             elif name in ("pubdate", "published"):
                 published = self._date(child)
