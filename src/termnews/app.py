@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import shlex
+import signal
 import subprocess
 import sys
+import threading
 import webbrowser
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -22,12 +26,14 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from termnews.config import Paths
-from termnews.model import ArticleQuery
+from termnews.model import ArticleDetail, ArticleQuery, Comment
 from termnews.render import clean_line
 from termnews.service import FeedRefresh, NewsService, RefreshOutcome, RefreshReport
 from termnews.widgets.article_list import ArticleList, Position
 from termnews.widgets.article_view import ArticleView
 from termnews.widgets.feed_list import FeedList
+
+INFO_TIMEOUT = 15.0
 
 
 def stylesheet_path() -> Path:
@@ -110,6 +116,10 @@ class TermNewsApp(App[int]):
     # -- start-up ---------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGHUP, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signum, self._hang_up, signum)
         settings = self.service.settings
         if settings.keys:
             self.set_keymap(dict(settings.keys))
@@ -123,6 +133,12 @@ class TermNewsApp(App[int]):
             from termnews.screens.welcome import WelcomeScreen
 
             self.push_screen(WelcomeScreen())
+        drafts = self.service.comments.store.drafts(self.service.identity.name)
+        if drafts:
+            self.tell(
+                f"You have {len(drafts)} unsent comment draft{'s' if len(drafts) > 1 else ''}: "
+                "press D to see them."
+            )
         minutes = settings.refresh_interval
         if minutes and self._auto_refresh_enabled():
             self.set_interval(minutes * 60, self._interval_refresh)
@@ -261,6 +277,62 @@ class TermNewsApp(App[int]):
             self.pop_screen()
         screen.feed_list.select_key("all")
         screen.load_list("all")
+
+    # -- comments ---------------------------------------------------------------------
+
+    def open_compose(self, article: ArticleDetail, reply_to: Comment | None) -> None:
+        """Find out where a comment can go (the post's page may say), then open the modal."""
+        self._compose_worker(article, reply_to)
+
+    @work(exclusive=True, group="compose", exit_on_error=False)
+    async def _compose_worker(self, article: ArticleDetail, reply_to: Comment | None) -> None:
+        from termnews.comments import CommentInfo
+        from termnews.screens.compose import ComposeResultInfo, ComposeScreen
+
+        comments = self.service.comments
+        try:
+            info = await asyncio.wait_for(comments.info(article), INFO_TIMEOUT)
+        except Exception as exc:  # offline or a hostile site: the board still works
+            info = CommentInfo(
+                can_read=False,
+                targets=[comments.board_target()],
+                page_url=article.comments.page_url or article.link,
+                reason=f"could not reach the post's site ({type(exc).__name__}); "
+                "only the board is offered",
+            )
+
+        def closed(outcome: ComposeResultInfo | None) -> None:
+            if outcome is None or outcome.result is None:
+                return
+            result = outcome.result
+            self.tell(result.message, error=result.outcome.value == "failed")
+            for screen in self.screen_stack:
+                if hasattr(screen, "action_reload") and hasattr(screen, "comments"):
+                    screen.action_reload()
+
+        self.push_screen(ComposeScreen(article, info, reply_to=reply_to), closed)
+
+    def save_open_drafts(self) -> None:
+        """Write any comment being composed (quit, hang-up, termination)."""
+        from termnews.screens.compose import ComposeScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, ComposeScreen):
+                try:
+                    screen.save_draft()
+                except Exception:  # saving must never block shutting down
+                    continue
+
+    def _hang_up(self, signum: int) -> None:
+        """SIGHUP (the SSH connection dropped) or SIGTERM: keep drafts, then leave."""
+        self.save_open_drafts()
+        # The terminal may be gone: if a clean exit cannot finish, leave anyway.
+        threading.Timer(2.0, os._exit, args=(128 + signum,)).start()
+        self.exit(128 + signum)
+
+    def action_quit(self) -> None:  # type: ignore[override]
+        self.save_open_drafts()
+        self.exit(0)
 
     # -- links --------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from termnews.comments import CommentService
 from termnews.config import Paths, Settings
 from termnews.discover import DiscoveryError, discover_feeds
 from termnews.fetch import Fetcher, FetchResult
@@ -98,6 +99,13 @@ class NewsService:
         self._pool: ParsePool | None = None
         self._render_cache: OrderedDict[tuple[int, int], RenderedDocument] = OrderedDict()
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
+        self.comments = CommentService(
+            store,
+            settings,
+            self.identity,
+            restricted=restricted,
+            data_dir=data_dir,
+        )
 
     @classmethod
     def open(
@@ -247,7 +255,15 @@ class NewsService:
                     progress(result, len(results), len(ids))
 
             await asyncio.gather(*(one(feed_id) for feed_id in ids))
+        await self._retry_outbox()
         return RefreshReport(results, time.perf_counter() - started)
+
+    async def _retry_outbox(self) -> None:
+        """Comments that failed to deliver go out again with each refresh (when due)."""
+        try:
+            await self.comments.retry_outbox()
+        except Exception:  # a refresh must not fail because the outbox could not be sent
+            return
 
     async def _refresh_feed(self, fetcher: Fetcher, feed_id: int) -> FeedRefresh:
         started = time.perf_counter()
@@ -355,6 +371,12 @@ class NewsService:
         return self.store.starred_total()
 
     # -- rendering ----------------------------------------------------------------
+
+    def render_fragment(
+        self, html: str, width: int, base_url: str | None = None
+    ) -> RenderedDocument:
+        """A comment body (or any HTML fragment) as terminal lines."""
+        return render_html(html, width, base_url=base_url)
 
     def render(self, article: ArticleDetail, width: int) -> RenderedDocument:
         """The post as terminal lines at `width`; recent renders are kept."""

@@ -50,6 +50,7 @@ class FeedsScreen(Screen[None]):
         Binding("s", "star", "Star", show=False, id="star"),
         Binding("m", "toggle_read", "Read/unread", show=False, id="toggle_read"),
         Binding("A", "mark_all_read", "All read", show=False, id="mark_all_read"),
+        Binding("D", "unsent", "Unsent comments", show=False, id="unsent_comments"),
     ]
 
     def __init__(self) -> None:
@@ -260,6 +261,11 @@ class FeedsScreen(Screen[None]):
             self.tn_app.service.mark_read([article.id], not article.read)
             self.article_list.invalidate(article.id)
             self.reload_feeds()
+
+    def action_unsent(self) -> None:
+        from termnews.screens.outbox import OutboxScreen
+
+        self.app.push_screen(OutboxScreen())
 
     def action_mark_all_read(self) -> None:
         query = self.article_list.query_spec

@@ -40,6 +40,8 @@ class ReaderScreen(Screen[int]):
         Binding("p,K", "step(-1)", "Previous", id="previous_article"),
         Binding("N", "step_unread(1)", "Next unread", id="next_unread"),
         Binding("P", "step_unread(-1)", "Prev unread", show=False, id="previous_unread"),
+        Binding("c", "comments", "Comments", id="comments"),
+        Binding("C", "compose", "Write comment", id="compose"),
         Binding("o", "links", "Links", id="open_links"),
         Binding("y", "copy_url", "Copy URL", show=False, id="copy_url"),
         Binding("s", "star", "Star", show=False, id="star"),
@@ -161,6 +163,22 @@ class ReaderScreen(Screen[int]):
                     return
             index = hi if delta > 0 else lo - 1
         self.tn_app.tell("No more unread posts in this list.")
+
+    def action_comments(self) -> None:
+        from termnews.screens.comments import CommentsScreen
+
+        if self.article is None:
+            return
+        article = self.article
+
+        def compose(reply_to: object) -> None:
+            self.tn_app.open_compose(article, reply_to)  # type: ignore[arg-type]
+
+        self.app.push_screen(CommentsScreen(article, compose))
+
+    def action_compose(self) -> None:
+        if self.article is not None:
+            self.tn_app.open_compose(self.article, None)
 
     def action_links(self) -> None:
         if self.document is None:

@@ -1,0 +1,229 @@
+"""The discussion under a post: threaded, sanitized, cached for offline reading."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from termnews.comments import CommentError, CommentInfo
+from termnews.model import ArticleDetail, Comment, CommentStatus
+from termnews.render import clean_line
+from termnews.widgets.article_view import ArticleView
+
+if TYPE_CHECKING:
+    from termnews.app import TermNewsApp
+
+MAX_INDENT_LEVELS = 8
+
+
+@dataclass(slots=True)
+class Threaded:
+    comment: Comment
+    depth: int
+
+
+def thread(comments: list[Comment]) -> list[Threaded]:
+    """Order comments as a thread: replies under their parents, oldest first."""
+    by_key = {(c.source, c.remote_id): c for c in comments}
+    by_id = {c.remote_id: c for c in comments}
+    children: dict[int, list[Comment]] = {}
+    roots: list[Comment] = []
+    for comment in comments:
+        parent = None
+        if comment.parent_id and comment.parent_id != comment.remote_id:
+            parent = by_key.get((comment.source, comment.parent_id)) or by_id.get(comment.parent_id)
+        if parent is None or parent is comment:
+            roots.append(comment)
+        else:
+            children.setdefault(id(parent), []).append(comment)
+    ordered: list[Threaded] = []
+    seen: set[int] = set()
+
+    def walk(comment: Comment, depth: int) -> None:
+        stack = [(comment, depth)]
+        while stack:  # iterative: a 1000-deep thread must not hit the recursion limit
+            node, level = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            ordered.append(Threaded(node, level))
+            kids = sorted(children.get(id(node), []), key=_when, reverse=True)
+            stack.extend((kid, level + 1) for kid in kids)
+
+    for root in sorted(roots, key=_when):
+        walk(root, 0)
+    for comment in comments:  # anything left in a parent cycle still shows
+        if id(comment) not in seen:
+            walk(comment, 0)
+    return ordered
+
+
+def _when(comment: Comment) -> float:
+    return comment.published or 0.0
+
+
+class CommentsHeader(Static):
+    DEFAULT_CSS = """
+    CommentsHeader { background: $panel; padding: 0 1; height: auto; max-height: 5; }
+    """
+
+
+class CommentsScreen(Screen[None]):
+    BINDINGS = [
+        Binding("q,escape", "close", "Back", id="close_comments"),
+        Binding("C", "compose", "Comment", id="compose"),
+        Binding("r", "reply", "Reply", id="reply"),
+        Binding("tab,right_square_bracket", "select(1)", "Next comment", id="next_comment"),
+        Binding(
+            "shift+tab,left_square_bracket", "select(-1)", "Prev comment", id="previous_comment"
+        ),
+        Binding("ctrl+r", "reload", "Reload", id="reload_comments"),
+        Binding("y", "copy_page", "Copy page URL", show=False, id="copy_comment_page"),
+    ]
+
+    def __init__(
+        self, article: ArticleDetail, on_compose: Callable[[Comment | None], None]
+    ) -> None:
+        super().__init__()
+        self.article = article
+        self.on_compose = on_compose
+        self.comments: list[Threaded] = []
+        self.starts: list[int] = []  # first line of each comment in the view
+        self.selected = -1
+        self.info: CommentInfo | None = None
+        self.state = "Loading comments …"
+
+    @property
+    def tn_app(self) -> TermNewsApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def view(self) -> ArticleView:
+        return self.query_one(ArticleView)
+
+    def compose(self) -> ComposeResult:
+        yield CommentsHeader(id="comments-header")
+        yield ArticleView(id="comments-view")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.view.focus()
+        self.show(self.tn_app.service.comments.cached(self.article.id))
+        self.load()
+
+    # -- data ------------------------------------------------------------------------
+
+    @work(exclusive=True, group="load-comments", exit_on_error=False)
+    async def load(self) -> None:
+        comments_service = self.tn_app.service.comments
+        try:
+            self.info = await comments_service.info(self.article)
+        except Exception as exc:  # where comments go is a nicety; reading goes on
+            self.state = f"Could not check the post's site: {exc}"
+        try:
+            comments = await comments_service.load(self.article)
+            self.state = ""
+        except CommentError as exc:
+            comments = comments_service.cached(self.article.id)
+            self.state = f"Offline copy: {exc}"
+        self.show(comments)
+
+    def show(self, comments: list[Comment]) -> None:
+        self.comments = thread(comments)
+        self._draw()
+
+    def _draw(self) -> None:
+        width = self.view.text_width
+        lines: list[Text] = []
+        self.starts = []
+        for index, item in enumerate(self.comments):
+            depth = min(item.depth, MAX_INDENT_LEVELS)
+            prefix = "  " * depth
+            self.starts.append(len(lines))
+            lines.append(self._comment_header(item.comment, prefix, index == self.selected))
+            body = self.tn_app.service.render_fragment(
+                item.comment.content_html, max(20, width - len(prefix) - 2)
+            )
+            bar = Text(prefix + "│ ", style="dim")
+            for line in body.lines:
+                lines.append(Text.assemble(bar, line))
+            lines.append(Text(""))
+        if not self.comments:
+            lines.append(Text("No comments yet.", style="dim italic"))
+        self.view.show(lines, keep_scroll=True)
+        self.query_one(CommentsHeader).update(self._header())
+
+    def _comment_header(self, comment: Comment, prefix: str, selected: bool) -> Text:
+        line = Text(prefix)
+        line.append("▸ " if selected else "• ", style="bold")
+        line.append(clean_line(comment.author, 60) or "anonymous", style="bold")
+        if comment.published:
+            stamp = time.strftime("%d %b %Y %H:%M", time.localtime(comment.published))
+            line.append(f" · {stamp}", style="dim")
+        if comment.status is CommentStatus.PENDING:
+            line.append(" · held for moderation", style="italic")
+        source = {"board": "board", "sent": "sent by you"}.get(comment.source)
+        if source:
+            line.append(f" · {source}", style="dim")
+        if selected:
+            line.stylize("reverse")
+        return line
+
+    def _header(self) -> Text:
+        header = Text()
+        header.append(f"{len(self.comments)} comments on ", style="dim")
+        header.append(clean_line(self.article.title, 120), style="bold")
+        if self.info is not None:
+            header.append("\n")
+            header.append(
+                "Write: C goes " + clean_line(self.info.targets[0].label, 100), style="dim"
+            )
+            if self.info.reason:
+                header.append(f"\n{clean_line(self.info.reason, 200)}", style="italic")
+        if self.state:
+            header.append(f"\n{clean_line(self.state, 200)}", style="italic")
+        return header
+
+    # -- actions ------------------------------------------------------------------------
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_reload(self) -> None:
+        self.state = "Reloading …"
+        self.query_one(CommentsHeader).update(self._header())
+        self.load()
+
+    def action_select(self, delta: int) -> None:
+        if not self.comments:
+            return
+        self.selected = max(0, min(len(self.comments) - 1, self.selected + delta))
+        self._draw()
+        self.view.scroll_to(y=self.starts[self.selected], animate=False)
+
+    def action_compose(self) -> None:
+        self.on_compose(None)
+
+    def action_reply(self) -> None:
+        if 0 <= self.selected < len(self.comments):
+            self.on_compose(self.comments[self.selected].comment)
+        else:
+            self.tn_app.tell("Select a comment with Tab first, then r replies to it.")
+
+    def action_copy_page(self) -> None:
+        url = (self.info.page_url if self.info else None) or self.article.comments.page_url
+        if url or self.article.link:
+            self.tn_app.copy_url(url or self.article.link or "")
+
+    @on(ArticleView.WidthChanged)
+    def width_changed(self) -> None:
+        self._draw()
