@@ -110,7 +110,7 @@ PATTERNS = (
     "How to start {verb} a {subject} this weekend",
     "The case against the {adj} {subject}",
 )
-WORDS = (
+_WORD_TEXT = (
     "the a of and to in is was for on with as by at from that this it be are were has had "
     "harbour wall tide ferry quay boat rope net gull stone sea swell pier channel anchor "
     "garden bed seed soil frost spade compost leaf root rain sun shed hedge path gate "
@@ -119,7 +119,8 @@ WORDS = (
     "small large quiet busy careful slow early late first last every other whole "
     "walked counted measured mended painted carried found lost kept opened closed wrote "
     "because although while after before until since unless whether however perhaps"
-).split()
+)
+WORDS = _WORD_TEXT.split()
 FEED_NAMES = (
     "Gazette",
     "Ledger",
