@@ -27,9 +27,6 @@ from typing import Any, TypeVar
 from xml.etree import ElementTree
 
 import feedparser
-from feedparser.datetimes import _parse_date as _fp_parse_date
-from feedparser.urls import _urljoin as _fp_urljoin
-from feedparser.urls import make_safe_absolute_uri as _fp_safe_uri
 
 from termnews.model import CommentMeta, ParsedEntry, ParsedFeed, content_hash
 
@@ -377,8 +374,6 @@ class ParsePool:
 _ATOM = "http://www.w3.org/2005/Atom"
 _RSS1 = "http://purl.org/rss/1.0/"
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-_DC = "http://purl.org/dc/elements/1.1/"
-_CONTENT = "http://purl.org/rss/1.0/modules/content/"
 _K_RSS1, _K_ATOM = _RSS1.rstrip("/"), _ATOM.lower()
 _K_WFW, _K_SLASH, _K_THREAD = (u.lower().rstrip("/") for u in (WFW_NS, SLASH_NS, THREAD_NS))
 _XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
@@ -396,12 +391,21 @@ def _fast_parse(body: bytes, url: str, content_type: str | None) -> ParsedFeed |
         return None
 
 
+try:  # feedparser internals the fast path mirrors; without them it stays off
+    from feedparser.api import StrictFeedParser
+    from feedparser.datetimes import _parse_date as _fp_parse_date
+    from feedparser.mixin import _FeedParserMixin
+    from feedparser.urls import _urljoin as _fp_urljoin
+    from feedparser.urls import make_safe_absolute_uri as _fp_safe_uri
+
+    _FP_INTERNALS = True
+except ImportError:  # pragma: no cover - a feedparser too different to mirror
+    _FP_INTERNALS = False
+
+
 def _feedparser_names() -> tuple[dict[str, str], frozenset[str]] | None:
     """feedparser's namespace -> prefix map and the element names it has handlers for."""
-    try:
-        from feedparser.api import StrictFeedParser
-        from feedparser.mixin import _FeedParserMixin
-    except ImportError:  # pragma: no cover - a feedparser too different to mirror
+    if not _FP_INTERNALS:  # pragma: no cover
         return None
     prefixes = {uri.lower(): prefix for uri, prefix in _FeedParserMixin.namespaces.items()}
     handled = frozenset(
@@ -422,7 +426,6 @@ _RSS_ENTRY_FIELDS = frozenset(
 _ATOM_ENTRY_FIELDS = frozenset(
     {"id", "title", "link", "published", "updated", "author", "summary", "content"}
 )
-_ATOM_AUTHOR_FIELDS = frozenset({"name", "email", "uri"})
 # feedparser handles these, but nothing it does with them touches the fields termnews keeps.
 _HARMLESS = frozenset(
     {
