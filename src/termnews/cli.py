@@ -141,8 +141,18 @@ def _identity(settings: Settings, member: str | None) -> Identity:
     if member:
         return Identity(name=member, display_name=member)
     return Identity(
-        name="local", display_name=settings.name, email=settings.email, url=settings.url
+        name=_login_name(), display_name=settings.name, email=settings.email, url=settings.url
     )
+
+
+def _login_name() -> str:
+    """The local user's name: read state and board posts are kept under it."""
+    import getpass
+
+    try:
+        return getpass.getuser() or "local"
+    except (OSError, KeyError):
+        return "local"
 
 
 def _refresh_line(result: FeedRefresh) -> str:

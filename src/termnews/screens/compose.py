@@ -44,9 +44,9 @@ class ComposeScreen(ModalScreen[ComposeResultInfo]):
 
     DEFAULT_CSS = """
     ComposeScreen { align: center middle; }
-    ComposeScreen #compose { width: 100; max-width: 100%; height: auto; max-height: 100%;
+    ComposeScreen #compose { width: 100; max-width: 100%; height: 34; max-height: 100%;
         padding: 0 1; background: $panel; border: thick $primary; }
-    ComposeScreen #body { height: 10; min-height: 4; }
+    ComposeScreen #body { height: 1fr; min-height: 3; }
     ComposeScreen .fields { height: auto; }
     ComposeScreen .fields Input { width: 1fr; }
     ComposeScreen #where { color: $text; text-style: bold; }
