@@ -1,0 +1,99 @@
+"""A real PTY running termnews, read through a terminal emulator (pyte) as a person sees it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pexpect
+import pyte
+
+
+class Terminal:
+    """`python -m termnews ARGS` in a PTY of the given size; `screen()` is what is shown."""
+
+    def __init__(
+        self,
+        args: list[str],
+        *,
+        env: dict[str, str] | None = None,
+        columns: int = 120,
+        lines: int = 40,
+        cwd: Path | None = None,
+    ) -> None:
+        base = {k: v for k, v in os.environ.items() if not k.startswith("TERMNEWS_")}
+        base.update({"TERM": "xterm-256color", "COLORTERM": "truecolor"})
+        base.update(env or {})
+        self.screen_model = pyte.Screen(columns, lines)
+        self.stream = pyte.ByteStream(self.screen_model)
+        self.raw = bytearray()
+        self.child = pexpect.spawn(
+            sys.executable,
+            ["-m", "termnews", *args],
+            env=base,
+            dimensions=(lines, columns),
+            cwd=str(cwd) if cwd else None,
+        )
+
+    def pump(self, timeout: float = 0.1) -> None:
+        try:
+            data = self.child.read_nonblocking(65536, timeout=timeout)
+        except pexpect.TIMEOUT:
+            return
+        except pexpect.EOF:
+            return
+        self.raw.extend(data)
+        self.stream.feed(data)
+
+    def screen(self) -> str:
+        return "\n".join(self.screen_model.display)
+
+    def wait_for(self, text: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.pump()
+            shown = self.screen()
+            if text in shown:
+                return shown
+            if not self.child.isalive():
+                self.pump()
+                break
+        raise AssertionError(f"{text!r} did not appear; the screen shows:\n{self.screen()}")
+
+    def press(self, *keys: str) -> None:
+        names = {
+            "enter": "\r",
+            "tab": "\t",
+            "escape": "\x1b",
+            "ctrl+s": "\x13",
+            "up": "\x1b[A",
+            "down": "\x1b[B",
+        }
+        for key in keys:
+            self.child.send(names.get(key, key))
+            self.pump(0.05)
+
+    def type(self, text: str) -> None:
+        self.child.send(text)
+        self.pump(0.05)
+
+    def signal(self, signum: int = signal.SIGHUP) -> None:
+        self.child.kill(signum)
+
+    def wait_exit(self, timeout: float = 15.0) -> int:
+        deadline = time.monotonic() + timeout
+        while self.child.isalive() and time.monotonic() < deadline:
+            self.pump()
+        if self.child.isalive():
+            self.child.terminate(force=True)
+            raise AssertionError("termnews did not exit")
+        self.child.close()
+        status = self.child.exitstatus
+        return status if status is not None else 128 + (self.child.signalstatus or 0)
+
+    def close(self) -> None:
+        if self.child.isalive():
+            self.child.terminate(force=True)
