@@ -1,0 +1,156 @@
+"""The comments screen and the compose modal, driven with Pilot against the sample site."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.widgets import TextArea
+
+from termnews.app import TermNewsApp
+from termnews.config import Paths, Settings
+from termnews.demo import DemoSite
+from termnews.model import ArticleQuery, Identity
+from termnews.screens.comments import CommentsScreen, thread
+from termnews.screens.compose import ComposeScreen
+from termnews.screens.reader import ReaderScreen
+from termnews.service import NewsService
+
+
+@pytest.fixture
+def site() -> Iterator[DemoSite]:
+    with DemoSite(flood_seconds=0).start() as demo:
+        yield demo
+
+
+@pytest.fixture
+def service(tmp_path: Path, site: DemoSite) -> Iterator[NewsService]:
+    settings = Settings(refresh_on_start=False, name="Ada Reader", email="ada@example.org")
+    paths = Paths(tmp_path / "config.toml", tmp_path / "data")
+    svc = NewsService.open(paths, settings, identity=Identity(name="ada"))
+    for url in site.feed_urls:
+        svc.subscribe(url)
+    asyncio.run(svc.refresh())
+    yield svc
+    svc.close()
+
+
+async def wait_until(pilot, condition, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(int(timeout / 0.1)):
+        if condition():
+            return
+        await pilot.pause(0.1)
+    raise AssertionError("condition not met in time")
+
+
+async def open_post(app: TermNewsApp, pilot, article_id: int) -> ReaderScreen:  # type: ignore[no-untyped-def]
+    screen = app.screen
+    screen.article_list.go_to_id(article_id)  # type: ignore[attr-defined]
+    await pilot.press("tab", "enter")
+    await pilot.pause()
+    assert isinstance(app.screen, ReaderScreen)
+    return app.screen
+
+
+def threaded_post(service: NewsService, site: DemoSite) -> int:
+    post = site.post_for("threaded")
+    for article_id in service.article_ids(ArticleQuery()):
+        if service.article(article_id).link == post.url:
+            return article_id
+    raise AssertionError("the threaded post was not in the feed")
+
+
+async def test_comments_screen_shows_the_thread(service: NewsService, site: DemoSite) -> None:
+    app = TermNewsApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_post(app, pilot, threaded_post(service, site))
+        await pilot.press("c")
+        await wait_until(pilot, lambda: isinstance(app.screen, CommentsScreen))
+        screen = app.screen
+        await wait_until(pilot, lambda: screen.info is not None and len(screen.comments) >= 7)
+        depths = [item.depth for item in screen.comments]
+        assert max(depths) >= 2  # replies are threaded under their parents
+        assert "to 127.0.0.1 as Ada Reader <ada@example.org>" in screen.info.targets[0].label
+
+
+async def test_compose_send_and_see_the_new_comment(service: NewsService, site: DemoSite) -> None:
+    article_id = threaded_post(service, site)
+    app = TermNewsApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_post(app, pilot, article_id)
+        await pilot.press("c")
+        await wait_until(pilot, lambda: isinstance(app.screen, CommentsScreen))
+        comments_screen = app.screen
+        await wait_until(pilot, lambda: comments_screen.info is not None)
+        await pilot.press("C")
+        await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        where = str(app.screen.query_one("#where").render())
+        assert "to 127.0.0.1 as Ada Reader <ada@example.org>" in where
+        await pilot.press(*"Sent from the test suite")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is comments_screen)
+        await wait_until(
+            pilot,
+            lambda: any(
+                "Sent from the test suite" in c.comment.content_html
+                for c in comments_screen.comments
+            ),
+        )
+    posted = [
+        c
+        for c in site.comments_for(site.post_for("threaded").id)
+        if "Sent from the test suite" in c["text"]
+    ]
+    assert len(posted) == 1
+    assert service.comments.draft(article_id) is None
+
+
+async def test_escape_keeps_the_draft_and_reopening_restores_it(service: NewsService) -> None:
+    article_id = service.article_ids(ArticleQuery())[0]
+    app = TermNewsApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_post(app, pilot, article_id)
+        await pilot.press("C")
+        await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        await pilot.press(*"half a thought")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, ReaderScreen))
+        assert service.comments.draft(article_id).body == "half a thought"
+        await pilot.press("C")
+        await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        assert app.screen.query_one("#body", TextArea).text == "half a thought"
+
+
+async def test_a_rejected_comment_keeps_the_modal_open(
+    service: NewsService, site: DemoSite
+) -> None:
+    article_id = threaded_post(service, site)
+    service.settings.email = ""  # the site will refuse a comment without an e-mail
+    app = TermNewsApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_post(app, pilot, article_id)
+        await pilot.press("C")
+        await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        await pilot.press(*"no e-mail here")
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, ComposeScreen)
+        assert "name and an e-mail" in str(app.screen.query_one("#result").render())
+
+
+def test_thread_survives_cycles_and_deep_chains() -> None:
+    from termnews.model import Comment
+
+    deep = [
+        Comment("feed", str(n), str(n - 1) if n else None, f"a{n}", None, float(n), "<p>x</p>")
+        for n in range(3000)
+    ]
+    cycle = [
+        Comment("feed", "x", "y", "x", None, 1.0, ""),
+        Comment("feed", "y", "x", "y", None, 2.0, ""),
+    ]
+    ordered = thread(deep + cycle)
+    assert len(ordered) == 3002
+    assert ordered[2999].depth == 2999
