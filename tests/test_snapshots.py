@@ -18,12 +18,14 @@ BODY = """
 <strong>range</strong>, a coefficient and a <em>weather note</em>; see the
 <a href="https://example.org/tides">printable sheet</a>.</p>
 <h2>Reading a row</h2>
-<ul><li>Times are local.</li><li>Heights are in metres:<ul><li>bold for high water</li></ul></li></ul>
+<ul><li>Times are local.</li>
+<li>Heights are in metres:<ul><li>bold for high water</li></ul></li></ul>
 <blockquote><p>A dash means no second tide that day.</p></blockquote>
 <pre><code>Low  04:12  0.8
 High 10:31  5.1</code></pre>
 <table><tr><th>Tide</th><th>Time</th></tr><tr><td>Low</td><td>04:12</td></tr></table>
-<p><img alt="the December sheet" src="/sheet.png"> and <a href="https://example.org/ferry">the ferry page</a>.</p>
+<p><img alt="the December sheet" src="/sheet.png"> and
+<a href="https://example.org/ferry">the ferry page</a>.</p>
 """
 
 
