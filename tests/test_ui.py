@@ -238,3 +238,21 @@ async def test_narrow_terminal_shows_one_pane_at_a_time(ui_service: NewsService)
         assert screen.article_list.has_focus and screen.article_list.region.width > 0
         await pilot.press("escape")
         assert screen.feed_list.has_focus
+
+
+async def test_an_internal_error_shows_one_sentence_and_logs_details(
+    ui_service: NewsService,
+) -> None:
+    app = TermNewsApp(ui_service)
+    with pytest.raises(ZeroDivisionError):
+        async with app.run_test(size=(80, 24)) as pilot:
+
+            def broken() -> None:
+                _ = 1 / 0
+
+            app.call_later(broken)
+            await pilot.pause()
+    assert "internal error (ZeroDivisionError)" in app.crash_message
+    assert "Traceback" not in app.crash_message
+    log = ui_service.data_dir / "crash.log"
+    assert "ZeroDivisionError" in log.read_text(encoding="utf-8")

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import webbrowser
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -112,6 +114,7 @@ class TermNewsApp(App[int]):
         self._refresher: NewsService | None = None
         self.demo_site: Any = None
         self.ssh = over_ssh()
+        self.crash_message = ""
 
     # -- start-up ---------------------------------------------------------------------
 
@@ -375,6 +378,33 @@ class TermNewsApp(App[int]):
             timeout=8 if error else 4,
             markup=False,
         )
+
+    # -- crashes -----------------------------------------------------------------------
+
+    def _fatal_error(self) -> None:
+        """An unexpected error: keep drafts, log the details, show one plain sentence."""
+        if os.environ.get("TERMNEWS_DEBUG"):
+            super()._fatal_error()
+            return
+        import traceback
+
+        error = sys.exc_info()[1]
+        self.save_open_drafts()
+        details = traceback.format_exc()
+        log = (self.service.data_dir or Path.cwd()) / "crash.log"
+        try:
+            with log.open("a", encoding="utf-8") as handle:
+                handle.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')}\n{details}\n")
+            where = f"Details were written to {log}."
+        except OSError:
+            where = "Set TERMNEWS_DEBUG=1 to see the details."
+        name = type(error).__name__ if error else "error"
+        self.crash_message = (
+            f"termnews stopped after an internal error ({name}). Your drafts are saved. "
+            f"{where} Please report it."
+        )
+        self._exit_renderables.append(Text(self.crash_message))
+        self._close_messages_no_wait()
 
     # -- help and the command palette --------------------------------------------------
 
