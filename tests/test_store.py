@@ -75,6 +75,23 @@ def test_upsert_by_guid_updates_changed_articles_and_keeps_read_state(tmp_path: 
     assert store.feed(feed.id).unread == 1
 
 
+def test_comment_metadata_follows_the_feed_when_the_body_is_unchanged(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite")
+    feed = store.add_feed("http://example.org/feed")
+    store_entries(store, feed.id, [entry(1), entry(2)])
+    ids = {store.article(i).guid: i for i in store.article_ids(ArticleQuery(feed_id=feed.id))}
+    changes_before = store.db.total_changes
+    # The same entries again: nothing to write but the feed row.
+    assert store_entries(store, feed.id, [entry(1), entry(2)]) == (0, 0)
+    assert store.db.total_changes - changes_before == 1
+    # More comments and a replies feed on one post, body unchanged: not an update, but stored.
+    busier = entry(2)
+    busier.comments = CommentMeta(feed_url="http://example.org/2/comments/feed", count=7)
+    assert store_entries(store, feed.id, [entry(1), busier]) == (0, 0)
+    assert store.article(ids["guid-2"]).comments == busier.comments
+    assert store.article(ids["guid-1"]).comments == CommentMeta(count=1)
+
+
 def test_lists_are_newest_first_and_filter_by_state(tmp_path: Path) -> None:
     store = Store(tmp_path / "db.sqlite")
     a = store.add_feed("http://a.example/feed", tags=["x"])

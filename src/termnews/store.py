@@ -448,9 +448,11 @@ class Store:
                 ),
             )
             existing = {
-                row[0]: (row[1], row[2])
+                row[0]: (row[1], row[2], tuple(row[3:]))
                 for row in self.db.execute(
-                    "SELECT guid, id, body_hash FROM articles WHERE feed_id = ?", (feed_id,)
+                    "SELECT guid, id, body_hash, comments_page, comments_feed, comments_api, "
+                    "comment_count FROM articles WHERE feed_id = ?",
+                    (feed_id,),
                 )
             }
             seen: set[str] = set()
@@ -489,7 +491,7 @@ class Store:
                     self._fts_insert(int(cursor.lastrowid or 0), entry)
                     new += 1
                     continue
-                article_id, old_hash = old
+                article_id, old_hash, old_meta = old
                 if old_hash != digest:
                     self._fts_delete([article_id])
                     self.db.execute(
@@ -509,12 +511,15 @@ class Store:
                     )
                     self._fts_insert(article_id, entry)
                     updated += 1
-                # Comment metadata changes without the body changing (counts go up).
-                self.db.execute(
-                    "UPDATE articles SET comments_page = ?, comments_feed = ?, comments_api = ?, "
-                    "comment_count = ? WHERE id = ?",
-                    (meta.page_url, meta.feed_url, meta.api_url, meta.count, article_id),
-                )
+                # Comment metadata changes without the body changing (counts go up); written
+                # only when it did change, as a changed feed repeats most of its entries.
+                new_meta = (meta.page_url, meta.feed_url, meta.api_url, meta.count)
+                if new_meta != old_meta:
+                    self.db.execute(
+                        "UPDATE articles SET comments_page = ?, comments_feed = ?, "
+                        "comments_api = ?, comment_count = ? WHERE id = ?",
+                        (*new_meta, article_id),
+                    )
         return new, updated
 
     def _fts_insert(self, article_id: int, entry: ParsedEntry) -> None:
