@@ -256,3 +256,17 @@ async def test_an_internal_error_shows_one_sentence_and_logs_details(
     assert "Traceback" not in app.crash_message
     log = ui_service.data_dir / "crash.log"
     assert "ZeroDivisionError" in log.read_text(encoding="utf-8")
+
+
+async def test_hosted_members_cannot_change_the_shared_feed_list(ui_service: NewsService) -> None:
+    ui_service.restricted = True
+    before = [f.id for f in ui_service.feeds()]
+    app = TermNewsApp(ui_service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, FeedsScreen)  # no add dialog
+        await pilot.press("d")
+        await pilot.pause()
+        assert isinstance(app.screen, FeedsScreen)  # no remove confirmation
+    assert [f.id for f in ui_service.feeds()] == before

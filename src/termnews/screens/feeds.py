@@ -179,7 +179,17 @@ class FeedsScreen(Screen[None]):
         else:
             self._show_articles()
 
+    def _hosted(self) -> bool:
+        """On a shared host the operator chooses the feeds: they are the same for everyone."""
+        if self.tn_app.service.restricted:
+            self.tn_app.tell("Feeds on this host are chosen by its operator.")
+            return True
+        return False
+
     def action_add_feed(self) -> None:
+        if self._hosted():
+            return
+
         def got(url: str | None) -> None:
             if url:
                 self.add_feed(url)
@@ -207,6 +217,8 @@ class FeedsScreen(Screen[None]):
         self.tn_app.start_refresh([feed.id])
 
     def action_remove_feed(self) -> None:
+        if self._hosted():
+            return
         feed = self.feed_list.current_feed
         if feed is None:
             self.tn_app.tell("Highlight a feed in the feed list to remove it.")

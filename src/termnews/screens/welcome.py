@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Static
 
 from termnews.opml import ImportError_
+from termnews.render import clean_line
 from termnews.service import ServiceError
 
 if TYPE_CHECKING:
@@ -23,6 +24,12 @@ WELCOME = """Welcome to termnews.
 You have no feeds yet. Type a feed or site address below and press Enter,
 import an OPML or newsboat urls file, or open the bundled sample site
 (a small blog served on this machine: no network needed)."""
+
+
+HOSTED = """Welcome to termnews.
+
+This host has no feeds yet. Its operator adds them with `termnews add URL`;
+come back once there is something to read."""
 
 
 class WelcomeScreen(Screen[None]):
@@ -38,6 +45,11 @@ class WelcomeScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         restricted = self.tn_app.service.restricted
         with Vertical(classes="dialog wide", id="welcome"):
+            if restricted:
+                yield Static(Text(HOSTED))
+                with Horizontal(classes="buttons"):
+                    yield Button("Quit", id="quit")
+                return
             yield Static(Text(WELCOME))
             yield Input(placeholder="https://example.org/feed/", id="url")
             if not restricted:
@@ -52,7 +64,7 @@ class WelcomeScreen(Screen[None]):
         yield Footer()
 
     def say(self, message: str) -> None:
-        self.query_one("#welcome-status", Static).update(Text(message, style="bold"))
+        self.query_one("#welcome-status", Static).update(Text(clean_line(message), style="bold"))
 
     @on(Input.Submitted, "#url")
     @on(Button.Pressed, "#add")
