@@ -270,3 +270,54 @@ async def test_hosted_members_cannot_change_the_shared_feed_list(ui_service: New
         await pilot.pause()
         assert isinstance(app.screen, FeedsScreen)  # no remove confirmation
     assert [f.id for f in ui_service.feeds()] == before
+
+
+async def test_new_articles_land_without_moving_the_cursor(
+    ui_service: NewsService, feed_server: FeedServer
+) -> None:
+    app = TermNewsApp(ui_service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        articles = app.screen.query_one(ArticleList)
+        await pilot.press("tab", "j", "j")
+        chosen = articles.current_id
+        before = len(articles.ids)
+        feed_server.set_feed(
+            "/alpha.xml",
+            make_rss(
+                "Alpha", feed_items("alpha", 3, 1_700_000_000) + feed_items("new", 4, 1_900_000_000)
+            ),
+        )
+        await pilot.press("R")
+        await app.workers.wait_for_complete()
+        for _ in range(30):
+            await pilot.pause(0.1)
+            if len(articles.ids) > before:
+                break
+        assert len(articles.ids) == before + 4
+        assert articles.current_id == chosen  # the same post is still under the cursor
+
+
+async def test_theme_choice_is_remembered(ui_service: NewsService) -> None:
+    app = TermNewsApp(ui_service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.theme = "nord"
+        await pilot.pause()
+    assert ui_service.get_preference("theme") == "nord"
+    app = TermNewsApp(ui_service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.theme == "nord"
+
+
+async def test_command_palette_jumps_to_a_feed(ui_service: NewsService) -> None:
+    app = TermNewsApp(ui_service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Feed: Beta")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        screen = app.screen
+        assert isinstance(screen, FeedsScreen)
+        beta = next(f for f in ui_service.feeds() if f.title == "Beta")
+        assert screen.article_list.query_spec == ArticleQuery(feed_id=beta.id)
