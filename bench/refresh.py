@@ -9,10 +9,15 @@ first refresh (everything fetched, parsed and stored) and the conditional one (v
 sent, 304s expected). Prints wall time, feeds/s, articles stored and peak memory of the
 command, where peak memory is both the largest single process (ru_maxrss from wait4) and
 the peak sum of RSS over the command's process tree (sampled from /proc every 10 ms: the
-parse pool's workers count too). Where `newsboat` is on PATH, runs `newsboat -x reload`
-on the same URLs, first and second run, and prints the termnews/newsboat ratio (< 1 means
-termnews is faster). With --runs N, each side is measured N times (a fresh data dir each
-time) and the best run is shown. The last line is a machine-readable summary.
+parse pool's workers count too), and what the server saw (requests, and how many carried
+validators). Where `newsboat` is on PATH, runs `newsboat -x reload` on the same URLs in a
+temporary HOME (reload-threads 10) three times: newsboat 2.21 keeps a new feed's validators
+only from its second download on, so its second reload fetches everything again and its
+third is its first conditional one. Prints the termnews/newsboat wall-time ratios (< 1
+means termnews is faster): first against first, conditional against newsboat's third.
+With --runs N, each side is measured N times (a fresh data dir each time) and the best run
+is shown. The machine's load average is printed (the numbers depend on it). The last line
+is a machine-readable summary.
 
 --profile instead runs NewsService.refresh in this process under cProfile (first refresh,
 then conditional) and prints the top functions; the parse pool's workers are not profiled,
@@ -187,6 +192,10 @@ def requests_seen(server: FeedServer, since: int, feeds: int) -> str:
     return "; ".join(passes)
 
 
+def load() -> str:
+    return " ".join(f"{n:.2f}" for n in os.getloadavg())
+
+
 def table(rows: list[tuple[str, str, Run]], feeds: int) -> None:
     print(
         f"{'reader':<9} {'refresh':<22} {'wall s':>7} {'feeds/s':>8} {'articles':>9} "
@@ -212,6 +221,7 @@ def compare(args: argparse.Namespace) -> int:
         feeds = len(paths)
         size_mb = sum(p.stat().st_size for p in feeds_dir.iterdir() if p.is_file()) / 1e6
         print(f"corpus: {feeds} feeds, {size_mb:.1f} MB, served from {server.url}feeds/")
+        print(f"{os.cpu_count()} cores, load average {load()} before")
 
         tn_repeats: list[list[Run]] = []
         nb_repeats: list[list[Run]] = []
@@ -251,7 +261,7 @@ def compare(args: argparse.Namespace) -> int:
                 "ratio_conditional": round(tn_cond.seconds / nb_cond.seconds, 2),
                 "ratio_second": round(tn_cond.seconds / nb_second.seconds, 2),
             }
-        print(f"best of {args.runs} run(s):")
+        print(f"best of {args.runs} run(s); load average {load()} after:")
         table(rows, feeds)
         if newsboat:
             print(
