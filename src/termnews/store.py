@@ -721,46 +721,11 @@ class Store:
                 "DELETE FROM comments WHERE article_id = ? AND source = ?", (article_id, source)
             )
             self.db.executemany(
-                "INSERT OR REPLACE INTO comments (article_id, source, remote_id, parent_id, "
-                "author, author_url, published, content, link, status, fetched) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        article_id,
-                        source,
-                        c.remote_id,
-                        c.parent_id,
-                        c.author,
-                        c.author_url,
-                        c.published,
-                        c.content_html,
-                        c.link,
-                        c.status.value,
-                        now,
-                    )
-                    for c in comments
-                ],
+                _INSERT_COMMENT, [_comment_row(article_id, c, now) for c in comments]
             )
 
     def add_comment(self, article_id: int, comment: Comment) -> None:
-        self.db.execute(
-            "INSERT OR REPLACE INTO comments (article_id, source, remote_id, parent_id, author, "
-            "author_url, published, content, link, status, fetched) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                article_id,
-                comment.source,
-                comment.remote_id,
-                comment.parent_id,
-                comment.author,
-                comment.author_url,
-                comment.published,
-                comment.content_html,
-                comment.link,
-                comment.status.value,
-                time.time(),
-            ),
-        )
+        self.db.execute(_INSERT_COMMENT, _comment_row(article_id, comment, time.time()))
 
     def cached_comments(self, article_id: int) -> list[Comment]:
         rows = self.db.execute(
@@ -912,6 +877,29 @@ class Store:
 
     def outbox_delete(self, item_id: int) -> None:
         self.db.execute("DELETE FROM outbox WHERE id = ?", (item_id,))
+
+
+_INSERT_COMMENT = (
+    "INSERT OR REPLACE INTO comments (article_id, source, remote_id, parent_id, author, "
+    "author_url, published, content, link, status, fetched) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _comment_row(article_id: int, c: Comment, now: float) -> tuple[object, ...]:
+    return (
+        article_id,
+        c.source,
+        c.remote_id,
+        c.parent_id,
+        c.author,
+        c.author_url,
+        c.published,
+        c.content_html,
+        c.link,
+        c.status.value,
+        now,
+    )
 
 
 def _draft(row: sqlite3.Row) -> Draft:
