@@ -270,6 +270,8 @@ def compare(args: argparse.Namespace) -> int:
                 f"conditional {summary['ratio_conditional']} (vs newsboat's third reload), "
                 f"{summary['ratio_second']} against its second"
             )
+        elif args.no_newsboat:
+            print("newsboat: skipped (--no-newsboat)")
         else:
             print("newsboat is not installed: skipped (apt-get install newsboat to compare)")
         print("SUMMARY " + json.dumps(summary, separators=(",", ":")))
