@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -17,10 +16,8 @@ from textual.widgets import Footer, Static
 from termnews.comments import CommentError, CommentInfo
 from termnews.model import ArticleDetail, Comment, CommentStatus
 from termnews.render import clean_line
+from termnews.screens.base import TermNewsAccess
 from termnews.widgets.article_view import ArticleView
-
-if TYPE_CHECKING:
-    from termnews.app import TermNewsApp
 
 MAX_INDENT_LEVELS = 8
 
@@ -77,7 +74,7 @@ class CommentsHeader(Static):
     """
 
 
-class CommentsScreen(Screen[None]):
+class CommentsScreen(TermNewsAccess, Screen[None]):
     BINDINGS = [
         Binding("q,escape", "close", "Back", id="close_comments"),
         Binding("C", "compose", "Comment", id="compose"),
@@ -101,10 +98,6 @@ class CommentsScreen(Screen[None]):
         self.selected = -1
         self.info: CommentInfo | None = None
         self.state = "Loading comments …"
-
-    @property
-    def tn_app(self) -> TermNewsApp:
-        return self.app  # type: ignore[return-value]
 
     @property
     def view(self) -> ArticleView:

@@ -7,7 +7,6 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -21,9 +20,7 @@ from textual.widgets import Footer, Input, Label, Select, Static, TextArea
 from termnews.comments import CommentInfo, CommentTarget, PostOutcome, PostResult
 from termnews.model import ArticleDetail, Comment, Draft
 from termnews.render import clean_line
-
-if TYPE_CHECKING:
-    from termnews.app import TermNewsApp
+from termnews.screens.base import TermNewsAccess
 
 SAVE_DELAY = 0.4  # seconds of quiet typing before the draft is written
 
@@ -35,7 +32,7 @@ class ComposeResultInfo:
     result: PostResult | None
 
 
-class ComposeScreen(ModalScreen[ComposeResultInfo]):
+class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
     BINDINGS = [
         Binding("ctrl+s", "send", "Send", priority=True, id="send_comment"),
         Binding("escape", "keep", "Keep draft & close", priority=True, id="keep_draft"),
@@ -67,10 +64,6 @@ class ComposeScreen(ModalScreen[ComposeResultInfo]):
         self.reply_to = reply_to
         self._save_timer: Timer | None = None
         self._sending = False
-
-    @property
-    def tn_app(self) -> TermNewsApp:
-        return self.app  # type: ignore[return-value]
 
     # -- layout -----------------------------------------------------------------------
 

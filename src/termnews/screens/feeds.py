@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -15,13 +13,11 @@ from textual.widgets import Footer, OptionList, Static
 
 from termnews.model import ArticleQuery
 from termnews.render import clean_line
+from termnews.screens.base import TermNewsAccess
 from termnews.screens.dialogs import AskScreen, ConfirmScreen
 from termnews.service import ServiceError
 from termnews.widgets.article_list import ArticleList
 from termnews.widgets.feed_list import FeedList
-
-if TYPE_CHECKING:
-    from termnews.app import TermNewsApp
 
 NARROW = 100  # below this width the article list replaces the feed list
 
@@ -37,7 +33,7 @@ class StatusLine(Static):
         self.update(Text(clean_line(message), no_wrap=True, overflow="ellipsis"))
 
 
-class FeedsScreen(Screen[None]):
+class FeedsScreen(TermNewsAccess, Screen[None]):
     BINDINGS = [
         Binding("q", "back", "Back/Quit", id="back"),
         Binding("escape", "back", "Back", show=False, id="escape_back"),
@@ -57,10 +53,6 @@ class FeedsScreen(Screen[None]):
         super().__init__()
         self.narrow = False
         self._list_key: str | None = "all"
-
-    @property
-    def tn_app(self) -> TermNewsApp:
-        return self.app  # type: ignore[return-value]
 
     @property
     def feed_list(self) -> FeedList:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -15,22 +14,16 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from termnews.render import clean_line
-
-if TYPE_CHECKING:
-    from termnews.app import TermNewsApp
+from termnews.screens.base import TermNewsAccess
 
 
-class OutboxScreen(ModalScreen[None]):
+class OutboxScreen(TermNewsAccess, ModalScreen[None]):
     BINDINGS = [
         Binding("escape,q", "close", "Close", id="close_outbox"),
         Binding("e", "edit", "Edit", id="edit_unsent"),
         Binding("x,delete", "discard", "Discard", id="discard_unsent"),
         Binding("r", "retry", "Retry now", id="retry_outbox"),
     ]
-
-    @property
-    def tn_app(self) -> TermNewsApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):

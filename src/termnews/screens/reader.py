@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -15,12 +14,10 @@ from textual.widgets import Footer, Static
 
 from termnews.model import ArticleDetail
 from termnews.render import RenderedDocument, clean_line
+from termnews.screens.base import TermNewsAccess
 from termnews.screens.dialogs import LinksScreen
 from termnews.widgets.article_list import Position
 from termnews.widgets.article_view import ArticleView
-
-if TYPE_CHECKING:
-    from termnews.app import TermNewsApp
 
 UNREAD_SCAN = 512
 
@@ -31,7 +28,7 @@ class ArticleHeader(Static):
     """
 
 
-class ReaderScreen(Screen[int]):
+class ReaderScreen(TermNewsAccess, Screen[int]):
     """Dismisses with the list index it ended on, so the list can follow."""
 
     BINDINGS = [
@@ -59,10 +56,6 @@ class ReaderScreen(Screen[int]):
         self.on_index = on_index
         self.article: ArticleDetail | None = None
         self.document: RenderedDocument | None = None
-
-    @property
-    def tn_app(self) -> TermNewsApp:
-        return self.app  # type: ignore[return-value]
 
     @property
     def view(self) -> ArticleView:

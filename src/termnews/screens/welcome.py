@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -14,10 +12,8 @@ from textual.widgets import Button, Footer, Input, Static
 
 from termnews.opml import ImportError_
 from termnews.render import clean_line
+from termnews.screens.base import TermNewsAccess
 from termnews.service import ServiceError
-
-if TYPE_CHECKING:
-    from termnews.app import TermNewsApp
 
 WELCOME = """Welcome to termnews.
 
@@ -32,15 +28,11 @@ This host has no feeds yet. Its operator adds them with `termnews add URL`;
 come back once there is something to read."""
 
 
-class WelcomeScreen(Screen[None]):
+class WelcomeScreen(TermNewsAccess, Screen[None]):
     BINDINGS = [
         Binding("ctrl+q", "app.quit", "Quit", id="quit"),
         Binding("escape", "app.quit", "Quit", show=False, id="welcome_quit"),
     ]
-
-    @property
-    def tn_app(self) -> TermNewsApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         restricted = self.tn_app.service.restricted
