@@ -1,6 +1,6 @@
 """Benchmark: refresh of the shared feed corpus from 127.0.0.1, termnews against newsboat.
 
-    .venv/bin/python bench/refresh.py [--corpus PATH] [--runs 3] [--no-newsboat]
+    .venv/bin/python bench/refresh.py [--runs 3] [--corpus PATH] [--no-newsboat]
     .venv/bin/python bench/refresh.py --profile [--sort cumulative]
 
 Serves every corpus feed from a loopback FeedServer (ETag, Last-Modified, 304), imports
@@ -15,9 +15,11 @@ temporary HOME (reload-threads 10) three times: newsboat 2.21 keeps a new feed's
 only from its second download on, so its second reload fetches everything again and its
 third is its first conditional one. Prints the termnews/newsboat wall-time ratios (< 1
 means termnews is faster): first against first, conditional against newsboat's third.
-With --runs N, each side is measured N times (a fresh data dir each time) and the best run
-is shown. The machine's load average is printed (the numbers depend on it). The last line
-is a machine-readable summary.
+With --runs N, each side is measured N times (a fresh data dir each time); the table shows
+the median and the best wall time (ratios are of medians, best in brackets) and every run's
+time is listed: newsboat's reloads are bimodal here (a conditional reload takes either
+~0.35 s or ~1.35 s), so one run says little. The machine's load average is printed (the
+numbers depend on it). The last line is a machine-readable summary.
 
 --profile instead runs NewsService.refresh in this process under cProfile (first refresh,
 then conditional) and prints the top functions; the parse pool's workers are not profiled,
@@ -34,6 +36,7 @@ import os
 import pstats
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -171,9 +174,25 @@ def newsboat_runs(newsboat: str, urls_file: Path, work: Path) -> list[Run]:
     return runs
 
 
-def best(repeats: list[list[Run]]) -> list[Run]:
-    """The fastest of the repeats, step by step (first refresh, conditional ...)."""
-    return [min(step, key=lambda run: run.seconds) for step in zip(*repeats, strict=True)]
+@dataclass(slots=True)
+class Step:
+    reader: str
+    kind: str
+    runs: list[Run]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(run.seconds for run in self.runs)
+
+    @property
+    def best(self) -> float:
+        return min(run.seconds for run in self.runs)
+
+
+def steps(reader: str, kinds: list[str], repeats: list[list[Run]]) -> list[Step]:
+    """Repeats (each a list of runs, one per kind) regrouped by kind."""
+    by_kind = zip(*repeats, strict=True)
+    return [Step(reader, kind, list(runs)) for kind, runs in zip(kinds, by_kind, strict=True)]
 
 
 # -- output --------------------------------------------------------------------------------
@@ -196,16 +215,24 @@ def load() -> str:
     return " ".join(f"{n:.2f}" for n in os.getloadavg())
 
 
-def table(rows: list[tuple[str, str, Run]], feeds: int) -> None:
+def table(rows: list[Step], feeds: int) -> None:
     print(
-        f"{'reader':<9} {'refresh':<22} {'wall s':>7} {'feeds/s':>8} {'articles':>9} "
-        f"{'max RSS MB':>11} {'tree RSS MB':>12} {'exit':>5}"
+        f"{'reader':<9} {'refresh':<22} {'median s':>8} {'best s':>7} {'feeds/s':>8} "
+        f"{'articles':>9} {'max RSS MB':>11} {'tree RSS MB':>12} {'exit':>5}"
     )
-    for reader, kind, run in rows:
+    for step in rows:
+        last = step.runs[-1]
         print(
-            f"{reader:<9} {kind:<22} {run.seconds:7.2f} {feeds / run.seconds:8.0f} "
-            f"{run.articles:9d} {run.max_rss_mb:11.1f} {run.tree_rss_mb:12.1f} {run.returncode:5d}"
+            f"{step.reader:<9} {step.kind:<22} {step.median:8.2f} {step.best:7.2f} "
+            f"{feeds / step.median:8.0f} {last.articles:9d} "
+            f"{max(r.max_rss_mb for r in step.runs):11.1f} "
+            f"{max(r.tree_rss_mb for r in step.runs):12.1f} "
+            f"{max((r.returncode for r in step.runs), key=abs):5d}"
         )
+    if len(rows[0].runs) > 1:
+        for step in rows:
+            times = " ".join(f"{r.seconds:.2f}" for r in step.runs)
+            print(f"  {step.reader} {step.kind}: {times}")
 
 
 def compare(args: argparse.Namespace) -> int:
@@ -233,42 +260,39 @@ def compare(args: argparse.Namespace) -> int:
                 mark = len(server.requests)
                 nb_repeats.append(newsboat_runs(newsboat, urls_file, work))
                 print(f"newsboat server log: {requests_seen(server, mark, feeds)}")
-        tn_first, tn_cond = best(tn_repeats)
-        rows = [("termnews", "first", tn_first), ("termnews", "conditional", tn_cond)]
+        rows = steps("termnews", ["first", "conditional"], tn_repeats)
+        tn_first, tn_cond = rows
         summary: dict[str, object] = {
             "feeds": feeds,
-            "termnews_first_s": round(tn_first.seconds, 3),
-            "termnews_conditional_s": round(tn_cond.seconds, 3),
-            "termnews_articles": tn_first.articles,
-            "termnews_tree_rss_mb": round(max(tn_first.tree_rss_mb, tn_cond.tree_rss_mb), 1),
+            "runs": args.runs,
+            "termnews_first_s": round(tn_first.median, 3),
+            "termnews_conditional_s": round(tn_cond.median, 3),
+            "termnews_articles": tn_first.runs[-1].articles,
+            "termnews_tree_rss_mb": round(max(r.tree_rss_mb for r in tn_first.runs), 1),
         }
         if newsboat:
-            nb_first, nb_second, nb_cond = best(nb_repeats)
-            rows += [
-                ("newsboat", "first", nb_first),
-                ("newsboat", "second (no validators)", nb_second),
-                ("newsboat", "third (conditional)", nb_cond),
-            ]
+            kinds = ["first", "second (no validators)", "third (conditional)"]
+            nb_first, nb_second, nb_cond = steps("newsboat", kinds, nb_repeats)
+            rows += [nb_first, nb_second, nb_cond]
             summary |= {
-                "newsboat_first_s": round(nb_first.seconds, 3),
-                "newsboat_second_s": round(nb_second.seconds, 3),
-                "newsboat_conditional_s": round(nb_cond.seconds, 3),
-                "newsboat_articles": nb_first.articles,
-                "newsboat_tree_rss_mb": round(
-                    max(r.tree_rss_mb for r in (nb_first, nb_second, nb_cond)), 1
-                ),
-                "ratio_first": round(tn_first.seconds / nb_first.seconds, 2),
-                "ratio_conditional": round(tn_cond.seconds / nb_cond.seconds, 2),
-                "ratio_second": round(tn_cond.seconds / nb_second.seconds, 2),
+                "newsboat_first_s": round(nb_first.median, 3),
+                "newsboat_second_s": round(nb_second.median, 3),
+                "newsboat_conditional_s": round(nb_cond.median, 3),
+                "newsboat_articles": nb_first.runs[-1].articles,
+                "newsboat_tree_rss_mb": round(max(r.tree_rss_mb for r in nb_first.runs), 1),
+                "ratio_first": round(tn_first.median / nb_first.median, 2),
+                "ratio_conditional": round(tn_cond.median / nb_cond.median, 2),
+                "ratio_first_best": round(tn_first.best / nb_first.best, 2),
+                "ratio_conditional_best": round(tn_cond.best / nb_cond.best, 2),
             }
-        print(f"best of {args.runs} run(s); load average {load()} after:")
+        print(f"{args.runs} run(s) each; load average {load()} after:")
         table(rows, feeds)
         if newsboat:
             print(
-                f"termnews/newsboat wall time (< 1: termnews is faster): "
-                f"first {summary['ratio_first']}, "
-                f"conditional {summary['ratio_conditional']} (vs newsboat's third reload), "
-                f"{summary['ratio_second']} against its second"
+                "termnews/newsboat wall time (< 1: termnews is faster), median (best): "
+                f"first {summary['ratio_first']} ({summary['ratio_first_best']}), "
+                f"conditional {summary['ratio_conditional']} "
+                f"({summary['ratio_conditional_best']}) against newsboat's third reload"
             )
         elif args.no_newsboat:
             print("newsboat: skipped (--no-newsboat)")
@@ -312,7 +336,7 @@ def profile(args: argparse.Namespace) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
-    parser.add_argument("--runs", type=int, default=1, help="measure each side N times")
+    parser.add_argument("--runs", type=int, default=3, help="measure each side N times")
     parser.add_argument("--no-newsboat", action="store_true", help="termnews only")
     parser.add_argument("--profile", action="store_true", help="cProfile in this process")
     parser.add_argument("--sort", default="cumulative", help="pstats sort key (--profile)")
