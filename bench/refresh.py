@@ -67,32 +67,26 @@ class Run:
 # -- measuring a command -------------------------------------------------------------------
 
 
-def _process_table() -> dict[int, tuple[int, int]]:
-    """pid -> (parent pid, RSS in bytes) for every process we can read."""
-    table: dict[int, tuple[int, int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as f:
-                fields = f.read().rsplit(b") ", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        table[int(entry.name)] = (int(fields[1]), int(fields[21]) * PAGE)
-    return table
+def _children(pid: int) -> list[int]:
+    """Child pids, from /proc/PID/task/*/children (children of every thread)."""
+    found: list[int] = []
+    for task in os.scandir(f"/proc/{pid}/task"):
+        with open(f"{task.path}/children") as f:
+            found.extend(int(child) for child in f.read().split())
+    return found
 
 
 def _tree_rss(root: int) -> int:
-    table = _process_table()
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _) in table.items():
-        children.setdefault(ppid, []).append(pid)
+    """RSS in bytes summed over `root` and its descendants (0 for those already gone)."""
     total, todo = 0, [root]
     while todo:
         pid = todo.pop()
-        if pid in table:
-            total += table[pid][1]
-        todo.extend(children.get(pid, ()))
+        try:
+            with open(f"/proc/{pid}/statm") as f:
+                total += int(f.read().split()[1]) * PAGE
+            todo.extend(_children(pid))
+        except (OSError, ValueError):
+            continue
     return total
 
 
