@@ -130,3 +130,15 @@ def test_config_defaults_is_a_valid_settings_file(tmp_path: Path) -> None:
     result = run("config", data=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "settings:" in result.stdout
+
+
+def test_data_dir_before_or_after_the_subcommand(tmp_path: Path) -> None:
+    for args in (
+        ["--data-dir", str(tmp_path / "a"), "import", "-"],
+        ["import", "--data-dir", str(tmp_path / "b"), "-"],
+    ):
+        result = run(*args, data=tmp_path / "env", stdin="https://example.org/feed/\n")
+        assert result.returncode == 0, result.stderr
+    assert (tmp_path / "a" / "termnews.db").exists()
+    assert (tmp_path / "b" / "termnews.db").exists()
+    assert not (tmp_path / "env" / "termnews.db").exists()

@@ -37,13 +37,19 @@ class CommandError(Exception):
         self.status = status
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    # On subcommands the default is SUPPRESS, so `termnews --data-dir X feeds` keeps X.
+    default = None if top else argparse.SUPPRESS
     parser.add_argument(
-        "--config", metavar="FILE", help="settings file (default: XDG config dir/config.toml)"
+        "--config",
+        metavar="FILE",
+        default=default,
+        help="settings file (default: XDG config dir/config.toml)",
     )
     parser.add_argument(
         "--data-dir",
         metavar="DIR",
+        default=default,
         help="where the database lives (default: $TERMNEWS_DATA_DIR or the XDG data dir)",
     )
 
@@ -56,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         "bundled sample site with no network.",
     )
     parser.add_argument("--version", action="version", version=f"termnews {__version__}")
-    _common(parser)
+    _common(parser, top=True)
     parser.add_argument(
         "--as",
         dest="as_member",
