@@ -117,18 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _demo_arguments(parser: argparse.ArgumentParser) -> None:
-    try:
-        from termnews.demo import add_arguments
-    except ImportError:  # while the sample site is being built
-        return
+    from termnews.demo import add_arguments
+
     add_arguments(parser)
 
 
 def _serve_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    try:
-        from termnews.serve import add_subcommands
-    except ImportError:  # the SSH front door is optional until it exists
-        return
+    from termnews.serve_cli import add_subcommands
+
     add_subcommands(sub, _common)
 
 
