@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import html
+import json
 import re
 import time
 from pathlib import Path
@@ -344,11 +345,21 @@ class CommentService:
                 restricted=self.restricted,
                 rate_per_minute=self.rate_per_minute,
             )
+        elif self.restricted and self._site_posts_last_minute() >= self.rate_per_minute:
+            result = PostResult(
+                PostOutcome.REJECTED,
+                f"This host sends at most {self.rate_per_minute} comments a minute for each "
+                "person; wait a little and send again.",
+                None,
+                True,
+            )
         else:
             async with make_client(self.timeout) as client:
                 payload = await self._payload(client, article, target, poster)
                 result = await self._send(client, payload, retrying=False)
         if result.outcome in (PostOutcome.POSTED, PostOutcome.HELD):
+            if target.kind != KIND_BOARD:
+                self._count_site_post()
             self.discard_draft(article.id)
             if result.comment is not None and target.kind != KIND_BOARD:
                 self.store.add_comment(article.id, result.comment)
@@ -366,6 +377,22 @@ class CommentService:
         else:
             self.save_draft(draft)
         return result
+
+    def _site_posts_last_minute(self) -> int:
+        """Comments this identity sent to sites in the last minute (the board counts its own)."""
+        now = time.time()
+        stamps = json.loads(self.store.get_value(self._rate_key, "[]") or "[]")
+        return sum(1 for stamp in stamps if stamp > now - 60.0)
+
+    def _count_site_post(self) -> None:
+        now = time.time()
+        stamps = json.loads(self.store.get_value(self._rate_key, "[]") or "[]")
+        recent = [stamp for stamp in stamps if stamp > now - 60.0] + [now]
+        self.store.set_value(self._rate_key, json.dumps(recent))
+
+    @property
+    def _rate_key(self) -> str:
+        return f"site-comments:{self.identity.name}"
 
     async def _payload(
         self, client: Any, article: ArticleDetail, target: CommentTarget, poster: Poster
