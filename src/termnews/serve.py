@@ -751,7 +751,12 @@ def setup_logging(data_dir: Path) -> None:
 
 
 async def _refresh_loop(paths: Paths, minutes: float) -> None:
-    """Keep the shared cache warm so sessions never each refetch."""
+    """Keep the shared cache warm so sessions never each refetch.
+
+    The refresh runs in a thread with its own event loop and database connection:
+    storing a big feed takes tens of milliseconds, which must not delay the sessions'
+    keystrokes on this loop.
+    """
     from termnews.service import NewsService
 
     try:
@@ -762,7 +767,7 @@ async def _refresh_loop(paths: Paths, minutes: float) -> None:
     try:
         while True:
             try:
-                report = await service.refresh(due_only=True)
+                report = await asyncio.to_thread(asyncio.run, service.refresh(due_only=True))
             except Exception as exc:  # a refresh problem must never stop the server
                 log.error("scheduled refresh failed: %s: %s", type(exc).__name__, exc)
             else:
