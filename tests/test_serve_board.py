@@ -104,6 +104,13 @@ class Member:
                 pytest.fail(f"{self.name}'s screen never showed {texts!r}; it shows:\n{shown}")
             await asyncio.sleep(0.05)
 
+    async def wait_gone(self, text: str, timeout: float = WAIT) -> None:
+        deadline = time.monotonic() + timeout
+        while text in self.term.text():
+            if self.term.closed.is_set() or time.monotonic() > deadline:
+                pytest.fail(f"{text!r} stayed on {self.name}'s screen:\n{self.term.text()}")
+            await asyncio.sleep(0.05)
+
 
 async def _log_in(host: Host, key: str, username: str) -> Member:
     """Connect with `key`'s private key while claiming to be `username`."""
@@ -189,3 +196,39 @@ async def test_board_comment_from_one_member_reaches_another(board_host: Host) -
     assert len(activity) == 1
     fields = activity[0].split("\t")
     assert fields[1] == "ada" and fields[2] == "board"
+
+
+@pytest.mark.e2e
+async def test_board_rate_limit_refuses_politely_and_keeps_the_draft(board_host: Host) -> None:
+    where = "to this host's board as @ada"
+    ada = await _log_in(board_host, "ada", username="ada")
+    try:
+        await ada.open_newest()
+        first = time.monotonic()
+        for number in range(1, 7):
+            await ada.wait_gone(where)  # keys now reach the reader, not a closing modal
+            ada.press("C")
+            await ada.wait_for(where)
+            ada.press(f"Board note number {number}.")
+            await ada.wait_for(f"Board note number {number}.")
+            ada.press("\x13")
+            if number <= 5:
+                await ada.wait_gone(where)
+                assert len(_board_rows(board_host.data_dir)) == number
+        if time.monotonic() - first > 55:
+            pytest.skip("the machine took most of a minute for five posts: no limit to test")
+        refused = await ada.wait_for("at most 5 comments a minute")
+        assert where in refused and "Board note number 6." in refused  # still open, text kept
+        ada.press("\x1b")
+        await ada.wait_for("Draft kept")
+        await ada.wait_gone(where)
+        ada.press("C")
+        await ada.wait_for(where, "Board note number 6.", "Your unsent draft is back")
+    finally:
+        ada.conn.close()
+        await ada.conn.wait_closed()
+
+    rows = _board_rows(board_host.data_dir)
+    assert rows == [("ada", f"Board note number {n}.") for n in range(1, 6)]
+    activity = (board_host.data_dir / "activity.log").read_text(encoding="utf-8").splitlines()
+    assert len(activity) == 5
