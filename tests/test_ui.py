@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from textual import events
 
 from termnews.app import TermNewsApp
 from termnews.config import Paths, Settings
@@ -321,3 +322,15 @@ async def test_command_palette_jumps_to_a_feed(ui_service: NewsService) -> None:
         assert isinstance(screen, FeedsScreen)
         beta = next(f for f in ui_service.feeds() if f.title == "Beta")
         assert screen.article_list.query_spec == ArticleQuery(feed_id=beta.id)
+
+
+async def test_keys_typed_ahead_reach_the_pane_they_were_meant_for(
+    ui_service: NewsService,
+) -> None:
+    app = TermNewsApp(ui_service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        # Both keys queued before either is handled, as over a slow SSH link.
+        app.post_message(events.Key("tab", "\t"))
+        app.post_message(events.Key("enter", "\r"))
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, ReaderScreen)

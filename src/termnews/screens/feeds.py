@@ -94,11 +94,13 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
     def _show_articles(self) -> None:
         if self.narrow:
             self.add_class("-show-articles")
-        self.article_list.focus()
+        # At once, not on the next idle: a key typed ahead (Tab then Enter over a slow
+        # link arrive together) must reach the pane that is now shown.
+        self.set_focus(self.article_list)
 
     def _show_feeds(self) -> None:
         self.remove_class("-show-articles")
-        self.feed_list.focus()
+        self.set_focus(self.feed_list)
 
     # -- data -------------------------------------------------------------------------
 
