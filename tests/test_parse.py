@@ -401,9 +401,10 @@ def test_doubly_encoded_utf8_is_repaired_on_both_paths(parse: Parse) -> None:
     assert parse(body, URL).entries[0].title == "Café au lait"
 
 
-WITH_MEDIA_DESCRIPTION = WORDPRESS_RSS.replace(
-    b"<slash:comments>", b"<media:description>About pears</media:description><slash:comments>"
-).replace(b"<rss ", b'<rss xmlns:media="http://search.yahoo.com/mrss/" ')
+WITH_BASE64_DESCRIPTION = WORDPRESS_RSS.replace(
+    b"<description><![CDATA[<p>Winter",
+    b'<description type="application/octet-stream"><![CDATA[<p>Winter',
+)
 WITH_DOCTYPE = WORDPRESS_RSS.replace(b"<rss ", b"<!DOCTYPE rss>\n<rss ")
 
 
@@ -412,11 +413,11 @@ WITH_DOCTYPE = WORDPRESS_RSS.replace(b"<rss ", b"<!DOCTYPE rss>\n<rss ")
     [
         (WORDPRESS_RSS, "text/html"),  # not an XML type: feedparser's rules apply
         (WORDPRESS_RSS, "application/rss+xml; charset=iso-8859-1"),  # disagrees with the XML
-        (WITH_MEDIA_DESCRIPTION, None),  # feedparser may take it as the summary
+        (WITH_BASE64_DESCRIPTION, None),  # feedparser decodes that type as base64
         (WITH_DOCTYPE, None),
         (b"\xef\xbb\xbf" + WORDPRESS_RSS, None),
     ],
-    ids=["html-type", "charset-mismatch", "media-description", "doctype", "bom"],
+    ids=["html-type", "charset-mismatch", "base64-type", "doctype", "bom"],
 )
 def test_fast_path_declines_what_it_does_not_mirror(body: bytes, content_type: str | None) -> None:
     assert _fast_parse(body, URL, content_type) is None
@@ -442,3 +443,114 @@ def test_the_last_non_empty_author_wins(parse: Parse, authors: bytes, expected: 
         b"<channel><title>t</title><item><guid>g</guid>" + authors + b"</item></channel></rss>"
     )
     assert parse(body, URL).entries[0].author == expected
+
+
+# --- what feedparser does with summary-like elements, mirrored by the fast path ----------------
+
+PODCAST_NS = (
+    b'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" '
+    b'xmlns:media="http://search.yahoo.com/mrss/" '
+    b'xmlns:content="http://purl.org/rss/1.0/modules/content/"'
+)
+
+
+def _podcast(channel_extra: bytes, item: bytes) -> bytes:
+    return (
+        b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0" ' + PODCAST_NS + b">"
+        b"<channel><title>Shed Radio</title><link>http://shed.example.test/</link>"
+        + channel_extra
+        + b"<item><guid>ep-1</guid><title>Episode one</title>"
+        + item
+        + b"</item></channel></rss>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("channel_extra", "item", "summary", "content"),
+    [
+        # a second summary-like element, while there is no content yet, becomes the content
+        (b"", b"<description>D</description><itunes:summary>S S</itunes:summary>", "D", "S S"),
+        (b"", b"<itunes:summary>S</itunes:summary><description>D D</description>", "S", "D D"),
+        # after content:encoded, the last summary-like element is the summary
+        (
+            b"",
+            b"<content:encoded>C C C</content:encoded><description>D</description>"
+            b"<itunes:summary>S</itunes:summary>",
+            "S",
+            "C C C",
+        ),
+        # a nested media:description is the summary only where there is none yet
+        (b"", b"<media:group><media:description>M</media:description></media:group>", "M", None),
+        (
+            b"",
+            b"<media:group><media:description>M M</media:description></media:group>"
+            b"<description>D</description>",
+            "M M",
+            "D",
+        ),
+        # with content present, a shallower description overwrites a nested one, not back
+        (
+            b"",
+            b"<content:encoded>C</content:encoded><description>D</description>"
+            b"<media:group><media:description>M</media:description></media:group>",
+            "D",
+            "C",
+        ),
+        # a channel-level itunes:summary then description leaves hasContent set for the
+        # first item: its second summary-like element overwrites instead of becoming content
+        (
+            b"<itunes:summary>about</itunes:summary><description>show</description>",
+            b"<description>D</description><itunes:summary>S</itunes:summary>",
+            "S",
+            None,
+        ),
+    ],
+    ids=[
+        "desc-then-itunes",
+        "itunes-then-desc",
+        "after-content",
+        "nested-media",
+        "nested-then-desc",
+        "shallow-wins",
+        "channel-carry",
+    ],
+)
+def test_summary_like_elements_follow_feedparser(
+    channel_extra: bytes, item: bytes, summary: str, content: str | None
+) -> None:
+    body = _podcast(channel_extra, item)
+    fast = _fast_parse(body, URL, None)
+    assert fast is not None, "the fast path should take this feed"
+    assert fast == parse_feed(body, URL, fast=False)
+    (entry,) = fast.entries
+    assert (entry.summary, entry.content) == (summary, content)
+
+
+@pytest.mark.parametrize(
+    ("item", "title"),
+    [
+        (b"<media:title>M</media:title>", "Episode one"),
+        # <source> resets feedparser's title bookkeeping, so a later media:title wins
+        (b'<source url="http://x.example.test/">X</source><media:title>M</media:title>', "M"),
+    ],
+)
+def test_media_title_follows_feedparser(item: bytes, title: str) -> None:
+    body = _podcast(b"", item)
+    fast = _fast_parse(body, URL, None)
+    assert fast is not None
+    assert fast == parse_feed(body, URL, fast=False)
+    assert fast.entries[0].title == title
+
+
+def test_unknown_namespace_is_named_by_its_prefix() -> None:
+    """feedparser names elements of a namespace it does not know by the document's prefix."""
+    body = (
+        b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
+        b'xmlns:content="http://purl.org/rss/1.0/modules/content">'
+        b"<channel><title>t</title><item><guid>g</guid><description>short</description>"
+        b"<content:encoded>the long text</content:encoded></item></channel></rss>"
+    )
+    fast = _fast_parse(body, URL, None)
+    assert fast is not None
+    assert fast == parse_feed(body, URL, fast=False)
+    assert fast.entries[0].content == "the long text"

@@ -377,6 +377,8 @@ _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _K_RSS1, _K_ATOM = _RSS1.rstrip("/"), _ATOM.lower()
 _K_WFW, _K_SLASH, _K_THREAD = (u.lower().rstrip("/") for u in (WFW_NS, SLASH_NS, THREAD_NS))
 _XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
+# Namespace declarations, read from the text: ElementTree drops the prefixes.
+_XMLNS_RE = re.compile(rb"""\sxmlns(?::([A-Za-z_][\w.-]*))?\s*=\s*(["'])([^"'<>&]*)\2""")
 _XML_DECL_RE = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 
 
@@ -419,13 +421,12 @@ def _feedparser_names() -> tuple[dict[str, str], frozenset[str]] | None:
 _FP_NAMES = _feedparser_names()
 
 # Element names (feedparser's "<prefix>_<name>") read by the fast path, per entry format.
+# A repeat of one of these declines (link and the authors are taken last-wins; titles,
+# summaries and content go through _EntryTexts).
 _RSS_ENTRY_FIELDS = frozenset(
-    {"title", "link", "description", "guid", "pubdate", "author", "comments"}
-    | {"content_encoded", "dc_creator", "dc_date", "itunes_author", "updated", "published"}
+    {"guid", "pubdate", "author", "comments", "itunes_author", "dc_date", "updated", "published"}
 )
-_ATOM_ENTRY_FIELDS = frozenset(
-    {"id", "title", "link", "published", "updated", "author", "summary", "content"}
-)
+_ATOM_ENTRY_FIELDS = frozenset({"id", "published", "updated", "author"})
 # feedparser handles these, but nothing it does with them touches the fields termnews keeps.
 _HARMLESS = frozenset(
     {
@@ -441,20 +442,75 @@ _HARMLESS = frozenset(
         "width", "height", "url", "subtitle", "tagline", "itunes_subtitle",
     }
 )  # fmt: skip
+# Elements feedparser reads through _start_description / _start_summary: the first becomes
+# the summary, a later one becomes content while the entry has no content yet.
+_SUMMARY_LIKE = frozenset(
+    {"description", "dc_description", "media_description", "summary", "itunes_summary"}
+)
+# Elements that reset feedparser's title_depth (so a later media:title may win); taken as
+# leaves only.
+_TITLE_RESET = frozenset({"image", "source"})
+# Text constructs read with push_content: markup inside them is serialized, not parsed.
+_TEXT_CONTAINERS = frozenset({"rights", "copyright", "subtitle", "tagline", "itunes_subtitle"})
+_TEXT_TYPES = ("text/plain", "text/html")
 _C1_RE = re.compile("[\x80-\x9f]")
 _CP1252 = str.maketrans(
     {i: bytes([i]).decode("cp1252") for i in range(128, 160) if i not in (129, 141, 143, 144, 157)}
 )
 
 
+class _EntryTexts:
+    """An entry's title, summary and content as feedparser's bookkeeping settles them.
+
+    feedparser keeps, per entry, the depth each value was stored at (a deeper element does
+    not overwrite a shallower one), a title_depth that makes it skip later titles, and a
+    hasContent flag: a summary-like element arriving while the entry already has a summary
+    but no content is stored as content instead (namespaces/_base.py, mixin.py pop()).
+    """
+
+    __slots__ = (
+        "contents", "has_content", "summary", "summary_at", "title", "title_at", "title_depth"
+    )  # fmt: skip
+
+    def __init__(self, has_content: bool) -> None:
+        self.title: str | None = None
+        self.title_at: int | None = None  # depth the title was stored at
+        self.title_depth = -1  # feedparser's title_depth
+        self.summary: str | None = None  # None: no 'summary' key yet
+        self.summary_at: int | None = None  # None: never stored by depth (or absent)
+        self.has_content = has_content
+        self.contents: list[str] = []
+
+    def add_title(self, text: str, depth: int, *, media: bool) -> None:
+        """_start_title/_end_title; media:title leaves title_depth as it was."""
+        if not -1 < self.title_depth <= depth and (self.title_at is None or depth <= self.title_at):
+            self.title, self.title_at = text, depth
+        if text and not media:
+            self.title_depth = depth
+
+    def add_summary(self, text: str, depth: int) -> None:
+        if self.summary is not None and not self.has_content:
+            self.add_content(text)
+        elif self.summary_at is None or depth <= self.summary_at:
+            self.summary, self.summary_at = text, depth
+
+    def add_content(self, text: str) -> None:
+        self.has_content = True
+        self.contents.append(text)
+        if self.summary is None:
+            self.summary = text  # _save(): setdefault, with no depth recorded
+
+
 class _FastReader:
     def __init__(self, body: bytes, url: str, content_type: str | None) -> None:
         if _FP_NAMES is None:
-            raise _Decline
+            raise _Decline("feedparser internals unavailable")
         self.prefixes, self.handled = _FP_NAMES
         self.body = body
         self.base = url
         self.bases: dict[ElementTree.Element, str] = {}
+        self.declared: dict[str, set[str]] | None = None  # namespace -> prefixes, from the text
+        self.carry: set[ElementTree.Element] = set()  # entries that start with hasContent set
         self.content_type = content_type
 
     # -- document level --
@@ -463,17 +519,17 @@ class _FastReader:
         body = self.body
         if body[:2] in (b"\xff\xfe", b"\xfe\xff") or body[:3] == b"\xef\xbb\xbf":
             # feedparser decodes documents with a byte order mark its own way
-            raise _Decline
+            raise _Decline("byte order mark")
         head = body[:4096]
         if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-            raise _Decline
+            raise _Decline("DOCTYPE or ENTITY declaration")
         self._check_content_type(head)
         if urllib.parse.urlsplit(self.base).scheme not in ("http", "https"):
-            raise _Decline
+            raise _Decline("not an http(s) URL")
         try:
             root = ElementTree.fromstring(body)
         except (ElementTree.ParseError, ValueError, LookupError) as exc:
-            raise _Decline from exc
+            raise _Decline("not well-formed XML") from exc
         if b"base=" in body:
             self._compute_bases(root)
         if root.tag == "rss":
@@ -482,7 +538,7 @@ class _FastReader:
             return self._atom(root)
         if root.tag == f"{{{_RDF}}}RDF":
             return self._rdf(root)
-        raise _Decline
+        raise _Decline(f"root element {root.tag}")
 
     def _compute_bases(self, root: ElementTree.Element) -> None:
         """xml:base (or a bare base attribute) per element, resolved the way feedparser does."""
@@ -502,7 +558,7 @@ class _FastReader:
         try:
             declared = codecs.lookup(match.group(1).decode("ascii") if match else "utf-8").name
         except LookupError as exc:
-            raise _Decline from exc
+            raise _Decline("unknown declared encoding") from exc
         if self.content_type:
             media, _, params = self.content_type.partition(";")
             media = media.strip().lower()
@@ -510,52 +566,64 @@ class _FastReader:
                 media == "application/xml"
                 or (media.startswith("application/") and media.endswith("+xml"))
             ):
-                raise _Decline  # feedparser's rules for text/* and unknown types differ
+                # feedparser's rules for text/* and unknown types differ
+                raise _Decline(f"content type {media}")
             charset = re.search(r"charset\s*=\s*[\"']?([^\"';\s]+)", params, re.I)
             if charset:
                 try:
                     if codecs.lookup(charset.group(1)).name != declared:
-                        raise _Decline
+                        raise _Decline("charset differs from the XML declaration")
                 except LookupError as exc:
-                    raise _Decline from exc
+                    raise _Decline("unknown charset") from exc
 
     # -- formats --
 
     def _rss(self, root: ElementTree.Element) -> ParsedFeed:
         if (root.get("version") or "").strip() != "2.0":
-            raise _Decline
+            raise _Decline("RSS version other than 2.0")
         channels = root.findall("channel")
         if len(channels) != 1:
-            raise _Decline
+            raise _Decline("not exactly one channel")
         channel = channels[0]
         items = channel.findall("item")
         if sum(1 for _ in root.iter("item")) != len(items):
-            raise _Decline
-        title, site_url = self._channel(channel, "", {"item"})
-        entries = [self._rss_entry(item, rdf_about=None) for item in items]
+            raise _Decline("items outside the channel")
+        title, site_url, _ = self._channel(channel, "", {"item"})
+        entries = [self._rss_entry(item, None, item in self.carry) for item in items]
         return ParsedFeed(title=title, site_url=site_url, entries=entries, format="rss20")
 
     def _rdf(self, root: ElementTree.Element) -> ParsedFeed:
         channels = root.findall(f"{{{_RSS1}}}channel")
         if len(channels) != 1:
-            raise _Decline
+            raise _Decline("not exactly one channel")
         items = root.findall(f"{{{_RSS1}}}item")
         if sum(1 for _ in root.iter(f"{{{_RSS1}}}item")) != len(items):
-            raise _Decline
+            raise _Decline("nested items")
         for child in root:
             name = self._name(child)
             if name not in ("channel", "item", "image", "textinput") and name in self.handled:
-                raise _Decline
-        title, site_url = self._channel(channels[0], _RSS1, {"items"})
-        entries = [self._rss_entry(item, rdf_about=item.get(f"{{{_RDF}}}about")) for item in items]
+                raise _Decline(f"RSS 1.0 top-level {name}")
+        title, site_url, has_content = self._channel(channels[0], _RSS1, {"items"})
+        after_channel = False
+        for child in root:  # feedparser's hasContent carries from the channel to the next item
+            if child is channels[0]:
+                after_channel = True
+            elif after_channel and child.tag == f"{{{_RSS1}}}item":
+                if has_content:
+                    self.carry.add(child)
+                break
+        entries = [
+            self._rss_entry(item, item.get(f"{{{_RDF}}}about"), item in self.carry)
+            for item in items
+        ]
         return ParsedFeed(title=title, site_url=site_url, entries=entries, format="rss10")
 
     def _atom(self, root: ElementTree.Element) -> ParsedFeed:
         entries_el = root.findall(f"{{{_ATOM}}}entry")
         if sum(1 for _ in root.iter(f"{{{_ATOM}}}entry")) != len(entries_el):
-            raise _Decline
-        title, site_url = self._channel(root, _ATOM, {"entry"})
-        entries = [self._atom_entry(entry) for entry in entries_el]
+            raise _Decline("nested entries")
+        title, site_url, _ = self._channel(root, _ATOM, {"entry"})
+        entries = [self._atom_entry(entry, entry in self.carry) for entry in entries_el]
         return ParsedFeed(title=title, site_url=site_url, entries=entries, format="atom10")
 
     # -- pieces --
@@ -563,42 +631,86 @@ class _FastReader:
     def _name(self, el: ElementTree.Element) -> str:
         """The name feedparser gives an element: '<prefix>_<local>' or '<local>'."""
         tag = el.tag
-        return _feedparser_name(tag) if isinstance(tag, str) else ""
+        if not isinstance(tag, str):
+            return ""
+        name = _feedparser_name(tag)
+        return self._unknown_name(tag) if name[:1] == "{" else name
 
-    def _check_harmless(self, el: ElementTree.Element) -> bool:
-        """Decline if el holds an element feedparser would map onto our fields.
+    def _unknown_name(self, tag: str) -> str:
+        """The name of an element in a namespace feedparser does not know.
 
-        True if it holds a media:title, which feedparser takes as the entry's title only
-        when the entry has no <title> of its own.
+        feedparser names it after the prefix the document bound that namespace to (so
+        xmlns:content="...modules/content" without the final slash still makes
+        content_encoded), or by its local name alone where it is the default namespace.
         """
-        nested_title = False
-        for sub in el.iter():
-            if sub is el:
-                continue
+        if self.declared is None:
+            self.declared = {}
+            for match in _XMLNS_RE.finditer(self.body):
+                prefix = (match.group(1) or b"").decode("ascii", "replace")
+                uri = match.group(3).decode("utf-8", "replace")
+                self.declared.setdefault(uri, set()).add(prefix)
+        uri, _, local = tag[1:].partition("}")
+        prefixes = self.declared.get(uri, set())
+        if len(prefixes) != 1:
+            raise _Decline(f"namespace {uri} bound to {len(prefixes)} prefixes")
+        prefix = next(iter(prefixes))
+        if prefix and sum(prefix in bound for bound in self.declared.values()) != 1:
+            raise _Decline(f"prefix {prefix} bound to several namespaces")
+        return f"{prefix.lower()}_{local.lower()}" if prefix else local.lower()
+
+    def _nested(self, el: ElementTree.Element, texts: _EntryTexts, depth: int) -> None:
+        """Read what feedparser takes from el's descendants (el is at `depth` in the entry).
+
+        Declines if one of them is an element feedparser would map onto our fields in a way
+        not mirrored here.
+        """
+        if not len(el):
+            return
+        if self._name(el) in _TEXT_CONTAINERS:
+            raise _Decline(f"markup in {self._name(el)}")
+        for sub in el:
             name = self._name(sub)
             if name == "media_title":
-                nested_title = True
+                texts.add_title(self._content_text(sub), depth + 1, media=True)
+            elif name in _SUMMARY_LIKE:
+                texts.add_summary(self._content_text(sub), depth + 1)
             elif name in self.handled and name not in _HARMLESS:
-                raise _Decline
-        return nested_title
+                raise _Decline(f"nested {name}")
+            self._nested(sub, texts, depth + 1)
 
     def _channel(
         self, channel: ElementTree.Element, ns: str, entry_tags: set[str]
-    ) -> tuple[str | None, str | None]:
-        """The feed's title and site link, read from the channel's (or Atom feed's) children."""
+    ) -> tuple[str | None, str | None, bool]:
+        """The feed's title and site link, read from the channel's (or Atom feed's) children.
+
+        Also follows feedparser's hasContent flag, which a channel-level summary-like element
+        can set and only the end of an entry clears: entries that start with it set go into
+        self.carry, and the third value is the flag at the channel's end.
+        """
         title: str | None = None
         link: str | None = None
         id_link: str | None = None
+        has_summary = has_content = False
         for child in channel:
             name = self._name(child)
             if name in entry_tags:
+                if has_content and name != "items":
+                    self.carry.add(child)
+                has_content = False
                 continue
-            if name in ("id", "guid") and _attr_ci(child, "ispermalink", "true") == "true":
+            if name in _SUMMARY_LIKE:
+                if has_summary and not has_content:
+                    has_content = True
+                elif name in ("summary", "itunes_summary"):
+                    has_summary = True
+            elif name in ("content", "content_encoded"):
+                has_summary = has_content = True
+            elif name in ("id", "guid") and _attr_ci(child, "ispermalink", "true") == "true":
                 # feedparser takes an id as the link when no alternate link is given
                 id_link = self._text(child, uri=True)
             elif name == "title":
                 if title is not None:
-                    raise _Decline
+                    raise _Decline("two channel titles")
                 title = self._text(child, atom=ns == _ATOM)
             elif name == "link":
                 if child.get("href") is not None or ns == _ATOM:
@@ -608,22 +720,33 @@ class _FastReader:
                 else:
                     link = re.sub("&([A-Za-z0-9_]+);", r"&\g<1>", self._text(child, uri=True))
             elif name in ("dc_title", "media_title", "itunes_title"):
-                raise _Decline
-        return _plain_text(title), _clean_url(link if link is not None else id_link)
+                raise _Decline(f"channel {name}")
+        return _plain_text(title), _clean_url(link if link is not None else id_link), has_content
+
+    def _content_text(self, el: ElementTree.Element) -> str:
+        """A text construct's text (feedparser's push_content): plain text or HTML only.
+
+        Any other type makes feedparser decode the text as base64 or serialize it as XHTML.
+        """
+        kind = el.get("type")
+        if kind is not None and kind.lower() not in ("text", "plain", "html", *_TEXT_TYPES):
+            raise _Decline(f"{self._name(el)} of type {kind}")
+        return self._text(el)
 
     def _text(self, el: ElementTree.Element, *, uri: bool = False, atom: bool = False) -> str:
         """An element's text as feedparser's pop() leaves it (strict parser, no sanitizing)."""
         if len(el):
-            raise _Decline  # markup inside: feedparser serializes it its own way
+            # markup inside: feedparser serializes it its own way
+            raise _Decline(f"markup in {self._name(el)}")
         if atom and (el.get("type") or "text").lower() not in (
             "text",
             "html",
             "text/plain",
             "text/html",
         ):
-            raise _Decline
+            raise _Decline(f"{self._name(el)} of type {el.get('type')}")
         if el.get("mode") is not None:
-            raise _Decline  # Atom 0.3 escaping / base64
+            raise _Decline("Atom 0.3 mode attribute")  # Atom 0.3 escaping / base64
         text = (el.text or "").strip()
         if uri and text:
             text = _fp_urljoin(self._base(el), text)
@@ -641,7 +764,7 @@ class _FastReader:
         kind = el.get("type", "application/atom+xml" if rel == "self" else "text/html")
         href = el.get("href")
         if href is None:
-            raise _Decline
+            raise _Decline("link without href")
         if rel == "alternate" and kind.lower() in (
             "text/html",
             "application/xhtml+xml",
@@ -651,19 +774,20 @@ class _FastReader:
             return _fp_urljoin(self._base(el), href)
         return None
 
-    def _rss_entry(self, item: ElementTree.Element, rdf_about: str | None) -> ParsedEntry:
+    def _rss_entry(
+        self, item: ElementTree.Element, rdf_about: str | None, has_content: bool
+    ) -> ParsedEntry:
         seen: set[str] = set()
-        nested_title = False
-        title = link = summary = guid = author = None
-        contents: list[str] = []
+        texts = _EntryTexts(has_content)
+        link = guid = author = None
         published = updated = None
         for child in item:
             name = self._name(child)
-            if name in seen and name in _RSS_ENTRY_FIELDS and name not in ("link", "dc_creator"):
-                raise _Decline
+            if name in seen and name in _RSS_ENTRY_FIELDS:
+                raise _Decline(f"repeated {name}")
             seen.add(name)
-            if name == "title":
-                title = self._text(child)
+            if name in ("title", "dc_title", "media_title"):
+                texts.add_title(self._content_text(child), 1, media=name == "media_title")
             elif name == "link":
                 if child.get("href") is not None:
                     href = self._alternate_href(child)
@@ -672,8 +796,8 @@ class _FastReader:
                     continue
                 value = self._text(child, uri=True).replace("&amp;", "&")
                 link = re.sub("&([A-Za-z0-9_]+);", r"&\g<1>", value)
-            elif name == "description":
-                summary = self._text(child)
+            elif name in _SUMMARY_LIKE:
+                texts.add_summary(self._content_text(child), 1)
             elif name == "guid":
                 permalink = _attr_ci(child, "ispermalink", "true") == "true"
                 guid = self._text(child, uri=permalink)
@@ -689,55 +813,51 @@ class _FastReader:
             elif name in ("dc_date", "updated"):
                 updated = self._date(child)
             elif name == "content_encoded":
-                contents.append(self._text(child))
+                texts.add_content(self._content_text(child))
             elif name in ("comments", "wfw_commentrss", "wfw_comment", "slash_comments"):
                 self._text(child)
+            elif name in _TITLE_RESET:
+                self._text(child)  # a leaf only
+                texts.title_depth = -1
             elif name in self.handled and name not in _HARMLESS:
-                raise _Decline
-            nested_title = self._check_harmless(child) or nested_title
-        if nested_title and title is None:
-            raise _Decline
-        if summary is None and contents:
-            summary = contents[0]
+                raise _Decline(name)
+            self._nested(child, texts, 1)
         return self._entry(
             guid=guid or rdf_about or "",
             link=link,
-            title=title,
             author=author,
             published=published,
             updated=updated,
-            summary=summary,
-            contents=contents,
+            texts=texts,
             comments=self._comments(item),
         )
 
-    def _atom_entry(self, entry: ElementTree.Element) -> ParsedEntry:
+    def _atom_entry(self, entry: ElementTree.Element, has_content: bool) -> ParsedEntry:
         seen: set[str] = set()
-        nested_title = False
-        title = link = summary = guid = author = None
+        texts = _EntryTexts(has_content)
+        link = guid = author = None
         id_link = None
-        contents: list[str] = []
         published = updated = None
         for child in entry:
             name = self._name(child)
-            if name in seen and name in _ATOM_ENTRY_FIELDS and name not in ("link",):
-                raise _Decline
+            if name in seen and name in _ATOM_ENTRY_FIELDS:
+                raise _Decline(f"repeated {name}")
             seen.add(name)
             if name == "id":
                 guid = self._text(child, uri=_attr_ci(child, "ispermalink", "true") == "true")
                 id_link = guid
-            elif name == "title":
-                title = self._text(child, atom=True)
+            elif name in ("title", "dc_title", "media_title"):
+                texts.add_title(self._content_text(child), 1, media=name == "media_title")
             elif name == "link":
                 href = self._alternate_href(child)
                 if href is not None:
                     link = href
-            elif name == "summary":
-                summary = self._text(child, atom=True)
+            elif name in _SUMMARY_LIKE:
+                texts.add_summary(self._content_text(child), 1)
             elif name == "content":
                 if child.get("src") is not None:
-                    raise _Decline
-                contents.append(self._text(child, atom=True))
+                    raise _Decline("content src")
+                texts.add_content(self._content_text(child))
             elif name == "published":
                 published = self._date(child)
             elif name == "updated":
@@ -746,21 +866,15 @@ class _FastReader:
                 author = self._atom_author(child)
                 continue
             elif name in self.handled and name not in _HARMLESS:
-                raise _Decline
-            nested_title = self._check_harmless(child) or nested_title
-        if nested_title and title is None:
-            raise _Decline
-        if summary is None and contents:
-            summary = contents[0]
+                raise _Decline(name)
+            self._nested(child, texts, 1)
         return self._entry(
             guid=guid or "",
             link=link if link is not None else id_link,
-            title=title,
             author=author,
             published=published,
             updated=updated,
-            summary=summary,
-            contents=contents,
+            texts=texts,
             comments=self._comments(entry),
         )
 
@@ -775,8 +889,8 @@ class _FastReader:
             elif field == "uri":
                 self._text(child, uri=True)
             elif field in self.handled and field not in _HARMLESS:
-                raise _Decline
-            self._check_harmless(child)
+                raise _Decline(f"author {field}")
+            self._nested(child, _EntryTexts(False), 1)
         if name and email:
             return f"{name} ({email})"
         return name or email or None
@@ -789,17 +903,15 @@ class _FastReader:
         *,
         guid: str,
         link: str | None,
-        title: str | None,
         author: str | None,
         published: float | None,
         updated: float | None,
-        summary: str | None,
-        contents: list[str],
+        texts: _EntryTexts,
         comments: CommentMeta,
     ) -> ParsedEntry:
-        clean_title = _plain_text(title) or ""
+        clean_title = _plain_text(texts.title) or ""
         clean_link = _clean_url(link)
-        summary = summary or None
+        summary = texts.summary or None
         if published is None:
             published = updated
         if updated is None:
@@ -812,7 +924,7 @@ class _FastReader:
             published=published,
             updated=updated,
             summary=summary,
-            content=max(contents, key=len, default="") or None,
+            content=max(texts.contents, key=len, default="") or None,
             comments=comments,
         )
 
@@ -867,8 +979,10 @@ def _feedparser_name(tag: str) -> str:
         return tag.lower()
     uri, _, local = tag[1:].partition("}")
     prefix = _FP_NAMES[0].get(uri.lower()) if _FP_NAMES else None
+    if prefix is None and "backend.userland.com/rss" in uri.lower():
+        prefix = ""  # feedparser takes every such namespace as RSS's own
     if prefix is None:
-        return f"{{{uri}}}{local.lower()}"  # unknown namespace: no handler can match
+        return f"{{{uri}}}{local.lower()}"  # unknown namespace: named per document
     return f"{prefix}_{local.lower()}" if prefix else local.lower()
 
 
