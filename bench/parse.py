@@ -6,7 +6,8 @@
 Prints, per mode: total MB, total seconds, ms/MB and the five slowest files. Modes:
 parse_feed with its fast path (feedparser for the feeds it declines), feedparser alone with
 termnews' options, feedparser with its defaults -- all in this process -- and parse_feed
-through ParsePool (with its start-up cost measured separately).
+through ParsePool (with its start-up cost measured separately). Each feed is given the
+Content-Type the test feed server sends for its extension (as in bench/refresh.py).
 --declines lists instead each feed the fast path declines, with the reason and its size
 (biggest first), then the bytes per reason.
 """
@@ -36,7 +37,16 @@ from termnews.parse import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # for tests.support.feedserver
+
+from tests.support.feedserver import FEED_TYPES  # noqa: E402
+
 CORPUS = Path(os.environ.get("TERMNEWS_CORPUS") or ROOT / ".." / "shared" / "corpus")
+
+
+def served_type(name: str) -> str | None:
+    """The Content-Type the loopback feed server sends for this file."""
+    return FEED_TYPES.get(Path(name).suffix.lower())
 
 
 def load_corpus() -> list[tuple[str, bytes]]:
@@ -59,7 +69,7 @@ def in_process(label: str, corpus: list[tuple[str, bytes]], parse: Callable[...,
     for name, body in corpus:
         t0 = time.perf_counter()
         with contextlib.suppress(FeedParseError):
-            parse(body, f"http://bench.example.test/{name}")
+            parse(body, f"http://bench.example.test/{name}", served_type(name))
         per_file[name] = time.perf_counter() - t0
     report(label, sum(len(b) for _, b in corpus), time.perf_counter() - started, per_file)
 
@@ -79,7 +89,7 @@ async def through_pool(corpus: list[tuple[str, bytes]], workers: int) -> None:
             async with slots:
                 started = time.perf_counter()
                 with contextlib.suppress(FeedParseError):
-                    await pool.parse(body, f"http://bench.example.test/{name}")
+                    await pool.parse(body, f"http://bench.example.test/{name}", served_type(name))
                 per_file[name] = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -95,10 +105,10 @@ async def through_pool(corpus: list[tuple[str, bytes]], workers: int) -> None:
         pool.close()
 
 
-def decline_reason(body: bytes, url: str) -> str | None:
+def decline_reason(body: bytes, url: str, content_type: str | None) -> str | None:
     """Why the fast path declines this document (None if it takes it)."""
     try:
-        feed = _FastReader(_trim_before_declaration(body), url, None).read()
+        feed = _FastReader(_trim_before_declaration(body), url, content_type).read()
     except _Decline as exc:
         return str(exc) or "(no reason given)"
     except Exception as exc:  # a surprise in the reader: parse_feed falls back to feedparser
@@ -108,10 +118,12 @@ def decline_reason(body: bytes, url: str) -> str | None:
     return None
 
 
-def print_declines(corpus: list[tuple[str, bytes]]) -> None:
+def print_declines(corpus: list[tuple[str, bytes]], served: bool) -> None:
+    print("with the served Content-Type:" if served else "without a Content-Type:")
     declined = []
     for name, body in corpus:
-        reason = decline_reason(body, f"http://bench.example.test/{name}")
+        content_type = served_type(name) if served else None
+        reason = decline_reason(body, f"http://bench.example.test/{name}", content_type)
         if reason is not None:
             declined.append((len(body), name, reason))
     declined.sort(reverse=True)
@@ -136,30 +148,31 @@ def main() -> None:
     corpus = load_corpus()
     print(f"{len(corpus)} feeds from {CORPUS.resolve()}")
     if args.declines:
-        print_declines(corpus)
+        print_declines(corpus, served=True)
+        print_declines(corpus, served=False)
         return
     taken = [
         (name, body)
         for name, body in corpus
-        if _fast_parse(_trim_before_declaration(body), f"http://b.test/{name}", None)
+        if _fast_parse(_trim_before_declaration(body), f"http://b.test/{name}", served_type(name))
     ]
     print(f"fast path takes {len(taken)} of {len(corpus)} feeds; feedparser parses the rest")
     in_process("fast path alone, on the feeds it takes", taken, parse_feed)
     in_process(
         "feedparser (fast=False), on those same feeds",
         taken,
-        lambda body, url: parse_feed(body, url, fast=False),
+        lambda body, url, ctype: parse_feed(body, url, ctype, fast=False),
     )
     in_process("parse_feed (fast path + feedparser), one process", corpus, parse_feed)
     in_process(
         "parse_feed(fast=False): feedparser, no sanitizing, one process",
         corpus,
-        lambda body, url: parse_feed(body, url, fast=False),
+        lambda body, url, ctype: parse_feed(body, url, ctype, fast=False),
     )
     in_process(
         "feedparser defaults (sanitize + resolve URIs), one process",
         corpus,
-        lambda body, url: feedparser.parse(io.BytesIO(body)),
+        lambda body, url, ctype: feedparser.parse(io.BytesIO(body)),
     )
     asyncio.run(through_pool(corpus, args.workers))
 

@@ -19,6 +19,7 @@ from termnews.parse import (
     _trim_before_declaration,
     parse_feed,
 )
+from tests.support.feedserver import FEED_TYPES
 
 CORPUS = Path(
     os.environ.get("TERMNEWS_CORPUS")
@@ -108,27 +109,36 @@ def _differences(fast: ParsedFeed, ref: ParsedFeed) -> list[str]:
     return found
 
 
+@pytest.mark.parametrize("served", [False, True], ids=["no-type", "served-type"])
 @pytest.mark.parametrize("path", _feed_files(), ids=lambda p: p.name)
-def test_fast_path_agrees_with_feedparser(path: Path) -> None:
-    """Wherever the fast path takes a feed, it yields exactly what feedparser yields."""
+def test_fast_path_agrees_with_feedparser(path: Path, served: bool) -> None:
+    """Wherever the fast path takes a feed, it yields exactly what feedparser yields.
+
+    Both without a Content-Type and with the one the test feed server sends for the file.
+    """
     body = path.read_bytes()
     url = f"http://corpus.example.test/{path.name}"
+    content_type = FEED_TYPES.get(path.suffix.lower()) if served else None
     try:  # the reader itself, so that a bug in it fails here instead of falling back quietly
-        fast = _FastReader(_trim_before_declaration(body), url, None).read()
+        fast = _FastReader(_trim_before_declaration(body), url, content_type).read()
     except _Decline:
         return  # declined: feedparser parses this one, nothing to compare
-    reference = parse_feed(body, url, fast=False)
+    reference = parse_feed(body, url, content_type, fast=False)
     assert _differences(fast, reference) == []
-    assert parse_feed(body, url) == fast
+    assert parse_feed(body, url, content_type) == fast
 
 
 def test_fast_path_takes_most_of_the_corpus() -> None:
     taken = [
         p.name
         for p in _feed_files()
-        if _fast_parse(_trim_before_declaration(p.read_bytes()), "http://c.example.test/", None)
+        if _fast_parse(
+            _trim_before_declaration(p.read_bytes()),
+            "http://c.example.test/",
+            FEED_TYPES.get(p.suffix.lower()),
+        )
     ]
-    assert len(taken) >= 90, f"the fast path took only {len(taken)} feeds"
+    assert len(taken) >= 125, f"the fast path took only {len(taken)} feeds"
 
 
 def test_corpus_is_complete_enough_to_mean_something() -> None:

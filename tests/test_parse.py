@@ -351,7 +351,9 @@ async def test_closed_pool_refuses_work() -> None:
 # --- the fast path ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body", [WORDPRESS_RSS, BLOGGER_ATOM, RSS10, NO_GUID])
+@pytest.mark.parametrize(
+    "body", [WORDPRESS_RSS, BLOGGER_ATOM, RSS10, NO_GUID, b"\xef\xbb\xbf" + WORDPRESS_RSS]
+)
 def test_plain_feeds_take_the_fast_path(body: bytes) -> None:
     fast = _fast_parse(body, URL, None)
     assert fast is not None
@@ -415,9 +417,10 @@ WITH_DOCTYPE = WORDPRESS_RSS.replace(b"<rss ", b"<!DOCTYPE rss>\n<rss ")
         (WORDPRESS_RSS, "application/rss+xml; charset=iso-8859-1"),  # disagrees with the XML
         (WITH_BASE64_DESCRIPTION, None),  # feedparser decodes that type as base64
         (WITH_DOCTYPE, None),
-        (b"\xef\xbb\xbf" + WORDPRESS_RSS, None),
+        (b"\xef\xbb\xbf" + WORDPRESS_RSS.replace(b'"UTF-8"', b'"ISO-8859-1"'), None),
+        (WORDPRESS_RSS.replace(b'"UTF-8"', b'"UTF-16"').decode().encode("utf-16"), None),
     ],
-    ids=["html-type", "charset-mismatch", "base64-type", "doctype", "bom"],
+    ids=["html-type", "charset-mismatch", "base64-type", "doctype", "bom-latin1", "bom-utf16"],
 )
 def test_fast_path_declines_what_it_does_not_mirror(body: bytes, content_type: str | None) -> None:
     assert _fast_parse(body, URL, content_type) is None
@@ -554,3 +557,18 @@ def test_unknown_namespace_is_named_by_its_prefix() -> None:
     assert fast is not None
     assert fast == parse_feed(body, URL, fast=False)
     assert fast.entries[0].content == "the long text"
+
+
+def test_undeclared_non_ascii_feed_without_a_type_is_left_to_feedparser() -> None:
+    """Served without a Content-Type and declaring no encoding, feedparser reads ISO-8859-1."""
+    body = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        "<item><guid>g</guid><title>\u00abNa\u00efve\u00bb</title></item></channel></rss>"
+    ).encode()
+    assert _fast_parse(body, URL, None) is None
+    assert parse_feed(body, URL) == parse_feed(body, URL, fast=False)
+    # with an XML type, feedparser reads UTF-8 like the fast path
+    fast = _fast_parse(body, URL, "application/rss+xml")
+    assert fast is not None
+    assert fast.entries[0].title == "\u00abNa\u00efve\u00bb"
+    assert fast == parse_feed(body, URL, "application/rss+xml", fast=False)

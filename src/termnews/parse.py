@@ -379,7 +379,7 @@ _K_WFW, _K_SLASH, _K_THREAD = (u.lower().rstrip("/") for u in (WFW_NS, SLASH_NS,
 _XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 # Namespace declarations, read from the text: ElementTree drops the prefixes.
 _XMLNS_RE = re.compile(rb"""\sxmlns(?::([A-Za-z_][\w.-]*))?\s*=\s*(["'])([^"'<>&]*)\2""")
-_XML_DECL_RE = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
+_XML_DECL_RE = re.compile(rb"""^<\?xml[^>]*?encoding=["']([A-Za-z0-9._:-]+)["']""")
 
 
 class _Decline(Exception):
@@ -517,13 +517,16 @@ class _FastReader:
 
     def read(self) -> ParsedFeed:
         body = self.body
-        if body[:2] in (b"\xff\xfe", b"\xfe\xff") or body[:3] == b"\xef\xbb\xbf":
-            # feedparser decodes documents with a byte order mark its own way
-            raise _Decline("byte order mark")
+        if body[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            raise _Decline("UTF-16 byte order mark")  # feedparser decodes those its own way
+        bom = body[:3] == b"\xef\xbb\xbf"
+        if bom:
+            body = body[3:]  # feedparser drops a UTF-8 one, then reads on as without it
         head = body[:4096]
         if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
             raise _Decline("DOCTYPE or ENTITY declaration")
-        self._check_content_type(head)
+        if self._check_content_type(head) != "utf-8" and bom:
+            raise _Decline("UTF-8 byte order mark on a document declared otherwise")
         if urllib.parse.urlsplit(self.base).scheme not in ("http", "https"):
             raise _Decline("not an http(s) URL")
         try:
@@ -553,12 +556,18 @@ class _FastReader:
     def _base(self, el: ElementTree.Element) -> str:
         return self.bases.get(el, self.base) if self.bases else self.base
 
-    def _check_content_type(self, head: bytes) -> None:
-        match = _XML_DECL_RE.match(head.removeprefix(b"\xef\xbb\xbf"))
+    def _check_content_type(self, head: bytes) -> str:
+        """Decline where feedparser's choice of encoding may differ; the declared one."""
+        match = _XML_DECL_RE.match(head)
+        if match is None and head.startswith(b"<?xml") and b"encoding" in head.split(b">")[0]:
+            raise _Decline("unusual encoding declaration")
         try:
             declared = codecs.lookup(match.group(1).decode("ascii") if match else "utf-8").name
         except LookupError as exc:
             raise _Decline("unknown declared encoding") from exc
+        if match is None and not self.content_type and not self.body.isascii():
+            # feedparser reads an undeclared document served without a type as ISO-8859-1
+            raise _Decline("no declared encoding, no content type")
         if self.content_type:
             media, _, params = self.content_type.partition(";")
             media = media.strip().lower()
@@ -575,6 +584,7 @@ class _FastReader:
                         raise _Decline("charset differs from the XML declaration")
                 except LookupError as exc:
                     raise _Decline("unknown charset") from exc
+        return declared
 
     # -- formats --
 
