@@ -533,6 +533,11 @@ def test_summary_like_elements_follow_feedparser(
     ("item", "title"),
     [
         (b"<media:title>M</media:title>", "Episode one"),
+        (
+            b'<atom:contributor xmlns:atom="http://www.w3.org/2005/Atom">'
+            b"<atom:name>Guest</atom:name></atom:contributor>",
+            "Episode one",
+        ),
         # <source> resets feedparser's title bookkeeping, so a later media:title wins
         (b'<source url="http://x.example.test/">X</source><media:title>M</media:title>', "M"),
     ],
@@ -543,6 +548,7 @@ def test_media_title_follows_feedparser(item: bytes, title: str) -> None:
     assert fast is not None
     assert fast == parse_feed(body, URL, fast=False)
     assert fast.entries[0].title == title
+    assert fast.entries[0].author is None
 
 
 def test_unknown_namespace_is_named_by_its_prefix() -> None:

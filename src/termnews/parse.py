@@ -676,11 +676,14 @@ class _FastReader:
         """
         if not len(el):
             return
-        if self._name(el) in _TEXT_CONTAINERS:
-            raise _Decline(f"markup in {self._name(el)}")
+        container = self._name(el)
+        if container in _TEXT_CONTAINERS:
+            raise _Decline(f"markup in {container}")
         for sub in el:
             name = self._name(sub)
-            if name == "media_title":
+            if container == "contributor" and name in ("name", "email", "uri"):
+                self._text(sub)  # feedparser files these under contributors only
+            elif name == "media_title":
                 texts.add_title(self._content_text(sub), depth + 1, media=True)
             elif name in _SUMMARY_LIKE:
                 texts.add_summary(self._content_text(sub), depth + 1)
