@@ -249,7 +249,10 @@ def bench_first_frame(data_dir: Path, runs: int, results: Results) -> None:
                 seen_rows = term.wait_for(article_title)
                 times.append(max(seen_feed, seen_rows) - term.started)
                 term.send(b"q")
-                term.wait_exit()
+                try:
+                    term.wait_exit(timeout=15)
+                except TimeoutError:
+                    print("  (warning: termnews did not quit on q; killed it)", flush=True)
             finally:
                 term.close()
         started = time.perf_counter()
