@@ -683,10 +683,13 @@ class _FastReader:
             name = self._name(sub)
             if container == "contributor" and name in ("name", "email", "uri"):
                 self._text(sub)  # feedparser files these under contributors only
-            elif name == "media_title":
-                texts.add_title(self._content_text(sub), depth + 1, media=True)
+            elif name in ("title", "dc_title", "media_title"):
+                texts.add_title(self._content_text(sub), depth + 1, media=name == "media_title")
             elif name in _SUMMARY_LIKE:
                 texts.add_summary(self._content_text(sub), depth + 1)
+            elif name in _TITLE_RESET:
+                self._text(sub)  # a leaf only
+                texts.title_depth = -1
             elif name in self.handled and name not in _HARMLESS:
                 raise _Decline(f"nested {name}")
             self._nested(sub, texts, depth + 1)
@@ -818,7 +821,7 @@ class _FastReader:
                     link = guid  # feedparser: a permalink guid is the link until <link> says
             elif name in ("author", "dc_creator", "itunes_author"):
                 # feedparser keeps the last non-empty one; one with children is Atom-style
-                value = self._atom_author(child) if len(child) else self._text(child)
+                value = self._atom_author(child, texts) if len(child) else self._text(child)
                 author = value or author
                 continue
             elif name in ("pubdate", "published"):
@@ -876,7 +879,7 @@ class _FastReader:
             elif name == "updated":
                 updated = self._date(child)
             elif name == "author":
-                author = self._atom_author(child)
+                author = self._atom_author(child, texts)
                 continue
             elif name in self.handled and name not in _HARMLESS:
                 raise _Decline(name)
@@ -891,7 +894,8 @@ class _FastReader:
             comments=self._comments(entry),
         )
 
-    def _atom_author(self, el: ElementTree.Element) -> str | None:
+    def _atom_author(self, el: ElementTree.Element, texts: _EntryTexts) -> str | None:
+        """An author element with children; titles and summaries inside go to the entry."""
         name = email = None
         for child in el:
             field = self._name(child)
@@ -901,9 +905,13 @@ class _FastReader:
                 email = self._text(child)
             elif field == "uri":
                 self._text(child, uri=True)
+            elif field in ("title", "dc_title", "media_title"):
+                texts.add_title(self._content_text(child), 2, media=field == "media_title")
+            elif field in _SUMMARY_LIKE:
+                texts.add_summary(self._content_text(child), 2)
             elif field in self.handled and field not in _HARMLESS:
                 raise _Decline(f"author {field}")
-            self._nested(child, _EntryTexts(False), 1)
+            self._nested(child, texts, 2)
         if name and email:
             return f"{name} ({email})"
         return name or email or None
