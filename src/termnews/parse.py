@@ -510,6 +510,7 @@ class _FastReader:
         self.base = url
         self.bases: dict[ElementTree.Element, str] = {}
         self.declared: dict[str, set[str]] | None = None  # namespace -> prefixes, from the text
+        self.unknown_names: dict[str, str] = {}
         self.carry: set[ElementTree.Element] = set()  # entries that start with hasContent set
         self.content_type = content_type
 
@@ -644,7 +645,12 @@ class _FastReader:
         if not isinstance(tag, str):
             return ""
         name = _feedparser_name(tag)
-        return self._unknown_name(tag) if name[:1] == "{" else name
+        if name[:1] != "{":
+            return name
+        known = self.unknown_names.get(tag)
+        if known is None:
+            known = self.unknown_names[tag] = self._unknown_name(tag)
+        return known
 
     def _unknown_name(self, tag: str) -> str:
         """The name of an element in a namespace feedparser does not know.
