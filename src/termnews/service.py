@@ -14,9 +14,12 @@ import time
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
+from typing import Any, TypeVar
 
 from termnews.comments import CommentService
 from termnews.config import Paths, Settings
@@ -34,6 +37,8 @@ from termnews.opml import Subscription, parse_subscriptions, to_opml
 from termnews.parse import FeedParseError, ParsePool
 from termnews.render import RenderedDocument, clean_line, render_html
 from termnews.store import Store
+
+T = TypeVar("T")
 
 LEASE_SECONDS = 180.0
 MAX_BACKOFF = 24 * 3600.0
@@ -72,6 +77,30 @@ class RefreshReport:
     @property
     def new_articles(self) -> int:
         return sum(r.new for r in self.results)
+
+
+class StoreThread:
+    """A refresh's database work, on one thread with its own connection.
+
+    SQLite releases the GIL while it writes, so the event loop keeps fetching and
+    handing bodies to the parse workers while a feed is stored; and one thread owning
+    the connection keeps each feed's transaction whole.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="termnews-store")
+        path, identity = store.path, store.identity
+        self._store = self._executor.submit(lambda: Store(path, identity=identity)).result()
+
+    async def __call__(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, partial(method, self._store, *args, **kwargs)
+        )
+
+    def close(self) -> None:
+        self._executor.submit(self._store.close).result()
+        self._executor.shutdown()
 
 
 class ServiceError(Exception):
@@ -246,15 +275,19 @@ class NewsService:
         results: list[FeedRefresh] = []
         if not ids:
             return RefreshReport(results, 0.0)
-        async with self._fetcher() as fetcher:
+        db = StoreThread(self.store)
+        try:
+            async with self._fetcher() as fetcher:
 
-            async def one(feed_id: int) -> None:
-                result = await self._refresh_feed(fetcher, feed_id)
-                results.append(result)
-                if progress is not None:
-                    progress(result, len(results), len(ids))
+                async def one(feed_id: int) -> None:
+                    result = await self._refresh_feed(fetcher, db, feed_id)
+                    results.append(result)
+                    if progress is not None:
+                        progress(result, len(results), len(ids))
 
-            await asyncio.gather(*(one(feed_id) for feed_id in ids))
+                await asyncio.gather(*(one(feed_id) for feed_id in ids))
+        finally:
+            db.close()
         await self._retry_outbox()
         return RefreshReport(results, time.perf_counter() - started)
 
@@ -265,57 +298,76 @@ class NewsService:
         except Exception:  # a refresh must not fail because the outbox could not be sent
             return
 
-    async def _refresh_feed(self, fetcher: Fetcher, feed_id: int) -> FeedRefresh:
+    async def _refresh_feed(self, fetcher: Fetcher, db: StoreThread, feed_id: int) -> FeedRefresh:
         started = time.perf_counter()
-        feed = self.store.feed(feed_id)
-        if feed is None:
+        info = await db(Store.refresh_info, feed_id)
+        if info is None:
             return FeedRefresh(feed_id, "", "", RefreshOutcome.ERROR, error="no such feed")
-        report = FeedRefresh(feed_id, feed.url, feed.display_title, RefreshOutcome.UNCHANGED)
-        if not self.store.try_lease(feed_id, self._owner, LEASE_SECONDS):
+        url, title = info[0], info[1]
+        report = FeedRefresh(feed_id, url, title or url, RefreshOutcome.UNCHANGED)
+        if not await db(Store.try_lease, feed_id, self._owner, LEASE_SECONDS):
             report.outcome = RefreshOutcome.SKIPPED
             return report
         try:
-            await self._fetch_and_store(fetcher, feed_id, report)
+            await self._fetch_and_store(fetcher, db, feed_id, info, report)
         except Exception as exc:  # one feed's surprise must not stop the others
             report.outcome = RefreshOutcome.ERROR
             report.error = f"internal error: {type(exc).__name__}: {exc}"
-            failures = self.store.failures(feed_id) + 1
-            self.store.record_failure(
-                feed_id, report.error, self._backoff(feed.url, failures, None)
-            )
+            await self._failed(db, feed_id, report.url, report.error)
         finally:
-            self.store.release_lease(feed_id, self._owner)
+            await db(Store.release_lease, feed_id, self._owner)
             report.seconds = time.perf_counter() - started
         return report
 
-    async def _fetch_and_store(self, fetcher: Fetcher, feed_id: int, report: FeedRefresh) -> None:
-        url, etag, last_modified, old_hash = self.store.feed_validators(feed_id)
+    async def _failed(
+        self,
+        db: StoreThread,
+        feed_id: int,
+        url: str,
+        error: str,
+        retry_after: float | None = None,
+    ) -> None:
+        failures = await db(Store.failures, feed_id) + 1
+        await db(Store.record_failure, feed_id, error, self._backoff(url, failures, retry_after))
+
+    async def _fetch_and_store(
+        self,
+        fetcher: Fetcher,
+        db: StoreThread,
+        feed_id: int,
+        info: tuple[str, str | None, str | None, str | None, str | None],
+        report: FeedRefresh,
+    ) -> None:
+        url, _, etag, last_modified, old_hash = info
         result: FetchResult = await fetcher.fetch(url, etag=etag, last_modified=last_modified)
         if result.permanent_url and result.permanent_url != url:
-            self.store.move_feed(feed_id, result.permanent_url)
+            await db(Store.move_feed, feed_id, result.permanent_url)
             url = result.permanent_url
             report.url = url
         if result.status is FetchStatus.NOT_MODIFIED:
-            self.store.record_not_modified(feed_id, time.time() + self._interval(url))
+            await db(Store.record_not_modified, feed_id, time.time() + self._interval(url))
             return
         if result.status is FetchStatus.GONE:
             report.outcome = RefreshOutcome.GONE
             report.error = "the feed is gone (HTTP 410); termnews stopped fetching it"
-            self.store.record_failure(feed_id, report.error, time.time() + MAX_BACKOFF, gone=True)
+            await db(
+                Store.record_failure, feed_id, report.error, time.time() + MAX_BACKOFF, gone=True
+            )
             return
         if result.status is FetchStatus.ERROR or result.body is None:
             report.outcome = RefreshOutcome.ERROR
             report.error = result.error or "fetch failed"
-            failures = self.store.failures(feed_id) + 1
-            self.store.record_failure(
-                feed_id, report.error, self._backoff(url, failures, result.retry_after)
-            )
+            await self._failed(db, feed_id, url, report.error, result.retry_after)
             return
         body_hash = hashlib.blake2b(result.body, digest_size=16).hexdigest()
         next_fetch = time.time() + self._interval(url)
         if body_hash == old_hash:
-            self.store.record_not_modified(
-                feed_id, next_fetch, etag=result.etag, last_modified=result.last_modified
+            await db(
+                Store.record_not_modified,
+                feed_id,
+                next_fetch,
+                etag=result.etag,
+                last_modified=result.last_modified,
             )
             return
         try:
@@ -323,10 +375,10 @@ class NewsService:
         except FeedParseError as exc:
             report.outcome = RefreshOutcome.ERROR
             report.error = str(exc)
-            failures = self.store.failures(feed_id) + 1
-            self.store.record_failure(feed_id, report.error, self._backoff(url, failures, None))
+            await self._failed(db, feed_id, url, report.error)
             return
-        report.new, report.updated = self.store.store_feed(
+        report.new, report.updated = await db(
+            Store.store_feed,
             feed_id,
             parsed,
             etag=result.etag,

@@ -342,6 +342,16 @@ class Store:
             for row in rows
         ]
 
+    def refresh_info(
+        self, feed_id: int
+    ) -> tuple[str, str | None, str | None, str | None, str | None] | None:
+        """(url, title, etag, last_modified, body_hash): what a refresh needs, cheaply."""
+        row = self.db.execute(
+            "SELECT url, title, etag, last_modified, body_hash FROM feeds WHERE id = ?",
+            (feed_id,),
+        ).fetchone()
+        return tuple(row) if row else None  # type: ignore[return-value]
+
     def feed_validators(self, feed_id: int) -> tuple[str, str | None, str | None, str | None]:
         """(url, etag, last_modified, body_hash) for a conditional fetch."""
         row = self.db.execute(
