@@ -190,6 +190,9 @@ class Terminal:
         deadline = time.perf_counter() + timeout
         while not self.eof and time.perf_counter() < deadline:
             self.pump(0.05)
+        # The PTY closes a moment before the process is gone.
+        while self.proc.isalive() and time.perf_counter() < deadline:
+            time.sleep(0.02)
         if self.proc.isalive():
             raise TimeoutError("termnews did not exit")
         return int(self.proc.wait())
@@ -213,7 +216,7 @@ def quit_with_q(term: Terminal, presses: int) -> int:
     """Press q `presses` times, one a second until termnews exits; how many extra q it took.
 
     Extra presses are needed when a q lands before a focus change that an earlier key asked
-    for (Textual applies Widget.focus() later), or right at start-up.
+    for (Textual applies Widget.focus() later).
     """
     sent = 0
     while sent < presses + 5:

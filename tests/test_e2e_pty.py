@@ -129,6 +129,9 @@ class Terminal:
         deadline = time.monotonic() + WAIT
         while not self.eof and time.monotonic() < deadline:
             self._pump(0.05)
+        # The PTY closes a moment before the process is gone.
+        while self.proc.isalive() and time.monotonic() < deadline:
+            time.sleep(0.02)
         if self.proc.isalive():
             pytest.fail("termnews did not exit")
         return int(self.proc.wait())
