@@ -231,7 +231,7 @@ def test_read_posts_in_a_real_terminal_and_no_feed_escapes_reach_it(
         term.wait_for("Feeds", *blog_titles, feed_title)
         # Tab to the article list, Enter opens its first post: the reader header
         # shows the title, the position in the list and the author.
-        mark = term.send(b"\t")
+        term.send(b"\t")
         mark = term.send(b"\r")
         term.wait_for(f"1/{total}", post_title, "Harbour master", "Gulls", "roof", since=mark)
         # n: the next post of the list, the sample site's newest.
@@ -262,3 +262,7 @@ def test_read_posts_in_a_real_terminal_and_no_feed_escapes_reach_it(
     # never asks the terminal to clear (Textual repaints cell by cell), nor sets its title.
     assert CLEAR.encode() not in raw
     assert not re.search(rb"\x1b\](?:0|1|2|8);[^\x07\x1b]*evil", raw)
+    # No operating system command (title, clipboard, hyperlink) and no bell, except
+    # Textual's own mouse pointer shape (OSC 22).
+    rest = re.sub(rb"\x1b\]22;[a-z-]*\x07", b"", raw)
+    assert b"\x1b]" not in rest and b"\x07" not in rest
