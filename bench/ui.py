@@ -1,6 +1,6 @@
 """Benchmark the reader UI on a big cache against DESIGN.md's targets. Prints a table.
 
-    .venv/bin/python bench/ui.py --cache /tmp/tncache-100k
+    .venv/bin/python bench/ui.py --cache DIR
 
 --cache DIR is reused when it holds a database, and generated there otherwise
 (bench/make_cache.py, --articles/--feeds). Without --cache a temporary one is made and
