@@ -152,6 +152,7 @@ MIGRATIONS: list[str] = [
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
+BROAD_SEARCH = 5000  # matches above which a search walks the time index instead
 _TAG = re.compile(r"<[^>]*>")
 
 
@@ -585,26 +586,38 @@ class Store:
             params.append(fts_query(query.search))
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
+    def _list_sql(self, query: ArticleQuery) -> tuple[str, list[object]]:
+        where, params = self._where(query)
+        source = "articles a"
+        if query.search and self._search_matches(query.search) > BROAD_SEARCH:
+            # A word found in most articles: walking the time index and testing each row
+            # beats looking up and sorting tens of thousands of matches (~70 ms vs ~1 s
+            # at 100k). Narrow searches are fastest the other way round.
+            index = "articles_by_feed_time" if query.feed_id is not None else "articles_by_time"
+            source = f"articles a INDEXED BY {index}"
+        return f"SELECT a.id FROM {source}{where} ORDER BY a.sort_key DESC, a.id DESC", params
+
+    def _search_matches(self, text: str) -> int:
+        return int(
+            self.db.execute(
+                "SELECT COUNT(*) FROM articles_fts WHERE articles_fts MATCH ?", (fts_query(text),)
+            ).fetchone()[0]
+        )
+
     def article_ids(self, query: ArticleQuery) -> array[int]:
         """The ordered ids of a list (newest first): 8 bytes a row, never row objects."""
-        where, params = self._where(query)
+        sql, params = self._list_sql(query)
         ids: array[int] = array("q")
-        cursor = self.db.execute(
-            f"SELECT a.id FROM articles a{where} ORDER BY a.sort_key DESC, a.id DESC", params
-        )
-        while rows := cursor.fetchmany(4096):
+        cursor = self.db.cursor()
+        cursor.row_factory = None  # plain tuples: half the cost of sqlite3.Row at 100k rows
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(8192):
             ids.extend(r[0] for r in rows)
         return ids
 
     def first_article_ids(self, query: ArticleQuery, limit: int) -> list[int]:
-        where, params = self._where(query)
-        return [
-            r[0]
-            for r in self.db.execute(
-                f"SELECT a.id FROM articles a{where} ORDER BY a.sort_key DESC, a.id DESC LIMIT ?",
-                [*params, limit],
-            )
-        ]
+        sql, params = self._list_sql(query)
+        return [r[0] for r in self.db.execute(f"{sql} LIMIT ?", [*params, limit])]
 
     def articles(self, ids: Sequence[int]) -> dict[int, Article]:
         """List rows for the given ids (a visible page)."""

@@ -228,7 +228,7 @@ class ArticleList(ScrollView, can_focus=True):
         )
         star = self.get_component_rich_style("article-list--star", partial=True)
         date = format_date(article.published)
-        date_width = 10
+        date_width = 11  # " 2025-10-08": a gap after the feed name
         feed_width = 0
         if self.show_feed and width >= 70:
             feed_width = min(22, max(12, width // 6))
