@@ -465,6 +465,8 @@ async def test_client_environment_is_filtered(host: Host) -> None:
 @pytest.mark.e2e
 async def test_dropped_connection_leaves_no_process_behind(host: Host) -> None:
     conn, _, _ = await _open_reader(host, "bob")
+    # Under load an earlier test's bob may still be exiting: wait for exactly this one.
+    await _until(lambda: len(_children(host.process.pid, "bob")) == 1, "one bob session")
     (pid,) = _children(host.process.pid, "bob")
     # The server ignores SIGHUP (like under nohup); its child must not inherit that.
     status = Path(f"/proc/{pid}/status").read_text()

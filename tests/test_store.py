@@ -189,3 +189,17 @@ def test_eight_processes_write_and_read_one_database_at_once(tmp_path: Path) -> 
     assert len(store.article_ids(ArticleQuery())) == 8 * 20 * 5
     for n in range(8):
         assert Store(path, identity=f"user{n}").unread_total() < 8 * 20 * 5
+
+
+def test_search_index_is_built_after_storing_and_before_any_search(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite")
+    feed = store.add_feed("http://example.org/feed")
+    store_entries(store, feed.id, [entry(1, content="<p>a kelp forest</p>"), entry(2)])
+    assert store.pending_index() == 2  # storing did not index
+    assert store.index_pending() == 2
+    assert store.pending_index() == 0
+    assert len(store.article_ids(ArticleQuery(search="kelp"))) == 1
+    store_entries(store, feed.id, [entry(1, content="<p>a seagrass meadow</p>"), entry(2)], "h2")
+    assert store.pending_index() == 1  # the changed article waits to be re-indexed
+    assert len(store.article_ids(ArticleQuery(search="seagrass"))) == 1  # search indexes first
+    assert len(store.article_ids(ArticleQuery(search="kelp"))) == 0

@@ -203,6 +203,7 @@ class TermNewsApp(App[int]):
 
         report = asyncio.run(refresher.refresh(feed_ids, due_only=due_only, progress=progress))
         self.post_message(RefreshDone(report))
+        refresher.index_search()  # new posts become searchable in the background
 
     def on_refresh_progress(self, message: RefreshProgress) -> None:
         result = message.result

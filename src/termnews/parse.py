@@ -304,6 +304,10 @@ def _mp_context() -> multiprocessing.context.BaseContext:
         return _context
 
 
+def _ready() -> bool:
+    return True
+
+
 class ParsePool:
     """Runs parse_feed in a process pool: parsing is CPU-bound and must never run on the
     UI's event loop or in a thread."""
@@ -319,6 +323,13 @@ class ParsePool:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def warm_up(self) -> None:
+        """Start the workers now (call from a thread): starting the forkserver and its
+        feedparser import takes ~0.1 s that would otherwise wait for the first feed."""
+        executor = self._get_executor()
+        for future in [executor.submit(_ready) for _ in range(self._max_workers)]:
+            future.result()
 
     async def parse(self, body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
         """parse_feed in a worker process. Raises FeedParseError for every failure."""

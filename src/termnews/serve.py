@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncssh
 
@@ -38,6 +38,9 @@ from termnews.members import (
     read_members,
     validate_name,
 )
+
+if TYPE_CHECKING:
+    from termnews.service import NewsService, RefreshReport
 
 HOST_KEY_FILE = "ssh_host_ed25519_key"
 LOG_FILE = "serve.log"
@@ -748,6 +751,12 @@ def setup_logging(data_dir: Path) -> None:
         handler.setFormatter(formatter)
         log.addHandler(handler)
     logging.getLogger("asyncssh").setLevel(logging.WARNING)
+
+
+def _refresh_and_index(service: NewsService) -> RefreshReport:
+    report = asyncio.run(service.refresh(due_only=True))
+    service.index_search()
+    return report
 
 
 async def _refresh_loop(paths: Paths, minutes: float) -> None:

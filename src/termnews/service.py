@@ -7,6 +7,7 @@ It owns the store, the parse pool and the fetch settings. Reads are synchronous
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import socket
@@ -275,6 +276,11 @@ class NewsService:
         results: list[FeedRefresh] = []
         if not ids:
             return RefreshReport(results, 0.0)
+        # New feeds will need parsing: start the workers while the first ones download,
+        # not when the first body arrives. (A refresh of known feeds is mostly 304s.)
+        warming = asyncio.ensure_future(
+            asyncio.to_thread(self._warm_pool) if self.store.unfetched(ids) else asyncio.sleep(0)
+        )
         db = StoreThread(self.store)
         try:
             async with self._fetcher() as fetcher:
@@ -288,8 +294,14 @@ class NewsService:
                 await asyncio.gather(*(one(feed_id) for feed_id in ids))
         finally:
             db.close()
+            await warming
         await self._retry_outbox()
         return RefreshReport(results, time.perf_counter() - started)
+
+    def _warm_pool(self) -> None:
+        # Not fatal: a pool that cannot start reports it per feed when parsing.
+        with contextlib.suppress(Exception):
+            self.pool.warm_up()
 
     async def _retry_outbox(self) -> None:
         """Comments that failed to deliver go out again with each refresh (when due)."""
@@ -389,6 +401,10 @@ class NewsService:
         report.outcome = RefreshOutcome.NEW
         if parsed.title:
             report.title = parsed.title
+
+    def index_search(self) -> int:
+        """Add newly stored articles to the search index (run after a refresh, off the UI)."""
+        return self.store.index_pending()
 
     # -- article lists ----------------------------------------------------------
 

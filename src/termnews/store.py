@@ -75,8 +75,11 @@ MIGRATIONS: list[str] = [
         comments_api TEXT,
         comment_count INTEGER,
         fetched REAL NOT NULL,
+        indexed INTEGER NOT NULL DEFAULT 0,
         UNIQUE (feed_id, guid)
     );
+    -- Articles still to add to the search index (see Store.index_pending).
+    CREATE INDEX articles_unindexed ON articles (id) WHERE indexed = 0;
     -- Covering indexes for the article lists (newest first).
     CREATE INDEX articles_by_time ON articles (sort_key DESC, id DESC);
     CREATE INDEX articles_by_feed_time ON articles (feed_id, sort_key DESC, id DESC);
@@ -362,6 +365,14 @@ class Store:
             raise StoreError(f"no feed with id {feed_id}")
         return row[0], row[1], row[2], row[3]
 
+    def unfetched(self, feed_ids: Sequence[int]) -> bool:
+        """Whether any of these feeds has never been stored (its first refresh)."""
+        wanted = set(feed_ids)
+        return any(
+            row[0] in wanted
+            for row in self.db.execute("SELECT id FROM feeds WHERE body_hash IS NULL")
+        )
+
     def due_feeds(self, now: float) -> list[int]:
         return [
             r[0]
@@ -477,7 +488,7 @@ class Store:
                 meta = entry.comments
                 old = existing.get(entry.guid)
                 if old is None:
-                    cursor = self.db.execute(
+                    self.db.execute(
                         "INSERT INTO articles (feed_id, guid, link, title, author, published, "
                         "updated, sort_key, summary, content, body_hash, comments_page, "
                         "comments_feed, comments_api, comment_count, fetched) "
@@ -501,15 +512,15 @@ class Store:
                             now,
                         ),
                     )
-                    self._fts_insert(int(cursor.lastrowid or 0), entry)
                     new += 1
                     continue
                 article_id, old_hash, old_meta = old
                 if old_hash != digest:
-                    self._fts_delete([article_id])
+                    self._fts_delete([article_id])  # re-indexed later, with the new text
                     self.db.execute(
                         "UPDATE articles SET link = ?, title = ?, author = ?, published = ?, "
-                        "updated = ?, summary = ?, content = ?, body_hash = ? WHERE id = ?",
+                        "updated = ?, summary = ?, content = ?, body_hash = ?, indexed = 0 "
+                        "WHERE id = ?",
                         (
                             entry.link,
                             entry.title,
@@ -522,7 +533,6 @@ class Store:
                             article_id,
                         ),
                     )
-                    self._fts_insert(article_id, entry)
                     updated += 1
                 # Comment metadata changes without the body changing (counts go up); written
                 # only when it did change, as a changed feed repeats most of its entries.
@@ -535,22 +545,47 @@ class Store:
                     )
         return new, updated
 
-    def _fts_insert(self, article_id: int, entry: ParsedEntry) -> None:
-        self.db.execute(
-            "INSERT INTO articles_fts (rowid, title, author, summary, content) "
-            "VALUES (?, ?, ?, ?, ?)",
-            _fts_values(article_id, entry.title, entry.author, entry.summary, entry.content),
-        )
+    def pending_index(self) -> int:
+        """How many articles are not in the search index yet."""
+        return int(self.db.execute("SELECT COUNT(*) FROM articles WHERE indexed = 0").fetchone()[0])
+
+    def index_pending(self, batch: int = 500) -> int:
+        """Add new and changed articles to the search index; returns how many.
+
+        A refresh only stores articles: indexing their text is most of the cost of storing
+        them, so it runs afterwards (in the background in the app and on a host) and, at
+        the latest, before a search.
+        """
+        done = 0
+        while True:
+            with self.transaction():
+                rows = self.db.execute(
+                    "SELECT id, title, author, summary, content FROM articles "
+                    "WHERE indexed = 0 LIMIT ?",
+                    (batch,),
+                ).fetchall()
+                if not rows:
+                    return done
+                self.db.executemany(
+                    "INSERT INTO articles_fts (rowid, title, author, summary, content) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    [_fts_values(*row) for row in rows],
+                )
+                self.db.executemany(
+                    "UPDATE articles SET indexed = 1 WHERE id = ?", [(row[0],) for row in rows]
+                )
+            done += len(rows)
 
     def _fts_delete(self, article_ids: Iterable[int]) -> None:
         # A contentless FTS5 table forgets a row only when given the exact values it indexed,
         # so they are recomputed from the article row before it changes.
         for article_id in article_ids:
             row = self.db.execute(
-                "SELECT title, author, summary, content FROM articles WHERE id = ?", (article_id,)
+                "SELECT title, author, summary, content FROM articles WHERE id = ? AND indexed = 1",
+                (article_id,),
             ).fetchone()
             if row is None:
-                continue
+                continue  # never indexed: nothing to forget
             self.db.execute(
                 "INSERT INTO articles_fts (articles_fts, rowid, title, author, summary, content) "
                 "VALUES ('delete', ?, ?, ?, ?, ?)",
@@ -587,6 +622,8 @@ class Store:
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def _list_sql(self, query: ArticleQuery) -> tuple[str, list[object]]:
+        if query.search:
+            self.index_pending()  # usually done already, in the background
         where, params = self._where(query)
         source = "articles a"
         if query.search and self._search_matches(query.search) > BROAD_SEARCH:
