@@ -203,3 +203,22 @@ def test_search_index_is_built_after_storing_and_before_any_search(tmp_path: Pat
     assert store.pending_index() == 1  # the changed article waits to be re-indexed
     assert len(store.article_ids(ArticleQuery(search="seagrass"))) == 1  # search indexes first
     assert len(store.article_ids(ArticleQuery(search="kelp"))) == 0
+
+
+def test_a_version_1_database_is_migrated_forward_and_keeps_its_data(tmp_path: Path) -> None:
+    from termnews.store import MIGRATIONS, _split_sql
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:  # what the first release wrote
+        for statement in _split_sql(MIGRATIONS[0]):
+            db.execute(statement)
+        db.execute("INSERT INTO feeds (url, added) VALUES ('http://example.org/feed', 0)")
+        db.execute(
+            "INSERT INTO articles (feed_id, guid, title, sort_key, body_hash, fetched, content) "
+            "VALUES (1, 'g', 'Old post', 0, 'h', 0, '<p>barnacles</p>')"
+        )
+        db.execute("PRAGMA user_version = 1")
+    store = Store(path)
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert store.pending_index() == 1
+    assert len(store.article_ids(ArticleQuery(search="barnacles"))) == 1
