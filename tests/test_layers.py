@@ -48,4 +48,7 @@ def test_ui_talks_to_the_core_only_through_the_service() -> None:
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
             offenders += [f"{path.name}: {n}" for n in names if n in forbidden]
+            # ... nor reach around the service to its store.
+            if isinstance(node, ast.Attribute) and node.attr in ("store", "db"):
+                offenders.append(f"{path.name}:{node.lineno}: .{node.attr}")
     assert offenders == []

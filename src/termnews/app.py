@@ -136,12 +136,14 @@ class TermNewsApp(App[int]):
             from termnews.screens.welcome import WelcomeScreen
 
             self.push_screen(WelcomeScreen())
-        drafts = self.service.comments.store.drafts(self.service.identity.name)
+        drafts = self.service.comments.drafts()
         if drafts:
             self.tell(
                 f"You have {len(drafts)} unsent comment draft{'s' if len(drafts) > 1 else ''}: "
                 "press D to see them."
             )
+        if self.service.pending_index():
+            self._index_worker()
         minutes = settings.refresh_interval
         if minutes and self._auto_refresh_enabled():
             self.set_interval(minutes * 60, self._interval_refresh)
@@ -204,6 +206,15 @@ class TermNewsApp(App[int]):
         report = asyncio.run(refresher.refresh(feed_ids, due_only=due_only, progress=progress))
         self.post_message(RefreshDone(report))
         refresher.index_search()  # new posts become searchable in the background
+
+    @work(thread=True, exclusive=True, group="index", exit_on_error=False)
+    def _index_worker(self) -> None:
+        """Articles stored by `termnews refresh` (or an upgrade) become searchable now."""
+        indexer = self.service.clone()
+        try:
+            indexer.index_search()
+        finally:
+            indexer.close()
 
     def on_refresh_progress(self, message: RefreshProgress) -> None:
         result = message.result

@@ -402,6 +402,9 @@ class NewsService:
         if parsed.title:
             report.title = parsed.title
 
+    def pending_index(self) -> int:
+        return self.store.pending_index()
+
     def index_search(self) -> int:
         """Add newly stored articles to the search index (run after a refresh, off the UI)."""
         return self.store.index_pending()

@@ -303,6 +303,10 @@ class CommentService:
 
     # -- drafts ------------------------------------------------------------------------
 
+    def drafts(self) -> list[Draft]:
+        """This identity's unsent drafts, newest first."""
+        return self.store.drafts(self.identity.name)
+
     def draft(self, article_id: int) -> Draft | None:
         return self.store.draft(article_id, self.identity.name)
 

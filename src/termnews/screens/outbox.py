@@ -44,7 +44,7 @@ class OutboxScreen(TermNewsAccess, ModalScreen[None]):
     def reload(self) -> None:
         comments = self.tn_app.service.comments
         options: list[Option] = []
-        for draft in comments.store.drafts(self.tn_app.service.identity.name):
+        for draft in comments.drafts():
             article = self.tn_app.service.article(draft.article_id)
             title = clean_line(article.title if article else "(post gone)", 60)
             label = Text.assemble(
