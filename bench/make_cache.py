@@ -3,7 +3,7 @@
     .venv/bin/python bench/make_cache.py --articles 100000 --feeds 200 DIR
 
 DIR becomes a termnews data dir (`termnews --data-dir DIR` opens it). Articles are written
-through `termnews.store.Store.store_feed` (one transaction per feed, FTS included), so the
+through `termnews.store.Store.store_feed` (one transaction per feed), then builds the search index, so the
 database is exactly what a refresh would have left. Titles and bodies are generated from
 word lists (1-5 KB of HTML each: paragraphs, links, the odd list, heading, quote and code
 block), dates are spread over three years, and a few posts are long (20k-60k words).
@@ -283,6 +283,9 @@ def make_cache(
             if progress and (feed_no + 1) % 10 == 0:
                 elapsed = time.perf_counter() - started
                 print(f"  {feed_no + 1}/{feeds} feeds, {elapsed:.0f} s", file=sys.stderr)
+        indexed = store.index_pending()  # as the app does after a refresh
+        if progress:
+            print(f"  indexed {indexed} articles for search", file=sys.stderr)
         store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         store.close()
