@@ -4,9 +4,10 @@
 
 DIR becomes a termnews data dir (`termnews --data-dir DIR` opens it). Articles are written
 through `termnews.store.Store.store_feed` (one transaction per feed), then the search index
-is built, so the database is exactly what a refresh and the app would have left. Titles and bodies are generated from
-word lists (1-5 KB of HTML each: paragraphs, links, the odd list, heading, quote and code
-block), dates are spread over three years, and a few posts are long (20k-60k words).
+is built, so the database is what a refresh and the app would have left. Titles and bodies
+are generated from word lists (1-5 KB of HTML each: paragraphs, links, the odd list,
+heading, quote and code block), dates are spread over three years, and a few posts are
+long (20k-60k words).
 Feeds are scheduled far in the future, so an app opened on the cache does not refetch.
 
 Deterministic for a given --seed. Not run by CI.
