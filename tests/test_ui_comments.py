@@ -154,3 +154,39 @@ def test_thread_survives_cycles_and_deep_chains() -> None:
     ordered = thread(deep + cycle)
     assert len(ordered) == 3002
     assert ordered[2999].depth == 2999
+
+
+async def test_undelivered_comment_waits_in_the_outbox_and_is_retried_from_it(
+    service: NewsService, site: DemoSite
+) -> None:
+    from textual.widgets import OptionList
+
+    from termnews.screens.feeds import FeedsScreen
+    from termnews.screens.outbox import OutboxScreen
+
+    article_id = threaded_post(service, site)
+    app = TermNewsApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_post(app, pilot, article_id)
+        await pilot.press("C")
+        await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        site.set_faults(fail_next=10, fail_status=500)  # the site is down for a while
+        await pilot.press(*"Sent while the site was down")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, ReaderScreen))
+        assert len(service.comments.outbox()) == 1
+        await pilot.press("q")
+        await wait_until(pilot, lambda: isinstance(app.screen, FeedsScreen))
+        await pilot.press("D")
+        await wait_until(pilot, lambda: isinstance(app.screen, OutboxScreen))
+        listed = app.screen.query_one(OptionList)
+        assert "outbox" in str(listed.get_option_at_index(0).prompt)
+        site.set_faults(fail_next=0)  # the site is back
+        await pilot.press("r")
+        await wait_until(pilot, lambda: not service.comments.outbox())
+    delivered = [
+        c
+        for c in site.comments_for(site.post_for("threaded").id)
+        if "Sent while the site was down" in c["text"]
+    ]
+    assert len(delivered) == 1
