@@ -110,6 +110,7 @@ class TermNewsApp(App[int]):
     def __init__(self, service: NewsService, paths: Paths | None = None) -> None:
         super().__init__()
         self.service = service
+        service.prepare_workers()  # while stdio is still the terminal's
         self.paths = paths
         self._refresher: NewsService | None = None
         self.demo_site: Any = None

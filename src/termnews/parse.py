@@ -308,6 +308,24 @@ def _ready() -> bool:
     return True
 
 
+def start_helpers() -> None:
+    """Start multiprocessing's helper processes (resource tracker, forkserver) now.
+
+    Call before a UI takes over the terminal: both hand their new process the current
+    `sys.stderr.fileno()`, and Textual's stand-in for stderr has none, so starting them
+    later from inside the app fails ("bad value(s) in fds_to_keep"). Cheap: the
+    forkserver imports termnews.parse in its own process, without waiting.
+    """
+    from multiprocessing import resource_tracker
+
+    context = _mp_context()
+    resource_tracker.ensure_running()
+    if isinstance(context, multiprocessing.context.ForkServerContext):
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 class ParsePool:
     """Runs parse_feed in a process pool: parsing is CPU-bound and must never run on the
     UI's event loop or in a thread."""

@@ -35,7 +35,7 @@ from termnews.model import (
     Identity,
 )
 from termnews.opml import Subscription, parse_subscriptions, to_opml
-from termnews.parse import FeedParseError, ParsePool
+from termnews.parse import FeedParseError, ParsePool, start_helpers
 from termnews.render import RenderedDocument, clean_line, render_html
 from termnews.store import Store
 
@@ -166,6 +166,13 @@ class NewsService:
             self._pool.close()
             self._pool = None
         self.store.close()
+
+    def prepare_workers(self) -> None:
+        """Ready the parse workers' helpers before a UI replaces stdio (see start_helpers)."""
+        try:
+            start_helpers()
+        except Exception:  # the first parse reports a pool that cannot start, per feed
+            return
 
     @property
     def pool(self) -> ParsePool:
