@@ -25,6 +25,7 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from termnews.config import Paths
@@ -36,6 +37,7 @@ from termnews.widgets.article_view import ArticleView
 from termnews.widgets.feed_list import FeedList
 
 INFO_TIMEOUT = 15.0
+LIST_UPDATE_SECONDS = 1.0
 
 
 def stylesheet_path() -> Path:
@@ -116,6 +118,7 @@ class TermNewsApp(App[int]):
         self.demo_site: Any = None
         self.ssh = over_ssh()
         self.crash_message = ""
+        self._lists_timer: Timer | None = None
 
     # -- start-up ---------------------------------------------------------------------
 
@@ -220,8 +223,14 @@ class TermNewsApp(App[int]):
     def on_refresh_progress(self, message: RefreshProgress) -> None:
         result = message.result
         self._status(f"Refreshing {message.done}/{message.total}: {result.title}")
-        if result.outcome is RefreshOutcome.NEW and result.new:
-            self._refresh_lists()
+        if result.outcome is RefreshOutcome.NEW and result.new and self._lists_timer is None:
+            # New articles show within a second, but the lists are rebuilt at most once a
+            # second however many feeds land: a refresh of 150 feeds must not rebuild 150 times.
+            self._lists_timer = self.set_timer(LIST_UPDATE_SECONDS, self._flush_lists)
+
+    def _flush_lists(self) -> None:
+        self._lists_timer = None
+        self._refresh_lists()
 
     def on_refresh_done(self, message: RefreshDone) -> None:
         report = message.report
@@ -235,6 +244,9 @@ class TermNewsApp(App[int]):
             for result in failed[:3]:
                 self.tell(f"{result.title}: {result.error}", error=True)
         self._status(summary)
+        if self._lists_timer is not None:
+            self._lists_timer.stop()
+            self._lists_timer = None
         self._refresh_lists()
 
     @on(Worker.StateChanged)
