@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 from termnews.config import Paths, Settings
 from termnews.model import Identity
 from termnews.service import NewsService
+from tests.support.corpus import CORPUS
 
 pytest_plugins = ["tests.support.fixtures"]
 
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def corpus_dir() -> Path:
-    return Path(os.environ.get("TERMNEWS_CORPUS", ROOT.parent / "shared" / "corpus"))
+    return CORPUS
 
 
 @pytest.fixture

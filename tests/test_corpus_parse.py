@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from pathlib import Path
 
 import feedparser
@@ -19,20 +18,14 @@ from termnews.parse import (
     _trim_before_declaration,
     parse_feed,
 )
+from tests.support.corpus import ABSENT, CORPUS, FEEDS
 from tests.support.feedserver import FEED_TYPES
 
-CORPUS = Path(
-    os.environ.get("TERMNEWS_CORPUS")
-    or Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"
-)
-FEEDS = CORPUS / "feeds"
 COUNT_COLUMN = "entries_per_feedparser_6.0.14"
 
 pytestmark = [
     pytest.mark.corpus,
-    pytest.mark.skipif(
-        not FEEDS.is_dir(), reason=f"feed corpus not found at {CORPUS} (set TERMNEWS_CORPUS)"
-    ),
+    pytest.mark.skipif(not FEEDS.is_dir(), reason=ABSENT),
 ]
 
 

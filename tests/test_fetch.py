@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import gzip
-import os
 import socket
 import time
 import tracemalloc
@@ -18,6 +17,7 @@ import pytest
 from termnews import __version__
 from termnews.fetch import Fetcher, FetchResult, format_size, parse_retry_after
 from termnews.model import FetchStatus
+from tests.support.corpus import ABSENT, FEEDS
 from tests.support.feedserver import FeedServer, make_atom, make_rss
 
 FEED = make_rss(
@@ -375,11 +375,9 @@ async def test_server_counts_simultaneous_requests(feed_server: FeedServer) -> N
 
 
 def _corpus_feeds() -> Path:
-    default = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"
-    feeds = Path(os.environ.get("TERMNEWS_CORPUS") or default) / "feeds"
-    if not feeds.is_dir():
-        pytest.skip(f"feed corpus not found at {feeds} (set TERMNEWS_CORPUS)")
-    return feeds
+    if not FEEDS.is_dir():
+        pytest.skip(ABSENT)
+    return FEEDS
 
 
 @pytest.mark.corpus

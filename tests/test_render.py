@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 import re
 from pathlib import Path
@@ -22,12 +21,7 @@ from termnews.render import (
     render_html,
     render_plain,
 )
-
-CORPUS = Path(
-    os.environ.get("TERMNEWS_CORPUS")
-    or Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"
-)
-FEEDS = CORPUS / "feeds"
+from tests.support.corpus import ABSENT, FEEDS
 
 CONTROL = re.compile(
     "[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\ud800-\udfff]"
@@ -463,9 +457,7 @@ def _corpus_files() -> list[Path]:
 
 
 @pytest.mark.corpus
-@pytest.mark.skipif(
-    not FEEDS.is_dir(), reason=f"feed corpus not found at {CORPUS} (set TERMNEWS_CORPUS)"
-)
+@pytest.mark.skipif(not FEEDS.is_dir(), reason=ABSENT)
 @pytest.mark.parametrize("path", _corpus_files(), ids=lambda p: p.name)
 def test_corpus_entries_render_cleanly(path: Path) -> None:
     parsed = feedparser.parse(path.read_bytes(), sanitize_html=False, resolve_relative_uris=False)
