@@ -182,6 +182,8 @@ class CommentsScreen(TermNewsAccess, Screen[None]):
             )
             if self.info.reason:
                 header.append(f"\n{clean_line(self.info.reason, 200)}", style="italic")
+                if self.info.page_url:
+                    header.append(" (y copies the comment page's address)", style="italic")
         if self.state:
             header.append(f"\n{clean_line(self.state, 200)}", style="italic")
         return header
