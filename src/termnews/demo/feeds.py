@@ -174,14 +174,7 @@ def comments_rss(blog: Blog, post: DemoPost | None, self_url: str, which: str = 
     out = [_RSS_OPEN.replace('\txmlns:wfw="http://wellformedweb.org/CommentAPI/"\n', "")]
     out.append(_rss_channel_head(title, self_url, link, info.tagline, built))
     for comment in comments:
-        on = blog.posts[comment.post_id]
-        item_title = (
-            f"By: {comment.author}"
-            if post is not None
-            else f"Comment on {on.title} by {comment.author}"
-        )
-        text = blog.reply_prefix(comment) + comment.content_html
-        link = blog.comment_link(comment)
+        item_title, text, link = _comment_item(blog, post, comment)
         out += [
             "\t<item>\n",
             f"\t\t<title>{escape_text(item_title)}</title>\n",
@@ -195,6 +188,17 @@ def comments_rss(blog: Blog, post: DemoPost | None, self_url: str, which: str = 
         ]
     out.append("\t</channel>\n</rss>\n")
     return "".join(out)
+
+
+def _comment_item(
+    blog: Blog, post: DemoPost | None, comment: StoredComment
+) -> tuple[str, str, str]:
+    """A comment's entry title, HTML text and permalink, as both comment feeds show them."""
+    if post is not None:
+        title = f"By: {comment.author}"
+    else:
+        title = f"Comment on {blog.posts[comment.post_id].title} by {comment.author}"
+    return title, blog.reply_prefix(comment) + comment.content_html, blog.comment_link(comment)
 
 
 def comments_atom(blog: Blog, post: DemoPost | None, self_url: str) -> str:
@@ -219,19 +223,13 @@ def comments_atom(blog: Blog, post: DemoPost | None, self_url: str) -> str:
         f"\t<id>{escape_text(self_url)}</id>\n",
     ]
     for comment in comments:
-        on = blog.posts[comment.post_id]
-        item_title = (
-            f"By: {comment.author}"
-            if post is not None
-            else f"Comment on {on.title} by {comment.author}"
-        )
-        text = blog.reply_prefix(comment) + comment.content_html
-        link = blog.comment_link(comment)
+        item_title, text, link = _comment_item(blog, post, comment)
         author_uri = f"\t\t\t<uri>{escape_text(comment.url)}</uri>\n" if comment.url else ""
         parent = blog.store.get(comment.parent) if comment.parent else None
         if parent is not None:
             ref, href = blog.comment_guid(parent), blog.comment_link(parent)
         else:
+            on = blog.posts[comment.post_id]
             ref, href = on.guid, on.url
         out += [
             "\t<entry>\n",
