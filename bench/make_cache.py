@@ -21,8 +21,9 @@ import sys
 import time
 from pathlib import Path
 
+from termnews.config import database_path
 from termnews.model import CommentMeta, ParsedEntry, ParsedFeed
-from termnews.store import Store, default_db_path
+from termnews.store import Store
 
 NOW = 1_760_000_000.0  # a fixed "now", so two runs with one seed give the same database
 SPAN = 3 * 365 * 86400.0
@@ -260,7 +261,7 @@ def make_cache(
     progress: bool = True,
 ) -> Path:
     """Fill `data_dir` with a fresh cache; returns the database path."""
-    db_path = default_db_path(data_dir)
+    db_path = database_path(data_dir)
     if db_path.exists():
         raise FileExistsError(f"{db_path} exists already; pick an empty directory")
     rng = random.Random(seed)

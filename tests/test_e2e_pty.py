@@ -21,10 +21,11 @@ from pathlib import Path
 import pytest
 from ptyprocess import PtyProcess
 
+from termnews.config import database_path
 from termnews.demo import DemoSite
 from termnews.model import ArticleQuery
 from termnews.render import clean_line
-from termnews.store import Store, default_db_path
+from termnews.store import Store
 from tests.support.feedserver import FeedServer, make_rss
 
 pytestmark = pytest.mark.e2e
@@ -209,7 +210,7 @@ def test_read_posts_in_a_real_terminal_and_no_feed_escapes_reach_it(
     assert "\x1b" not in added.stdout and "evil" not in added.stdout
     # What the screen should show is the stored text, cleaned: the parser already turns the
     # C1 byte into a harmless character, but the other escapes reach the database as they are.
-    store = Store(default_db_path(Path(data)))
+    store = Store(database_path(Path(data)))
     try:
         feed = next(f for f in store.feeds() if f.url.endswith("/tidemark.xml"))
         post = store.article(store.article_ids(ArticleQuery(feed_id=feed.id))[0])

@@ -98,7 +98,12 @@ class Paths:
 
     @property
     def database(self) -> Path:
-        return self.data_dir / "termnews.db"
+        return database_path(self.data_dir)
+
+
+def database_path(data_dir: Path) -> Path:
+    """The one SQLite file in a data dir."""
+    return data_dir / "termnews.db"
 
 
 def resolve_paths(config: str | Path | None = None, data_dir: str | Path | None = None) -> Paths:

@@ -9,7 +9,6 @@ same feed at once.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
 import time
@@ -362,15 +361,6 @@ class Store:
             (feed_id,),
         ).fetchone()
         return tuple(row) if row else None  # type: ignore[return-value]
-
-    def feed_validators(self, feed_id: int) -> tuple[str, str | None, str | None, str | None]:
-        """(url, etag, last_modified, body_hash) for a conditional fetch."""
-        row = self.db.execute(
-            "SELECT url, etag, last_modified, body_hash FROM feeds WHERE id = ?", (feed_id,)
-        ).fetchone()
-        if row is None:
-            raise StoreError(f"no feed with id {feed_id}")
-        return row[0], row[1], row[2], row[3]
 
     def unfetched(self, feed_ids: Sequence[int]) -> bool:
         """Whether any of these feeds has never been stored (its first refresh)."""
@@ -843,13 +833,6 @@ class Store:
             for r in rows
         ]
 
-    def board_count(self, article_id: int) -> int:
-        return int(
-            self.db.execute(
-                "SELECT COUNT(*) FROM board WHERE article_id = ?", (article_id,)
-            ).fetchone()[0]
-        )
-
     def recent_board_posts(self, identity: str, since: float) -> int:
         return int(
             self.db.execute(
@@ -1010,11 +993,3 @@ def fts_query(text: str) -> str:
     quoted = [f'"{w}"' for w in words]
     quoted[-1] += "*"
     return " ".join(quoted)
-
-
-def default_db_path(data_dir: Path) -> Path:
-    return data_dir / "termnews.db"
-
-
-def env_data_dir() -> str | None:
-    return os.environ.get("TERMNEWS_DATA_DIR")
