@@ -190,3 +190,20 @@ async def test_undelivered_comment_waits_in_the_outbox_and_is_retried_from_it(
         if "Sent while the site was down" in c["text"]
     ]
     assert len(delivered) == 1
+
+
+def test_board_reply_to_a_site_comment_threads_under_that_comment() -> None:
+    from termnews.model import Comment
+    from termnews.screens.compose import reply_parent
+
+    site_three = Comment("wordpress", "3", None, "Site author", None, 1.0, "<p>site</p>")
+    board_three = Comment("board", "3", None, "@bob", None, 2.0, "board")
+    parent = reply_parent(site_three, "board")
+    assert parent == "wordpress:3"
+    reply = Comment("board", "4", parent, "@ada", None, 3.0, "reply")
+    ordered = thread([site_three, board_three, reply])
+    authors = [(t.comment.author, t.depth) for t in ordered]
+    assert authors == [("Site author", 0), ("@ada", 1), ("@bob", 0)]
+    # A site comment cannot answer a board comment (the site never saw it).
+    assert reply_parent(board_three, "wordpress-form") is None
+    assert reply_parent(site_three, "wordpress-form") == "3"

@@ -338,6 +338,9 @@ class TermNewsApp(App[int]):
                 if hasattr(screen, "action_reload") and hasattr(screen, "comments"):
                     screen.action_reload()
 
+        if reply_to is not None and reply_to.source == "board":
+            # A reply to a board comment can only go to the board: the site never saw it.
+            info.targets = [t for t in info.targets if t.kind == "board"]
         self.push_screen(ComposeScreen(article, info, reply_to=reply_to), closed)
 
     def save_open_drafts(self) -> None:

@@ -37,7 +37,13 @@ def thread(comments: list[Comment]) -> list[Threaded]:
     for comment in comments:
         parent = None
         if comment.parent_id and comment.parent_id != comment.remote_id:
-            parent = by_key.get((comment.source, comment.parent_id)) or by_id.get(comment.parent_id)
+            source, _, remote = comment.parent_id.rpartition(":")
+            if comment.source == "board" and source:  # a board reply to a site's comment
+                parent = by_key.get((source, remote))
+            else:
+                parent = by_key.get((comment.source, comment.parent_id)) or by_id.get(
+                    comment.parent_id
+                )
         if parent is None or parent is comment:
             roots.append(comment)
         else:

@@ -25,6 +25,21 @@ from termnews.screens.base import TermNewsAccess
 SAVE_DELAY = 0.4  # seconds of quiet typing before the draft is written
 
 
+def reply_parent(reply_to: Comment | None, target_kind: str) -> str | None:
+    """The parent id a reply carries. Sites know only their own comment ids; a board reply
+    to a site's comment says whose id it is ("wordpress:3"), so it never threads under
+    board comment 3."""
+    if reply_to is None:
+        return None
+    if target_kind == "board":
+        return (
+            reply_to.remote_id
+            if reply_to.source == "board"
+            else (f"{reply_to.source}:{reply_to.remote_id}")
+        )
+    return reply_to.remote_id if reply_to.source not in ("board", "sent") else None
+
+
 @dataclass(slots=True)
 class ComposeResultInfo:
     """What the modal closed with: a delivery result, or None when kept as a draft."""
@@ -174,7 +189,7 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
             author=self.query_one("#author", Input).value.strip(),
             email=self.query_one("#email", Input).value.strip(),
             url=self.query_one("#url", Input).value.strip(),
-            parent_id=self.reply_to.remote_id if self.reply_to else None,
+            parent_id=reply_parent(self.reply_to, self.target.kind),
             target=self.target.kind,
         )
 
