@@ -282,29 +282,27 @@ class TermNewsApp(App[int]):
 
         self.push_screen(ReaderScreen(position), lambda index: on_close(index or 0))
 
-    def jump_to_feed(self, feed_id: int) -> None:
+    def _show_list(self, key: str) -> Any:
+        """Back to the feed list screen, showing the list `key` ("all", "feed:3", ...)."""
         screen = self._feeds_screen()
         if screen is None:
-            return
+            return None
         while self.screen is not screen:
             self.pop_screen()
-        screen.feed_list.select_key(f"feed:{feed_id}")
-        screen.load_list(f"feed:{feed_id}")
-        screen.feed_list.focus()
+        screen.feed_list.select_key(key)
+        screen.load_list(key)
+        return screen
+
+    def jump_to_feed(self, feed_id: int) -> None:
+        screen = self._show_list(f"feed:{feed_id}")
+        if screen is not None:
+            screen.feed_list.focus()
 
     def jump_to_article(self, article_id: int) -> None:
-        screen = self._feeds_screen()
-        if screen is None:
-            return
-        self.jump_to_feed_list_all(screen)
-        screen.article_list.go_to_id(article_id)
-        screen.article_list.action_select()
-
-    def jump_to_feed_list_all(self, screen: Any) -> None:
-        while self.screen is not screen:
-            self.pop_screen()
-        screen.feed_list.select_key("all")
-        screen.load_list("all")
+        screen = self._show_list("all")
+        if screen is not None:
+            screen.article_list.go_to_id(article_id)
+            screen.article_list.action_select()
 
     # -- comments ---------------------------------------------------------------------
 
