@@ -334,3 +334,16 @@ async def test_keys_typed_ahead_reach_the_pane_they_were_meant_for(
         app.post_message(events.Key("enter", "\r"))
         await pilot.pause(0.3)
         assert isinstance(app.screen, ReaderScreen)
+
+
+async def test_command_palette_opens_a_post_by_its_title(ui_service: NewsService) -> None:
+    app = TermNewsApp(ui_service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.press(*"beta post 1")
+        for _ in range(20):
+            await pilot.pause(0.1)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, ReaderScreen)
+        assert app.screen.article.title == "beta post 1"
