@@ -47,6 +47,7 @@ async def one_run(urls: list[str]) -> dict[str, float]:
 
     from termnews.app import TermNewsApp
     from termnews.config import Paths, Settings
+    from termnews.model import ArticleQuery
     from termnews.screens.feeds import FeedsScreen
     from termnews.service import NewsService
     from termnews.widgets.article_list import ArticleList
@@ -97,7 +98,7 @@ async def one_run(urls: list[str]) -> dict[str, float]:
         elapsed = time.perf_counter() - started
         timer.stop()
         ArticleList.action_cursor_down = original  # type: ignore[method-assign]
-    articles = len(service.article_ids(__import__("termnews.model").model.ArticleQuery()))
+    articles = len(service.article_ids(ArticleQuery()))
     service.close()
     late_ms = sorted(x * 1000 for x in late)
     keys_ms = sorted(x * 1000 for x in keys)

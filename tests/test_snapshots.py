@@ -10,7 +10,7 @@ import pytest
 
 from termnews.app import TermNewsApp
 from termnews.config import Paths, Settings
-from termnews.model import CommentMeta, Identity, ParsedEntry, ParsedFeed
+from termnews.model import ArticleQuery, CommentMeta, Identity, ParsedEntry, ParsedFeed
 from termnews.service import NewsService
 
 BODY = """
@@ -61,7 +61,7 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TermNewsApp
             body_hash=str(n),
             next_fetch=time.time() + 3600,
         )
-    ids = service.article_ids(__import__("termnews.model").model.ArticleQuery())
+    ids = service.article_ids(ArticleQuery())
     service.mark_read(list(ids[3:6]))
     service.set_starred(ids[1], True)
     yield TermNewsApp(service)

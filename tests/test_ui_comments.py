@@ -12,7 +12,7 @@ from textual.widgets import TextArea
 from termnews.app import TermNewsApp
 from termnews.config import Paths, Settings
 from termnews.demo import DemoSite
-from termnews.model import ArticleQuery, Identity
+from termnews.model import ArticleQuery, Draft, Identity
 from termnews.screens.comments import CommentsScreen, thread
 from termnews.screens.compose import ComposeScreen
 from termnews.screens.reader import ReaderScreen
@@ -207,3 +207,30 @@ def test_board_reply_to_a_site_comment_threads_under_that_comment() -> None:
     # A site comment cannot answer a board comment (the site never saw it).
     assert reply_parent(board_three, "wordpress-form") is None
     assert reply_parent(site_three, "wordpress-form") == "3"
+
+
+async def test_on_a_shared_host_members_sign_with_their_own_name(
+    tmp_path: Path, site: DemoSite
+) -> None:
+    from textual.widgets import Input
+
+    settings = Settings(refresh_on_start=False, name="The Operator", email="op@example.org")
+    member = Identity(name="ada", display_name="ada")
+    svc = NewsService.open(
+        Paths(tmp_path / "c.toml", tmp_path / "d"), settings, identity=member, restricted=True
+    )
+    svc.subscribe(site.feed_urls[0])
+    await svc.refresh()
+    app = TermNewsApp(svc)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_post(app, pilot, threaded_post(svc, site))
+        await pilot.press("C")
+        await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        author = app.screen.query_one("#author", Input)
+        assert author.value == "ada" and author.disabled
+        assert app.screen.query_one("#email", Input).value == ""  # not the operator's
+    poster = svc.comments._poster(
+        Draft(article_id=1, identity="ada", body="x", author="The Operator")
+    )
+    assert poster.author == "ada"
+    svc.close()

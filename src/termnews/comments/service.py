@@ -216,7 +216,7 @@ class CommentService:
             hostname_of(url)
         )
 
-    def _signature(self) -> tuple[str, str, str]:
+    def signature(self) -> tuple[str, str, str]:
         """Name, e-mail and website for comments to sites (the server's word when served)."""
         ident = self.identity
         if self.restricted:
@@ -227,7 +227,7 @@ class CommentService:
         return name, self.settings.email or ident.email, self.settings.url or ident.url
 
     def _as_whom(self) -> str:
-        name, email, _ = self._signature()
+        name, email, _ = self.signature()
         if name and email:
             return f"{name} <{email}>"
         return name or email or "(no name set)"
@@ -246,7 +246,7 @@ class CommentService:
         async with make_client(self.timeout) as client:
             post = await self._discover(client, article)
         host = hostname_of(article.link or article.comments.page_url or article.feed_url)
-        name, email, _ = self._signature()
+        name, email, _ = self.signature()
         targets: list[CommentTarget] = []
         note = None
         if not (name and email):
@@ -321,9 +321,10 @@ class CommentService:
     # -- posting -----------------------------------------------------------------------
 
     def _poster(self, draft: Draft) -> Poster:
-        name, email, url = self._signature()
+        name, email, url = self.signature()
         return Poster(
-            author=draft.author or name,
+            # On a shared host a member signs with their member name, whatever a draft says.
+            author=name if self.restricted else (draft.author or name),
             email=draft.email or email,
             url=draft.url or url,
             body=draft.body,

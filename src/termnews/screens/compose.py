@@ -85,7 +85,9 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
     def compose(self) -> ComposeResult:
         service = self.tn_app.service
         draft = service.comments.draft(self.article.id)
-        settings = service.settings
+        # Whose name goes with a comment: the profile's, or on a shared host the member's
+        # (never the operator's profile).
+        name, email, url = service.comments.signature()
         about = Text.assemble(("Comment on ", "dim"), (clean_line(self.article.title, 120), "bold"))
         if self.reply_to is not None:
             about.append(f"\nin reply to {clean_line(self.reply_to.author, 60)}", style="dim")
@@ -103,18 +105,18 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
             yield Static("", id="note")
             with Horizontal(classes="fields", id="identity-fields"):
                 yield Input(
-                    draft.author if draft and draft.author else settings.name,
+                    name if service.restricted or not (draft and draft.author) else draft.author,
                     placeholder="Name",
                     id="author",
                     disabled=service.restricted,
                 )
                 yield Input(
-                    draft.email if draft and draft.email else settings.email,
+                    draft.email if draft and draft.email else email,
                     placeholder="E-mail",
                     id="email",
                 )
                 yield Input(
-                    draft.url if draft and draft.url else settings.url,
+                    draft.url if draft and draft.url else url,
                     placeholder="Website (optional)",
                     id="url",
                 )
