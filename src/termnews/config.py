@@ -41,6 +41,12 @@ OPTIONS: tuple[Option, ...] = (
         "Minutes between automatic refreshes while termnews is open; 0 turns them off.",
     ),
     Option("general", "mark_read_on_open", True, "Opening a post marks it read."),
+    Option(
+        "general",
+        "reader_width",
+        100,
+        "Widest line of text in the reader and comments, in columns; 0 uses the whole width.",
+    ),
     Option("general", "mouse", True, "Enable mouse support (false sends no mouse modes)."),
     Option("general", "theme", "textual-dark", "Textual theme; changed from the command palette."),
     Option(
@@ -75,6 +81,7 @@ class Settings:
     refresh_on_start: bool = True
     refresh_interval: int = 30
     mark_read_on_open: bool = True
+    reader_width: int = 100
     mouse: bool = True
     theme: str = "textual-dark"
     browser: str = ""

@@ -111,7 +111,7 @@ class CommentsScreen(TermNewsAccess, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield CommentsHeader(id="comments-header")
-        yield ArticleView(id="comments-view")
+        yield ArticleView(max_width=self.tn_app.service.settings.reader_width, id="comments-view")
         yield Footer()
 
     def on_mount(self) -> None:

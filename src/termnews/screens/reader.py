@@ -63,7 +63,7 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
 
     def compose(self) -> ComposeResult:
         yield ArticleHeader(id="article-header")
-        yield ArticleView(id="article-view")
+        yield ArticleView(max_width=self.tn_app.service.settings.reader_width, id="article-view")
         yield Footer()
 
     def on_mount(self) -> None:

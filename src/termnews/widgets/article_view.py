@@ -43,8 +43,11 @@ class ArticleView(ScrollView, can_focus=True):
             super().__init__()
             self.width = width
 
-    def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
+    def __init__(
+        self, *, max_width: int = 0, name: str | None = None, id: str | None = None
+    ) -> None:
         super().__init__(name=name, id=id)
+        self.max_width = max_width  # 0: as wide as the widget
         self.lines: list[Text] = []
         self._strips: OrderedDict[int, Strip] = OrderedDict()
         self._text_width = 0
@@ -52,7 +55,8 @@ class ArticleView(ScrollView, can_focus=True):
     @property
     def text_width(self) -> int:
         """Columns available for text (what the renderer should wrap to)."""
-        return max(20, self.scrollable_content_region.width)
+        width = max(20, self.scrollable_content_region.width)
+        return min(width, self.max_width) if self.max_width else width
 
     def show(self, lines: list[Text], *, keep_scroll: bool = False) -> None:
         self.lines = lines
