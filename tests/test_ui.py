@@ -347,3 +347,24 @@ async def test_command_palette_opens_a_post_by_its_title(ui_service: NewsService
         await pilot.pause(0.3)
         assert isinstance(app.screen, ReaderScreen)
         assert app.screen.article.title == "beta post 1"
+
+
+async def test_articles_stored_by_another_process_appear(
+    ui_service: NewsService, feed_server: FeedServer
+) -> None:
+    app = TermNewsApp(ui_service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        articles = app.screen.query_one(ArticleList)
+        before = len(articles.ids)
+        feed_server.set_feed(
+            "/beta.xml",
+            make_rss(
+                "Beta", feed_items("beta", 2, 1_700_000_030) + feed_items("x", 3, 1_800_000_000)
+            ),
+        )
+        other = ui_service.clone()  # another termnews process (a cron refresh, the host)
+        await other.refresh()
+        other.close()
+        app._check_external_changes()  # what the app's timer does every few seconds
+        await pilot.pause()
+        assert len(articles.ids) == before + 3

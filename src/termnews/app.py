@@ -38,6 +38,7 @@ from termnews.widgets.feed_list import FeedList
 
 INFO_TIMEOUT = 15.0
 LIST_UPDATE_SECONDS = 1.0
+EXTERNAL_CHECK_SECONDS = 10.0
 
 
 def stylesheet_path() -> Path:
@@ -119,6 +120,7 @@ class TermNewsApp(App[int]):
         self.ssh = over_ssh()
         self.crash_message = ""
         self._lists_timer: Timer | None = None
+        self._data_version = 0
 
     # -- start-up ---------------------------------------------------------------------
 
@@ -148,6 +150,8 @@ class TermNewsApp(App[int]):
             )
         if self.service.pending_index():
             self._index_worker()
+        self._data_version = self.service.data_version()
+        self.set_interval(EXTERNAL_CHECK_SECONDS, self._check_external_changes)
         minutes = settings.refresh_interval
         if minutes and self._auto_refresh_enabled():
             self.set_interval(minutes * 60, self._interval_refresh)
@@ -169,6 +173,13 @@ class TermNewsApp(App[int]):
         self.push_screen(FeedsScreen())
         if refresh:
             self.start_refresh(None, due_only=True)
+
+    def _check_external_changes(self) -> None:
+        """Show what other processes stored (on a shared host the server refreshes)."""
+        version = self.service.data_version()
+        if version != self._data_version:
+            self._data_version = version
+            self._refresh_lists()
 
     def _interval_refresh(self) -> None:
         self.start_refresh(None, due_only=True)

@@ -409,6 +409,10 @@ class NewsService:
         if parsed.title:
             report.title = parsed.title
 
+    def data_version(self) -> int:
+        """Moves when another process (a cron refresh, the host's scheduler) wrote."""
+        return self.store.data_version()
+
     def pending_index(self) -> int:
         return self.store.pending_index()
 

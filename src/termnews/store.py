@@ -230,6 +230,10 @@ class Store:
                     self.db.execute(statement)
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
+    def data_version(self) -> int:
+        """Changes whenever another connection (another termnews process) commits."""
+        return int(self.db.execute("PRAGMA data_version").fetchone()[0])
+
     # -- key/value settings ----------------------------------------------------
 
     def get_value(self, key: str, default: str | None = None) -> str | None:
