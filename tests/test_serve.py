@@ -169,6 +169,15 @@ class Host:
     def log(self) -> str:
         return (self.data_dir / "serve.log").read_text(encoding="utf-8")
 
+    def zygote_pid(self) -> int | None:
+        """The session zygote the server last logged as ready, if any."""
+        found = re.findall(r"session zygote ready \(pid (\d+)", self.log())
+        return int(found[-1]) if found else None
+
+    def sessions_parent(self) -> int:
+        """Sessions are the zygote's children when there is one, else the server's."""
+        return self.zygote_pid() or self.process.pid
+
 
 def _env(base: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TERMNEWS_", "SSH_", "XDG_"))}
@@ -390,7 +399,7 @@ async def test_two_members_at_once_both_see_the_feed_list(host: Host) -> None:
     try:
         assert host.feed_title in ada_term.screen().text
         assert host.feed_title in bob_term.screen().text
-        assert _children(host.process.pid, "ada") and _children(host.process.pid, "bob")
+        assert _children(host.sessions_parent(), "ada") and _children(host.sessions_parent(), "bob")
         log = host.log()
         assert re.search(r"login ada from 127\.0\.0\.1:\d+", log)
         assert re.search(r"login bob from 127\.0\.0\.1:\d+", log)
@@ -446,7 +455,7 @@ async def test_client_environment_is_filtered(host: Host) -> None:
     }
     conn, _, _ = await _open_reader(host, "dee", env=sent)
     try:
-        (pid,) = _children(host.process.pid, "dee")
+        (pid,) = _children(host.sessions_parent(), "dee")
         env = _environ(pid)
         assert "LD_PRELOAD" not in env
         assert "TERMNEWS_DATA_DIR" not in env
@@ -466,8 +475,8 @@ async def test_client_environment_is_filtered(host: Host) -> None:
 async def test_dropped_connection_leaves_no_process_behind(host: Host) -> None:
     conn, _, _ = await _open_reader(host, "bob")
     # Under load an earlier test's bob may still be exiting: wait for exactly this one.
-    await _until(lambda: len(_children(host.process.pid, "bob")) == 1, "one bob session")
-    (pid,) = _children(host.process.pid, "bob")
+    await _until(lambda: len(_children(host.sessions_parent(), "bob")) == 1, "one bob session")
+    (pid,) = _children(host.sessions_parent(), "bob")
     # The server ignores SIGHUP (like under nohup); its child must not inherit that.
     status = Path(f"/proc/{pid}/status").read_text()
     ignored = int(re.search(r"^SigIgn:\s*([0-9a-f]+)", status, re.M).group(1), 16)  # type: ignore[union-attr]
@@ -508,12 +517,12 @@ async def test_member_limit_refuses_a_fourth_session(host: Host) -> None:
     conn = await _connect(host, "cy")
     try:
         sessions = [await _session(conn) for _ in range(3)]
-        await _until(lambda: len(_children(host.process.pid, "cy")) == 3, "three cy sessions")
+        await _until(lambda: len(_children(host.sessions_parent(), "cy")) == 3, "three cy sessions")
         _, fourth = await _session(conn)
         await asyncio.wait_for(fourth.closed.wait(), WAIT)
         assert fourth.exit_status == 1
         assert b"the limit is 3" in fourth.output
-        assert len(_children(host.process.pid, "cy")) == 3
+        assert len(_children(host.sessions_parent(), "cy")) == 3
         assert all(t.exit_status is None for _, t in sessions)
         assert re.search(r"refused cy from 127\.0\.0\.1:\d+: cy already has 3", host.log())
     finally:
@@ -539,7 +548,7 @@ async def test_open_mode_lets_a_new_key_pick_a_free_name(tmp_path: Path) -> None
             chan.write(attempt)
             await _until(lambda a=answer: a in terminal.output, f"the answer {answer!r}")
         chan.write(b"newcomer\r")
-        await _until(lambda: _children(host.process.pid, "newcomer"), "newcomer's session")
+        await _until(lambda: _children(host.sessions_parent(), "newcomer"), "newcomer's session")
         conn.close()
         await conn.wait_closed()
         names = [
@@ -551,7 +560,9 @@ async def test_open_mode_lets_a_new_key_pick_a_free_name(tmp_path: Path) -> None
 
         conn = await _connect(host, "newcomer")  # remembered: straight in, no prompt
         chan, terminal = await _session(conn)
-        await _until(lambda: _children(host.process.pid, "newcomer"), "newcomer's second session")
+        await _until(
+            lambda: _children(host.sessions_parent(), "newcomer"), "newcomer's second session"
+        )
         assert b"name: " not in terminal.output
         conn.close()
         await conn.wait_closed()

@@ -38,6 +38,8 @@ from termnews.members import (
     read_members,
     validate_name,
 )
+from termnews.zygote import RESET_SIGNALS, Zygote, ZygoteError, ZygoteLost
+from termnews.zygote import supported as zygote_supported
 
 if TYPE_CHECKING:
     from termnews.service import NewsService, RefreshReport
@@ -58,19 +60,6 @@ _LC_NAME = re.compile(r"LC_[A-Z]{1,20}")
 CLIENT_ENV_NAMES = frozenset({"TERM", "LANG", "COLORTERM", "NO_COLOR"})
 # Taken from the server's own environment, when set (the operator's choice).
 SERVER_ENV_NAMES = ("PATH", "HOME", "PYTHONPATH", "TZ")
-# Dispositions a child must not inherit: a server started under `nohup` ignores SIGHUP,
-# and its children would then outlive their connection.
-_RESET_SIGNALS = (
-    signal.SIGHUP,
-    signal.SIGINT,
-    signal.SIGQUIT,
-    signal.SIGTERM,
-    signal.SIGTSTP,
-    signal.SIGTTIN,
-    signal.SIGTTOU,
-    signal.SIGPIPE,
-    signal.SIGCHLD,
-)
 
 log = logging.getLogger("termnews.serve")
 
@@ -90,6 +79,7 @@ class ServeOptions:
     max_per_member: int = 3
     refresh_minutes: float = 1.0
     extra_env: dict[str, str] = field(default_factory=dict)
+    zygote: bool = True  # fork sessions from a pre-imported zygote; False: exec each one
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -174,7 +164,7 @@ def load_or_create_host_key(path: Path) -> asyncssh.SSHKey:
 def _prepare_child() -> None:
     """Runs in the child between fork and exec, after setsid(): default signal
     dispositions, nothing blocked, and the PTY on fd 0 as the controlling terminal."""
-    for signum in _RESET_SIGNALS:
+    for signum in RESET_SIGNALS:
         signal.signal(signum, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_SETMASK, set())
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
@@ -187,38 +177,59 @@ def _winsize(columns: int, rows: int, pixel_width: int = 0, pixel_height: int = 
 
 
 class ChildTerminal:
-    """One termnews process on its own PTY, with its output handed to a callback."""
+    """One termnews process on its own PTY, with its output handed to a callback.
+
+    The process is forked by the session zygote when there is one, else exec'd here.
+    """
 
     def __init__(self, on_output: Callable[[bytes], None]) -> None:
         self._on_output = on_output
         self._loop = asyncio.get_running_loop()
         self._master: int | None = None
-        self._process: asyncio.subprocess.Process | None = None
+        self._pid: int | None = None
+        self._exit: asyncio.Future[int] | None = None
         self._pending = bytearray()
         self._reading = False
         self.on_input_drained: Callable[[], None] | None = None
+        self.zygote_pid: int | None = None  # the parent, when the zygote forked it
 
     @property
     def pid(self) -> int | None:
-        return self._process.pid if self._process else None
+        return self._pid
 
     async def start(
-        self, argv: list[str], env: dict[str, str], cwd: Path, size: tuple[int, int, int, int]
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        cwd: Path,
+        size: tuple[int, int, int, int],
+        zygote: Zygote | None = None,
     ) -> None:
         master, slave = os.openpty()
         try:
             fcntl.ioctl(slave, termios.TIOCSWINSZ, _winsize(*size))
-            self._process = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=slave,
-                stdout=slave,
-                stderr=slave,
-                env=env,
-                cwd=cwd,
-                start_new_session=True,
-                preexec_fn=_prepare_child,
-                close_fds=True,
-            )
+            if zygote is not None and zygote.ready:
+                parent = zygote.pid
+                try:
+                    self._pid, self._exit = await zygote.spawn(argv, env, cwd, size, slave)
+                    self.zygote_pid = parent
+                except ZygoteLost as exc:
+                    raise OSError(str(exc)) from exc
+                except ZygoteError as exc:
+                    log.warning("the session zygote cannot start this session (%s): exec", exc)
+            if self._pid is None:
+                process = await asyncio.create_subprocess_exec(
+                    *argv,
+                    stdin=slave,
+                    stdout=slave,
+                    stderr=slave,
+                    env=env,
+                    cwd=cwd,
+                    start_new_session=True,
+                    preexec_fn=_prepare_child,
+                    close_fds=True,
+                )
+                self._pid, self._exit = process.pid, asyncio.ensure_future(process.wait())
         except BaseException:
             os.close(master)
             raise
@@ -307,29 +318,32 @@ class ChildTerminal:
                 )
 
     async def wait(self) -> int:
-        assert self._process is not None
-        return await self._process.wait()
+        assert self._exit is not None
+        return await asyncio.shield(self._exit)
 
     def _signal_group(self, signum: int) -> None:
-        assert self._process is not None
+        assert self._pid is not None
+        if self._exit is not None and self._exit.done():
+            return  # reaped: the pid may belong to someone else by now
         try:
-            os.killpg(self._process.pid, signum)
+            os.killpg(self._pid, signum)
         except ProcessLookupError:
             pass
         except PermissionError:
             with contextlib.suppress(ProcessLookupError):
-                self._process.send_signal(signum)
+                os.kill(self._pid, signum)
 
     async def stop(self, grace: float = GRACE_SECONDS) -> None:
-        """SIGHUP to the child's process group, SIGKILL after `grace`, then reap."""
-        process = self._process
-        if process is not None and process.returncode is None:
+        """SIGHUP to the child's process group, SIGKILL after `grace`, then reap (the
+        zygote reaps its children and reports; an exec'd child is reaped here)."""
+        exited = self._exit
+        if exited is not None and not exited.done():
             self._signal_group(signal.SIGHUP)
             try:
-                await asyncio.wait_for(asyncio.shield(process.wait()), grace)
+                await asyncio.wait_for(asyncio.shield(exited), grace)
             except TimeoutError:
                 self._signal_group(signal.SIGKILL)
-                await process.wait()
+                await asyncio.shield(exited)
         self.close()
 
     def close(self) -> None:
@@ -361,6 +375,7 @@ class Hub:
         self._next_id = 1
         self.tasks: set[asyncio.Task[Any]] = set()
         self.children: set[ChildTerminal] = set()
+        self.zygote: Zygote | None = None
 
     def admit(self, member: str, peer: str) -> tuple[int | None, str]:
         """A session id, or None and the line to show the client."""
@@ -609,7 +624,11 @@ class MemberSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
         child.on_input_drained = self._input_drained
         try:
             await child.start(
-                child_argv(self._hub.paths, member), env, self._hub.paths.data_dir, self._term_size
+                child_argv(self._hub.paths, member),
+                env,
+                self._hub.paths.data_dir,
+                self._term_size,
+                self._hub.zygote,
             )
         except (OSError, subprocess.SubprocessError) as exc:
             log.error("could not start termnews for %s: %s", member, exc)
@@ -619,11 +638,12 @@ class MemberSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
         self._child = child
         self._hub.children.add(child)
         log.info(
-            "login %s from %s (session %d, pid %s, %d open)",
+            "login %s from %s (session %d, pid %s%s, %d open)",
             member,
             self._server.peer,
             session_id,
             child.pid,
+            f" from zygote {child.zygote_pid}" if child.zygote_pid else "",
             len(self._hub.sessions),
         )
         if self._closed:  # the client left while the child was starting
@@ -792,12 +812,35 @@ async def _refresh_loop(paths: Paths, minutes: float) -> None:
         service.close()
 
 
+async def _start_zygote(paths: Paths, options: ServeOptions) -> Zygote | None:
+    """The session zygote, or None (then every session is exec'd), with a log line."""
+    if not options.zygote:
+        log.info("sessions start with exec (--no-zygote)")
+        return None
+    if not zygote_supported():
+        log.info("sessions start with exec: no fork or fd passing on this platform")
+        return None
+    # The environment every session shares (nothing of any client's) and room enough
+    # for the longest command line a session can have.
+    base_env = child_environment({}, None, options.extra_env)
+    longest = child_argv(paths, "x" * 64)
+    zygote = Zygote(base_env, paths.data_dir, sum(len(os.fsencode(a)) + 1 for a in longest) + 64)
+    try:
+        await zygote.start()
+    except (OSError, ZygoteError) as exc:
+        log.error("%s; sessions start with exec", exc)
+        await zygote.close()
+        return None
+    return zygote
+
+
 async def run_server(paths: Paths, options: ServeOptions) -> int:
     """Serve until SIGTERM/SIGINT (or SIGHUP, unless it was ignored at start)."""
     host_key = load_or_create_host_key(paths.data_dir / HOST_KEY_FILE)
     hub = Hub(paths, options)
     for problem in read_members(hub.book.path)[1]:
         log.warning("%s", problem)
+    hub.zygote = await _start_zygote(paths, options)
     try:
         acceptor = await asyncssh.listen(
             options.host,
@@ -815,6 +858,8 @@ async def run_server(paths: Paths, options: ServeOptions) -> int:
             login_timeout=60,
         )
     except OSError as exc:
+        if hub.zygote is not None:
+            await hub.zygote.close()
         raise ServeError(f"cannot listen on {options.host}:{options.port}: {exc}") from exc
     sockets = acceptor.sockets if hasattr(acceptor, "sockets") else []
     port = sockets[0].getsockname()[1] if sockets else acceptor.get_port()
@@ -848,6 +893,8 @@ async def run_server(paths: Paths, options: ServeOptions) -> int:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await refresher
         await asyncio.gather(*(child.stop() for child in list(hub.children)))
+        if hub.zygote is not None:
+            await hub.zygote.close()
         for task in list(hub.tasks):
             task.cancel()
         for signum in stop_signals:
