@@ -190,10 +190,29 @@ def _ignore_sighup() -> None:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
 
-def _start_server(base: Path, data_dir: Path, config: Path, *extra: str) -> Host:
+# `termnews serve` with ServeOptions(zygote=False): every session exec'd, as before the
+# zygote. (Until serve_cli.py has a --no-zygote flag, the server is run from here.)
+_EXEC_SERVER = """
+import asyncio, sys
+from pathlib import Path
+from termnews.config import Paths
+from termnews.serve import ServeOptions, run_server, setup_logging
+paths = Paths(Path(sys.argv[1]).absolute(), Path(sys.argv[2]).absolute())
+setup_logging(paths.data_dir)
+options = ServeOptions(host="127.0.0.1", port=0, refresh_minutes=0, zygote=False)
+raise SystemExit(asyncio.run(run_server(paths, options)))
+"""
+
+
+def _start_server(
+    base: Path, data_dir: Path, config: Path, *extra: str, zygote: bool = True
+) -> Host:
     stderr = base / f"serve-{len(list(base.glob('serve-*.err')))}.err"
     argv = [sys.executable, "-m", "termnews", "serve", "--listen", "127.0.0.1:0"]
     argv += ["--data-dir", str(data_dir), "--config", str(config), "--refresh-every", "0"]
+    if not zygote:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        argv = [sys.executable, "-c", _EXEC_SERVER, str(config), str(data_dir)]
     with stderr.open("wb") as err:
         process = subprocess.Popen(
             [*argv, *extra],
@@ -244,6 +263,17 @@ def _make_keys(base: Path, names: list[str]) -> dict[str, Path]:
         key.write_public_key(base / f"{name}.pub")
         keys[name] = base / name
     return keys
+
+
+def _ppid(pid: int) -> int:
+    stat = _proc_stat(pid)
+    assert stat is not None, f"process {pid} is gone"
+    return int(stat[1])
+
+
+def _status_mask(pid: int, field: str) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(rf"^{field}:\s*([0-9a-f]+)", status, re.M).group(1), 16)  # type: ignore[union-attr]
 
 
 @pytest.fixture(scope="module")
@@ -594,3 +624,103 @@ async def test_server_refreshes_due_feeds_on_its_schedule(tmp_path: Path) -> Non
         assert feed.total > 0 and feed.error is None
     finally:
         service.close()
+
+
+@pytest.mark.e2e
+async def test_sessions_are_forked_by_the_zygote_as_if_exec_d(host: Host) -> None:
+    zygote = host.zygote_pid()
+    assert zygote is not None, host.log()
+    assert _ppid(zygote) == host.process.pid  # the server started it
+    conn, _, _ = await _open_reader(host, "ada", env={"LC_TIME": "C.UTF-8"})
+    try:
+        await _until(lambda: _children(zygote, "ada"), "ada's session under the zygote")
+        (pid,) = _children(zygote, "ada")
+        assert _ppid(pid) == zygote and not _children(host.process.pid, "ada")
+        stat = _proc_stat(pid)
+        assert stat is not None
+        assert int(stat[2]) == pid and int(stat[3]) == pid  # own group, own session
+        assert int(stat[4]) != 0  # ... with the PTY as its controlling terminal
+        assert _status_mask(pid, "SigBlk") == 0  # nothing blocked
+        assert not _status_mask(pid, "SigIgn") & (1 << (signal.SIGHUP - 1))
+        assert _status_mask(pid, "SigCgt") & (1 << (signal.SIGINT - 1))  # KeyboardInterrupt
+        env = _environ(pid)  # exactly the filtered environment, none of the zygote's room
+        expected = {
+            "PATH",
+            "TERM",
+            "LANG",
+            "LC_TIME",
+            "TERMNEWS_SERVED",
+            "TERMNEWS_NO_AUTO_REFRESH",
+        }
+        assert set(env) - {"HOME", "PYTHONPATH", "TZ"} == expected
+        assert os.readlink(f"/proc/{pid}/cwd") == str(host.data_dir)
+        assert re.search(
+            rf"login ada from \S+ \(session \d+, pid {pid} from zygote {zygote},", host.log()
+        )
+    finally:
+        conn.close()
+        await conn.wait_closed()
+    await _until(lambda: _proc_stat(pid) is None, "ada's session to be reaped by the zygote")
+
+
+@pytest.mark.e2e
+async def test_no_zygote_execs_each_session(tmp_path: Path) -> None:
+    keys = _make_keys(tmp_path, ["ada"])
+    data_dir, config = tmp_path / "data", tmp_path / "config.toml"
+    result = _termnews(
+        tmp_path, "members", "add", "ada", f"{keys['ada']}.pub", "--data-dir", str(data_dir)
+    )
+    assert result.returncode == 0, result.stderr
+    host = _start_server(tmp_path, data_dir, config, zygote=False)
+    host.keys = keys
+    try:
+        assert "sessions start with exec" in host.log() and host.zygote_pid() is None
+        conn = await _connect(host, "ada")
+        _, terminal = await _session(conn, env={"LD_PRELOAD": "/nonexistent/evil.so"})
+        await _until(lambda: _children(host.process.pid, "ada"), "ada's exec'd session")
+        (pid,) = _children(host.process.pid, "ada")
+        assert "LD_PRELOAD" not in _environ(pid) and _environ(pid)["TERMNEWS_SERVED"] == "1"
+        assert not _status_mask(pid, "SigIgn") & (1 << (signal.SIGHUP - 1))
+        await _until(lambda: len(terminal.output) > 0, "the reader to draw")
+        conn.abort()
+        await _until(lambda: not _group_members(pid), "the session's process group to be gone")
+        assert _proc_stat(pid) is None
+        await _until(lambda: "logout ada" in host.log(), "ada's logout")
+    finally:
+        _stop_server(host)
+
+
+@pytest.mark.e2e
+async def test_a_dead_zygote_ends_its_sessions_and_is_restarted(tmp_path: Path) -> None:
+    keys = _make_keys(tmp_path, ["ada"])
+    data_dir, config = tmp_path / "data", tmp_path / "config.toml"
+    result = _termnews(
+        tmp_path, "members", "add", "ada", f"{keys['ada']}.pub", "--data-dir", str(data_dir)
+    )
+    assert result.returncode == 0, result.stderr
+    host = _start_server(tmp_path, data_dir, config)
+    host.keys = keys
+    try:
+        first = host.zygote_pid()
+        assert first is not None
+        conn = await _connect(host, "ada")
+        _, terminal = await _session(conn)
+        await _until(lambda: _children(first, "ada"), "ada's session")
+        (pid,) = _children(first, "ada")
+        os.kill(first, signal.SIGKILL)
+        await asyncio.wait_for(terminal.closed.wait(), WAIT)  # the session ended with it
+        await _until(lambda: not _group_members(pid), "the orphaned session to be gone")
+        await _until(lambda: "logout ada" in host.log(), "ada's logout")
+        await _until(lambda: host.zygote_pid() not in (None, first), "a new zygote")
+        assert "session zygote exited" in host.log()
+        second = host.zygote_pid()
+        assert second is not None
+        conn.close()
+        await conn.wait_closed()
+        conn = await _connect(host, "ada")
+        await _session(conn)
+        await _until(lambda: _children(second, "ada"), "a session from the new zygote")
+        conn.close()
+        await conn.wait_closed()
+    finally:
+        _stop_server(host)
