@@ -1,12 +1,14 @@
 """Benchmark `termnews serve`: N concurrent SSH sessions stepping through posts with `n`.
 
-    .venv/bin/python bench/ssh.py --sessions 10 --sessions 50 --presses 10
+    .venv/bin/python bench/ssh.py --sessions 10 --sessions 50 --presses 10 [--no-zygote]
 
 For each N: starts the sample site and `termnews serve` on loopback with a fresh data dir,
 logs N members in at once (asyncssh clients, 100x30 PTYs), opens the first post in every
 session, then presses `n` in all sessions at the same moment, `--presses` times. Prints:
 
-- memory per session: RSS and PSS of each session's process tree, from /proc;
+- memory per session: RSS and PSS of each session's process tree, from /proc (sessions
+  are the session zygote's children, or the server's with --no-zygote; the zygote's own
+  PSS is printed apart: it is paid once per host);
 - key-to-screen latency at the client: from sending `n` to the first output byte, and to
   output quiescence (no byte for --quiet seconds; the quiet window is not counted);
 - bytes the server sent per `n` press.
@@ -125,12 +127,12 @@ def _memory_kb(pid: int) -> tuple[int, int]:
     return rss, pss
 
 
-def _session_memory(server_pid: int) -> list[tuple[int, int]]:
-    """Per session (each child of the server with its descendants): total RSS, PSS in kB."""
+def _session_memory(parent: int) -> list[tuple[int, int]]:
+    """Per session (each child of `parent` with its descendants): total RSS, PSS in kB."""
     result = []
-    for child in _proc_tree(server_pid)[1:]:
+    for child in _proc_tree(parent)[1:]:
         try:
-            if Path(f"/proc/{child}/stat").read_text().split(") ")[1].split()[1] != str(server_pid):
+            if Path(f"/proc/{child}/stat").read_text().split(") ")[1].split()[1] != str(parent):
                 continue
         except (OSError, IndexError):
             continue
@@ -139,13 +141,32 @@ def _session_memory(server_pid: int) -> list[tuple[int, int]]:
     return result
 
 
-def _start_server(base: Path, data_dir: Path, sessions: int) -> tuple[subprocess.Popen[bytes], int]:
+# The server with ServeOptions(zygote=False), while `termnews serve` has no --no-zygote.
+EXEC_SERVER = """
+import asyncio, sys
+from pathlib import Path
+from termnews.config import Paths
+from termnews.serve import ServeOptions, run_server, setup_logging
+paths = Paths(Path(sys.argv[1]).absolute(), Path(sys.argv[2]).absolute())
+setup_logging(paths.data_dir)
+options = ServeOptions(port=0, max_sessions=int(sys.argv[3]), max_per_member=1,
+                       refresh_minutes=0, zygote=False)
+raise SystemExit(asyncio.run(run_server(paths, options)))
+"""
+
+
+def _start_server(
+    base: Path, data_dir: Path, sessions: int, zygote: bool
+) -> tuple[subprocess.Popen[bytes], int]:
     log = base / "serve.err"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TERMNEWS_", "SSH_"))}
     env["XDG_CONFIG_HOME"] = str(base / "xdg-config")
     argv = [sys.executable, "-m", "termnews", "serve", "--listen", "127.0.0.1:0"]
     argv += ["--data-dir", str(data_dir), "--config", str(base / "config.toml")]
     argv += ["--max-sessions", str(sessions), "--max-per-member", "1", "--refresh-every", "0"]
+    if not zygote:
+        argv = [sys.executable, "-c", EXEC_SERVER, str(base / "config.toml"), str(data_dir)]
+        argv.append(str(sessions))
     with log.open("wb") as err:
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=err, stderr=err, env=env)
     deadline = time.monotonic() + 30
@@ -185,7 +206,14 @@ async def _press_all(sessions: list[Session], key: bytes, quiet: float) -> None:
     await asyncio.gather(*(_quiet(s, quiet, s.term.mark) for s in sessions))
 
 
-async def run(count: int, presses: int, quiet: float, verbose: bool) -> dict[str, float]:
+def _zygote_pid(base: Path) -> int | None:
+    found = re.findall(r"session zygote ready \(pid (\d+)", (base / "serve.err").read_text())
+    return int(found[-1]) if found else None
+
+
+async def run(
+    count: int, presses: int, quiet: float, verbose: bool, zygote: bool
+) -> dict[str, float]:
     title = BLOGS[WORDPRESS].title
     with tempfile.TemporaryDirectory(prefix="termnews-bench-ssh-") as tmp, DemoSite() as site:
         base = Path(tmp)
@@ -200,7 +228,10 @@ async def run(count: int, presses: int, quiet: float, verbose: bool) -> dict[str
         for number, key in enumerate(keys):
             text = key.export_public_key().decode("ascii")
             add_member(members_path(data_dir), f"m{number}", parse_public_key(text))
-        process, port = _start_server(base, data_dir, count)
+        process, port = _start_server(base, data_dir, count, zygote)
+        zygote_pid = _zygote_pid(base)
+        if zygote and zygote_pid is None:
+            raise SystemExit("the server started without its session zygote")
         try:
             sessions = await asyncio.gather(*(_open(port, key, title) for key in keys))
             await asyncio.gather(*(_quiet(s, quiet, 0.0, 0.0) for s in sessions))
@@ -209,7 +240,8 @@ async def run(count: int, presses: int, quiet: float, verbose: bool) -> dict[str
             await _press_all(sessions, b"\r", quiet)
             if verbose:
                 print(_strip(bytes(sessions[0].term.output[-4000:]))[-1500:])
-            memory = _session_memory(process.pid)
+            memory = _session_memory(zygote_pid or process.pid)
+            zygote_pss = _memory_kb(zygote_pid)[1] if zygote_pid else 0
             for _ in range(presses):
                 starts = [len(s.term.output) for s in sessions]
                 for session in sessions:
@@ -247,6 +279,7 @@ async def run(count: int, presses: int, quiet: float, verbose: bool) -> dict[str
         "quiet_p90_ms": pct(quiets, 0.9),
         "bytes_per_n": statistics.mean(sizes) if sizes else float("nan"),
         "samples": len(sizes),
+        "zygote_pss_mb": zygote_pss / 1024,
     }
 
 
@@ -258,20 +291,27 @@ def main() -> None:
     parser.add_argument("--presses", type=int, default=10, help="`n` presses per session")
     parser.add_argument("--quiet", type=float, default=0.25, help="seconds of silence = done")
     parser.add_argument("--verbose", action="store_true", help="show a session's screen text")
+    parser.add_argument(
+        "--no-zygote", action="store_true", help="exec every session (no session zygote)"
+    )
     args = parser.parse_args()
     counts = args.sessions or [10, 50]
-    print(f"termnews serve benchmark on {os.cpu_count()} cores; {args.presses} presses/session")
+    mode = "exec per session" if args.no_zygote else "sessions forked by the zygote"
+    print(
+        f"termnews serve benchmark on {os.cpu_count()} cores; {args.presses} presses/session;"
+        f" {mode}"
+    )
     print(
         "sessions  startup(med)  RSS/session  PSS/session  first byte med/p90"
-        "   quiescent med/p90   bytes/n  samples"
+        "   quiescent med/p90   bytes/n  samples  zygote PSS"
     )
     for count in counts:
-        r = asyncio.run(run(count, args.presses, args.quiet, args.verbose))
+        r = asyncio.run(run(count, args.presses, args.quiet, args.verbose, not args.no_zygote))
         print(
             f"{r['sessions']:>8}  {r['startup_med_s']:>10.2f} s  {r['rss_mb']:>8.1f} MB"
             f"  {r['pss_mb']:>8.1f} MB  {r['first_med_ms']:>7.0f}/{r['first_p90_ms']:<6.0f} ms"
             f"  {r['quiet_med_ms']:>7.0f}/{r['quiet_p90_ms']:<6.0f} ms"
-            f"  {r['bytes_per_n']:>8.0f}  {r['samples']:>7}",
+            f"  {r['bytes_per_n']:>8.0f}  {r['samples']:>7}  {r['zygote_pss_mb']:>7.1f} MB",
             flush=True,
         )
 

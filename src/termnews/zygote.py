@@ -238,35 +238,35 @@ def _rewrite_proc_view(argv: Sequence[str], env: Mapping[str, str]) -> None:
     ctypes.memmove(env_start, envs.ljust(env_end - env_start, b"\0"), env_end - env_start)
 
 
-def _locale_encoding() -> str:
+def _locale_encoding() -> tuple[str, str]:
+    """The encoding and error handler a new Python would give stdin and stdout."""
     import codecs
     import locale
 
     try:
-        locale.setlocale(locale.LC_CTYPE, "")
+        name = locale.setlocale(locale.LC_CTYPE, "")
     except locale.Error:
-        return "utf-8"
+        return "utf-8", "surrogateescape"
     encoding = codecs.lookup(locale.getencoding()).name
-    return "utf-8" if encoding == "ascii" else encoding  # a C locale is coerced to UTF-8
+    if encoding == "ascii" or name in ("C", "POSIX") or name.startswith("C."):
+        return "utf-8", "surrogateescape"  # a C locale is coerced to UTF-8 (PEP 538)
+    return encoding, "strict"
 
 
 def _reopen_stdio() -> None:
-    """Standard streams as Python makes them for a terminal on fds 0, 1 and 2."""
-    encoding = _locale_encoding()
+    """Standard streams as Python makes them at start-up for a terminal on fds 0-2
+    (buffer sized by st_blksize, line buffered)."""
+    encoding, errors = _locale_encoding()
 
     def stream(fd: int, mode: str, errors: str) -> io.TextIOWrapper:
-        raw = io.FileIO(fd, mode + "b", closefd=False)
-        buffered: io.BufferedIOBase = (
-            io.BufferedReader(raw) if mode == "r" else io.BufferedWriter(raw)
+        text = open(  # noqa: SIM115 - the interpreter's stream for the session's life
+            fd, mode, encoding=encoding, errors=errors, newline="\n", closefd=False
         )
-        text = io.TextIOWrapper(
-            buffered, encoding=encoding, errors=errors, newline="\n", line_buffering=True
-        )
-        text.mode = mode  # type: ignore[misc]
+        text.reconfigure(line_buffering=True)
         return text
 
-    sys.stdin = sys.__stdin__ = stream(0, "r", "strict")
-    sys.stdout = sys.__stdout__ = stream(1, "w", "strict")
+    sys.stdin = sys.__stdin__ = stream(0, "r", errors)
+    sys.stdout = sys.__stdout__ = stream(1, "w", errors)
     sys.stderr = sys.__stderr__ = stream(2, "w", "backslashreplace")
 
 
