@@ -141,20 +141,6 @@ def _session_memory(parent: int) -> list[tuple[int, int]]:
     return result
 
 
-# The server with ServeOptions(zygote=False), while `termnews serve` has no --no-zygote.
-EXEC_SERVER = """
-import asyncio, sys
-from pathlib import Path
-from termnews.config import Paths
-from termnews.serve import ServeOptions, run_server, setup_logging
-paths = Paths(Path(sys.argv[1]).absolute(), Path(sys.argv[2]).absolute())
-setup_logging(paths.data_dir)
-options = ServeOptions(port=0, max_sessions=int(sys.argv[3]), max_per_member=1,
-                       refresh_minutes=0, zygote=False)
-raise SystemExit(asyncio.run(run_server(paths, options)))
-"""
-
-
 def _start_server(
     base: Path, data_dir: Path, sessions: int, zygote: bool
 ) -> tuple[subprocess.Popen[bytes], int]:
@@ -165,8 +151,7 @@ def _start_server(
     argv += ["--data-dir", str(data_dir), "--config", str(base / "config.toml")]
     argv += ["--max-sessions", str(sessions), "--max-per-member", "1", "--refresh-every", "0"]
     if not zygote:
-        argv = [sys.executable, "-c", EXEC_SERVER, str(base / "config.toml"), str(data_dir)]
-        argv.append(str(sessions))
+        argv.append("--no-zygote")
     with log.open("wb") as err:
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=err, stderr=err, env=env)
     deadline = time.monotonic() + 30

@@ -68,6 +68,12 @@ def add_subcommands(
         metavar="NAME=VALUE",
         help="set a variable in every session's environment (repeatable)",
     )
+    p.add_argument(
+        "--no-zygote",
+        action="store_true",
+        help="start every session as a new Python process instead of forking it from a "
+        "pre-imported one (slower start-up, more memory)",
+    )
     common(p)
     p.set_defaults(handler=cmd_serve)
 
@@ -190,6 +196,7 @@ def _serve_options(args: argparse.Namespace) -> ServeOptions:
         max_per_member=args.max_per_member,
         refresh_minutes=args.refresh_every,
         extra_env=extra,
+        zygote=not args.no_zygote,
     )
 
 
