@@ -368,3 +368,16 @@ async def test_articles_stored_by_another_process_appear(
         app._check_external_changes()  # what the app's timer does every few seconds
         await pilot.pause()
         assert len(articles.ids) == before + 3
+
+
+async def test_hosted_sessions_do_not_refetch_feeds(
+    ui_service: NewsService, feed_server: FeedServer
+) -> None:
+    ui_service.restricted = True
+    hits = len(feed_server.requests)
+    app = TermNewsApp(ui_service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("R")
+        await pilot.pause(0.3)
+        assert "fetches feeds for everyone" in str(app.screen.query_one("#status").render())
+    assert len(feed_server.requests) == hits  # the host's scheduler fetches, not sessions

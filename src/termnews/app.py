@@ -39,6 +39,7 @@ from termnews.widgets.feed_list import FeedList
 INFO_TIMEOUT = 15.0
 LIST_UPDATE_SECONDS = 1.0
 EXTERNAL_CHECK_SECONDS = 10.0
+OUTBOX_RETRY_SECONDS = 60.0
 
 
 def stylesheet_path() -> Path:
@@ -113,7 +114,8 @@ class TermNewsApp(App[int]):
     def __init__(self, service: NewsService, paths: Paths | None = None) -> None:
         super().__init__()
         self.service = service
-        service.prepare_workers()  # while stdio is still the terminal's
+        if not service.restricted:  # hosted sessions never fetch: the host does
+            service.prepare_workers()  # while stdio is still the terminal's
         self.paths = paths
         self._refresher: NewsService | None = None
         self.demo_site: Any = None
@@ -153,7 +155,10 @@ class TermNewsApp(App[int]):
         self._data_version = self.service.data_version()
         self.set_interval(EXTERNAL_CHECK_SECONDS, self._check_external_changes)
         minutes = settings.refresh_interval
-        if minutes and self._auto_refresh_enabled():
+        if self.service.restricted:
+            # Comments that failed to reach a site go out again from the session itself.
+            self.set_interval(OUTBOX_RETRY_SECONDS, self._retry_outbox)
+        elif minutes and self._auto_refresh_enabled():
             self.set_interval(minutes * 60, self._interval_refresh)
 
     def _auto_refresh_enabled(self) -> bool:
@@ -181,6 +186,11 @@ class TermNewsApp(App[int]):
             self._data_version = version
             self._refresh_lists()
 
+    @work(exclusive=True, group="outbox", exit_on_error=False)
+    async def _retry_outbox(self) -> None:
+        for result in await self.service.comments.retry_outbox():
+            self.tell(result.message, error=result.outcome.value == "failed")
+
     def _interval_refresh(self) -> None:
         self.start_refresh(None, due_only=True)
 
@@ -203,6 +213,12 @@ class TermNewsApp(App[int]):
 
     def start_refresh(self, feed_ids: list[int] | None, *, due_only: bool = False) -> None:
         if not self.service.feeds():
+            return
+        if self.service.restricted:
+            # On a shared host the server fetches for everyone on a schedule; sessions
+            # never refetch on their own, they show what the shared cache has.
+            self._refresh_lists()
+            self._status("This host fetches feeds for everyone on a schedule: showing the latest.")
             return
         self._status("Refreshing …")
         self._refresh_worker(feed_ids, due_only)
