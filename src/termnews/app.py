@@ -262,6 +262,9 @@ class TermNewsApp(App[int]):
     def on_refresh_done(self, message: RefreshDone) -> None:
         report = message.report
         failed = report.failed
+        if not report.results:
+            self._status("Feeds are up to date.")
+            return
         summary = (
             f"Refreshed {len(report.results)} feeds in {report.seconds:.1f} s: "
             f"{report.new_articles} new"

@@ -357,18 +357,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
         serve_forever(args.host, args.port, **options)
         return EXIT_OK
     faults = {k: options.pop(k) for k in _FAULT_OPTIONS if k in options}
-    data_dir = args.data_dir or tempfile.mkdtemp(prefix="termnews-demo-")
-    site = DemoSite(args.host, args.port, **options).start()
-    site.set_faults(**faults)
+    kept = args.data_dir is not None  # a data dir the user keeps between runs
+    args.data_dir = args.data_dir or tempfile.mkdtemp(prefix="termnews-demo-")
+    service, _ = _open(args)
     try:
-        args.data_dir = data_dir
-        service, _ = _open(args)
+        # A kept data dir gets the same port again, so its subscriptions (and the posts'
+        # ids, which carry the address) stay the same from one run to the next.
+        last = service.get_preference("demo-port") if kept else None
+        port = args.port or int(last or 0)
         try:
-            for url in site.feed_urls:
-                service.subscribe(url, tags=["sample site"])
-            asyncio.run(service.refresh())
-        finally:
-            service.close()
+            site = DemoSite(args.host, port, **options).start()
+        except OSError as exc:
+            if not port or args.port:
+                raise CommandError(
+                    f"the sample site cannot listen on {args.host}:{port}: {exc.strerror or exc}"
+                ) from exc
+            site = DemoSite(args.host, 0, **options).start()  # last run's port is taken
+        site.set_faults(**faults)
+        if kept:
+            service.set_preference("demo-port", str(site.url.rsplit(":", 1)[1].strip("/")))
+        for url in site.feed_urls:
+            service.subscribe(url, tags=["sample site"])
+        asyncio.run(service.refresh())
+    finally:
+        service.close()
+    try:
         return _run_app(args)
     finally:
         site.stop()

@@ -1,0 +1,35 @@
+"""`termnews demo`, the newcomer's first command, in a real PTY."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from termnews.store import Store
+from tests.support.terminal import Terminal
+
+pytestmark = pytest.mark.e2e
+
+
+def run_demo(data: Path) -> None:
+    term = Terminal(["demo", "--data-dir", str(data)])
+    try:
+        term.wait_for("Saltmarsh Quay Gazette")
+        term.wait_for("up to date")  # the demo refreshed before opening
+        term.press("q")
+        assert term.wait_exit() == 0
+    finally:
+        term.close()
+
+
+def test_demo_opens_the_reader_and_a_kept_data_dir_stays_the_same(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    run_demo(data)
+    first = sorted(r[0] for r in Store(data / "termnews.db").db.execute("SELECT url FROM feeds"))
+    assert len(first) == 3
+    run_demo(data)  # same port again: no second set of feeds, no duplicated posts
+    store = Store(data / "termnews.db")
+    assert sorted(r[0] for r in store.db.execute("SELECT url FROM feeds")) == first
+    guids = [r[0] for r in store.db.execute("SELECT guid FROM articles")]
+    assert len(guids) == len(set(guids)) > 5
