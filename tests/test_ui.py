@@ -381,3 +381,33 @@ async def test_hosted_sessions_do_not_refetch_feeds(
         await pilot.pause(0.3)
         assert "fetches feeds for everyone" in str(app.screen.query_one("#status").render())
     assert len(feed_server.requests) == hits  # the host's scheduler fetches, not sessions
+
+
+async def test_hostile_comments_render_inert(ui_service: NewsService) -> None:
+    from termnews.model import Comment
+    from termnews.screens.comments import CommentsScreen
+
+    article_id = ui_service.article_ids(ArticleQuery())[0]
+    hostile = [
+        Comment("feed", "1", None, HOSTILE, None, 1.0, f"<p>{HOSTILE}</p><b><i>unclosed"),
+        Comment("feed", "2", "1", "Big", None, 2.0, "<p>" + "word " * 200_000 + "</p>"),
+        *[
+            Comment("feed", str(n), str(n - 1), f"Deep {n}", None, float(n), "<p>x</p>")
+            for n in range(3, 400)
+        ],
+    ]
+    ui_service.store.replace_comments(article_id, "feed", hostile)
+    app = TermNewsApp(ui_service)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.screen.query_one(ArticleList).go_to_id(article_id)
+        await pilot.press("tab", "enter", "c")
+        for _ in range(50):
+            await pilot.pause(0.1)
+            if isinstance(app.screen, CommentsScreen) and len(app.screen.comments) == 399:
+                break
+        assert isinstance(app.screen, CommentsScreen)
+        assert len(app.screen.comments) == 399
+        text = titles_on_screen(app)
+        assert "Evil" in text
+        for bad in ("\x1b", "\x9b", "\u202e", "\x07"):
+            assert bad not in text
