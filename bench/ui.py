@@ -53,11 +53,11 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from make_cache import make_cache  # noqa: E402
 
-from termnews.config import Paths, Settings  # noqa: E402
+from termnews.config import Paths, Settings, database_path  # noqa: E402
 from termnews.model import ArticleQuery, Identity  # noqa: E402
 from termnews.parse import FeedParseError, parse_feed  # noqa: E402
 from termnews.service import NewsService  # noqa: E402
-from termnews.store import Store, default_db_path  # noqa: E402
+from termnews.store import Store  # noqa: E402
 
 COLS, ROWS = 120, 40
 DEFAULT_CORPUS = Path(os.environ.get("TERMNEWS_CORPUS", REPO / ".." / "shared" / "corpus"))
@@ -247,7 +247,7 @@ def child_env(home: Path) -> dict[str, str]:
 
 def first_titles(data_dir: Path) -> tuple[str, str, int]:
     """(first feed's title, first article's title, list length), as the UI will show them."""
-    store = Store(default_db_path(data_dir))
+    store = Store(database_path(data_dir))
     try:
         feed = store.feeds()[0]
         ids = store.first_article_ids(ArticleQuery(), 1)
@@ -578,7 +578,7 @@ def main() -> int:
     temporary = args.cache is None
     data_dir = Path(tempfile.mkdtemp(prefix="tn-bench-cache-")) if temporary else args.cache
     try:
-        if not default_db_path(data_dir).exists():
+        if not database_path(data_dir).exists():
             print(f"making a cache of {args.articles} articles in {args.feeds} feeds in {data_dir}")
             make_cache(data_dir, args.articles, args.feeds)
         load = os.getloadavg()
