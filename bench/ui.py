@@ -50,6 +50,7 @@ from ptyprocess import PtyProcess
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
+sys.path.insert(0, str(REPO))
 
 from make_cache import make_cache  # noqa: E402
 
@@ -58,6 +59,7 @@ from termnews.model import ArticleQuery, Identity  # noqa: E402
 from termnews.parse import FeedParseError, parse_feed  # noqa: E402
 from termnews.service import NewsService  # noqa: E402
 from termnews.store import Store  # noqa: E402
+from tests.support.terminal import termnews_env  # noqa: E402
 
 COLS, ROWS = 120, 40
 DEFAULT_CORPUS = Path(os.environ.get("TERMNEWS_CORPUS", REPO / ".." / "shared" / "corpus"))
@@ -231,20 +233,6 @@ def quit_with_q(term: Terminal, presses: int) -> int:
     return sent - presses
 
 
-def child_env(home: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        TERM="xterm-256color",
-        TERMNEWS_NO_AUTO_REFRESH="1",
-        XDG_CONFIG_HOME=str(home / "config"),
-        XDG_DATA_HOME=str(home / "data"),
-        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH")])),
-    )
-    for name in ("COLUMNS", "LINES", "TERMNEWS_DATA_DIR", "SSH_CONNECTION", "SSH_TTY"):
-        env.pop(name, None)
-    return env
-
-
 def first_titles(data_dir: Path) -> tuple[str, str, int]:
     """(first feed's title, first article's title, list length), as the UI will show them."""
     store = Store(database_path(data_dir))
@@ -262,7 +250,7 @@ def bench_first_frame(data_dir: Path, runs: int, results: Results) -> None:
     feed_title, article_title, _ = first_titles(data_dir)
     argv = [sys.executable, "-m", "termnews", "--data-dir", str(data_dir)]
     with tempfile.TemporaryDirectory(prefix="tn-bench-home-") as home:
-        env = child_env(Path(home))
+        env = termnews_env(Path(home))
         times: list[float] = []
         lost_keys = 0
         for _ in range(runs):
@@ -294,7 +282,7 @@ def bench_memory(data_dir: Path, steps: int, pages: int, results: Results) -> No
     feed_title, article_title, total = first_titles(data_dir)
     argv = [sys.executable, "-m", "termnews", "--data-dir", str(data_dir)]
     with tempfile.TemporaryDirectory(prefix="tn-bench-home-") as home:
-        term = Terminal(argv, child_env(Path(home)))
+        term = Terminal(argv, termnews_env(Path(home)))
         try:
             term.wait_for(feed_title)
             term.wait_for(article_title)

@@ -27,6 +27,7 @@ from termnews.model import ArticleQuery
 from termnews.render import clean_line
 from termnews.store import Store
 from tests.support.feedserver import FeedServer, make_rss
+from tests.support.terminal import termnews_env
 
 pytestmark = pytest.mark.e2e
 
@@ -145,17 +146,7 @@ class Terminal:
 
 @pytest.fixture
 def child_env(tmp_path: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        TERM="xterm-256color",
-        TERMNEWS_NO_AUTO_REFRESH="1",
-        XDG_CONFIG_HOME=str(tmp_path / "xdg-config"),
-        XDG_DATA_HOME=str(tmp_path / "xdg-data"),
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")])),
-    )
-    for name in ("COLUMNS", "LINES", "TERMNEWS_DATA_DIR", "SSH_CONNECTION", "SSH_TTY"):
-        env.pop(name, None)
-    return env
+    return termnews_env(tmp_path)
 
 
 @pytest.fixture

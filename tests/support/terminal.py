@@ -11,6 +11,26 @@ from pathlib import Path
 import pexpect
 import pyte
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def termnews_env(home: Path) -> dict[str, str]:
+    """An environment for a termnews child as a user's shell would give it: settings and
+    data under `home`, no TERMNEWS_* or SSH variables from this process, no auto-refresh."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("TERMNEWS_", "SSH_")) and name not in ("COLUMNS", "LINES")
+    }
+    env.update(
+        TERM="xterm-256color",
+        TERMNEWS_NO_AUTO_REFRESH="1",
+        XDG_CONFIG_HOME=str(home / "xdg-config"),
+        XDG_DATA_HOME=str(home / "xdg-data"),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")])),
+    )
+    return env
+
 
 class Terminal:
     """`python -m termnews ARGS` in a PTY of the given size; `screen()` is what is shown."""
