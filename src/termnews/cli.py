@@ -25,7 +25,13 @@ from termnews.config import (
 )
 from termnews.model import Identity
 from termnews.render import clean_line
-from termnews.service import FeedRefresh, NewsService, RefreshOutcome, ServiceError
+from termnews.service import (
+    FeedRefresh,
+    NewsService,
+    RefreshOutcome,
+    RefreshReport,
+    ServiceError,
+)
 from termnews.store import StoreError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -200,7 +206,9 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         service.close()
 
 
-async def _refresh_with_progress(service: NewsService, ids: list[int] | None, due: bool):  # type: ignore[no-untyped-def]
+async def _refresh_with_progress(
+    service: NewsService, ids: list[int] | None, due: bool
+) -> RefreshReport:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 

@@ -164,10 +164,9 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
             return
         article = self.article
 
-        def compose(reply_to: object) -> None:
-            self.tn_app.open_compose(article, reply_to)  # type: ignore[arg-type]
-
-        self.app.push_screen(CommentsScreen(article, compose))
+        self.app.push_screen(
+            CommentsScreen(article, lambda reply_to: self.tn_app.open_compose(article, reply_to))
+        )
 
     def action_compose(self) -> None:
         if self.article is not None:
