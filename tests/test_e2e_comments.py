@@ -83,3 +83,30 @@ def test_sighup_mid_draft_keeps_it_and_it_is_sent_once(tmp_path: Path, site: Dem
     stored = [c for c in site.comments_for(newest.id) if BODY in c["text"]]
     assert len(stored) == 1
     assert Store(data / "termnews.db").db.execute("SELECT COUNT(*) FROM drafts").fetchone()[0] == 0
+
+
+def test_ctrl_e_edits_the_comment_in_the_users_editor(tmp_path: Path, site: DemoSite) -> None:
+    data, config = prepare(tmp_path, site)
+    editor = tmp_path / "editor.sh"
+    editor.write_text('#!/bin/sh\nprintf "written in the editor" >> "$1"\n', encoding="utf-8")
+    editor.chmod(0o755)
+    newest = max((p for p in site.posts if p.blog == site.posts[0].blog), key=lambda p: p.published)
+    term = Terminal(
+        ["--data-dir", str(data), "--config", str(config)],
+        env={"EDITOR": str(editor), "VISUAL": ""},
+    )
+    try:
+        open_newest_post(term, newest.title[:30])
+        term.press("C")
+        term.wait_for("Comment on")
+        term.type("First line. ")
+        term.press("ctrl+e")
+        term.wait_for("written in the editor")  # back in the modal, with the editor's text
+        term.press("escape")
+        term.wait_for("Draft kept")
+        term.press("q", "q", "q")
+        assert term.wait_exit() == 0
+    finally:
+        term.close()
+    drafts = Store(data / "termnews.db").db.execute("SELECT body FROM drafts").fetchall()
+    assert [row[0] for row in drafts] == ["First line. written in the editor"]

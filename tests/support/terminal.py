@@ -89,6 +89,7 @@ class Terminal:
             "tab": "\t",
             "escape": "\x1b",
             "ctrl+s": "\x13",
+            "ctrl+e": "\x05",
             "up": "\x1b[A",
             "down": "\x1b[B",
         }

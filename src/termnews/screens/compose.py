@@ -51,7 +51,8 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
     BINDINGS = [
         Binding("ctrl+s", "send", "Send", priority=True, id="send_comment"),
         Binding("escape", "keep", "Keep draft & close", priority=True, id="keep_draft"),
-        Binding("ctrl+e", "edit_external", "Edit in $EDITOR", id="external_editor"),
+        # priority: the body TextArea would otherwise take ctrl+e as "end of line".
+        Binding("ctrl+e", "edit_external", "Edit in $EDITOR", priority=True, id="external_editor"),
     ]
 
     DEFAULT_CSS = """
