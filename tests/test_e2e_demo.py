@@ -33,3 +33,34 @@ def test_demo_opens_the_reader_and_a_kept_data_dir_stays_the_same(tmp_path: Path
     assert sorted(r[0] for r in store.db.execute("SELECT url FROM feeds")) == first
     guids = [r[0] for r in store.db.execute("SELECT guid FROM articles")]
     assert len(guids) == len(set(guids)) > 5
+
+
+MOUSE_ON = b"\x1b[?1000h"
+
+
+def mouse_modes(tmp_path: Path, config: str, env: dict[str, str]) -> bytes:
+    data = tmp_path / "d"
+    (tmp_path / "c.toml").write_text(config, encoding="utf-8")
+    term = Terminal(["--data-dir", str(data), "--config", str(tmp_path / "c.toml")], env=env)
+    try:
+        term.wait_for("Welcome to termnews")
+        term.press("\x11")  # ctrl+q
+        term.wait_exit()
+    finally:
+        term.close()
+    return bytes(term.raw)
+
+
+@pytest.mark.parametrize(
+    ("config", "env", "mouse"),
+    [
+        ("", {}, True),
+        ("[general]\nmouse = false\n", {}, False),
+        ("", {"SSH_CONNECTION": "10.0.0.1 50000 10.0.0.2 22"}, False),  # off over SSH ...
+        ("[general]\nmouse = true\n", {"SSH_CONNECTION": "10.0.0.1 50000 10.0.0.2 22"}, True),
+    ],
+)
+def test_mouse_modes_only_when_wanted(
+    tmp_path: Path, config: str, env: dict[str, str], mouse: bool
+) -> None:
+    assert (MOUSE_ON in mouse_modes(tmp_path, config, env)) is mouse

@@ -411,3 +411,17 @@ async def test_hostile_comments_render_inert(ui_service: NewsService) -> None:
         assert "Evil" in text
         for bad in ("\x1b", "\x9b", "\u202e", "\x07"):
             assert bad not in text
+
+
+async def test_links_are_copied_with_osc52_over_ssh(
+    ui_service: NewsService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSH_CONNECTION", "10.0.0.1 50000 10.0.0.2 22")
+    app = TermNewsApp(ui_service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        reader = await open_first_post(app, pilot)
+        await pilot.press("y")
+        assert app.clipboard == reader.article.link
+        await pilot.press("1")  # link [1] of the post: copied, since there is no browser here
+        assert app.clipboard == reader.document.links[0].url
+        assert any("OSC 52" in str(n.message) for n in app._notifications)  # type: ignore[attr-defined]
