@@ -15,15 +15,18 @@ from termnews.service import NewsService
 def test_member_comments_to_sites_are_rate_limited(tmp_path: Path) -> None:
     with DemoSite(flood_seconds=0).start() as site:
         settings = Settings(refresh_on_start=False)
+        paths = Paths(tmp_path / "c.toml", tmp_path / "d")
+        operator = NewsService.open(paths, settings)  # the host's operator picks the feeds
+        operator.subscribe(site.feed_urls[0])
+        asyncio.run(operator.refresh())
+        operator.close()
         service = NewsService.open(
-            Paths(tmp_path / "c.toml", tmp_path / "d"),
+            paths,
             settings,
             identity=Identity(name="ada", display_name="Ada", email="ada@example.org"),
             restricted=True,
         )
         service.comments.rate_per_minute = 2
-        service.subscribe(site.feed_urls[0])
-        asyncio.run(service.refresh())
         post = site.post_for("threaded")
         article = next(
             service.article(i)

@@ -161,3 +161,17 @@ def test_two_services_on_one_database_do_not_fetch_a_feed_twice(
     outcomes = sorted(r.results[0].outcome.value for r in reports)
     assert outcomes == ["new", "skipped"]
     assert len([r for r in feed_server.requests if r.path == "/slow.xml"]) == 1
+
+
+def test_hosted_members_cannot_change_the_shared_feed_list(service: NewsService) -> None:
+    feed = service.subscribe("https://example.org/feed/")
+    service.restricted = True  # a member's session on a shared host
+    with pytest.raises(ServiceError, match="operator"):
+        asyncio.run(service.add_feed("https://example.net/feed/", discover=False))
+    with pytest.raises(ServiceError, match="operator"):
+        service.remove_feed(feed.id)
+    with pytest.raises(ServiceError, match="operator"):
+        service.import_subscriptions("https://example.net/feed/\n")
+    with pytest.raises(ServiceError, match="operator"):
+        service.subscribe("https://example.net/feed/")
+    assert [f.url for f in service.feeds()] == ["https://example.org/feed/"]

@@ -216,11 +216,12 @@ async def test_on_a_shared_host_members_sign_with_their_own_name(
 
     settings = Settings(refresh_on_start=False, name="The Operator", email="op@example.org")
     member = Identity(name="ada", display_name="ada")
-    svc = NewsService.open(
-        Paths(tmp_path / "c.toml", tmp_path / "d"), settings, identity=member, restricted=True
-    )
-    svc.subscribe(site.feed_urls[0])
-    await svc.refresh()
+    paths = Paths(tmp_path / "c.toml", tmp_path / "d")
+    operator = NewsService.open(paths, settings)  # the host's operator picks the feeds
+    operator.subscribe(site.feed_urls[0])
+    await operator.refresh()
+    operator.close()
+    svc = NewsService.open(paths, settings, identity=member, restricted=True)
     app = TermNewsApp(svc)
     async with app.run_test(size=(120, 40)) as pilot:
         await open_post(app, pilot, threaded_post(svc, site))

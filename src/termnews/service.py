@@ -41,6 +41,8 @@ from termnews.store import Store
 
 T = TypeVar("T")
 
+HOSTED_FEEDS = "Feeds on this host are chosen by its operator."
+
 LEASE_SECONDS = 180.0
 MAX_BACKOFF = 24 * 3600.0
 MIN_INTERVAL = 60.0
@@ -200,8 +202,15 @@ class NewsService:
             per_host=s.per_host,
         )
 
+    def _operator_only(self) -> None:
+        """On a shared host the feed list is the same for everyone: only the operator
+        (running termnews without --as) changes it."""
+        if self.restricted:
+            raise ServiceError(HOSTED_FEEDS)
+
     async def add_feed(self, url: str, *, tags: Sequence[str] = (), discover: bool = True) -> Feed:
         """Subscribe to a feed URL, or to the first feed a site's page advertises."""
+        self._operator_only()
         url = url.strip()
         if "://" not in url:
             url = "https://" + url
@@ -225,9 +234,11 @@ class NewsService:
 
     def subscribe(self, url: str, *, title: str | None = None, tags: Sequence[str] = ()) -> Feed:
         """Add a feed URL as given, without network access (import, demo)."""
+        self._operator_only()
         return self.store.add_feed(url, title=title, tags=tags)
 
     def remove_feed(self, feed_id: int) -> None:
+        self._operator_only()
         self.store.remove_feed(feed_id)
         self._render_cache.clear()
 
@@ -484,6 +495,7 @@ class NewsService:
     # -- import / export -------------------------------------------------------------
 
     def import_subscriptions(self, text: str, name: str = "file") -> list[Subscription]:
+        self._operator_only()
         subscriptions = parse_subscriptions(text, name)
         for sub in subscriptions:
             self.store.add_feed(sub.url, title=sub.title, tags=sub.tags)

@@ -15,7 +15,7 @@ from termnews.model import ArticleQuery
 from termnews.render import clean_line
 from termnews.screens.base import TermNewsAccess
 from termnews.screens.dialogs import AskScreen, ConfirmScreen
-from termnews.service import ServiceError
+from termnews.service import HOSTED_FEEDS, ServiceError
 from termnews.widgets.article_list import ArticleList
 from termnews.widgets.feed_list import FeedList
 
@@ -176,7 +176,7 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
     def _hosted(self) -> bool:
         """On a shared host the operator chooses the feeds: they are the same for everyone."""
         if self.tn_app.service.restricted:
-            self.tn_app.tell("Feeds on this host are chosen by its operator.")
+            self.tn_app.tell(HOSTED_FEEDS)  # said before any dialog opens
             return True
         return False
 
