@@ -26,7 +26,7 @@ from pathlib import Path
 
 import feedparser
 
-from termnews.parse import (
+from termnews.feeds.parse import (
     FeedParseError,
     ParsePool,
     _Decline,

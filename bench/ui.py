@@ -55,8 +55,8 @@ sys.path.insert(0, str(REPO))
 from make_cache import make_cache  # noqa: E402
 
 from termnews.config import Paths, Settings, database_path  # noqa: E402
+from termnews.feeds.parse import FeedParseError, parse_feed  # noqa: E402
 from termnews.model import ArticleQuery, Identity  # noqa: E402
-from termnews.parse import FeedParseError, parse_feed  # noqa: E402
 from termnews.service import NewsService  # noqa: E402
 from termnews.store import Store  # noqa: E402
 from tests.support.terminal import termnews_env  # noqa: E402

@@ -9,8 +9,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from termnews.model import ParsedFeed
-from termnews.parse import (
+from termnews.feeds.parse import (
     FeedParseError,
     _Decline,
     _fast_parse,
@@ -18,6 +17,7 @@ from termnews.parse import (
     _trim_before_declaration,
     parse_feed,
 )
+from termnews.model import ParsedFeed
 from tests.support.corpus import ABSENT, CORPUS, FEEDS
 from tests.support.feedserver import FEED_TYPES
 

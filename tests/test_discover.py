@@ -6,14 +6,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from termnews.discover import (
+from termnews.feeds.discover import (
     DiscoveredFeed,
     DiscoveryError,
     discover_feeds,
     feed_links,
     is_probably_feed,
 )
-from termnews.fetch import Fetcher
+from termnews.feeds.fetch import Fetcher
 from tests.support.feedserver import FeedServer, make_atom, make_rss
 
 RSS = make_rss("Garden Diary", [{"title": "Seedlings"}])

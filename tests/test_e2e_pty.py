@@ -24,7 +24,7 @@ from ptyprocess import PtyProcess
 from termnews.config import database_path
 from termnews.demo import DemoSite
 from termnews.model import ArticleQuery
-from termnews.render import clean_line
+from termnews.sanitize import clean_line
 from termnews.store import Store
 from tests.support.feedserver import FeedServer, make_rss
 from tests.support.terminal import termnews_env

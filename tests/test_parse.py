@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 import pytest
 
+from termnews.feeds.parse import FeedParseError, ParsePool, _fast_parse, parse_feed
 from termnews.model import ParsedFeed, content_hash
-from termnews.parse import FeedParseError, ParsePool, _fast_parse, parse_feed
 
 URL = "http://blog.example.test/feed/"
 

@@ -12,7 +12,7 @@ from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Span, Text
 
-from termnews import render
+from termnews import render, sanitize
 from termnews.render import (
     STYLES,
     RenderedDocument,
@@ -471,13 +471,13 @@ def test_corpus_entries_render_cleanly(path: Path) -> None:
 
 def test_single_cell_fast_path_agrees_with_rich() -> None:
     # The wrap fast path assumes len == cells for these characters; check it for all of them.
-    chars = render._single_cell_chars()
+    chars = sanitize._single_cell_chars()
     assert "\u2019" in chars and "\u2014" in chars and "é" in chars
     assert "中" not in chars and "\u0301" not in chars and "\u200d" not in chars
     sample = "".join(sorted(chars))
     assert cell_len(sample) == len(sample)
-    assert render._is_single_cell("plain ascii")
-    assert not render._is_single_cell("tab\there")
+    assert sanitize.is_single_cell("plain ascii")
+    assert not sanitize.is_single_cell("tab\there")
 
 
 def test_typographic_punctuation_wraps_like_ascii() -> None:

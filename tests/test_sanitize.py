@@ -8,7 +8,7 @@ import re
 import pytest
 from rich.cells import cell_len
 
-from termnews.render import clean_line, clean_text, clean_url
+from termnews.sanitize import clean_line, clean_text, clean_url
 
 # Anything a terminal interprets, or that reorders / hides text.
 FORBIDDEN = re.compile(

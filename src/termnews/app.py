@@ -30,7 +30,7 @@ from textual.worker import Worker, WorkerState
 
 from termnews.config import Paths
 from termnews.model import ArticleDetail, ArticleQuery, Comment
-from termnews.render import clean_line
+from termnews.sanitize import clean_line
 from termnews.service import FeedRefresh, NewsService, RefreshOutcome, RefreshReport
 from termnews.widgets.article_list import ArticleList, Position
 from termnews.widgets.article_view import ArticleView

@@ -23,8 +23,9 @@ from termnews.config import (
     load_settings,
     resolve_paths,
 )
+from termnews.errors import TermnewsError
 from termnews.model import Identity
-from termnews.render import clean_line
+from termnews.sanitize import clean_line
 from termnews.service import (
     FeedRefresh,
     NewsService,
@@ -37,7 +38,7 @@ from termnews.store import StoreError
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-class CommandError(Exception):
+class CommandError(TermnewsError):
     def __init__(self, message: str, status: int = EXIT_FAILED) -> None:
         super().__init__(message)
         self.status = status
@@ -305,7 +306,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from termnews.opml import ImportError_
+    from termnews.feeds.opml import ImportError_
 
     try:
         if args.file == "-":

@@ -11,10 +11,12 @@ from typing import Any
 
 import platformdirs
 
+from termnews.errors import TermnewsError
+
 APP_NAME = "termnews"
 
 
-class ConfigError(Exception):
+class ConfigError(TermnewsError):
     """A settings problem, worded for the user (file, line, key)."""
 
 

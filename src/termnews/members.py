@@ -21,6 +21,8 @@ from pathlib import Path
 
 import asyncssh
 
+from termnews.errors import TermnewsError
+
 MEMBERS_FILE = "members"
 NAME_PATTERN = re.compile(r"[a-z0-9_-]{1,32}")
 USER_OPTION = "termnews-user"
@@ -30,7 +32,7 @@ _OPTION = re.compile(r'([A-Za-z0-9-]+)(?:="((?:[^"\\]|\\.)*)")?')
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-class MemberError(Exception):
+class MemberError(TermnewsError):
     """A problem with a name, a key file or the members file, worded for the user."""
 
 

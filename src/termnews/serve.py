@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import asyncssh
 
 from termnews.config import Paths, load_settings
+from termnews.errors import TermnewsError
 from termnews.members import (
     MemberBook,
     MemberError,
@@ -66,7 +67,7 @@ log = logging.getLogger("termnews.serve")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-class ServeError(Exception):
+class ServeError(TermnewsError):
     """A problem that stops the server from starting, worded for the operator."""
 
 

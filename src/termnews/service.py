@@ -24,8 +24,11 @@ from typing import Any, TypeVar
 
 from termnews.comments import CommentService
 from termnews.config import Paths, Settings
-from termnews.discover import DiscoveryError, discover_feeds
-from termnews.fetch import Fetcher, FetchResult
+from termnews.errors import TermnewsError
+from termnews.feeds.discover import DiscoveryError, discover_feeds
+from termnews.feeds.fetch import Fetcher, FetchResult
+from termnews.feeds.opml import Subscription, parse_subscriptions, to_opml
+from termnews.feeds.parse import FeedParseError, ParsePool, start_helpers
 from termnews.model import (
     Article,
     ArticleDetail,
@@ -34,9 +37,8 @@ from termnews.model import (
     FetchStatus,
     Identity,
 )
-from termnews.opml import Subscription, parse_subscriptions, to_opml
-from termnews.parse import FeedParseError, ParsePool, start_helpers
-from termnews.render import RenderedDocument, clean_line, render_html
+from termnews.render import RenderedDocument, render_html
+from termnews.sanitize import clean_line
 from termnews.store import Store
 
 T = TypeVar("T")
@@ -106,7 +108,7 @@ class StoreThread:
         self._executor.shutdown()
 
 
-class ServiceError(Exception):
+class ServiceError(TermnewsError):
     """A user-facing failure (bad URL, nothing found, unreadable file)."""
 
 

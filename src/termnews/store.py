@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from termnews.errors import TermnewsError
 from termnews.model import (
     Article,
     ArticleDetail,
@@ -165,7 +166,7 @@ BROAD_SEARCH = 5000  # matches above which a search walks the time index instead
 _TAG = re.compile(r"<[^>]*>")
 
 
-class StoreError(Exception):
+class StoreError(TermnewsError):
     """A database problem the user can act on."""
 
 

@@ -53,6 +53,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from termnews.errors import TermnewsError
+
 log = logging.getLogger("termnews.serve")
 
 ROOM_VARIABLE = "TERMNEWS_ZYGOTE_ROOM"
@@ -85,10 +87,10 @@ PRELOAD = (
     "termnews.service",
     "termnews.render",
     "termnews.store",
-    "termnews.fetch",
-    "termnews.parse",
-    "termnews.discover",
-    "termnews.opml",
+    "termnews.feeds.fetch",
+    "termnews.feeds.parse",
+    "termnews.feeds.discover",
+    "termnews.feeds.opml",
     "termnews.members",
     "termnews.comments",
     "termnews.screens",
@@ -358,7 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 # -- the server's side ----------------------------------------------------------------
 
 
-class ZygoteError(Exception):
+class ZygoteError(TermnewsError):
     """The zygote cannot start this session; the server may exec it instead."""
 
 

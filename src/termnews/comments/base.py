@@ -15,8 +15,9 @@ from urllib.parse import urlsplit
 import httpx
 
 from termnews import __version__
+from termnews.errors import TermnewsError
 from termnews.model import Comment, CommentStatus
-from termnews.render import clean_line, clean_url
+from termnews.sanitize import clean_line, clean_url
 
 USER_AGENT = f"termnews/{__version__}"
 DEFAULT_TIMEOUT = 10.0
@@ -77,7 +78,7 @@ class OutboxItem:
     created: float
 
 
-class CommentError(Exception):
+class CommentError(TermnewsError):
     """Comments could not be read; the message is one line for the user."""
 
 

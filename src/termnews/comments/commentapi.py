@@ -18,7 +18,7 @@ from termnews.comments.base import (
     sent_comment,
 )
 from termnews.model import CommentStatus
-from termnews.render import clean_line
+from termnews.sanitize import clean_line
 
 ACCEPTED = frozenset({200, 201, 202, 303})
 

@@ -26,7 +26,7 @@ from termnews.comments.base import (
     timestamp,
 )
 from termnews.model import Comment
-from termnews.render import clean_line, clean_url
+from termnews.sanitize import clean_line, clean_url
 
 SOURCE = "feed"
 THREAD_NS = "http://purl.org/syndication/thread/1.0"

@@ -43,7 +43,7 @@ from termnews.comments.wordpress import (
 )
 from termnews.config import Settings, WordPressLogin
 from termnews.model import ArticleDetail, Comment, Draft, Identity
-from termnews.render import clean_line
+from termnews.sanitize import clean_line
 from termnews.store import Store
 
 OUTBOX_LEASE = 120.0  # seconds one process holds an outbox item while sending it

@@ -36,7 +36,7 @@ from termnews.comments.base import (
 )
 from termnews.config import WordPressLogin
 from termnews.model import ArticleDetail, Comment, CommentStatus
-from termnews.render import clean_line, clean_url
+from termnews.sanitize import clean_line, clean_url
 
 SOURCE = "wordpress"
 API_REL = "https://api.w.org/"

@@ -15,7 +15,7 @@ from textual.widgets import Footer, Static
 
 from termnews.comments import CommentError, CommentInfo
 from termnews.model import ArticleDetail, Comment, CommentStatus
-from termnews.render import clean_line
+from termnews.sanitize import clean_line
 from termnews.screens.base import TermNewsAccess
 from termnews.widgets.article_view import ArticleView
 

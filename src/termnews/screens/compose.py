@@ -19,7 +19,7 @@ from textual.widgets import Footer, Input, Label, Select, Static, TextArea
 
 from termnews.comments import CommentInfo, CommentTarget, PostOutcome, PostResult
 from termnews.model import ArticleDetail, Comment, Draft
-from termnews.render import clean_line
+from termnews.sanitize import clean_line
 from termnews.screens.base import TermNewsAccess
 
 SAVE_DELAY = 0.4  # seconds of quiet typing before the draft is written

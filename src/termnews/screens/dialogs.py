@@ -11,7 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from termnews.render import Link, clean_line
+from termnews.render import Link
+from termnews.sanitize import clean_line
 
 
 class AskScreen(ModalScreen[str | None]):

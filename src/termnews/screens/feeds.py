@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 
 from termnews.model import ArticleQuery
-from termnews.render import clean_line
+from termnews.sanitize import clean_line
 from termnews.screens.base import TermNewsAccess
 from termnews.screens.dialogs import AskScreen, ConfirmScreen
 from termnews.service import HOSTED_FEEDS, ServiceError

@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from termnews.render import clean_line
+from termnews.sanitize import clean_line
 from termnews.screens.base import TermNewsAccess
 
 

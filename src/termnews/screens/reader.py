@@ -13,7 +13,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from termnews.model import ArticleDetail
-from termnews.render import RenderedDocument, clean_line
+from termnews.render import RenderedDocument
+from termnews.sanitize import clean_line
 from termnews.screens.base import TermNewsAccess
 from termnews.screens.dialogs import LinksScreen
 from termnews.widgets.article_list import Position

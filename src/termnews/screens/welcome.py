@@ -10,8 +10,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Static
 
-from termnews.opml import ImportError_
-from termnews.render import clean_line
+from termnews.feeds.opml import ImportError_
+from termnews.sanitize import clean_line
 from termnews.screens.base import TermNewsAccess
 from termnews.service import ServiceError
 

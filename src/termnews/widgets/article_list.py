@@ -25,7 +25,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from termnews.model import Article, ArticleQuery
-from termnews.render import clean_line
+from termnews.sanitize import clean_line
 from termnews.service import NewsService
 
 PAGE = 128

@@ -10,7 +10,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from termnews.model import ArticleQuery, Feed
-from termnews.render import clean_line
+from termnews.sanitize import clean_line
 
 
 class FeedList(OptionList):

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
-from termnews.fetch import Fetcher, FetchResult
+from termnews.errors import TermnewsError
+from termnews.feeds.fetch import Fetcher, FetchResult
 from termnews.model import FetchStatus
 
 FEED_LINK_TYPES = {
@@ -45,7 +46,7 @@ class DiscoveredFeed:
     kind: str  # "rss", "atom" or "rdf"
 
 
-class DiscoveryError(Exception):
+class DiscoveryError(TermnewsError):
     """No feed could be found; `message` says why, in one line."""
 
     def __init__(self, message: str) -> None:

@@ -28,6 +28,7 @@ from xml.etree import ElementTree
 
 import feedparser
 
+from termnews.errors import TermnewsError
 from termnews.model import CommentMeta, ParsedEntry, ParsedFeed, content_hash
 
 __all__ = ["FeedParseError", "ParsePool", "parse_feed"]
@@ -47,7 +48,7 @@ _HTML_START_RE = re.compile(
 )
 
 
-class FeedParseError(Exception):
+class FeedParseError(TermnewsError):
     """A document that is not a usable feed. str() is a one-line message for a human."""
 
 
@@ -297,7 +298,7 @@ def _mp_context() -> multiprocessing.context.BaseContext:
             if sys.platform.startswith("linux"):
                 ctx = multiprocessing.get_context("forkserver")
                 # Workers fork from a server that has already imported feedparser.
-                ctx.set_forkserver_preload(["termnews.parse"])
+                ctx.set_forkserver_preload(["termnews.feeds.parse"])
                 _context = ctx
             else:
                 _context = multiprocessing.get_context("spawn")
@@ -314,7 +315,7 @@ def start_helpers() -> None:
     Call before a UI takes over the terminal: both hand their new process the current
     `sys.stderr.fileno()`, and Textual's stand-in for stderr has none, so starting them
     later from inside the app fails ("bad value(s) in fds_to_keep"). Cheap: the
-    forkserver imports termnews.parse in its own process, without waiting.
+    forkserver imports termnews.feeds.parse in its own process, without waiting.
     """
     from multiprocessing import resource_tracker
 

@@ -7,11 +7,12 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from email.utils import formatdate
 
+from termnews.errors import TermnewsError
 from termnews.model import Feed
-from termnews.render import clean_line
+from termnews.sanitize import clean_line
 
 
-class ImportError_(Exception):
+class ImportError_(TermnewsError):
     """A subscription file termnews cannot read (the message names the problem)."""
 
 

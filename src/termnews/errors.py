@@ -1,0 +1,14 @@
+"""One base for every error a user may see.
+
+``TermnewsError`` and its subclasses carry a message written for the user (what went wrong,
+where, and what to do); front doors catch the base and print it, never a traceback. Errors
+that are bugs stay ordinary exceptions. This module imports nothing of termnews.
+"""
+
+from __future__ import annotations
+
+__all__ = ["TermnewsError"]
+
+
+class TermnewsError(Exception):
+    """An error whose message is meant for the user, one line, no traceback."""

@@ -1,0 +1,129 @@
+"""The one place outside text is made safe for a terminal.
+
+Every string that came from outside (feed titles, article HTML, comments, error messages
+from servers, member names) passes through ``clean_text``, ``clean_line`` or ``clean_url``
+before it reaches a terminal, so a feed can never move the cursor, set the clipboard
+(OSC 52), rename the window, inject OSC 8 hyperlinks or reorder text with bidi overrides.
+
+This module imports nothing of termnews: everything else may import it.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+from rich.cells import cell_len, get_character_cell_size, split_graphemes
+
+__all__ = ["ELLIPSIS", "clean_line", "clean_text", "clean_url", "crop_cells", "is_single_cell"]
+
+
+_STARTERS = r"\x1b\x90\x98\x9b\x9c\x9d\x9e\x9f"
+_HOSTILE = re.compile(
+    "|".join(
+        [
+            r"\x1b\[[0-?]*[ -/]*[@-~]",  # CSI: cursor moves, colours, erase ...
+            r"\x9b[0-?]*[ -/]*[@-~]",  # 8-bit CSI
+            # String sequences. Payloads stop at any introducer, so an unterminated one costs
+            # a scan to the next introducer, never to the end of the text (no quadratic time);
+            # its introducer is removed below and the payload stays as inert text.
+            rf"\x1b\][^\x07{_STARTERS}]*(?:\x07|\x1b\\|\x9c)",  # OSC: title, OSC 8, OSC 52
+            rf"\x9d[^\x07{_STARTERS}]*(?:\x07|\x1b\\|\x9c)",  # 8-bit OSC
+            rf"\x1b[PX^_][^{_STARTERS}]*(?:\x1b\\|\x9c)",  # DCS / SOS / PM / APC up to ST
+            rf"[\x90\x98\x9e\x9f][^{_STARTERS}]*(?:\x1b\\|\x9c)",  # their 8-bit forms
+            r"\x1b[ -/]*[0-~]",  # two-character (and nF) escapes: ESC c, ESC 7, ESC ( B
+            # Single characters: C0 (but \t \n), DEL, C1, bidi controls, invisible format
+            # characters that can hide text, interlinear annotations, tag characters,
+            # lone surrogates. ZWJ (U+200D) and variation selectors stay for emoji.
+            "[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b\u200e\u200f"
+            "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+            "\U000e0000-\U000e007f\ud800-\udfff]",
+        ]
+    ),
+    re.DOTALL,
+)
+# Every hostile sequence starts with one of these: a cheap scan before the full pattern.
+_SUSPECT = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b\u200e\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+    "\U000e0000-\U000e007f\ud800-\udfff]"
+)
+_LINE_SEPARATORS = str.maketrans({"\u2028": "\n", "\u2029": "\n"})
+_WHITESPACE = re.compile(r"\s+")
+_SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
+_URL_DROP = re.compile(r"[\t\n\r]")
+ELLIPSIS = "…"
+
+
+def clean_text(text: str | None) -> str:
+    """Remove everything a terminal would act on; keep newlines, expand tabs (4)."""
+    if not text:
+        return ""
+    if _SUSPECT.search(text) is not None:
+        text = _HOSTILE.sub("", text)
+    if "\t" in text:
+        text = text.expandtabs(4)
+    if "\u2028" in text or "\u2029" in text:
+        text = text.translate(_LINE_SEPARATORS)
+    return text
+
+
+def clean_line(text: str | None, max_len: int | None = None) -> str:
+    """``clean_text`` on one line: whitespace runs collapse to one space; optional crop.
+
+    ``max_len`` is in terminal cells; a cropped line ends with "…".
+    """
+    text = _WHITESPACE.sub(" ", clean_text(text)).strip()
+    if max_len is not None and cell_len(text) > max_len:
+        text = crop_cells(text, max(0, max_len - 1)) + ELLIPSIS if max_len > 0 else ""
+    return text
+
+
+def clean_url(url: str | None) -> str | None:
+    """A URL safe to show and to open: http, https, mailto or relative; anything else None."""
+    if not url:
+        return None
+    url = _URL_DROP.sub("", clean_text(url)).strip()
+    if not url:
+        return None
+    url = _WHITESPACE.sub("%20", url)
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:  # e.g. an unbalanced IPv6 bracket
+        return None
+    if scheme and scheme not in _SAFE_SCHEMES:
+        return None
+    if not scheme and ":" in url.split("/", 1)[0] and not url.startswith("//"):
+        return None  # "java script:..." and friends that urlsplit does not call a scheme
+    return url
+
+
+@lru_cache(maxsize=1)
+def _single_cell_chars() -> frozenset[str]:
+    """Latin, Greek, Cyrillic, Hebrew, punctuation (curly quotes, dashes), symbols, arrows,
+    box drawing that are one cell wide: the characters of most Western posts."""
+    return frozenset(
+        char
+        for char in map(chr, range(0x20, 0x2C00))
+        if char not in "\u200d\ufe0f" and get_character_cell_size(char) == 1
+    )
+
+
+def is_single_cell(text: str) -> bool:
+    """True if every character of ``text`` is one cell wide (so cells == len)."""
+    if text.isascii():
+        return text.isprintable()
+    return _single_cell_chars().issuperset(text)
+
+
+def crop_cells(text: str, cells: int) -> str:
+    """The longest prefix of ``text`` that fits in ``cells`` terminal cells."""
+    if is_single_cell(text):
+        return text[:cells]
+    used = 0
+    for start, _end, width in split_graphemes(text)[0]:
+        if used + width > cells:
+            return text[:start]
+        used += width
+    return text
