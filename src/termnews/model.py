@@ -16,6 +16,14 @@ def content_hash(*parts: str | None) -> str:
     return digest.hexdigest()
 
 
+def backoff(first: float, failures: int, cap: float) -> float:
+    """Seconds to wait after ``failures`` failures in a row: first, 2x, 4x ... at most cap.
+
+    The one retry schedule of termnews: failing feeds and the comment outbox both use it.
+    """
+    return min(cap, first * 2 ** max(0, failures - 1))
+
+
 @dataclass(slots=True)
 class CommentMeta:
     """Where a post's discussion lives, as its feed entry describes it."""

@@ -36,6 +36,7 @@ from termnews.model import (
     Feed,
     FetchStatus,
     Identity,
+    backoff,
 )
 from termnews.render import RenderedDocument, render_html
 from termnews.sanitize import clean_line
@@ -268,7 +269,7 @@ class NewsService:
         return max(MIN_INTERVAL, minutes * 60.0)
 
     def _backoff(self, url: str, failures: int, retry_after: float | None) -> float:
-        delay = min(MAX_BACKOFF, self._interval(url) * (2 ** max(0, failures - 1)))
+        delay = backoff(self._interval(url), failures, MAX_BACKOFF)
         if retry_after:
             delay = max(delay, retry_after)
         return time.time() + delay

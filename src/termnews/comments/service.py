@@ -42,7 +42,7 @@ from termnews.comments.wordpress import (
     read_rest,
 )
 from termnews.config import Settings, WordPressLogin
-from termnews.model import ArticleDetail, Comment, Draft, Identity
+from termnews.model import ArticleDetail, Comment, Draft, Identity, backoff
 from termnews.sanitize import clean_line
 from termnews.store import Store
 
@@ -60,7 +60,7 @@ KIND_BOARD = "board"
 
 def retry_delay(attempts: int) -> float:
     """Exponential backoff for the outbox: 1 min, 2, 4 … at most 6 hours."""
-    return min(MAX_RETRY, FIRST_RETRY * 2 ** max(0, attempts - 1))
+    return backoff(FIRST_RETRY, attempts, MAX_RETRY)
 
 
 def _text_key(comment: Comment) -> tuple[str, str]:
