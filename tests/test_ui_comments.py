@@ -10,10 +10,11 @@ import pytest
 from textual.widgets import TextArea
 
 from termnews.app import TermNewsApp
+from termnews.comments import reply_parent, thread
 from termnews.config import Paths, Settings
 from termnews.demo import DemoSite
 from termnews.model import ArticleQuery, Draft, Identity
-from termnews.screens.comments import CommentsScreen, thread
+from termnews.screens.comments import CommentsScreen
 from termnews.screens.compose import ComposeScreen
 from termnews.screens.reader import ReaderScreen
 from termnews.service import NewsService
@@ -75,6 +76,34 @@ async def test_comments_screen_shows_the_thread(service: NewsService, site: Demo
         assert "to 127.0.0.1 as Ada Reader <ada@example.org>" in screen.info.targets[0].label
 
 
+async def test_selecting_comments_renders_no_html_again(
+    service: NewsService, site: DemoSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    renders: list[str] = []
+    real = service.render_fragment
+
+    def counted(html: str, width: int, base_url: str | None = None):  # type: ignore[no-untyped-def]
+        renders.append(html)
+        return real(html, width, base_url)
+
+    monkeypatch.setattr(service, "render_fragment", counted)
+    app = TermNewsApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_post(app, pilot, threaded_post(service, site))
+        await pilot.press("c")
+        await wait_until(pilot, lambda: isinstance(app.screen, CommentsScreen))
+        screen = app.screen
+        await wait_until(pilot, lambda: screen.info is not None and len(screen.comments) >= 7)
+        await pilot.pause(0.3)
+        before = len(renders)
+        for _ in range(5):
+            await pilot.press("tab")
+        await pilot.press("shift+tab")
+        await pilot.pause()
+        assert screen.selected == 3
+        assert len(renders) == before  # the bodies were rendered once, on load
+
+
 async def test_compose_send_and_see_the_new_comment(service: NewsService, site: DemoSite) -> None:
     article_id = threaded_post(service, site)
     app = TermNewsApp(service)
@@ -107,8 +136,10 @@ async def test_compose_send_and_see_the_new_comment(service: NewsService, site: 
     assert service.comments.draft(article_id) is None
 
 
-async def test_escape_keeps_the_draft_and_reopening_restores_it(service: NewsService) -> None:
-    article_id = service.article_ids(ArticleQuery())[0]
+async def test_escape_keeps_the_draft_and_reopening_restores_it(
+    service: NewsService, site: DemoSite
+) -> None:
+    article_id = threaded_post(service, site)
     app = TermNewsApp(service)
     async with app.run_test(size=(120, 40)) as pilot:
         await open_post(app, pilot, article_id)
@@ -194,7 +225,6 @@ async def test_undelivered_comment_waits_in_the_outbox_and_is_retried_from_it(
 
 def test_board_reply_to_a_site_comment_threads_under_that_comment() -> None:
     from termnews.model import Comment
-    from termnews.screens.compose import reply_parent
 
     site_three = Comment("wordpress", "3", None, "Site author", None, 1.0, "<p>site</p>")
     board_three = Comment("board", "3", None, "@bob", None, 2.0, "board")
@@ -230,8 +260,9 @@ async def test_on_a_shared_host_members_sign_with_their_own_name(
         author = app.screen.query_one("#author", Input)
         assert author.value == "ada" and author.disabled
         assert app.screen.query_one("#email", Input).value == ""  # not the operator's
-    poster = svc.comments._poster(
-        Draft(article_id=1, identity="ada", body="x", author="The Operator")
-    )
-    assert poster.author == "ada"
+    article = svc.article(threaded_post(svc, site))
+    assert article is not None
+    draft = Draft(article_id=article.id, identity="ada", body="x", author="The Operator")
+    outgoing = svc.comments._outgoing(article, draft, svc.comments.board_target())
+    assert outgoing.author == "ada"
     svc.close()

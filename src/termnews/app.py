@@ -351,7 +351,7 @@ class TermNewsApp(App[int]):
         except Exception as exc:  # offline or a hostile site: the board still works
             info = CommentInfo(
                 can_read=False,
-                targets=[comments.board_target()],
+                targets=[comments.board_target()] if comments.shared_host() else [],
                 page_url=article.comments.page_url or article.link,
                 reason=f"could not reach the post's site ({type(exc).__name__}); "
                 "only the board is offered",
@@ -369,6 +369,10 @@ class TermNewsApp(App[int]):
         if reply_to is not None and reply_to.source == "board":
             # A reply to a board comment can only go to the board: the site never saw it.
             info.targets = [t for t in info.targets if t.kind == "board"]
+        if not info.targets:  # nowhere to send from here: say why, and where to go instead
+            page = f" The comment page: {info.page_url}" if info.page_url else ""
+            self.tell(clean_line(info.reason or "No comment can be sent here.", 200) + page)
+            return
         self.push_screen(ComposeScreen(article, info, reply_to=reply_to), closed)
 
     def save_open_drafts(self) -> None:

@@ -131,6 +131,11 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, seconds - (time.time() if now is None else now))
 
 
+def about(host: str, message: str) -> str:
+    """`message` naming `host` once: "example.org: timed out after 10 s"."""
+    return message if not host or host in message else f"{host}: {message}"
+
+
 def timeout_message(timeout: float) -> str:
     return f"timed out after {timeout:g} s"
 

@@ -196,3 +196,30 @@ class ArticleQuery:
         if self.tag:
             return f"Tag: {self.tag}"
         return "All"
+
+
+class TargetKind(StrEnum):
+    """Where a comment can be sent: one value per posting backend."""
+
+    WORDPRESS_REST = "wordpress-rest"
+    WORDPRESS_FORM = "wordpress-form"
+    COMMENTAPI = "commentapi"
+    BOARD = "board"
+
+
+class CommentSource(StrEnum):
+    """Which source a cached comment came from (the `comments.source` column)."""
+
+    FEED = "feed"  # the post's comment feed (wfw:commentRss, Atom replies)
+    WORDPRESS = "wordpress"  # WordPress' REST listing
+    SENT = "sent"  # your own comment, kept until a listing from the site shows it
+    BOARD = "board"  # the host's board (its own table)
+
+
+class OutboxState(StrEnum):
+    """Where a comment waiting in the outbox stands."""
+
+    PENDING = "pending"  # to be sent again when due
+    UNCERTAIN = "uncertain"  # an attempt may have reached the site: check before re-sending
+    REJECTED = "rejected"  # the site said no; edit or discard it
+    FAILED = "failed"  # gave up; edit or discard it
