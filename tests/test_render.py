@@ -19,7 +19,6 @@ from termnews.render import (
     html_to_blocks,
     layout,
     render_html,
-    render_plain,
 )
 from tests.support.corpus import ABSENT, FEEDS
 
@@ -334,10 +333,8 @@ def test_escape_sequences_in_content_and_attributes_are_inert() -> None:
 def test_plain_text_input_paragraphs_on_blank_lines() -> None:
     text = "First paragraph\nstill first.\n\n\nSecond   one.\n  \nThird"
     expected = ["First paragraph", "still first.", "", "Second one.", "", "Third"]
-    assert plain(render_plain(text, 40)) == expected
     assert plain(render_html(text, 40)) == expected
     assert plain(render_html("Tom &amp; Jerry", 40)) == ["Tom & Jerry"]
-    assert plain(render_plain("", 40)) == []
     assert plain(render_html("", 40)) == []
 
 

@@ -39,7 +39,6 @@ __all__ = [
     "html_to_blocks",
     "layout",
     "render_html",
-    "render_plain",
     "wrap_positions",
 ]
 
@@ -1420,8 +1419,3 @@ def _layout_links(links: list[Link], width: int, out: list[Text]) -> None:
 def render_html(html: str, width: int, base_url: str | None = None) -> RenderedDocument:
     """Article HTML -> wrapped terminal lines and the numbered links."""
     return layout(html_to_blocks(html, base_url), width)
-
-
-def render_plain(text: str, width: int) -> RenderedDocument:
-    """Plain text (summaries, comments): paragraphs on blank lines, line breaks kept."""
-    return layout(_plain_blocks(text or ""), width)
