@@ -10,8 +10,9 @@ from __future__ import annotations
 import time
 from array import array
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from termnews.comments import CommentService, OutboxItem, PostOutcome
 from termnews.config import Paths, Settings
@@ -30,7 +31,7 @@ from termnews.refresh import (
 )
 from termnews.render import RenderedDocument, render_html
 from termnews.sanitize import clean_line
-from termnews.store import Store
+from termnews.store import Store, StoreError
 
 # The refresh types are part of this facade: the UI and the CLI import them from here.
 __all__ = [
@@ -45,6 +46,8 @@ __all__ = [
 ]
 
 HOSTED_FEEDS = "Feeds on this host are chosen by its operator."
+
+T = TypeVar("T")
 
 
 class ServiceError(TermnewsError):
@@ -68,6 +71,8 @@ class NewsService:
         self.data_dir = data_dir
         self._render_cache: OrderedDict[tuple[int, int], RenderedDocument] = OrderedDict()
         self.refresher = Refresher(store, settings)
+        self.on_problem: Callable[[str], None] | None = None  # the UI shows these
+        self.save_problem: str | None = None
         self.comments = CommentService(
             store,
             settings,
@@ -250,14 +255,30 @@ class NewsService:
     def article(self, article_id: int) -> ArticleDetail | None:
         return self.store.article(article_id)
 
+    # Read state, stars and preferences are saved as the user reads. When they cannot be
+    # (a full disk, a read-only or damaged file) reading goes on: the reason is told once
+    # through `on_problem` and kept in `save_problem` until a save works again.
+
+    def _saving(self, write: Callable[[], T]) -> T | None:
+        try:
+            result = write()
+        except StoreError as exc:
+            message = str(exc)
+            if message != self.save_problem and self.on_problem is not None:
+                self.on_problem(message)
+            self.save_problem = message
+            return None
+        self.save_problem = None
+        return result
+
     def mark_read(self, article_ids: Sequence[int], read: bool = True) -> None:
-        self.store.set_read(article_ids, read)
+        self._saving(lambda: self.store.set_read(article_ids, read))
 
     def mark_all_read(self, query: ArticleQuery) -> int:
-        return self.store.mark_query_read(query)
+        return self._saving(lambda: self.store.mark_query_read(query)) or 0
 
     def set_starred(self, article_id: int, starred: bool) -> None:
-        self.store.set_starred(article_id, starred)
+        self._saving(lambda: self.store.set_starred(article_id, starred))
 
     def unread_total(self) -> int:
         return self.store.unread_total()
@@ -292,7 +313,7 @@ class NewsService:
         return self.store.get_value(f"pref:{self.identity.name}:{key}", default)
 
     def set_preference(self, key: str, value: str) -> None:
-        self.store.set_value(f"pref:{self.identity.name}:{key}", value)
+        self._saving(lambda: self.store.set_value(f"pref:{self.identity.name}:{key}", value))
 
     # -- import / export -------------------------------------------------------------
 
