@@ -65,10 +65,6 @@ class FetchResult:
     retry_after: float | None  # seconds, from Retry-After on 429/503
     elapsed: float
 
-    @property
-    def ok(self) -> bool:
-        return self.status is FetchStatus.OK
-
 
 class _Failure(Exception):
     """A request that failed before a usable answer; `retryable` marks transient causes."""
