@@ -12,7 +12,7 @@ from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Span, Text
 
-from termnews import render, sanitize
+from termnews import sanitize
 from termnews.render import (
     STYLES,
     RenderedDocument,
@@ -20,6 +20,7 @@ from termnews.render import (
     layout,
     render_html,
 )
+from termnews.render import lines as lines_module
 from tests.support.corpus import ABSENT, FEEDS
 
 CONTROL = re.compile(
@@ -377,7 +378,7 @@ def test_broken_html_does_not_crash(broken: str) -> None:
 
 def test_text_fast_path_builds_the_same_text_as_rich() -> None:
     spans = [Span(0, 3, STYLES["bold"])]
-    fast = render._text_by_slots("abc def", list(spans))
+    fast = lines_module._text_by_slots("abc def", list(spans))
     slow = Text("abc def", spans=list(spans))
     assert fast == slow
     assert fast.cell_len == slow.cell_len
