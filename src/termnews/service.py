@@ -7,6 +7,7 @@ network work is async.
 
 from __future__ import annotations
 
+import threading
 import time
 from array import array
 from collections import OrderedDict
@@ -31,7 +32,7 @@ from termnews.refresh import (
 )
 from termnews.render import RenderedDocument, render_html
 from termnews.sanitize import clean_line
-from termnews.store import Store, StoreError
+from termnews.store import SearchCancelled, Store, StoreError
 
 # The refresh types are part of this facade: the UI and the CLI import them from here.
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "ProgressCallback",
     "RefreshOutcome",
     "RefreshReport",
+    "SearchCancelled",
     "ServiceError",
 ]
 
@@ -72,6 +74,9 @@ class NewsService:
         self._render_cache: OrderedDict[tuple[int, int], RenderedDocument] = OrderedDict()
         self.refresher = Refresher(store, settings)
         self.on_problem: Callable[[str], None] | None = None  # the UI shows these
+        self._search_store: Store | None = None
+        self._search_lock = threading.Lock()
+        self._search_generation = 0
         self.save_problem: str | None = None
         self.comments = CommentService(
             store,
@@ -107,6 +112,11 @@ class NewsService:
 
     def close(self) -> None:
         self.refresher.close()
+        self.cancel_search()
+        with self._search_lock:
+            if self._search_store is not None:
+                self._search_store.close()
+                self._search_store = None
         self.store.close()
 
     def prepare_workers(self) -> None:
@@ -245,6 +255,27 @@ class NewsService:
 
     def article_ids(self, query: ArticleQuery) -> array[int]:
         return self.store.article_ids(query)
+
+    def search_ids(self, query: ArticleQuery) -> array[int]:
+        """The ids of a search's list, for a worker thread; `cancel_search` stops it.
+
+        Runs on a connection of its own, so the UI thread's reads never wait for a search,
+        and raises SearchCancelled once `cancel_search()` is called (from any thread) after
+        this call began: a superseded search stops within milliseconds.
+        """
+        generation = self._search_generation
+        with self._search_lock:  # one search at a time on the search connection
+            if self._search_store is None:
+                self._search_store = Store(self.store.path, identity=self.store.identity)
+            store = self._search_store
+            with store.cancellable(lambda: self._search_generation != generation):
+                if self._search_generation != generation:
+                    raise SearchCancelled("the search was cancelled")
+                return store.article_ids(query)
+
+    def cancel_search(self) -> None:
+        """Stop every search running or waiting in `search_ids` (safe from any thread)."""
+        self._search_generation += 1
 
     def first_article_ids(self, query: ArticleQuery, limit: int = 200) -> list[int]:
         return self.store.first_article_ids(query, limit)

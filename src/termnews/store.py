@@ -13,13 +13,15 @@ import re
 import sqlite3
 import time
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from termnews.errors import TermnewsError
 from termnews.model import (
+    SEARCH_MAX_CHARS,
+    SEARCH_MAX_WORDS,
     Article,
     ArticleDetail,
     ArticleQuery,
@@ -182,6 +184,10 @@ class StoreDamaged(StoreError):
     """The database file is corrupt, truncated or not a database: termnews leaves it alone."""
 
 
+class SearchCancelled(StoreError):
+    """A search stopped from another thread (a newer one replaced it)."""
+
+
 class FeedRemoved(Exception):
     """The feed was unsubscribed while it was being refreshed (not an error for anyone)."""
 
@@ -195,6 +201,8 @@ def store_problem(path: Path, exc: sqlite3.Error) -> StoreError | None:
     """The user's version of an SQLite failure on `path`; None for one that is a bug."""
     name = str(getattr(exc, "sqlite_errorname", ""))
     folder = path.parent
+    if name == "SQLITE_INTERRUPT":
+        return SearchCancelled("the search was cancelled")
     if name.startswith("SQLITE_FULL"):
         return StoreFull(
             f"the disk holding {folder} is full, so termnews cannot save anything ({exc}); "
@@ -766,10 +774,26 @@ class Store:
         ids: array[int] = array("q")
         cursor = self.db.cursor()
         cursor.row_factory = None  # plain tuples: half the cost of sqlite3.Row at 100k rows
-        cursor.execute(sql, params)
-        while rows := cursor.fetchmany(8192):
-            ids.extend(r[0] for r in rows)
+        try:
+            cursor.execute(sql, params)
+            while rows := cursor.fetchmany(8192):
+                ids.extend(r[0] for r in rows)
+        except sqlite3.DatabaseError as exc:
+            raise store_problem(self.path, exc) or exc from exc
         return ids
+
+    @contextmanager
+    def cancellable(self, cancelled: Callable[[], bool]) -> Iterator[None]:
+        """Statements run meanwhile stop with SearchCancelled once `cancelled()` is true.
+
+        SQLite asks every few thousand steps, so a cancel from another thread takes effect
+        within a millisecond or so, whatever the query.
+        """
+        self.db.set_progress_handler(lambda: int(cancelled()), 1000)
+        try:
+            yield
+        finally:
+            self.db.set_progress_handler(None, 0)
 
     def first_article_ids(self, query: ArticleQuery, limit: int) -> list[int]:
         sql, params = self._list_sql(query)
@@ -1120,8 +1144,14 @@ def _strip_tags(html: str | None) -> str:
 
 
 def fts_query(text: str) -> str:
-    """User words -> an FTS5 query: every word must match (prefix match on the last)."""
+    """User words -> an FTS5 query: every word must match (prefix match on the last).
+
+    At most SEARCH_MAX_CHARS characters and SEARCH_MAX_WORDS words count: each word is a
+    lookup, and a pasted page of text took tens of seconds to match.
+    """
+    text = text[:SEARCH_MAX_CHARS]
     words = [w for w in "".join(c if c.isalnum() else " " for c in text).split() if w]
+    words = words[:SEARCH_MAX_WORDS]
     if not words:
         return '""'
     quoted = [f'"{w}"' for w in words]
