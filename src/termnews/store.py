@@ -9,7 +9,6 @@ same feed at once.
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import time
 from array import array
@@ -30,6 +29,7 @@ from termnews.model import (
     ParsedEntry,
     ParsedFeed,
 )
+from termnews.sanitize import strip_tags
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -163,7 +163,6 @@ MIGRATIONS: list[str] = [
 
 SCHEMA_VERSION = len(MIGRATIONS)
 BROAD_SEARCH = 5000  # matches above which a search walks the time index instead
-_TAG = re.compile(r"<[^>]*>")
 
 
 class StoreError(TermnewsError):
@@ -987,7 +986,7 @@ def _split_sql(script: str) -> list[str]:
 def _strip_tags(html: str | None) -> str:
     if not html:
         return ""
-    return _TAG.sub(" ", html)
+    return strip_tags(html)
 
 
 def fts_query(text: str) -> str:
