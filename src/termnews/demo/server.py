@@ -16,7 +16,8 @@ from typing import Any, TextIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from termnews.demo.blog import Blog, DemoPost, Request, Response, SiteOptions, iso_local
-from termnews.demo.routes import FAULTY_KINDS, TEXT, handle, resolve
+from termnews.demo.responses import TEXT
+from termnews.demo.routes import FAULTY_KINDS, handle, resolve
 from termnews.demo.state import APPROVED, CommentStore, DemoStateError
 
 MAX_BODY = 2 * 1024 * 1024

@@ -30,7 +30,7 @@ from termnews.host.zygote import Zygote, ZygoteError
 from termnews.host.zygote import supported as zygote_supported
 
 if TYPE_CHECKING:
-    from termnews.service import NewsService, RefreshReport
+    pass
 
 __all__ = ["ServeError", "ServeOptions", "parse_listen", "run_server", "setup_logging"]
 
@@ -188,14 +188,6 @@ def setup_logging(data_dir: Path) -> None:
     logging.getLogger("asyncssh").setLevel(logging.WARNING)
 
 
-def _refresh_and_index(service: NewsService) -> RefreshReport:
-    """One scheduled refresh, then the new articles into the search index, so that no
-    session's first search after a refresh has to index them on its UI loop."""
-    report = asyncio.run(service.refresh(due_only=True))
-    service.index_search()
-    return report
-
-
 async def _refresh_loop(paths: Paths, minutes: float) -> None:
     """Keep the shared cache warm so sessions never each refetch.
 
@@ -213,7 +205,9 @@ async def _refresh_loop(paths: Paths, minutes: float) -> None:
     try:
         while True:
             try:
-                report = await asyncio.to_thread(_refresh_and_index, service)
+                # service.refresh indexes the new articles for search before it returns, so
+                # no session's first search after a refresh indexes them on its UI loop.
+                report = await asyncio.to_thread(asyncio.run, service.refresh(due_only=True))
             except Exception as exc:  # a refresh problem must never stop the server
                 log.error("scheduled refresh failed: %s: %s", type(exc).__name__, exc)
             else:
