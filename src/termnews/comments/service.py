@@ -22,7 +22,6 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -58,6 +57,7 @@ from termnews.model import (
     CommentStatus,
     Draft,
     Identity,
+    OutboxRow,
     OutboxState,
     TargetKind,
     backoff,
@@ -470,31 +470,31 @@ class CommentService:
 
     # -- outbox ------------------------------------------------------------------------
 
-    def _item(self, row: dict[str, Any]) -> OutboxItem:
-        payload = row["payload"] if isinstance(row["payload"], dict) else {}
+    def _item(self, row: OutboxRow) -> OutboxItem:
+        payload = row.payload
         try:
-            state = OutboxState(row["state"])
+            state = OutboxState(row.state)
         except ValueError:
             state = OutboxState.FAILED
         return OutboxItem(
-            id=row["id"],
-            article_id=row["article_id"],
-            kind=row["target"],
-            label=str(payload.get("label") or row["target"]),
+            id=row.id,
+            article_id=row.article_id,
+            kind=row.target,
+            label=str(payload.get("label") or row.target),
             body=str(payload.get("body") or ""),
             state=state,
-            attempts=row["attempts"],
-            next_attempt=row["next_attempt"],
-            last_error=row["last_error"],
-            created=row["created"],
+            attempts=row.attempts,
+            next_attempt=row.next_attempt,
+            last_error=row.last_error,
+            created=row.created,
         )
 
     def outbox(self) -> list[OutboxItem]:
         return [self._item(r) for r in self.store.outbox(self.identity.name)]
 
-    def _row(self, item_id: int) -> dict[str, Any]:
+    def _row(self, item_id: int) -> OutboxRow:
         for row in self.store.outbox(self.identity.name):
-            if row["id"] == item_id:
+            if row.id == item_id:
                 return row
         raise CommentError("that comment is no longer in the outbox")
 
@@ -503,30 +503,30 @@ class CommentService:
         now = time.time()
         results: list[PostResult] = []
         rows = self.store.outbox(self.identity.name, states=list(_RETRY_STATES))
-        due = [r for r in rows if force or r["next_attempt"] <= now]
+        due = [r for r in rows if force or r.next_attempt <= now]
         if not due:
             return results
         async with self._client() as client:
             for row in due:
-                lease = self.store.outbox_lease(row["id"], self.lease, _RETRY_STATES)
+                lease = self.store.outbox_lease(row.id, self.lease, _RETRY_STATES)
                 if lease is None:
                     continue  # another termnews process is sending it
-                outgoing = Outgoing.from_json(row["payload"], row["target"])
-                outgoing.article_id = outgoing.article_id or row["article_id"]
-                keeper = asyncio.create_task(self._keep_lease(row["id"], lease))
+                outgoing = Outgoing.from_json(row.payload, row.target)
+                outgoing.article_id = outgoing.article_id or row.article_id
+                keeper = asyncio.create_task(self._keep_lease(row.id, lease))
                 try:
                     result = await self._deliver(
                         client,
                         outgoing,
                         retrying=True,
-                        uncertain=row["state"] == OutboxState.UNCERTAIN,
+                        uncertain=row.state == OutboxState.UNCERTAIN,
                     )
                 except Exception as exc:  # keep the item; never lose a comment to a bug
                     self.store.outbox_update(
-                        row["id"],
-                        state=row["state"],
+                        row.id,
+                        state=row.state,
                         error=f"internal error: {type(exc).__name__}",
-                        next_attempt=time.time() + retry_delay(row["attempts"] + 1),
+                        next_attempt=time.time() + retry_delay(row.attempts + 1),
                     )
                     raise
                 finally:
@@ -544,20 +544,20 @@ class CommentService:
             await asyncio.sleep(self.lease / 3)
             token = self.store.outbox_renew(item_id, token, self.lease)
 
-    def _settle(self, row: dict[str, Any], outgoing: Outgoing, result: PostResult) -> None:
+    def _settle(self, row: OutboxRow, outgoing: Outgoing, result: PostResult) -> None:
         if result.outcome in (PostOutcome.POSTED, PostOutcome.HELD):
-            self.store.outbox_delete(row["id"])
+            self.store.outbox_delete(row.id)
             if result.comment is not None:
-                self.store.add_comment(row["article_id"], result.comment)
+                self.store.add_comment(row.article_id, result.comment)
             self._log_activity(outgoing.kind, outgoing.host, outgoing.article_link)
         elif result.outcome is PostOutcome.FAILED and result.retryable:
             # Once uncertain, an item stays so until the site has been read back.
-            uncertain = result.uncertain or row["state"] == OutboxState.UNCERTAIN
+            uncertain = result.uncertain or row.state == OutboxState.UNCERTAIN
             self.store.outbox_update(
-                row["id"],
+                row.id,
                 state=OutboxState.UNCERTAIN if uncertain else OutboxState.PENDING,
                 error=result.message,
-                next_attempt=time.time() + retry_delay(row["attempts"] + 1),
+                next_attempt=time.time() + retry_delay(row.attempts + 1),
             )
         else:
             state = (
@@ -565,7 +565,7 @@ class CommentService:
                 if result.outcome is PostOutcome.REJECTED
                 else OutboxState.FAILED
             )
-            self.store.outbox_update(row["id"], state=state, error=result.message)
+            self.store.outbox_update(row.id, state=state, error=result.message)
 
     def discard_outbox(self, item_id: int) -> None:
         self._row(item_id)
@@ -574,19 +574,19 @@ class CommentService:
     def edit_outbox(self, item_id: int) -> Draft:
         """Take a comment out of the outbox and make it the post's draft again."""
         row = self._row(item_id)
-        waiting = row["state"] in _RETRY_STATES
+        waiting = row.state in _RETRY_STATES
         if waiting and self.store.outbox_lease(item_id, self.lease, _RETRY_STATES) is None:
             raise CommentError("that comment is being sent right now; try again in a moment")
-        outgoing = Outgoing.from_json(row["payload"], row["target"])
+        outgoing = Outgoing.from_json(row.payload, row.target)
         draft = Draft(
-            article_id=row["article_id"],
+            article_id=row.article_id,
             identity=self.identity.name,
             body=outgoing.body,
             author=outgoing.author,
             email=outgoing.email,
             url=outgoing.url,
             parent_id=outgoing.parent_id,
-            target=row["target"],
+            target=row.target,
         )
         self.save_draft(draft)
         self.store.outbox_delete(item_id)

@@ -12,15 +12,10 @@ from urllib.parse import urlsplit
 
 from termnews.comments.backend import MAX_REASON_CELLS, Outgoing
 from termnews.model import Comment, CommentSource, CommentStatus
-from termnews.sanitize import clean_line, clean_url
+from termnews.sanitize import clean_line, clean_url, strip_tags
 
 _COMMENT_NUMBER = re.compile(r"#comment-(\d+)\b")
 _SPACE = re.compile(r"\s+")
-_TAG = re.compile(r"<[^>]*>")  # until sanitize.strip_tags lands on main
-
-
-def strip_tags(markup: str) -> str:
-    return _TAG.sub(" ", markup)
 
 
 def host_of(url: str | None) -> str:

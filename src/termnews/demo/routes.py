@@ -1,47 +1,34 @@
-"""Request dispatch for the sample site, and its comment endpoints.
+"""Request dispatch for the sample site.
 
 `resolve()` maps a request to a route kind ("feed", "comment", "page", "api", "asset") and
 a handler; the server applies injected faults to feeds and comment endpoints only. Status
-codes, messages and headers follow WORDPRESS.md.
+codes and headers follow WORDPRESS.md; the comment endpoints are in `endpoints.py`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import email.utils
-import json
 import math
 import re
-import time
-import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import parse_qs, quote
 
 from termnews.demo import feeds, pages
-from termnews.demo.blog import Blog, DemoPost, Request, Response, http_date, iso_local, md5
-from termnews.demo.content import BLOGGER, BLOGS, COMMENTAPI, WORDPRESS, sample_png
-from termnews.demo.state import APPROVED, HOLD, DemoStateError, StoredComment, autop
-
-HTML = "text/html; charset=UTF-8"
-RSS = "application/rss+xml; charset=UTF-8"
-ATOM = "application/atom+xml; charset=UTF-8"
-JSON = "application/json; charset=UTF-8"
-TEXT = "text/plain; charset=UTF-8"
+from termnews.demo.blog import Blog, DemoPost, Request, Response, http_date, md5
+from termnews.demo.content import BLOGGER, COMMENTAPI, WORDPRESS, sample_png
+from termnews.demo.endpoints import as_int, commentapi_post, moderation_hash, rest, wp_comments_post
+from termnews.demo.responses import (
+    ATOM,
+    RSS,
+    TEXT,
+    html_response,
+    method_not_allowed,
+    redirect,
+)
+from termnews.demo.state import DemoStateError
 
 FAULTY_KINDS = frozenset({"feed", "comment"})
 
-MSG_DUPLICATE = "Duplicate comment detected; it looks as though you’ve already said that!"
-MSG_FLOOD = "You are posting comments too quickly. Slow down."
-MSG_CLOSED = "Sorry, comments are closed for this item."
-MAX_LENGTHS = (
-    ("author", 245, "Your name is too long."),
-    ("email", 100, "Your email address is too long."),
-    ("url", 200, "Your URL is too long."),
-    ("comment", 65525, "Your comment is too long."),
-)
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _WP_POST = re.compile(r"^/(\d{4})/(\d{2})/([a-z0-9-]+)(/?)(feed/?|feed/(?:rss2|atom)/?)?$")
 _BLOGGER_POST = re.compile(r"^/blogger/(\d{4})/(\d{2})/([a-z0-9-]+)\.html$")
 _BLOGGER_COMMENTS = re.compile(r"^/blogger/feeds/(\d+)/comments/default/?$")
@@ -55,26 +42,6 @@ _UPLOAD = re.compile(r"^/wp-content/uploads/2026/11/[a-z0-9-]+\.png$")
 class Route:
     kind: str  # feed, comment, page, api, asset
     run: Callable[[], Response]
-
-
-# --- helpers ------------------------------------------------------------------------------
-
-
-def _html(status: int, text: str) -> Response:
-    return Response(status, text.encode("utf-8"), HTML)
-
-
-def _json(status: int, data: object) -> Response:
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return Response(status, body, JSON)
-
-
-def _redirect(status: int, location: str) -> Response:
-    return Response(status, b"", HTML).header("Location", location)
-
-
-def _method_not_allowed(allow: str) -> Response:
-    return Response(405, b"", HTML).header("Allow", allow)
 
 
 def _parse_http_date(value: str | None) -> float | None:
@@ -105,522 +72,6 @@ def conditional(
         fresh = etag_ok or since_ok
     response = Response(304) if fresh else Response(200, make().encode("utf-8"), content_type)
     return response.header("ETag", etag).header("Last-Modified", http_date(last_modified))
-
-
-def _form(req: Request) -> dict[str, str]:
-    text = req.body.decode("utf-8", errors="replace")
-    return {k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
-
-
-def _int(value: object, default: int = 0) -> int | None:
-    if value is None or value == "":
-        return default
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        return None
-
-
-# --- comment rules shared by every way of posting ----------------------------------------
-
-
-def _rejection(
-    blog: Blog, post: DemoPost, parent: int, author: str, email: str, text: str, ip: str
-) -> str | None:
-    """WordPress' wp_allow_comment checks: "duplicate", "flood" or None. Caller holds the lock."""
-    if blog.store.is_duplicate(post.id, parent, author, email, text):
-        return "duplicate"
-    window = blog.options.flood_seconds
-    last = blog.store.last_time_from(ip, email)
-    if window > 0 and last is not None and time.time() - last < window:
-        return "flood"
-    return None
-
-
-def _new_status(blog: Blog, author: str, email: str) -> str:
-    if blog.options.moderate_new_authors and not blog.store.has_approved_from(author, email):
-        return HOLD
-    return APPROVED
-
-
-def _parent_ok(blog: Blog, post: DemoPost, parent: int) -> bool:
-    if parent == 0:
-        return True
-    found = blog.store.get(parent)
-    return found is not None and found.post_id == post.id and found.status == APPROVED
-
-
-def moderation_hash(comment: StoredComment) -> str:
-    return md5(f"termnews-demo|{comment.id}|{comment.date}")
-
-
-# --- wp-comments-post.php ----------------------------------------------------------------
-
-
-def _die(status: int, message: str, *, error_prefix: bool = True) -> Response:
-    """WordPress prefixes "Error:" to the field checks, not to closed/duplicate/flood."""
-    prefix = "<strong>Error:</strong> " if error_prefix else ""
-    return _html(status, pages.wp_die("Comment Submission Failure", prefix + message))
-
-
-def _cookie_headers(blog: Blog, response: Response, form: dict[str, str]) -> None:
-    cookie_hash = md5(blog.base.rstrip("/"))
-    consent = form.get("wp-comment-cookies-consent") == "yes"
-    for name, field in (("comment_author_", "author"), ("comment_author_email_", "email")):
-        _cookie(response, name + cookie_hash, form.get(field, ""), consent)
-    _cookie(response, "comment_author_url_" + cookie_hash, form.get("url", ""), consent)
-
-
-def _cookie(response: Response, name: str, value: str, keep: bool) -> None:
-    if keep:
-        expires = http_date(time.time() + 30_000_000)
-        response.header(
-            "Set-Cookie", f"{name}={quote(value)}; expires={expires}; Max-Age=30000000; path=/"
-        )
-    else:
-        response.header(
-            "Set-Cookie",
-            f"{name}=%20; expires=Thu, 01 Jan 1970 00:00:01 GMT; Max-Age=0; path=/",
-        )
-
-
-def wp_comments_post(blog: Blog, req: Request) -> Response:
-    if req.method != "POST":
-        return _method_not_allowed("POST")
-    form = _form(req)
-    post_id = _int(form.get("comment_post_ID"))
-    post = blog.posts.get(post_id or 0)
-    if post is None or post.blog != WORDPRESS:
-        return Response(200, b"", HTML)  # WordPress exits silently for an unknown post
-    if not post.comments_open:
-        return _die(403, MSG_CLOSED, error_prefix=False)
-    author = form.get("author", "").strip()
-    email = form.get("email", "").strip()
-    url = form.get("url", "").strip()
-    text = form.get("comment", "").strip()
-    parent = _int(form.get("comment_parent")) or 0
-    if not author or not email:
-        return _die(200, "Please fill the required fields.")
-    if not _EMAIL.match(email):
-        return _die(200, "Please enter a valid email address.")
-    if not text:
-        return _die(200, "Please type your comment text.")
-    for field, limit, message in MAX_LENGTHS:
-        if len(form.get(field, "")) > limit:
-            return _die(413, message)
-    if not _parent_ok(blog, post, parent):
-        return _die(
-            403, "Sorry, replies to unapproved comments are not allowed.", error_prefix=False
-        )
-    with blog.store.lock:
-        problem = _rejection(blog, post, parent, author, email, text, req.client_ip)
-        if problem == "duplicate":
-            return _die(409, MSG_DUPLICATE, error_prefix=False)
-        if problem == "flood":
-            return _die(429, MSG_FLOOD, error_prefix=False)
-        comment = _store(blog, post, parent, author, email, url, text, req.client_ip, "form")
-    if comment.status == APPROVED:
-        location = f"{post.url}#comment-{comment.id}"
-    else:
-        location = (
-            f"{post.url}?unapproved={comment.id}&moderation-hash={moderation_hash(comment)}"
-            f"#comment-{comment.id}"
-        )
-    response = _redirect(302, location)
-    _cookie_headers(blog, response, form)
-    return response
-
-
-def _store(
-    blog: Blog,
-    post: DemoPost,
-    parent: int,
-    author: str,
-    email: str,
-    url: str,
-    text: str,
-    ip: str,
-    via: str,
-    user_id: int = 0,
-    status: str | None = None,
-) -> StoredComment:
-    comment = StoredComment(
-        id=0,
-        post_id=post.id,
-        parent=parent,
-        author=author,
-        email=email,
-        url=url,
-        text=text,
-        content_html=autop(text),
-        date=time.time(),
-        status=status or _new_status(blog, author, email),
-        ip=ip,
-        user_id=user_id,
-        via=via,
-    )
-    return blog.store.add(comment)
-
-
-# --- REST API ------------------------------------------------------------------------------
-
-
-def _rest_error(status: int, code: str, message: str, **data: object) -> Response:
-    return _json(status, {"code": code, "message": message, "data": {"status": status, **data}})
-
-
-def _authenticate(blog: Blog, req: Request) -> tuple[str, int] | Response | None:
-    """HTTP Basic with an application password: (user, user id), an error, or None."""
-    header = req.headers.get("authorization", "")
-    if not header.lower().startswith("basic "):
-        return None
-    try:
-        user, _, password = base64.b64decode(header[6:].strip()).decode("utf-8").partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return _rest_error(401, "rest_invalid_authorization", "Malformed Authorization header.")
-    users = sorted(blog.options.app_passwords)
-    if user not in blog.options.app_passwords:
-        return _rest_error(
-            401, "invalid_username", "Unknown username. Check again or try your email address."
-        )
-    expected = blog.options.app_passwords[user].replace(" ", "")
-    if password.replace(" ", "") != expected:
-        return _rest_error(
-            401, "incorrect_password", "The provided password is an invalid application password."
-        )
-    return user, users.index(user) + 1
-
-
-def comment_json(blog: Blog, comment: StoredComment) -> dict[str, object]:
-    api = blog.base + "wp-json/wp/v2/"
-    links: dict[str, object] = {
-        "self": [{"href": f"{api}comments/{comment.id}"}],
-        "collection": [{"href": f"{api}comments"}],
-        "up": [{"embeddable": True, "post_type": "post", "href": f"{api}posts/{comment.post_id}"}],
-    }
-    if comment.parent:
-        links["in-reply-to"] = [{"embeddable": True, "href": f"{api}comments/{comment.parent}"}]
-    avatar = md5(comment.email.strip().lower())
-    return {
-        "id": comment.id,
-        "post": comment.post_id,
-        "parent": comment.parent,
-        "author": comment.user_id,
-        "author_name": comment.author,
-        "author_url": comment.url,
-        "date": iso_local(comment.date),
-        "date_gmt": iso_local(comment.date),
-        "content": {"rendered": comment.content_html},
-        "link": blog.comment_link(comment),
-        "status": "approved" if comment.status == APPROVED else "hold",
-        "type": "comment",
-        "author_avatar_urls": {
-            size: f"https://secure.gravatar.com/avatar/{avatar}?s={size}&d=mm&r=g"
-            for size in ("24", "48", "96")
-        },
-        "meta": [],
-        "_links": links,
-    }
-
-
-def _post_json(blog: Blog, post: DemoPost) -> dict[str, object]:
-    seed = blog.seeds[post.id]
-    body = blog.body(post.id)
-    return {
-        "id": post.id,
-        "date": iso_local(post.published),
-        "date_gmt": iso_local(post.published),
-        "guid": {"rendered": post.guid},
-        "modified": iso_local(seed.modified),
-        "modified_gmt": iso_local(seed.modified),
-        "slug": post.slug,
-        "status": "publish",
-        "type": "post",
-        "link": post.url,
-        "title": {"rendered": post.title},
-        "content": {"rendered": body, "protected": False},
-        "excerpt": {"rendered": f"<p>{feeds.excerpt(body)}</p>\n", "protected": False},
-        "author": 1,
-        "comment_status": "open" if post.comments_open else "closed",
-        "ping_status": "closed",
-    }
-
-
-def _csv_ints(value: str) -> list[int] | None:
-    try:
-        return [int(part) for part in value.split(",") if part.strip()]
-    except ValueError:
-        return None
-
-
-def _rest_params(req: Request) -> dict[str, object] | Response:
-    params: dict[str, object] = {k: v for k, v in req.query.items() if k != "rest_route"}
-    if not req.body:
-        return params
-    content_type = req.headers.get("content-type", "")
-    if "json" in content_type:
-        try:
-            data = json.loads(req.body.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return _rest_error(400, "rest_invalid_json", "Invalid JSON body passed.")
-        if not isinstance(data, dict):
-            return _rest_error(400, "rest_invalid_json", "Invalid JSON body passed.")
-        params.update(data)
-    else:
-        params.update(_form(req))
-    return params
-
-
-def _rest_list(blog: Blog, req: Request, user: tuple[str, int] | None) -> Response:
-    q = req.query
-    wp_ids = {p.id for p in blog.posts_of(WORDPRESS)}
-    post_ids = _csv_ints(q.get("post", ""))
-    parents = _csv_ints(q.get("parent", ""))
-    per_page = _int(q.get("per_page"), 10)
-    page = _int(q.get("page"), 1)
-    order = q.get("order", "desc")
-    status = q.get("status", "approve")
-    for name, bad in (
-        ("post", post_ids is None),
-        ("parent", parents is None),
-        ("per_page", per_page is None or not 1 <= per_page <= 100),
-        ("page", page is None or page < 1),
-        ("order", order not in ("asc", "desc")),
-    ):
-        if bad:
-            return _rest_error(
-                400, "rest_invalid_param", f"Invalid parameter(s): {name}", params={name: "?"}
-            )
-    if status not in ("approve", "approved") and user is None:
-        return _rest_error(
-            401, "rest_forbidden_param", "Query parameter not permitted: status", params=["status"]
-        )
-    wanted = (
-        {APPROVED}
-        if status in ("approve", "approved")
-        else {HOLD}
-        if status == "hold"
-        else {
-            APPROVED,
-            HOLD,
-        }
-    )
-    ids = wp_ids & set(post_ids) if post_ids else wp_ids
-    found = [
-        c
-        for pid in ids
-        for c in blog.store.for_post(pid, include_held=True)
-        if c.status in wanted and (not parents or c.parent in parents)
-    ]
-    found.sort(key=lambda c: (c.date, c.id), reverse=order == "desc")
-    assert per_page is not None and page is not None
-    total = len(found)
-    chunk = found[(page - 1) * per_page : page * per_page]
-    if page > 1 and not chunk:
-        return _rest_error(
-            400,
-            "rest_comment_invalid_page_number",
-            "The page number requested is larger than the number of pages available.",
-        )
-    response = _json(200, [comment_json(blog, c) for c in chunk])
-    response.header("X-WP-Total", str(total))
-    response.header("X-WP-TotalPages", str(math.ceil(total / per_page)))
-    can_post = user is not None or blog.options.allow_anonymous_rest
-    return response.header("Allow", "GET, POST" if can_post else "GET")
-
-
-def _rest_create(blog: Blog, req: Request, user: tuple[str, int] | None) -> Response:
-    if user is None and not blog.options.allow_anonymous_rest:
-        return _rest_error(
-            401, "rest_comment_login_required", "Sorry, you must be logged in to comment."
-        )
-    params = _rest_params(req)
-    if isinstance(params, Response):
-        return params
-    no_post = (
-        "rest_comment_invalid_post_id",
-        "Sorry, you are not allowed to create this comment without a post.",
-    )
-    post_id = _int(params.get("post"))
-    if post_id is None:
-        return _rest_error(400, "rest_invalid_param", "Invalid parameter(s): post")
-    post = blog.posts.get(post_id)
-    if not post_id or post is None or post.blog != WORDPRESS:
-        return _rest_error(403, *no_post)
-    if not post.comments_open:
-        return _rest_error(403, "rest_comment_closed", MSG_CLOSED)
-    if user is not None:
-        author, email, url = user[0], f"{user[0]}@example.org", ""
-    else:
-        author = str(params.get("author_name") or "").strip()
-        email = str(params.get("author_email") or "").strip()
-        url = str(params.get("author_url") or "").strip()
-        if email and not _EMAIL.match(email):
-            return _rest_error(400, "rest_invalid_param", "Invalid parameter(s): author_email")
-        if not author or not email:
-            return _rest_error(
-                400,
-                "rest_comment_author_data_required",
-                "Creating a comment requires valid author name and email values.",
-            )
-    content = params.get("content")
-    if isinstance(content, dict):
-        content = content.get("raw")
-    text = str(content or "").strip()
-    if not text:
-        return _rest_error(400, "rest_comment_content_invalid", "Invalid comment content.")
-    parent = _int(params.get("parent"))
-    if parent is None or not _parent_ok(blog, post, parent):
-        return _rest_error(400, "rest_comment_invalid_parent", "Invalid comment parent.")
-    with blog.store.lock:
-        problem = _rejection(blog, post, parent, author, email, text, req.client_ip)
-        if problem == "duplicate":
-            return _rest_error(409, "comment_duplicate", MSG_DUPLICATE)
-        if problem == "flood" and user is None:  # moderators are never throttled
-            return _rest_error(400, "comment_flood", MSG_FLOOD)
-        comment = _store(
-            blog,
-            post,
-            parent,
-            author,
-            email,
-            url,
-            text,
-            req.client_ip,
-            "rest",
-            user_id=user[1] if user else 0,
-            status=APPROVED if user else None,
-        )
-    response = _json(201, comment_json(blog, comment))
-    return response.header("Location", f"{blog.base}wp-json/wp/v2/comments/{comment.id}")
-
-
-def _rest_index(blog: Blog) -> Response:
-    info = BLOGS[WORDPRESS]
-    routes = {
-        "/wp/v2/comments": {"namespace": "wp/v2", "methods": ["GET", "POST"]},
-        "/wp/v2/comments/(?P<id>[\\d]+)": {"namespace": "wp/v2", "methods": ["GET"]},
-        "/wp/v2/posts": {"namespace": "wp/v2", "methods": ["GET"]},
-        "/wp/v2/posts/(?P<id>[\\d]+)": {"namespace": "wp/v2", "methods": ["GET"]},
-    }
-    return _json(
-        200,
-        {
-            "name": info.title,
-            "description": info.tagline,
-            "url": blog.base.rstrip("/"),
-            "home": blog.base.rstrip("/"),
-            "namespaces": ["wp/v2"],
-            "authentication": {"application-passwords": {"endpoints": {}}},
-            "routes": routes,
-        },
-    )
-
-
-def rest(blog: Blog, req: Request, route: str) -> Response:
-    response = _rest(blog, req, route)
-    return response.header("Link", f'<{blog.base}wp-json/>; rel="https://api.w.org/"')
-
-
-def _rest(blog: Blog, req: Request, route: str) -> Response:
-    auth = _authenticate(blog, req)
-    if isinstance(auth, Response):
-        return auth
-    route = "/" + route.strip("/")
-    no_route = (404, "rest_no_route", "No route was found matching the URL and request method.")
-    if route == "/":
-        return _rest_index(blog) if req.method in ("GET", "HEAD") else _rest_error(*no_route)
-    if route == "/wp/v2/comments":
-        if req.method in ("GET", "HEAD"):
-            return _rest_list(blog, req, auth)
-        if req.method == "POST":
-            return _rest_create(blog, req, auth)
-        return _rest_error(*no_route)
-    if match := re.fullmatch(r"/wp/v2/comments/(\d+)", route):
-        comment = blog.store.get(int(match.group(1)))
-        if comment is None or blog.posts[comment.post_id].blog != WORDPRESS:
-            return _rest_error(404, "rest_comment_invalid_id", "Invalid comment ID.")
-        if comment.status != APPROVED and auth is None:
-            return _rest_error(
-                401, "rest_cannot_read", "Sorry, you are not allowed to read this comment."
-            )
-        return _json(200, comment_json(blog, comment))
-    if route == "/wp/v2/posts" and req.method in ("GET", "HEAD"):
-        posts = blog.posts_of(WORDPRESS)
-        response = _json(200, [_post_json(blog, p) for p in posts])
-        return response.header("X-WP-Total", str(len(posts))).header("X-WP-TotalPages", "1")
-    if match := re.fullmatch(r"/wp/v2/posts/(\d+)", route):
-        post = blog.posts.get(int(match.group(1)))
-        if post is None or post.blog != WORDPRESS:
-            return _rest_error(404, "rest_post_invalid_id", "Invalid post ID.")
-        return _json(200, _post_json(blog, post))
-    return _rest_error(*no_route)
-
-
-# --- CommentAPI ----------------------------------------------------------------------------
-
-
-def _fields(item: ET.Element) -> dict[str, str]:
-    """The item's child elements by local name (dc:creator becomes "creator")."""
-    found: dict[str, str] = {}
-    for child in item:
-        found.setdefault(child.tag.rsplit("}", 1)[-1], (child.text or "").strip())
-    return found
-
-
-def _split_author(value: str) -> tuple[str, str]:
-    """RSS author forms: "mail@example.org (Name)", "Name <mail@example.org>", or a name."""
-    if match := re.fullmatch(r"\s*(\S+@\S+)\s*\((.+)\)\s*", value):
-        return match.group(2).strip(), match.group(1)
-    if match := re.fullmatch(r"\s*(.+?)\s*<(\S+@\S+)>\s*", value):
-        return match.group(1), match.group(2)
-    if _EMAIL.match(value.strip()):
-        return value.strip().split("@")[0], value.strip()
-    return value.strip(), ""
-
-
-def _bad_item(reason: str) -> Response:
-    return Response(400, f"Malformed comment: {reason}\n".encode(), TEXT)
-
-
-def commentapi_post(blog: Blog, req: Request, post_id: int) -> Response:
-    post = blog.posts.get(post_id)
-    if post is None or post.comment_api_url is None:
-        return Response(404, b"No such item accepts comments here.\n", TEXT)
-    if req.method != "POST":
-        return _method_not_allowed("POST")
-    if b"<!DOCTYPE" in req.body.upper() or b"<!ENTITY" in req.body.upper():
-        return _bad_item("document type declarations are not accepted")
-    try:
-        item = ET.fromstring(req.body)
-    except ET.ParseError as exc:
-        return _bad_item(f"not well-formed XML ({exc})")
-    if item.tag.rsplit("}", 1)[-1] != "item":
-        return _bad_item(f"the root element must be <item>, not <{item.tag}>")
-    fields = _fields(item)
-    text = fields.get("description", "")
-    if not text:
-        return _bad_item("the <item> has no <description>")
-    author, email = _split_author(fields.get("creator") or fields.get("author") or "Anonymous")
-    url = fields.get("link", "")
-    if not author:
-        author = "Anonymous"
-    with blog.store.lock:
-        problem = _rejection(blog, post, 0, author, email, text, req.client_ip)
-        if problem == "duplicate":
-            return Response(409, f"{MSG_DUPLICATE}\n".encode(), TEXT)
-        if problem == "flood":
-            return Response(429, f"{MSG_FLOOD}\n".encode(), TEXT).header("Retry-After", "15")
-        comment = _store(blog, post, 0, author, email, url, text, req.client_ip, "commentapi")
-    location = f"{post.url}#comment-{comment.id}"
-    if "text/html" in req.headers.get("accept", ""):
-        return Response(303, b"", HTML).header("Location", location)
-    held = " It is held for moderation." if comment.status != APPROVED else ""
-    body = f"Thank you: comment {comment.id} received.{held}\n".encode()
-    return Response(201, body, TEXT).header("Location", location)
-
-
-# --- dispatch --------------------------------------------------------------------------------
 
 
 def _feed(
@@ -676,7 +127,7 @@ def _wp_headers(blog: Blog, response: Response, post: DemoPost | None = None) ->
 
 def _wp_post_page(blog: Blog, req: Request, post: DemoPost) -> Response:
     show_held = None
-    held_id = _int(req.query.get("unapproved"), 0)
+    held_id = as_int(req.query.get("unapproved"), 0)
     if held_id:
         held = blog.store.get(held_id)
         if (
@@ -685,11 +136,11 @@ def _wp_post_page(blog: Blog, req: Request, post: DemoPost) -> Response:
             and req.query.get("moderation-hash") == moderation_hash(held)
         ):
             show_held = held.id
-    return _wp_headers(blog, _html(200, pages.post_page(blog, post, show_held)), post)
+    return _wp_headers(blog, html_response(200, pages.post_page(blog, post, show_held)), post)
 
 
 def _not_found(blog: Blog) -> Route:
-    return _page(lambda: _html(404, pages.not_found(blog)))
+    return _page(lambda: html_response(404, pages.not_found(blog)))
 
 
 def _root(blog: Blog, req: Request) -> Route:
@@ -698,7 +149,7 @@ def _root(blog: Blog, req: Request) -> Route:
         route = q["rest_route"]
         kind = "comment" if route.strip("/").startswith("wp/v2/comments") else "api"
         return Route(kind, lambda: rest(blog, req, route))
-    post = blog.posts.get(_int(q.get("p"), 0) or 0)
+    post = blog.posts.get(as_int(q.get("p"), 0) or 0)
     if post is not None and post.blog != WORDPRESS:
         post = None
     if "feed" in q:
@@ -709,8 +160,8 @@ def _root(blog: Blog, req: Request) -> Route:
     if "p" in q:
         if post is None:
             return _not_found(blog)
-        return _page(lambda: _redirect(301, post.url))
-    return _page(lambda: _wp_headers(blog, _html(200, pages.home(blog))))
+        return _page(lambda: redirect(301, post.url))
+    return _page(lambda: _wp_headers(blog, html_response(200, pages.home(blog))))
 
 
 def resolve(blog: Blog, req: Request) -> Route:
@@ -740,7 +191,7 @@ def resolve(blog: Blog, req: Request) -> Route:
         if feed:
             return _comments_feed(blog, req, post, atom="atom" in feed)
         if not slash:
-            return _page(lambda: _redirect(301, post.url))
+            return _page(lambda: redirect(301, post.url))
         return _page(lambda: _wp_post_page(blog, req, post))
     if _UPLOAD.match(path):
         return Route("asset", lambda: Response(200, sample_png(), "image/png"))
@@ -755,7 +206,9 @@ def _blogger(blog: Blog, req: Request, path: str) -> Route:
     home = blog.blog_url(BLOGGER)
     if path in ("/blogger", "/blogger/"):
         feed = home + "feeds/posts/default"
-        return _page(lambda: _html(200, pages.blog_home(blog, BLOGGER, ATOM.split(";")[0], feed)))
+        return _page(
+            lambda: html_response(200, pages.blog_home(blog, BLOGGER, ATOM.split(";")[0], feed))
+        )
     if path.rstrip("/") == "/blogger/feeds/posts/default":
         lm = blog.posts_modified(BLOGGER)
         return _feed(ATOM, lambda: feeds.blogger_posts(blog), lm, f"blogger|{lm}", req)
@@ -765,12 +218,13 @@ def _blogger(blog: Blog, req: Request, path: str) -> Route:
             return _not_found(blog)
         newest = max([c.date for c in blog.store.for_post(post.id)], default=post.published)
         seed = f"blogger-comments|{post.id}|{newest}|{blog.store.generation}"
-        return _feed(ATOM, lambda: feeds.blogger_comments(blog, post), newest, seed, req)
+        found: DemoPost = post  # narrowed for the closure below
+        return _feed(ATOM, lambda: feeds.blogger_comments(blog, found), newest, seed, req)
     if match := _BLOGGER_POST.match(path):
         post = blog.find_slug(BLOGGER, match.group(3))
         if post is None or not post.url.endswith(path):
             return _not_found(blog)
-        return _page(lambda: _html(200, pages.post_page(blog, post)))
+        return _page(lambda: html_response(200, pages.post_page(blog, post)))
     return _not_found(blog)
 
 
@@ -778,7 +232,9 @@ def _tidewater(blog: Blog, req: Request, path: str) -> Route:
     home = blog.blog_url(COMMENTAPI)
     if path in ("/tidewater", "/tidewater/"):
         feed = home + "rss.xml"
-        return _page(lambda: _html(200, pages.blog_home(blog, COMMENTAPI, RSS.split(";")[0], feed)))
+        return _page(
+            lambda: html_response(200, pages.blog_home(blog, COMMENTAPI, RSS.split(";")[0], feed))
+        )
     if path == "/tidewater/rss.xml":
         return _posts_feed(blog, req, COMMENTAPI)
     if match := _TIDEWATER_COMMENTS.match(path):
@@ -793,7 +249,7 @@ def _tidewater(blog: Blog, req: Request, path: str) -> Route:
         post = blog.find_slug(COMMENTAPI, match.group(1))
         if post is None:
             return _not_found(blog)
-        return _page(lambda: _html(200, pages.post_page(blog, post)))
+        return _page(lambda: html_response(200, pages.post_page(blog, post)))
     return _not_found(blog)
 
 
@@ -801,9 +257,9 @@ def handle(blog: Blog, req: Request) -> Response:
     """Answer one request (faults aside). Storage failures become a 500, not a crash."""
     route = resolve(blog, req)
     if req.method not in ("GET", "HEAD", "POST"):
-        return _method_not_allowed("GET, HEAD, POST")
+        return method_not_allowed("GET, HEAD, POST")
     if req.method == "POST" and route.kind not in ("comment", "api"):
-        return _method_not_allowed("GET, HEAD")
+        return method_not_allowed("GET, HEAD")
     try:
         return route.run()
     except DemoStateError as exc:

@@ -67,10 +67,6 @@ class FetchResult:
     retry_after: float | None  # seconds, from Retry-After on 429/503
     elapsed: float
 
-    @property
-    def ok(self) -> bool:
-        return self.status is FetchStatus.OK
-
 
 @dataclass(slots=True)
 class _Redirect:
