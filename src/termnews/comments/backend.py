@@ -22,6 +22,7 @@ from termnews.http import HttpFailure, about
 from termnews.model import ArticleDetail, Comment, CommentSource, OutboxState, TargetKind
 
 if TYPE_CHECKING:
+    from termnews.comments.wordpress import PostPages
     from termnews.config import Settings, WordPressLogin
     from termnews.store import Store
 
@@ -201,7 +202,7 @@ class Deps:
     shared_host: bool  # served, or several people in this database: the board has readers
     as_whom: str  # "Ada <ada@example.org>", for target labels
     signed: bool  # a name and an e-mail are known
-    pages: Any  # wordpress.PostPages, the per-article cache of post-page discovery
+    pages: PostPages  # the per-article cache of post-page discovery
 
     def login(self, url: str | None) -> WordPressLogin | None:
         from termnews.comments.text import host_of, hostname_of

@@ -44,6 +44,7 @@ from termnews.comments.backend import (
 from termnews.comments.board import BoardBackend, board_target
 from termnews.comments.commentapi import CommentApiBackend
 from termnews.comments.feeds import CommentFeedBackend
+from termnews.comments.profile import Profiles
 from termnews.comments.text import host_of, hostname_of, is_ours, sent_comment
 from termnews.comments.thread import merge
 from termnews.comments.wordpress import PostPages
@@ -119,6 +120,7 @@ class CommentService:
         # A send must end while its lease holds, or a second process could send it too.
         self.send_deadline = min(send_deadline, lease * 0.75)
         self.pages = PostPages()
+        self.profiles = Profiles(store, settings, identity, restricted=restricted)
 
     def _client(self) -> httpx.AsyncClient:
         return http.make_client(self.timeout)
@@ -196,55 +198,21 @@ class CommentService:
 
     # -- who signs -----------------------------------------------------------------------
 
-    def _remembered(self, host: str | None) -> tuple[str, str, str] | None:
-        key = f"comment-profile:{self.identity.name}:{host or '*'}"
-        try:
-            values = json.loads(self.store.get_value(key) or "null")
-        except ValueError:
-            return None
-        if (
-            isinstance(values, list)
-            and len(values) == 3
-            and all(isinstance(v, str) for v in values)
-        ):
-            return values[0], values[1], values[2]
-        return None
-
     def remember_signature(self, host: str, name: str, email: str, url: str) -> None:
         """What was typed in the modal, for this site and as the default anywhere else."""
-        if self.restricted or not (name or email or url):
-            return
-        value = json.dumps([name, email, url])
-        for where in (host or "*", "*"):
-            self.store.set_value(f"comment-profile:{self.identity.name}:{where}", value)
+        self.profiles.remember(host, name, email, url)
 
     def signature(self, host: str | None = None) -> tuple[str, str, str]:
-        """Name, e-mail and website for a comment to `host`.
+        """Name, e-mail and website for a comment to `host` (see `profile.Profiles`)."""
+        return self.profiles.signature(host)
 
-        Served: the server's word only. Otherwise what was last used on that site, else
-        last used anywhere, else the [profile] settings; never the login name.
-        """
-        ident = self.identity
-        if self.restricted:
-            return ident.display_name or ident.name, ident.email, ident.url
-        remembered = (self._remembered(host) if host else None) or self._remembered(None)
-        name, email, url = remembered or ("", "", "")
-        return (
-            name or self.settings.name or ident.display_name,
-            email or self.settings.email or ident.email,
-            url or self.settings.url or ident.url,
-        )
+    def signature_for(self, article: ArticleDetail) -> tuple[str, str, str]:
+        """The signature for a comment on `article` (its site's remembered one first)."""
+        return self.signature(host_of(article.link or article.comments.page_url))
 
     def profile_hint(self) -> str | None:
         """Said the first time someone comments without a profile."""
-        if self.restricted or self._remembered(None) is not None:
-            return None
-        if self.settings.name or self.identity.display_name:
-            return None
-        return (
-            "First comment from here: name, e-mail and website are remembered per site; "
-            "defaults go under [profile] in config.toml (name, email, url)."
-        )
+        return self.profiles.hint()
 
     def _as_whom(self, host: str | None = None) -> str:
         name, email, _ = self.signature(host)
@@ -311,7 +279,7 @@ class CommentService:
     # -- posting -----------------------------------------------------------------------
 
     def _outgoing(self, article: ArticleDetail, draft: Draft, target: CommentTarget) -> Outgoing:
-        name, email, url = self.signature(host_of(article.link or article.comments.page_url))
+        name, email, url = self.signature_for(article)
         return Outgoing(
             kind=TargetKind(target.kind),
             label=target.label,
@@ -511,7 +479,12 @@ class CommentService:
                 lease = self.store.outbox_lease(row.id, self.lease, _RETRY_STATES)
                 if lease is None:
                     continue  # another termnews process is sending it
-                outgoing = Outgoing.from_json(row.payload, row.target)
+                try:
+                    outgoing = Outgoing.from_json(row.payload, row.target)
+                except ValueError:  # written by a termnews that knew other targets
+                    message = f"unknown comment target {clean_line(row.target, 40)}"
+                    self.store.outbox_update(row.id, state=OutboxState.FAILED, error=message)
+                    continue
                 outgoing.article_id = outgoing.article_id or row.article_id
                 keeper = asyncio.create_task(self._keep_lease(row.id, lease))
                 try:

@@ -83,7 +83,7 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
         draft = service.comments.draft(self.article.id)
         # Whose name goes with a comment: what was last used on this site (else anywhere,
         # else the profile), or on a shared host the member's (never the operator's).
-        name, email, url = service.comments.signature(self.info.targets[0].host)
+        name, email, url = service.comments.signature_for(self.article)
         about = Text.assemble(("Comment on ", "dim"), (clean_line(self.article.title, 120), "bold"))
         if self.reply_to is not None:
             about.append(f"\nin reply to {clean_line(self.reply_to.author, 60)}", style="dim")
