@@ -16,6 +16,7 @@ import pytest
 
 from termnews.comments import CommentService, PostOutcome
 from termnews.config import Settings
+from termnews.http import make_client
 from termnews.model import ArticleDetail, ArticleQuery, Draft, Identity, OutboxState, TargetKind
 from termnews.service import NewsService
 from termnews.store import Store
@@ -73,6 +74,40 @@ async def test_a_late_answer_is_not_sent_again_when_the_site_has_it(
     assert await comments.retry_outbox(force=True) == []
     assert site.comments == [("Ada Quill", body)]
     assert site.posts == 1  # read back, found, never sent again
+
+
+@pytest.mark.parametrize("kind", [TargetKind.COMMENTAPI, TargetKind.WORDPRESS_FORM])
+async def test_a_connection_dropped_after_sending_is_checked_not_resent(
+    site: Site, service: NewsService, kind: TargetKind
+) -> None:
+    article = await the_post(service, site)
+    comments = commenter(service, timeout=2.0)
+    target = await target_of(comments, article, kind)
+    site.drop = True  # stores it, then hangs up without a word
+    first = await comments.post(article, draft(article, "Hung up on."), target)
+    assert first.outcome is PostOutcome.FAILED and first.uncertain, first.message
+    assert "closed the connection" in first.message
+    site.drop = False
+    [retried] = await comments.retry_outbox(force=True)
+    assert retried.outcome is PostOutcome.POSTED, retried.message
+    assert site.comments == [("Ada Quill", "Hung up on.")] and site.posts == 1
+
+
+async def test_a_refused_connection_is_certain_and_simply_sent_again(
+    site: Site, service: NewsService
+) -> None:
+    article = await the_post(service, site)
+    comments = commenter(service, timeout=2.0)
+    target = await target_of(comments, article, TargetKind.COMMENTAPI)
+    outgoing = comments._outgoing(article, draft(article, "Nobody home."), target)
+    outgoing.api_url = "http://127.0.0.1:9/commentapi"  # nothing listens on the discard port
+    backend = comments._backend_for(TargetKind.COMMENTAPI)
+    assert backend is not None
+    async with make_client(2.0) as client:
+        result = await backend.post(client, outgoing, retrying=False)
+    assert result.outcome is PostOutcome.FAILED and result.retryable
+    assert not result.uncertain  # it never left: no need to read the site back
+    assert result.message.startswith("could not post to 127.0.0.1: connection refused")
 
 
 @pytest.mark.parametrize("kind", [TargetKind.COMMENTAPI, TargetKind.WORDPRESS_FORM])

@@ -29,6 +29,7 @@ class Site:
     answer_delay: float = 0.0  # seconds between storing a comment and answering
     store: bool = True  # False: the comment is lost (the site never got to store it)
     trickle: bool = False  # answer one byte every 0.1 s, for as long as the client listens
+    drop: bool = False  # store the comment, then close the connection without an answer
     page_down: bool = False  # the post page's connection closes without an answer
     commentapi: bool = True  # the feed advertises a CommentAPI endpoint
     rest_error: tuple[int, str, str] | None = None  # POST /wp-json/…: (status, code, message)
@@ -124,6 +125,9 @@ class _Handler(BaseHTTPRequestHandler):
             if site.store:
                 site.comments.append((author, text))
             number = len(site.comments)
+        if site.drop:
+            self.close_connection = True
+            return
         if site.trickle:
             self.send_response(200)
             self.send_header("Content-Type", "text/plain")

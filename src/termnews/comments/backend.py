@@ -6,14 +6,15 @@ that may have reached the site, reads the site back to see whether it did (`read
 `CommentService` loops over the registered backends (see `service.BACKENDS`).
 
 Imports: httpx, termnews.model/config/errors/sanitize; never Textual, never the store
-(the board receives it from the service, in `Deps`).
+(what a backend needs from the service comes in `deps.Deps`).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from enum import Flag, StrEnum, auto
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -21,16 +22,30 @@ from termnews.errors import TermnewsError
 from termnews.http import HttpFailure, about
 from termnews.model import ArticleDetail, Comment, CommentSource, OutboxState, TargetKind
 
-if TYPE_CHECKING:
-    from termnews.comments.wordpress import PostPages
-    from termnews.config import Settings, WordPressLogin
-    from termnews.store import Store
-
 DEFAULT_TIMEOUT = 10.0
 MAX_BODY_BYTES = 5 * 1024 * 1024  # a comment feed, REST page or error page
 MAX_PAGE_BYTES = 2 * 1024 * 1024  # a post page read to detect the comment form
 MAX_COMMENTS = 2000  # per post and source
 MAX_REASON_CELLS = 300  # a site's error text, as shown to the user
+
+
+def host_of(url: str | None) -> str:
+    """The host with its port ("example.org:8080"): the key of per-site settings."""
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    return parts.netloc.rsplit("@", 1)[-1].lower()
+
+
+def hostname_of(url: str | None) -> str:
+    """The host without a port, for messages ("example.org refused the comment")."""
+    try:
+        return (urlsplit(url or "").hostname or "").lower()
+    except ValueError:
+        return ""
 
 
 class PostOutcome(StrEnum):
@@ -188,27 +203,6 @@ class CommentBackend(Protocol):
         """What the site lists now for the post `outgoing` went to, to look for it there.
         None: this site cannot be read back. Raises CommentError on network trouble."""
         ...
-
-
-@dataclass(slots=True)
-class Deps:
-    """What the service lends every backend."""
-
-    store: Store
-    settings: Settings
-    identity_name: str
-    restricted: bool
-    rate_per_minute: int
-    shared_host: bool  # served, or several people in this database: the board has readers
-    as_whom: str  # "Ada <ada@example.org>", for target labels
-    signed: bool  # a name and an e-mail are known
-    pages: PostPages  # the per-article cache of post-page discovery
-
-    def login(self, url: str | None) -> WordPressLogin | None:
-        from termnews.comments.text import host_of, hostname_of
-
-        logins = self.settings.wordpress
-        return logins.get(host_of(url)) or logins.get(hostname_of(url))
 
 
 MAYBE_ARRIVED = "the comment may have reached the site; checking before any retry"

@@ -9,12 +9,12 @@ import httpx
 from termnews.comments.backend import (
     Capability,
     CommentTarget,
-    Deps,
     Outgoing,
     PostOutcome,
     PostResult,
     Probe,
 )
+from termnews.comments.deps import Deps
 from termnews.comments.text import text_to_html
 from termnews.model import ArticleDetail, Comment, CommentSource, TargetKind
 from termnews.sanitize import clean_line, strip_controls

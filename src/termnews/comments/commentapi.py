@@ -11,21 +11,17 @@ from termnews.comments.backend import (
     MAX_BODY_BYTES,
     Capability,
     CommentTarget,
-    Deps,
     Outgoing,
     PostOutcome,
     PostResult,
     Probe,
     failed_to_send,
+    hostname_of,
     site_error,
 )
-from termnews.comments.text import (
-    comment_number,
-    hostname_of,
-    page_reason,
-    plain_reason,
-    sent_comment,
-)
+from termnews.comments.deps import Deps
+from termnews.comments.feeds import read_comment_feed
+from termnews.comments.text import comment_number, page_reason, plain_reason, sent_comment
 from termnews.model import ArticleDetail, Comment, CommentSource, CommentStatus, TargetKind
 from termnews.sanitize import clean_line
 
@@ -125,8 +121,6 @@ class CommentApiBackend:
     ) -> list[Comment] | None:
         if not outgoing.feed_url:
             return None
-        from termnews.comments.feeds import read_comment_feed
-
         return await read_comment_feed(client, outgoing.feed_url)
 
     async def post(

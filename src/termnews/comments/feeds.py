@@ -24,8 +24,9 @@ from termnews.comments.backend import (
     PostOutcome,
     PostResult,
     Probe,
+    hostname_of,
 )
-from termnews.comments.text import comment_number, hostname_of, local_id, timestamp
+from termnews.comments.text import comment_number, local_id, timestamp
 from termnews.model import ArticleDetail, Comment, CommentSource, TargetKind
 from termnews.sanitize import clean_line, clean_url
 

@@ -34,18 +34,20 @@ from termnews.comments.backend import (
     CommentError,
     CommentInfo,
     CommentTarget,
-    Deps,
     OutboxItem,
     Outgoing,
     PostOutcome,
     PostResult,
     Probe,
+    host_of,
+    hostname_of,
 )
 from termnews.comments.board import BoardBackend, board_target
 from termnews.comments.commentapi import CommentApiBackend
+from termnews.comments.deps import Deps
 from termnews.comments.feeds import CommentFeedBackend
 from termnews.comments.profile import Profiles
-from termnews.comments.text import host_of, hostname_of, is_ours, sent_comment
+from termnews.comments.text import is_ours, sent_comment
 from termnews.comments.thread import merge
 from termnews.comments.wordpress import PostPages
 from termnews.comments.wordpress_form import FormBackend

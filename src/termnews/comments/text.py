@@ -8,7 +8,6 @@ import html
 import re
 import time
 from html.parser import HTMLParser
-from urllib.parse import urlsplit
 
 from termnews.comments.backend import MAX_REASON_CELLS, Outgoing
 from termnews.model import Comment, CommentSource, CommentStatus
@@ -16,25 +15,6 @@ from termnews.sanitize import clean_line, clean_url, strip_tags
 
 _COMMENT_NUMBER = re.compile(r"#comment-(\d+)\b")
 _SPACE = re.compile(r"\s+")
-
-
-def host_of(url: str | None) -> str:
-    """The host with its port ("example.org:8080"): the key of per-site settings."""
-    if not url:
-        return ""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return ""
-    return parts.netloc.rsplit("@", 1)[-1].lower()
-
-
-def hostname_of(url: str | None) -> str:
-    """The host without a port, for messages ("example.org refused the comment")."""
-    try:
-        return (urlsplit(url or "").hostname or "").lower()
-    except ValueError:
-        return ""
 
 
 def text_to_html(text: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from termnews.comments.board import as_display
 from termnews.comments.text import plain_words
 from termnews.model import Comment, CommentSource, TargetKind
 from termnews.sanitize import clean_line
@@ -89,8 +90,6 @@ def merge(remote: list[Comment], board_comments: list[Comment]) -> list[Comment]
 
     `board_comments` are plain text (the board's table); they are escaped to HTML here.
     """
-    from termnews.comments.board import as_display  # board imports the store; keep it lazy
-
     rest = [c for c in remote if c.source == CommentSource.WORDPRESS]
     rest_ids = {c.remote_id for c in rest}
     feed = [c for c in remote if c.source == CommentSource.FEED and c.remote_id not in rest_ids]

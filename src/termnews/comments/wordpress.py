@@ -26,8 +26,10 @@ from termnews.comments.backend import (
     Outgoing,
     PostOutcome,
     PostResult,
+    hostname_of,
 )
-from termnews.comments.text import comment_number, hostname_of, sent_comment
+from termnews.comments.feeds import read_comment_feed
+from termnews.comments.text import comment_number, sent_comment
 from termnews.model import ArticleDetail, Comment, CommentSource, CommentStatus
 from termnews.sanitize import clean_line, clean_url
 
@@ -335,8 +337,6 @@ def delivered_duplicate(host: str, outgoing: Outgoing) -> PostResult:
 
 async def read_back(client: httpx.AsyncClient, outgoing: Outgoing) -> list[Comment] | None:
     """What the post lists now: REST when the site has it, else the comment feed."""
-    from termnews.comments.feeds import read_comment_feed
-
     post = WordPressPost.from_payload(outgoing.wordpress or {})
     if post.api_root and post.post_id is not None:
         return await read_rest(client, post)

@@ -10,14 +10,15 @@ from termnews.comments.backend import (
     MAX_BODY_BYTES,
     Capability,
     CommentTarget,
-    Deps,
     Outgoing,
     PostResult,
     Probe,
     failed_to_send,
+    hostname_of,
     site_error,
 )
-from termnews.comments.text import hostname_of, page_reason
+from termnews.comments.deps import Deps
+from termnews.comments.text import page_reason
 from termnews.comments.wordpress import WordPressPost
 from termnews.model import ArticleDetail, Comment, CommentSource, TargetKind
 

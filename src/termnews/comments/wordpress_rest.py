@@ -18,15 +18,16 @@ from termnews.comments.backend import (
     MAX_BODY_BYTES,
     Capability,
     CommentTarget,
-    Deps,
     Outgoing,
     PostOutcome,
     PostResult,
     Probe,
     failed_to_send,
+    hostname_of,
     site_error,
 )
-from termnews.comments.text import hostname_of, plain_reason, sent_comment
+from termnews.comments.deps import Deps
+from termnews.comments.text import plain_reason, sent_comment
 from termnews.comments.wordpress import WordPressPost, read_rest, rest_comment, rest_url
 from termnews.comments.wordpress_form import post_form
 from termnews.config import WordPressLogin
