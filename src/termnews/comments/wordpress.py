@@ -7,6 +7,7 @@ duplicate, 429 flood, 403 closed, 200 with an error page = rejected).
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import json
 import re
@@ -269,10 +270,18 @@ class PostPages:
 
     def __init__(self) -> None:
         self._known: dict[int, WordPressPost | None] = {}
+        self._asking: dict[int, asyncio.Lock] = {}
 
     async def find(self, client: httpx.AsyncClient, article: ArticleDetail) -> WordPressPost | None:
-        if article.id in self._known:
-            return self._known[article.id]
+        # Both WordPress backends ask at once (info, load): the page is fetched once.
+        async with self._asking.setdefault(article.id, asyncio.Lock()):
+            if article.id in self._known:
+                return self._known[article.id]
+            return await self._discover(client, article)
+
+    async def _discover(
+        self, client: httpx.AsyncClient, article: ArticleDetail
+    ) -> WordPressPost | None:
         post = await discover(client, article)
         if post is not None and post.unreachable:
             if post.post_id is not None:
