@@ -401,11 +401,18 @@ def _run_app(args: argparse.Namespace) -> int:
         from termnews.app import run_app
     except ImportError as exc:  # pragma: no cover - the UI ships with the package
         raise CommandError(f"the reader UI could not be loaded: {exc}") from exc
-    service, paths = _open(args)
+    service, _ = _open(args)
     try:
-        return run_app(service, paths)
+        # The welcome screen's "Open the sample site": as `termnews demo`, in a fresh dir.
+        return run_app(service, open_sample_site=lambda: cmd_demo(_sample_site_args(args)))
     finally:
         service.close()
+
+
+def _sample_site_args(args: argparse.Namespace) -> argparse.Namespace:
+    demo = build_parser().parse_args(["demo"])
+    demo.config, demo.data_dir = args.config, None
+    return demo
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
