@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -19,9 +18,11 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Label, Select, Static, TextArea
 
 from termnews.comments import CommentInfo, CommentTarget, PostOutcome, PostResult, reply_parent
+from termnews.config import split_command
 from termnews.model import ArticleDetail, Comment, Draft, TargetKind
 from termnews.sanitize import clean_line
 from termnews.screens.base import TermNewsAccess
+from termnews.widgets.inert import inert
 
 SAVE_DELAY = 0.4  # seconds of quiet typing before the draft is written
 COMPACT_BELOW = 24  # rows: under this the modal folds its fields to one line each
@@ -92,7 +93,7 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
             targets = self.info.targets
             if len(targets) > 1:
                 yield Select(
-                    [(clean_line(t.label, 90), index) for index, t in enumerate(targets)],
+                    [(inert(t.label, 90), index) for index, t in enumerate(targets)],
                     value=self._initial_target(draft),
                     allow_blank=False,
                     id="target",
@@ -215,9 +216,9 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
 
     # -- actions ------------------------------------------------------------------------
 
-    def action_quit_app(self) -> None:
+    async def action_quit_app(self) -> None:
         """ctrl+q quits from here too; the app writes this draft on the way out."""
-        self.tn_app.action_quit()
+        await self.tn_app.action_quit()
 
     def action_keep(self) -> None:
         for select in self.query(Select):
@@ -278,9 +279,9 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
             path = Path(handle.name)
         try:
             with self.app.suspend():
-                subprocess.call([*shlex.split(editor), str(path)])
+                subprocess.call([*split_command(editor), str(path)])
             area.text = path.read_text(encoding="utf-8")
-        except (OSError, ValueError) as exc:  # ValueError: unbalanced quotes in $EDITOR
+        except OSError as exc:
             self.tn_app.tell(f"Could not run {editor}: {exc}", error=True)
         finally:
             path.unlink(missing_ok=True)
