@@ -201,3 +201,24 @@ def test_refresh_due_sends_the_due_outbox_when_no_feed_is_due(paths: Paths) -> N
             assert news.comments.outbox() == []
         finally:
             news.close()
+
+
+async def test_the_apps_automatic_refresh_sends_the_due_outbox(paths: Paths) -> None:
+    from termnews.app import TermNewsApp
+
+    with DemoSite(flood_seconds=0) as site:
+        news = await _comment_into_outbox(site, paths, "Sent by the app.")
+        news.settings.email = "ada@example.org"
+        try:
+            news.store.db.execute("UPDATE outbox SET next_attempt = 0")
+            assert news.due_feed_ids() == []
+            app = TermNewsApp(news)  # refresh_on_start: the due feeds (none) and the outbox
+            async with app.run_test() as pilot:
+                for _ in range(200):
+                    if not news.comments.outbox():
+                        break
+                    await pilot.pause(0.05)
+            assert news.comments.outbox() == []
+            assert texts(site).count("Sent by the app.") == 1
+        finally:
+            news.close()

@@ -129,6 +129,29 @@ async def test_the_reader_keeps_working_on_a_full_disk(full_service: NewsService
         assert full_service.save_problem is None
 
 
+def test_search_on_a_full_disk_answers_from_what_is_indexed(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite")
+    ids = stored_entries(store, 3)
+    store.index_pending()
+    words = " ".join(f"word{i}" for i in range(5000))  # needs new index pages
+    more = ParsedEntry("urn:late", None, "Post late", None, 1_800_000_000, None, words, None)
+    feed_id = store.article(ids[0]).feed_id
+    store.store_feed(
+        feed_id,
+        ParsedFeed("A feed", None, [more]),
+        etag=None,
+        last_modified=None,
+        body_hash="h2",
+        next_fetch=0,
+    )
+    fill_the_disk(store)
+    assert store.pending_index() == 1
+    assert len(store.article_ids(ArticleQuery(search="post"))) == 3  # no StoreFull
+    free_the_disk(store)
+    assert len(store.article_ids(ArticleQuery(search="post"))) == 4
+    store.close()
+
+
 def test_damaged_databases_are_named_and_left_alone(tmp_path: Path) -> None:
     good = tmp_path / "good" / "termnews.db"
     store = Store(good)
