@@ -9,7 +9,6 @@ same feed at once.
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import time
 from array import array
@@ -36,6 +35,7 @@ from termnews.model import (
     ParsedFeed,
     StoredCounts,
 )
+from termnews.sanitize import strip_tags
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -169,7 +169,6 @@ MIGRATIONS: list[str] = [
 
 SCHEMA_VERSION = len(MIGRATIONS)
 BROAD_SEARCH = 5000  # matches above which a search walks the time index instead
-_TAG = re.compile(r"<[^>]*>")
 
 
 class StoreError(TermnewsError):
@@ -1147,7 +1146,7 @@ def _split_sql(script: str) -> list[str]:
 def _strip_tags(html: str | None) -> str:
     if not html:
         return ""
-    return _TAG.sub(" ", html)
+    return strip_tags(html)
 
 
 def fts_query(text: str) -> str:
