@@ -114,6 +114,7 @@ async def test_the_reader_keeps_working_on_a_full_disk(full_service: NewsService
         await pilot.press("n")  # and on to the next: still reading
         await pilot.pause()
         assert isinstance(app.screen, ReaderScreen) and app.screen.article.id != first
+        # Textual keeps the list of notifications private; it is what the screen shows.
         told = [str(n.message) for n in app._notifications]  # type: ignore[attr-defined]
         full = [m for m in told if "is full" in m]
         assert len(full) == 1, told  # told once, not at every post
