@@ -4,6 +4,10 @@ One database file is shared by every termnews process on a host (an SSH host run
 one per session), so the database runs in WAL mode, every write is a short
 transaction, and a feed refresh takes a lease so two processes never fetch the
 same feed at once.
+
+Rows come back as the dataclasses of `model.py`. SQLite failures a user can act on (a
+full disk, a read-only or damaged file, a lock held too long) arrive as `StoreError`
+subclasses whose message names the file and what to do; the rest stay exceptions (bugs).
 """
 
 from __future__ import annotations
