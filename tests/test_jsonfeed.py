@@ -8,11 +8,12 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 
 from termnews.feeds.discover import feed_kind, feed_links, feed_title, is_probably_feed
 from termnews.feeds.parse import FeedParseError, ParsePool, parse_feed
-from termnews.model import ArticleQuery, content_hash
+from termnews.model import ArticleQuery, ParsedEntry, content_hash
 from termnews.render import render_html
 from termnews.service import NewsService, RefreshOutcome
 from tests.support.feedserver import FeedServer, make_json_feed, make_rss
@@ -256,3 +257,28 @@ def test_a_broken_json_feed_is_one_feed_error_among_good_feeds(
     error = service.feed(bad.id).error or ""
     assert "invalid JSON at line 1" in error and "\n" not in error
     assert RefreshOutcome.NEW in outcomes.values()
+
+
+def test_the_sample_site_serves_the_same_posts_as_json_feed() -> None:
+    from termnews.demo import DemoSite
+
+    with DemoSite(flood_seconds=0) as site, httpx.Client(timeout=10) as client:
+        answer = client.get(site.url + "feed/json/")
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].startswith("application/feed+json")
+        as_json = parse_feed(
+            answer.content, site.url + "feed/json/", answer.headers["content-type"]
+        )
+        rss = client.get(site.url + "feed/")
+        as_rss = parse_feed(rss.content, site.url + "feed/", rss.headers["content-type"])
+        again = client.get(
+            site.url + "feed/json/", headers={"If-None-Match": answer.headers["etag"]}
+        )
+        assert again.status_code == 304
+    assert as_json.format == "json11" and as_json.title == as_rss.title
+    assert len(as_json.entries) == len(as_rss.entries) > 1
+
+    def fields(e: ParsedEntry) -> tuple[Any, ...]:
+        return (e.guid, e.link, e.title, e.author, e.published, (e.content or "").strip())
+
+    assert [fields(e) for e in as_json.entries] == [fields(e) for e in as_rss.entries]
