@@ -134,6 +134,7 @@ class TermNewsApp(App[int]):
         for signum in (signal.SIGHUP, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, self._hang_up, signum)
+        self.service.on_problem = lambda message: self.tell(message, error=True)
         settings = self.service.settings
         if settings.keys:
             self.set_keymap(dict(settings.keys))
