@@ -154,6 +154,11 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
             return  # superseded by a newer search, or the user picked another list
         self._show_ids(query, ids, keep_position)
 
+    def refresh_lists(self) -> None:
+        """New articles landed: update counts and lists without moving the cursor."""
+        self.reload_feeds()
+        self._load_query(self.article_list.query_spec, keep_position=True)
+
     @on(OptionList.OptionHighlighted, "#feed-list")
     def feed_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         # Only the user's own moves switch lists; rebuilding the feed list (new counts
