@@ -254,7 +254,7 @@ async def test_welcome_screen_offers_no_sample_site_without_a_front_door(tmp_pat
 async def test_remapped_keys_from_settings(ui_service: NewsService) -> None:
     ui_service.settings.keys = {"next_article": "x", "previous_article": "z"}
     app = TermNewsApp(ui_service)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 70)) as pilot:
         ids = list(app.screen.query_one(ArticleList).ids)
         reader = await open_first_post(app, pilot)
         await pilot.press("x")
