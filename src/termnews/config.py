@@ -54,6 +54,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("general", "theme", "textual-dark", "Textual theme; changed from the command palette."),
     Option(
         "general",
+        "keymap",
+        "default",
+        'Key preset: "default", or "newsboat" (n/p next/previous unread, J/K next/previous, '
+        "N toggle read, o open in browser, u links, A mark feed read, Q quit); [keys] "
+        "entries go on top.",
+    ),
+    Option(
+        "general",
         "browser",
         "",
         "Command to open links (URL appended); empty uses the system browser, "
@@ -67,6 +75,21 @@ OPTIONS: tuple[Option, ...] = (
     Option("profile", "email", "", "Your e-mail for comments (WordPress requires one)."),
     Option("profile", "url", "", "Your website, shown with your comments where sites allow."),
 )
+
+# Key presets by binding id (see the README's key table); `keymap = "newsboat"` picks one.
+KEYMAPS: dict[str, dict[str, str]] = {
+    "default": {},
+    "newsboat": {
+        "next_unread": "n",
+        "previous_unread": "p",
+        "next_article": "J",
+        "previous_article": "K",
+        "toggle_read": "N",
+        "open_post": "o",
+        "open_links": "u",
+        "mark_all_read": "A",
+    },
+}
 
 # Free-form tables: [keys] binding_id = "key,key"; [wordpress."host"] user/app_password;
 # [intervals] "feed url" = minutes.
@@ -87,6 +110,7 @@ class Settings:
     reader_width: int = 100
     mouse: bool = True
     theme: str = "textual-dark"
+    keymap: str = "default"
     browser: str = ""
     timeout: float = 20.0
     max_concurrency: int = 10
@@ -116,12 +140,15 @@ def database_path(data_dir: Path) -> Path:
     return data_dir / "termnews.db"
 
 
+def default_config_file() -> Path:
+    """Where the settings file is when neither --config nor TERMNEWS_CONFIG says."""
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
 def resolve_paths(config: str | Path | None = None, data_dir: str | Path | None = None) -> Paths:
     """Command-line values win over the environment, which wins over XDG defaults."""
     config_file = Path(
-        config
-        or os.environ.get("TERMNEWS_CONFIG")
-        or Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+        config or os.environ.get("TERMNEWS_CONFIG") or default_config_file()
     ).expanduser()
     data = Path(
         data_dir or os.environ.get("TERMNEWS_DATA_DIR") or platformdirs.user_data_dir(APP_NAME)
@@ -209,6 +236,11 @@ def load_settings(path: Path) -> Settings:
                 raise ConfigError(f"{where(section, key)}: {section}.{key} must not be negative")
             setattr(settings, key, value)
 
+    if settings.keymap not in KEYMAPS:
+        raise ConfigError(
+            f"{where('general', 'keymap')}: general.keymap must be one of "
+            f"{', '.join(repr(k) for k in KEYMAPS)}, got {settings.keymap!r}"
+        )
     for binding_id, keys in data.get("keys", {}).items():
         if not isinstance(keys, str) or not keys.strip():
             raise ConfigError(

@@ -86,6 +86,7 @@ class Feed:
     error: str | None = None
     failures: int = 0
     gone: bool = False
+    next_fetch: float | None = None
 
     @property
     def display_title(self) -> str:

@@ -435,6 +435,7 @@ class Store:
             error=row["error"],
             failures=row["failures"],
             gone=bool(row["gone"]),
+            next_fetch=row["next_fetch"],
         )
 
     def feed(self, feed_id: int) -> Feed | None:
