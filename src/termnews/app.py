@@ -32,6 +32,7 @@ from termnews.config import Paths
 from termnews.model import ArticleDetail, ArticleQuery, Comment
 from termnews.sanitize import clean_line
 from termnews.service import FeedRefresh, NewsService, RefreshOutcome, RefreshReport
+from termnews.terminal.hook import DiffOutputApp, terminal_theme
 from termnews.widgets.article_list import ArticleList, Position
 from termnews.widgets.article_view import ArticleView
 from termnews.widgets.feed_list import FeedList
@@ -101,7 +102,7 @@ class FeedsAndPosts(Provider):
                 yield Hit(0.5, title, partial(app.jump_to_article, article_id), help=row.feed_title)
 
 
-class TermNewsApp(App[int]):
+class TermNewsApp(DiffOutputApp[int]):
     TITLE = "termnews"
     CSS_PATH = str(stylesheet_path())
     COMMANDS = App.COMMANDS | {FeedsAndPosts}
@@ -112,7 +113,8 @@ class TermNewsApp(App[int]):
     ]
 
     def __init__(self, service: NewsService, paths: Paths | None = None) -> None:
-        super().__init__()
+        super().__init__(ansi_color=True if service.settings.ansi_colors else None)
+        self.diff_output = service.settings.diff_output
         self.service = service
         if not service.restricted:  # hosted sessions never fetch: the host does
             service.prepare_workers()  # while stdio is still the terminal's
@@ -135,6 +137,7 @@ class TermNewsApp(App[int]):
         if settings.keys:
             self.set_keymap(dict(settings.keys))
         theme = self.service.get_preference("theme") or settings.theme
+        theme = terminal_theme(self, theme, ansi=settings.ansi_colors)
         if theme in self.available_themes:
             self.theme = theme
         self.theme_changed_signal.subscribe(self, self._remember_theme)
