@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import itertools
 import random
+import statistics
 
 import pytest
 from rich.cells import cell_len
@@ -25,7 +26,7 @@ from textual.strip import Strip
 from termnews.terminal.cells import PenTable
 from termnews.terminal.diff import Capabilities, Screen
 from termnews.terminal.updates import draw_update
-from tests.support.emulator import RichScreen, emulator
+from tests.support.emulator import Cell, RichScreen, emulator
 
 WORDS = ["the", "quay", "tide", "gull", "ledger", "marsh", "  ", "-", "│", "▁▂▃", "…", "⏎"]
 WORDS += ["café", "naïve", "e\u0301t\u0301e\u0301", "世界", "ｶﾀｶﾅ", "日本語", "😀", "🦀"]
@@ -114,10 +115,25 @@ def textual_output(update: CompositorUpdate, console: Console, cursor: tuple[int
     return update.render_segments(console) + f"\x1b[{cursor[1] + 1};{cursor[0] + 1}H"
 
 
+SHOWN_ON_BLANK = 8 | 16 | 32 | 64  # double underline, frame, encircle, overline in `extra`
+
+
+def visible(cell: Cell) -> tuple[object, ...]:
+    """What a person sees of a cell: of a blank, only its background (unless an attribute
+    such as underline or reverse shows on it)."""
+    if cell.data == " " and not (
+        cell.underscore or cell.strikethrough or cell.reverse or cell.extra & SHOWN_ON_BLANK
+    ):
+        return (" ", cell.bg)
+    return tuple(cell)
+
+
 def compare(reference: RichScreen, mine: RichScreen, what: str) -> None:
     for y, (want, got) in enumerate(zip(reference.cells(), mine.cells(), strict=True)):
         for x, (a, b) in enumerate(zip(want, got, strict=True)):
-            assert a == b, f"{what}: cell {x},{y}: Textual shows {a}, the layer {b}"
+            assert visible(a) == visible(b), (
+                f"{what}: cell {x},{y}: Textual shows {a}, the layer {b}"
+            )
     assert (reference.cursor.x, reference.cursor.y) == (mine.cursor.x, mine.cursor.y), what
 
 
@@ -186,3 +202,45 @@ def test_an_invalidated_screen_is_repainted_whole() -> None:
     reference, reference_stream = emulator(20, 4)
     reference_stream.feed(first.encode())
     compare(reference, mine, "after invalidate")
+
+
+@pytest.mark.parametrize("panel", [0, 20])
+@pytest.mark.parametrize("seed", range(4))
+def test_scrolled_text_is_moved_not_redrawn_and_stays_exact(panel: int, seed: int) -> None:
+    """A reader-like screen: a header, a text view that scrolls by a few lines (with a scroll
+    bar, beside a static side panel or not), a footer."""
+    rng = random.Random(seed)
+    width, height = 60, 16
+    console = Console(file=io.StringIO(), force_terminal=True, color_system="truecolor")
+    pens = PenTable(console._color_system)  # type: ignore[arg-type]
+    styles = [random_style(rng) for _ in range(5)]
+    text = [random_strip(rng, width - panel - 1, styles) for _ in range(80)]
+    side = [random_strip(rng, panel, styles) for _ in range(height)] if panel else []
+    header, footer = random_strip(rng, width, styles), random_strip(rng, width, styles)
+    bar = Style(color="#808080", bgcolor="#202020")
+    screen = Screen(width, height)
+    reference, reference_stream = emulator(width, height)
+    mine, mine_stream = emulator(width, height)
+    top, one_line, drawn = 0, [], []
+    for step in range(30):
+        moved = rng.choice([1, 1, 1, 2, -1, -3, 5]) if step else 0
+        top = max(0, min(len(text) - height, top + moved))
+        thumb = top * (height - 2) // len(text)
+        lines: list[list[Strip]] = [[header]]
+        for y in range(height - 2):
+            mark = "█" if thumb <= y < thumb + 2 else "│"
+            row = [text[top + y], Strip([Segment(mark, bar)], 1)]
+            lines.append(([side[y]] if panel else []) + row)
+        lines.append([footer])
+        update = LayoutUpdate(lines, Region(0, 0, width, height))
+        expected = textual_output(update, console, (0, 0))
+        reference_stream.feed(expected.encode())
+        draw_update(screen, update, pens)
+        frame = screen.frame((0, 0))
+        mine_stream.feed(frame.encode())
+        compare(reference, mine, f"step {step}, top {top}")
+        drawn.append(len(expected.encode()))
+        if moved == 1:
+            one_line.append(len(frame.encode()))
+    if not panel:  # the view is moved on the terminal: a line's step costs about a line
+        assert statistics.median(one_line) < statistics.median(drawn) / 4, one_line

@@ -61,6 +61,15 @@ class PenTable:
         self._pens: dict[Style, Pen] = {}
         self._interned: dict[Pen, Pen] = {DEFAULT_PEN: DEFAULT_PEN}
 
+    def blank(self, pen: Pen) -> Pen:
+        """The pen a blank drawn with `pen` is kept with: what a blank shows of it only (its
+        background, and attributes that show on a blank), so that blanks that look the same
+        compare equal and runs of them erase as one."""
+        if pen[0] & SHOWN_ON_BLANK or pen[3] or not (pen[0] or pen[1]):
+            return pen
+        plain = (0, "", pen[2], "")
+        return self._interned.setdefault(plain, plain)
+
     def pen(self, style: Style | None) -> Pen:
         if style is None:
             return DEFAULT_PEN
@@ -87,6 +96,13 @@ class PenTable:
             bg = "" if bg == "49" else bg
         link = f"id={style.link_id};{style.link}" if style.link else ""
         return (bits, fg, bg, link)
+
+
+def blank_of(pen: Pen) -> Pen:
+    """What a blank drawn with `pen` shows of it (compare with `PenTable.blank`)."""
+    if pen[0] & SHOWN_ON_BLANK or pen[3] or not (pen[0] or pen[1]):
+        return pen
+    return (0, "", pen[2], "")
 
 
 def erasable(cell: Cell) -> bool:
@@ -128,10 +144,14 @@ def put_segments(row: Row, x: int, segments: Iterable[Segment], pens: PenTable) 
         if control or not text:
             continue
         pen = pens.pen(style)
+        blank = pens.blank(pen)
         if text.isascii() and text.isprintable():
             end = min(x + len(text), width)
             if end > x:
-                row[x:end] = [(char, pen) for char in text[: end - x]]
+                if blank is pen or " " not in text:
+                    row[x:end] = [(char, pen) for char in text[: end - x]]
+                else:
+                    row[x:end] = [(char, blank if char == " " else pen) for char in text[: end - x]]
             x += len(text)
             continue
         for grapheme, cells in graphemes(text):
@@ -141,7 +161,7 @@ def put_segments(row: Row, x: int, segments: Iterable[Segment], pens: PenTable) 
             if x + cells > width:
                 x = width
                 break
-            row[x] = (grapheme, pen)
+            row[x] = (grapheme, blank if grapheme == " " else pen)
             if cells == 2:
                 row[x + 1] = ("", pen)
             x += cells

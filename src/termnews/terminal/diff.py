@@ -11,6 +11,7 @@ of blanks are erased with EL / ECH where the terminal erases with the current ba
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import ne
 
 from termnews.terminal.cells import (
     ATTRIBUTES,
@@ -20,6 +21,7 @@ from termnews.terminal.cells import (
     Cell,
     Pen,
     Row,
+    blank_of,
     erasable,
     trusted,
 )
@@ -31,6 +33,8 @@ from termnews.terminal.cells import width as cell_width
 BCE_TERMS: tuple[str, ...] = ("xterm", "tmux", "rxvt", "linux", "alacritty", "kitty", "foot")
 BCE_TERMS += ("wezterm", "st-", "konsole", "gnome", "vte", "iterm", "contour", "ghostty")
 NO_ECH_TERMS = ("vt100", "vt102", "vt52", "dumb", "ansi")
+SCROLL_MIN_ROWS = 3  # rows that must line up before scrolling is considered
+SCROLL_OVERHEAD = 16  # bytes of margins, a move, DL / IL and the margins' reset
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +43,13 @@ class Capabilities:
 
     bce: bool = True  # erasing fills with the current background
     ech: bool = True  # ECH (erase characters) exists
+    scroll: bool = True  # scrolling margins (DECSTBM) with insert / delete line (IL, DL)
 
     @classmethod
     def for_term(cls, term: str) -> Capabilities:
         name = term.lower()
-        return cls(bce=name.startswith(BCE_TERMS), ech=not name.startswith(NO_ECH_TERMS))
+        vt100 = name.startswith(NO_ECH_TERMS)
+        return cls(bce=name.startswith(BCE_TERMS), ech=not vt100, scroll=not vt100)
 
 
 def cup(y: int, x: int) -> str:
@@ -129,6 +135,8 @@ class Screen:
         """Escape sequences and text that make the terminal show the model; leaves the pen
         at the default and the cursor at `cursor` (x, y), as Textual's own output does."""
         out: list[str] = []
+        if self.capabilities.scroll and len(self.dirty) >= SCROLL_MIN_ROWS:
+            self._scroll(out)
         for y in sorted(self.dirty):
             if y < self.height and self.model[y] != self.shadow[y]:
                 self._row(out, y)
@@ -153,7 +161,7 @@ class Screen:
                 x -= 1  # the right half of a wide character: draw the character
             if x >= tail:
                 self._move(out, y, x)
-                self._set_pen(out, new[x][1])
+                self._set_pen(out, new[x][1], blank=True)
                 out.append("\x1b[K")
                 old[x:] = new[x:]
                 return
@@ -166,7 +174,7 @@ class Screen:
                 changed = sum(1 for i in range(x, end) if new[i] != old[i])
                 if changed > len(erase):
                     self._move(out, y, x)
-                    self._set_pen(out, blank[1])
+                    self._set_pen(out, blank[1], blank=True)
                     out.append(erase)
                     old[x:end] = new[x:end]
                     x = end
@@ -183,7 +191,7 @@ class Screen:
             first = False
             text, pen = cell = new[x]
             if pen != self.pen:
-                self._set_pen(out, pen)
+                self._set_pen(out, pen, blank=text == " ")
             if not text:  # a lone right half (the model never holds one): draw a blank
                 text = " "
             out.append(text)
@@ -214,6 +222,86 @@ class Screen:
 
     def _can_erase(self, cell: Cell) -> bool:
         return erasable(cell) and (self.capabilities.bce or not cell[1][2])
+
+    # -- scrolling -----------------------------------------------------------------------
+
+    def _scroll(self, out: list[str]) -> None:
+        """Where a block of rows moved up or down (a scrolled view), move it on the terminal
+        with delete / insert line inside scrolling margins, if that costs fewer cells."""
+        model, shadow = self.model, self.shadow
+        changed = [y for y in sorted(self.dirty) if model[y] != shadow[y]]
+        if len(changed) < SCROLL_MIN_ROWS:
+            return
+        top, bottom = changed[0], changed[-1]
+        plain = {y: sum(map(ne, model[y], shadow[y])) for y in range(top, bottom + 1)}
+        best: tuple[int, int, int, int] | None = None  # cost, shift, top, bottom
+        for shift in self._shifts(top, bottom):
+            region = self._region(top, bottom, shift, plain)
+            if region is None:
+                continue
+            cost = self._scroll_cost(*region, shift, plain)
+            if cost < (best[0] if best else sum(plain.values()) - SCROLL_OVERHEAD):
+                best = (cost, shift, *region)
+        if best is None:
+            return
+        _, shift, top, bottom = best
+        out.append(f"\x1b[{top + 1};{bottom + 1}r{cup(top, 0)}")
+        unknown = [[UNKNOWN] * self.width for _ in range(abs(shift))]
+        if shift > 0:  # rows moved up: delete at the top of the region
+            out.append(_repeat(shift, "M"))
+            shadow[top : bottom + 1] = shadow[top + shift : bottom + 1] + unknown
+        else:
+            out.append(_repeat(-shift, "L"))
+            shadow[top : bottom + 1] = unknown + shadow[top : bottom + 1 + shift]
+        out.append("\x1b[r")  # margins back to the whole screen (the cursor goes home)
+        self.cursor = None
+        self.dirty.update(range(top, bottom + 1))
+
+    def _shifts(self, top: int, bottom: int) -> list[int]:
+        """Row shifts worth trying: those that line up the most row halves (a scroll bar or
+        a border at one side stops whole rows from matching)."""
+        half = self.width // 2
+        where: dict[tuple[Cell, ...], list[int]] = {}
+        for y in range(top, bottom + 1):
+            for part in (tuple(self.shadow[y][:half]), tuple(self.shadow[y][half:])):
+                if part and part.count(part[0]) != len(part):  # not one cell repeated
+                    where.setdefault(part, []).append(y)
+        votes: dict[int, int] = {}
+        for y in range(top, bottom + 1):
+            for part in (tuple(self.model[y][:half]), tuple(self.model[y][half:])):
+                for old_y in where.get(part, ())[:4]:
+                    if old_y != y:
+                        votes[old_y - y] = votes.get(old_y - y, 0) + 1
+        ranked = sorted(votes, key=lambda shift: (-votes[shift], abs(shift)))
+        return [shift for shift in ranked[:3] if votes[shift] >= 2]
+
+    def _region(
+        self, top: int, bottom: int, shift: int, plain: dict[int, int]
+    ) -> tuple[int, int] | None:
+        """The rows to scroll: from the first to the last row that the shift draws cheaper."""
+        model, shadow = self.model, self.shadow
+        better = [
+            y
+            for y in range(top, bottom + 1)
+            if top <= y + shift <= bottom and sum(map(ne, model[y], shadow[y + shift])) < plain[y]
+        ]
+        if len(better) < SCROLL_MIN_ROWS:
+            return None
+        if shift > 0:
+            return better[0], better[-1] + shift
+        return better[0] + shift, better[-1]
+
+    def _scroll_cost(self, top: int, bottom: int, shift: int, plain: dict[int, int]) -> int:
+        """Cells to draw after scrolling rows top..bottom by `shift`, plus the rest."""
+        model, shadow = self.model, self.shadow
+        cost = sum(count for y, count in plain.items() if not top <= y <= bottom)
+        for y in range(top, bottom + 1):
+            source = y + shift
+            if top <= source <= bottom:
+                cost += sum(map(ne, model[y], shadow[source]))
+            else:  # a row scrolled in: drawn whole, its trailing blanks erased
+                cost += self._tail(model[y]) + 3
+        return cost
 
     # -- the cursor and the pen --------------------------------------------------------
 
@@ -246,13 +334,19 @@ class Screen:
         chars = []
         for x in range(start, end):
             text, pen = shown[x]
-            if pen != self.pen or not trusted(text) or cell_width(text) != 1:
+            same = pen == self.pen or (
+                text == " " and self.pen is not None and blank_of(self.pen) == pen
+            )
+            if not same or not trusted(text) or cell_width(text) != 1:
                 return "\x1b[" + "9" * 9 + "C"
             chars.append(text)
         return "".join(chars)
 
-    def _set_pen(self, out: list[str], pen: Pen) -> None:
+    def _set_pen(self, out: list[str], pen: Pen, *, blank: bool = False) -> None:
+        """Make `pen` the terminal's; for a blank, a pen that shows a blank the same will do."""
         old = self.pen
+        if blank and old is not None and blank_of(old) == pen:
+            return
         if (old[3] if old is not None else "") != pen[3]:
             out.append(f"\x1b]8;{pen[3]}\x1b\\" if pen[3] else "\x1b]8;;\x1b\\")
         key = (old, pen)
