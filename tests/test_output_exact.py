@@ -13,6 +13,7 @@ import io
 import itertools
 import random
 import statistics
+from collections.abc import Iterable
 
 import pytest
 from rich.cells import cell_len
@@ -226,7 +227,7 @@ def test_scrolled_text_is_moved_not_redrawn_and_stays_exact(panel: int, seed: in
         moved = rng.choice([1, 1, 1, 2, -1, -3, 5]) if step else 0
         top = max(0, min(len(text) - height, top + moved))
         thumb = top * (height - 2) // len(text)
-        lines: list[list[Strip]] = [[header]]
+        lines: list[Iterable[Strip]] = [[header]]
         for y in range(height - 2):
             mark = "█" if thumb <= y < thumb + 2 else "│"
             row = [text[top + y], Strip([Segment(mark, bar)], 1)]
