@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,6 +143,16 @@ def resolve_paths(config: str | Path | None = None, data_dir: str | Path | None 
     return Paths(config_file=config_file, data_dir=data)
 
 
+def split_command(command: str) -> list[str]:
+    """A command line from settings or the environment (`browser`, $VISUAL, $EDITOR) as
+    argv, with shell quoting ("code --wait", "'/opt/My Editor/edit' -n"); unbalanced quotes
+    fall back to splitting on spaces."""
+    try:
+        return shlex.split(command)
+    except ValueError:
+        return command.split()
+
+
 def _line_of(text: str, section: str, key: str) -> int | None:
     """Best-effort line number of `key` in `[section]` (tomllib does not report positions)."""
     current = ""
@@ -163,8 +174,15 @@ def load_settings(path: Path) -> Settings:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return settings
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the settings file: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: the settings file is not UTF-8 text (byte {exc.start}): save it as UTF-8"
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(
+            f"{path}: cannot read the settings file ({exc.strerror or exc}): make it readable "
+            "for this user, or name another one with --config or TERMNEWS_CONFIG"
+        ) from exc
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
