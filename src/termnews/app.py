@@ -32,6 +32,7 @@ from termnews.messages import RefreshDone, RefreshProgress
 from termnews.model import ArticleDetail, ArticleQuery, Comment
 from termnews.sanitize import clean_line
 from termnews.service import FeedRefresh, NewsService, RefreshOutcome
+from termnews.terminal.hook import DiffOutputApp, terminal_theme
 from termnews.widgets.article_list import ArticleList
 from termnews.widgets.article_view import ArticleView
 from termnews.widgets.feed_list import FeedList
@@ -136,7 +137,7 @@ class FeedsAndPosts(Provider):
                 yield Hit(0.5, prompt, partial(app.jump_to_article, article_id), text=prompt.plain)
 
 
-class TermNewsApp(App[int]):
+class TermNewsApp(DiffOutputApp[int]):
     TITLE = "termnews"
     CSS_PATH = str(stylesheet_path())
     COMMANDS = App.COMMANDS | {FeedsAndPosts}
@@ -150,7 +151,8 @@ class TermNewsApp(App[int]):
     ]
 
     def __init__(self, service: NewsService, *, offer_sample_site: bool = False) -> None:
-        super().__init__()
+        super().__init__(ansi_color=True if service.settings.ansi_colors else None)
+        self.diff_output = service.settings.diff_output
         self.service = service
         # A served session (or `--as`): nothing may touch the filesystem or run a program.
         self.restricted = service.restricted or bool(os.environ.get("TERMNEWS_SERVED"))
@@ -181,6 +183,7 @@ class TermNewsApp(App[int]):
         for problem in self.keymap_problems(keymap):
             self.tell(f"Settings: {problem}", error=True)
         theme = self.service.get_preference("theme") or settings.theme
+        theme = terminal_theme(self, theme, ansi=settings.ansi_colors)
         if theme in self.available_themes:
             self.theme = theme
         self.theme_changed_signal.subscribe(self, self._remember_theme)

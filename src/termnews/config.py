@@ -67,6 +67,18 @@ OPTIONS: tuple[Option, ...] = (
         "Command to open links (URL appended); empty uses the system browser, "
         "or OSC 52 copy over SSH.",
     ),
+    Option(
+        "general",
+        "ansi_colors",
+        False,
+        "Use the terminal's own colours and background (an ANSI theme): fewer bytes per key.",
+    ),
+    Option(
+        "general",
+        "diff_output",
+        True,
+        "Send the terminal only the cells that changed; false uses Textual's whole-line output.",
+    ),
     Option("fetch", "timeout", 20.0, "Seconds before a feed request gives up."),
     Option("fetch", "max_concurrency", 10, "Feeds fetched at once."),
     Option("fetch", "per_host", 2, "Feeds fetched at once from one host."),
@@ -112,6 +124,8 @@ class Settings:
     theme: str = "textual-dark"
     keymap: str = "default"
     browser: str = ""
+    ansi_colors: bool = False
+    diff_output: bool = True
     timeout: float = 20.0
     max_concurrency: int = 10
     per_host: int = 2
