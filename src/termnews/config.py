@@ -65,17 +65,59 @@ OPTIONS: tuple[Option, ...] = (
     Option("profile", "name", "", "Your name on comments posted to sites."),
     Option("profile", "email", "", "Your e-mail for comments (WordPress requires one)."),
     Option("profile", "url", "", "Your website, shown with your comments where sites allow."),
+    Option(
+        "discussions",
+        "enabled",
+        ["hackernews", "lobsters", "reddit", "mastodon", "bluesky"],
+        "Outside discussions termnews may read when you open a post's comments: "
+        "hackernews and lobsters are searched for the post's URL; reddit, mastodon and "
+        "bluesky are read when the post links a thread there.",
+    ),
+    Option(
+        "discussions",
+        "reddit_search",
+        False,
+        "Also search Reddit for the post's URL (sends the URL to Reddit).",
+    ),
+    Option("discussions", "hackernews", "https://hn.algolia.com", "Hacker News search API."),
+    Option("discussions", "lobsters", "https://lobste.rs", "Lobsters site (its JSON API)."),
+    Option("discussions", "reddit", "https://www.reddit.com", "Reddit site (its RSS feeds)."),
+    Option("discussions", "bluesky", "https://public.api.bsky.app", "Bluesky public AppView."),
+    Option("discussions", "timeout", 10.0, "Seconds before a discussion request gives up."),
+    Option("discussions", "max_comments", 10000, "Most comments read from one discussion."),
 )
 
+DISCUSSION_SERVICES = ("hackernews", "lobsters", "reddit", "mastodon", "bluesky")
+
 # Free-form tables: [keys] binding_id = "key,key"; [wordpress."host"] user/app_password;
-# [intervals] "feed url" = minutes.
-FREE_SECTIONS = {"keys", "wordpress", "intervals"}
+# [intervals] "feed url" = minutes. [discussions] has its own reader (a list and a sub-table).
+FREE_SECTIONS = {"keys", "wordpress", "intervals", "discussions"}
 
 
 @dataclass(slots=True)
 class WordPressLogin:
     user: str
     app_password: str
+
+
+@dataclass(slots=True)
+class DiscussionSettings:
+    """[discussions]: which outside services are read, and where they are."""
+
+    enabled: list[str] = field(default_factory=lambda: list(DISCUSSION_SERVICES))
+    reddit_search: bool = False
+    hackernews: str = "https://hn.algolia.com"
+    lobsters: str = "https://lobste.rs"
+    reddit: str = "https://www.reddit.com"
+    bluesky: str = "https://public.api.bsky.app"
+    timeout: float = 10.0
+    max_comments: int = 10000
+    # [discussions.mastodon] "feed url" = "https://instance/@you/": links of that feed's posts
+    # that start with this prefix (and end in a status id) are its Mastodon threads.
+    mastodon: dict[str, str] = field(default_factory=dict)
+
+    def on(self, service: str) -> bool:
+        return service in self.enabled
 
 
 @dataclass(slots=True)
@@ -97,6 +139,7 @@ class Settings:
     keys: dict[str, str] = field(default_factory=dict)
     wordpress: dict[str, WordPressLogin] = field(default_factory=dict)
     intervals: dict[str, int] = field(default_factory=dict)
+    discussions: DiscussionSettings = field(default_factory=DiscussionSettings)
     path: Path | None = None
 
 
@@ -212,7 +255,59 @@ def load_settings(path: Path) -> Settings:
         if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 0:
             raise ConfigError(f"{where('intervals', url)}: intervals must be whole minutes")
         settings.intervals[url] = minutes
+    _load_discussions(data.get("discussions", {}), settings.discussions, where, path)
     return settings
+
+
+def _load_discussions(
+    table: dict[str, Any], target: DiscussionSettings, where: Any, path: Path
+) -> None:
+    """[discussions]: typed keys like the other sections, plus `enabled` and [.mastodon]."""
+    known = {o.key: o for o in OPTIONS if o.section == "discussions"}
+    for key, value in table.items():
+        if key == "mastodon":
+            if not isinstance(value, dict) or not all(
+                isinstance(prefix, str) and prefix.startswith(("http://", "https://"))
+                for prefix in value.values()
+            ):
+                raise ConfigError(
+                    f"{path}: [discussions.mastodon] maps feed URLs to status-URL prefixes: "
+                    '"https://blog.example/feed/" = "https://mastodon.example/@you/"'
+                )
+            target.mastodon = {str(feed): prefix for feed, prefix in value.items()}
+            continue
+        option = known.get(key)
+        if option is None:
+            raise ConfigError(f"{where('discussions', key)}: unknown key discussions.{key}")
+        if key == "enabled":
+            unknown = (
+                [v for v in value if v not in DISCUSSION_SERVICES]
+                if isinstance(value, list)
+                else None
+            )
+            if unknown is None or unknown:
+                raise ConfigError(
+                    f"{where('discussions', key)}: discussions.enabled must be a list of "
+                    f"{', '.join(DISCUSSION_SERVICES)}"
+                    + (f" (unknown: {', '.join(map(str, unknown))})" if unknown else "")
+                )
+            target.enabled = list(value)
+            continue
+        expected = option.kind
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
+            raise ConfigError(
+                f"{where('discussions', key)}: discussions.{key} must be "
+                f"{_kind_name(expected)}, got {value!r}"
+            )
+        if isinstance(value, int | float) and not isinstance(value, bool) and value <= 0:
+            raise ConfigError(f"{where('discussions', key)}: discussions.{key} must be positive")
+        if isinstance(value, str) and not value.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"{where('discussions', key)}: discussions.{key} must be an http(s) URL"
+            )
+        setattr(target, key, value)
 
 
 def _kind_name(kind: type) -> str:
@@ -224,6 +319,8 @@ def _toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
     return repr(value)
 
 
@@ -253,6 +350,10 @@ def default_config_text() -> str:
         "# Per-feed refresh interval in minutes, by feed URL.",
         "[intervals]",
         '# "https://example.org/feed/" = 120',
+        "",
+        "# Per-feed Mastodon threads: links in that feed's posts starting with this prefix.",
+        "# [discussions.mastodon]",
+        '# "https://example.org/feed/" = "https://mastodon.example/@ada/"',
         "",
     ]
     return "\n".join(lines)
