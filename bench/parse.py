@@ -29,12 +29,10 @@ import feedparser
 from termnews.feeds.parse import (
     FeedParseError,
     ParsePool,
-    _Decline,
-    _fast_parse,
-    _FastReader,
-    _trim_before_declaration,
     parse_feed,
 )
+from termnews.feeds.parse.document import trim_before_declaration
+from termnews.feeds.parse.fast import Decline, FastReader, fast_parse
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for tests.support.feedserver
@@ -108,8 +106,8 @@ async def through_pool(corpus: list[tuple[str, bytes]], workers: int) -> None:
 def decline_reason(body: bytes, url: str, content_type: str | None) -> str | None:
     """Why the fast path declines this document (None if it takes it)."""
     try:
-        feed = _FastReader(_trim_before_declaration(body), url, content_type).read()
-    except _Decline as exc:
+        feed = FastReader(trim_before_declaration(body), url, content_type).read()
+    except Decline as exc:
         return str(exc) or "(no reason given)"
     except Exception as exc:  # a surprise in the reader: parse_feed falls back to feedparser
         return f"error {type(exc).__name__}: {exc}"
@@ -154,7 +152,7 @@ def main() -> None:
     taken = [
         (name, body)
         for name, body in corpus
-        if _fast_parse(_trim_before_declaration(body), f"http://b.test/{name}", served_type(name))
+        if fast_parse(trim_before_declaration(body), f"http://b.test/{name}", served_type(name))
     ]
     print(f"fast path takes {len(taken)} of {len(corpus)} feeds; feedparser parses the rest")
     in_process("fast path alone, on the feeds it takes", taken, parse_feed)

@@ -316,7 +316,7 @@ def profile(args: argparse.Namespace) -> int:
                 mark = len(server.requests)
                 profiler = cProfile.Profile()
                 started = time.perf_counter()
-                report = profiler.runcall(asyncio.run, service.refresh())
+                report = profiler.runcall(asyncio.run, service.refresh(index=False))
                 elapsed = time.perf_counter() - started
                 outcomes = Counter(str(r.outcome) for r in report.results)
                 print(f"== {kind} refresh: {elapsed:.2f} s under cProfile, {dict(outcomes)}")

@@ -11,12 +11,10 @@ import pytest
 
 from termnews.feeds.parse import (
     FeedParseError,
-    _Decline,
-    _fast_parse,
-    _FastReader,
-    _trim_before_declaration,
     parse_feed,
 )
+from termnews.feeds.parse.document import trim_before_declaration
+from termnews.feeds.parse.fast import Decline, FastReader, fast_parse
 from termnews.model import ParsedFeed
 from tests.support.corpus import ABSENT, CORPUS, FEEDS
 from tests.support.feedserver import FEED_TYPES
@@ -113,8 +111,8 @@ def test_fast_path_agrees_with_feedparser(path: Path, served: bool) -> None:
     url = f"http://corpus.example.test/{path.name}"
     content_type = FEED_TYPES.get(path.suffix.lower()) if served else None
     try:  # the reader itself, so that a bug in it fails here instead of falling back quietly
-        fast = _FastReader(_trim_before_declaration(body), url, content_type).read()
-    except _Decline:
+        fast = FastReader(trim_before_declaration(body), url, content_type).read()
+    except Decline:
         return  # declined: feedparser parses this one, nothing to compare
     reference = parse_feed(body, url, content_type, fast=False)
     assert _differences(fast, reference) == []
@@ -125,8 +123,8 @@ def test_fast_path_takes_most_of_the_corpus() -> None:
     taken = [
         p.name
         for p in _feed_files()
-        if _fast_parse(
-            _trim_before_declaration(p.read_bytes()),
+        if fast_parse(
+            trim_before_declaration(p.read_bytes()),
             "http://c.example.test/",
             FEED_TYPES.get(p.suffix.lower()),
         )

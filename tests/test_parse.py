@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 import pytest
 
-from termnews.feeds.parse import FeedParseError, ParsePool, _fast_parse, parse_feed
+from termnews.feeds.parse import FeedParseError, ParsePool, parse_feed
+from termnews.feeds.parse.fast import fast_parse
 from termnews.model import ParsedFeed, content_hash
 
 URL = "http://blog.example.test/feed/"
@@ -355,7 +356,7 @@ async def test_closed_pool_refuses_work() -> None:
     "body", [WORDPRESS_RSS, BLOGGER_ATOM, RSS10, NO_GUID, b"\xef\xbb\xbf" + WORDPRESS_RSS]
 )
 def test_plain_feeds_take_the_fast_path(body: bytes) -> None:
-    fast = _fast_parse(body, URL, None)
+    fast = fast_parse(body, URL, None)
     assert fast is not None
     assert fast == parse_feed(body, URL, fast=False)
 
@@ -392,7 +393,7 @@ def test_xml_base_resolves_links_alike_on_both_paths(parse: Parse) -> None:
     )
     # feedparser takes the id as the link when there is no alternate link; so do we.
     assert second.link == "urn:uuid:6a1c0e38-kiln-2"
-    assert _fast_parse(RELATIVE_ATOM, "https://kiln.example.test/feed.atom", None) == feed
+    assert fast_parse(RELATIVE_ATOM, "https://kiln.example.test/feed.atom", None) == feed
 
 
 def test_doubly_encoded_utf8_is_repaired_on_both_paths(parse: Parse) -> None:
@@ -423,7 +424,7 @@ WITH_DOCTYPE = WORDPRESS_RSS.replace(b"<rss ", b"<!DOCTYPE rss>\n<rss ")
     ids=["html-type", "charset-mismatch", "base64-type", "doctype", "bom-latin1", "bom-utf16"],
 )
 def test_fast_path_declines_what_it_does_not_mirror(body: bytes, content_type: str | None) -> None:
-    assert _fast_parse(body, URL, content_type) is None
+    assert fast_parse(body, URL, content_type) is None
     # ...and parse_feed still answers, through feedparser.
     feed = parse_feed(body, URL, content_type)
     assert feed == parse_feed(body, URL, content_type, fast=False)
@@ -522,7 +523,7 @@ def test_summary_like_elements_follow_feedparser(
     channel_extra: bytes, item: bytes, summary: str, content: str | None
 ) -> None:
     body = _podcast(channel_extra, item)
-    fast = _fast_parse(body, URL, None)
+    fast = fast_parse(body, URL, None)
     assert fast is not None, "the fast path should take this feed"
     assert fast == parse_feed(body, URL, fast=False)
     (entry,) = fast.entries
@@ -553,7 +554,7 @@ def test_summary_like_elements_follow_feedparser(
 )
 def test_media_title_follows_feedparser(item: bytes, title: str) -> None:
     body = _podcast(b"", item)
-    fast = _fast_parse(body, URL, None)
+    fast = fast_parse(body, URL, None)
     assert fast is not None
     assert fast == parse_feed(body, URL, fast=False)
     assert fast.entries[0].title == title
@@ -568,7 +569,7 @@ def test_unknown_namespace_is_named_by_its_prefix() -> None:
         b"<channel><title>t</title><item><guid>g</guid><description>short</description>"
         b"<content:encoded>the long text</content:encoded></item></channel></rss>"
     )
-    fast = _fast_parse(body, URL, None)
+    fast = fast_parse(body, URL, None)
     assert fast is not None
     assert fast == parse_feed(body, URL, fast=False)
     assert fast.entries[0].content == "the long text"
@@ -580,10 +581,10 @@ def test_undeclared_non_ascii_feed_without_a_type_is_left_to_feedparser() -> Non
         '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
         "<item><guid>g</guid><title>\u00abNa\u00efve\u00bb</title></item></channel></rss>"
     ).encode()
-    assert _fast_parse(body, URL, None) is None
+    assert fast_parse(body, URL, None) is None
     assert parse_feed(body, URL) == parse_feed(body, URL, fast=False)
     # with an XML type, feedparser reads UTF-8 like the fast path
-    fast = _fast_parse(body, URL, "application/rss+xml")
+    fast = fast_parse(body, URL, "application/rss+xml")
     assert fast is not None
     assert fast.entries[0].title == "\u00abNa\u00efve\u00bb"
     assert fast == parse_feed(body, URL, "application/rss+xml", fast=False)

@@ -12,15 +12,15 @@ from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Span, Text
 
-from termnews import render, sanitize
+from termnews import sanitize
 from termnews.render import (
     STYLES,
     RenderedDocument,
     html_to_blocks,
     layout,
     render_html,
-    render_plain,
 )
+from termnews.render import lines as lines_module
 from tests.support.corpus import ABSENT, FEEDS
 
 CONTROL = re.compile(
@@ -334,10 +334,8 @@ def test_escape_sequences_in_content_and_attributes_are_inert() -> None:
 def test_plain_text_input_paragraphs_on_blank_lines() -> None:
     text = "First paragraph\nstill first.\n\n\nSecond   one.\n  \nThird"
     expected = ["First paragraph", "still first.", "", "Second one.", "", "Third"]
-    assert plain(render_plain(text, 40)) == expected
     assert plain(render_html(text, 40)) == expected
     assert plain(render_html("Tom &amp; Jerry", 40)) == ["Tom & Jerry"]
-    assert plain(render_plain("", 40)) == []
     assert plain(render_html("", 40)) == []
 
 
@@ -380,7 +378,7 @@ def test_broken_html_does_not_crash(broken: str) -> None:
 
 def test_text_fast_path_builds_the_same_text_as_rich() -> None:
     spans = [Span(0, 3, STYLES["bold"])]
-    fast = render._text_by_slots("abc def", list(spans))
+    fast = lines_module._text_by_slots("abc def", list(spans))
     slow = Text("abc def", spans=list(spans))
     assert fast == slow
     assert fast.cell_len == slow.cell_len

@@ -1,4 +1,4 @@
-"""clean_text / clean_line / clean_url: nothing a terminal would act on survives."""
+"""clean_text / clean_line / clean_url / strip_tags: nothing a terminal would act on survives."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 import pytest
 from rich.cells import cell_len
 
-from termnews.sanitize import clean_line, clean_text, clean_url
+from termnews.sanitize import clean_line, clean_text, clean_url, strip_controls, strip_tags
 
 # Anything a terminal interprets, or that reorders / hides text.
 FORBIDDEN = re.compile(
@@ -183,3 +183,53 @@ def test_unterminated_string_sequences_cost_linear_time() -> None:
         cleaned = clean_text(hostile)
         assert FORBIDDEN.search(cleaned) is None
         assert set(cleaned) <= set("xP]_")
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ("<p>Hello <b>bold</b> world</p>", " Hello  bold  world "),
+        # A quoted ">" ends the tag early (no quote tracking: it would cost linear time);
+        # what is left is inert text.
+        ("<a href=\"x\" title='>'>link</a>", " '>link "),
+        ("before<!-- <b>hidden</b> -->after", "before after"),
+        ("text<!-- never closed <b>x</b>", "text "),  # as a browser: the rest is comment
+        ("<!DOCTYPE html><?xml version='1.0'?>body", "  body"),
+        ("<![CDATA[x]]>y", " y"),
+        ("1 < 2 and 3 > 2, x <3, a<<b", "1 < 2 and 3 > 2, x <3, a<<b"),  # not tags
+        ("<script>alert(1)</script>", " alert(1) "),  # tags go, their text stays
+        ("<a\nhref='x'\n>multi-line tag</a >", " multi-line tag "),
+        ("unterminated <a href='x' and more", "unterminated <a href='x' and more"),
+        ("", ""),
+        ("no markup &amp; entities", "no markup &amp; entities"),
+    ],
+)
+def test_strip_tags_removes_markup_only(html: str, expected: str) -> None:
+    assert strip_tags(html) == expected
+
+
+def test_strip_tags_with_empty_replacement_joins_text() -> None:
+    assert strip_tags("<b>Tom</b><i>&amp;</i>Jerry", "") == "Tom&amp;Jerry"
+    assert strip_tags(None) == ""
+
+
+def test_strip_tags_then_clean_never_rejoins_an_escape_sequence() -> None:
+    # Removing the tag joins ESC to "]52;..." -- only cleaning after stripping is safe.
+    hostile = "a\x1b<b></b>]52;c;Zm9v\x07b"
+    assert "\x1b]52" in strip_tags(hostile, "")
+    assert FORBIDDEN.search(clean_text(strip_tags(hostile, ""))) is None
+    assert clean_text(strip_tags(hostile, "")) == "ab"
+
+
+def test_strip_tags_costs_linear_time_on_hostile_markup() -> None:
+    # Unclosed comments, tags and declarations by the hundred thousand: each attempt stops
+    # at the next "<", so this finishes at once (a quadratic scan would time out).
+    for piece in ("<!--", "<a x", "<!x", "<?x", "</"):
+        hostile = piece * 200_000
+        assert len(strip_tags(hostile)) <= len(hostile)
+    assert strip_tags("<!--" * 200_000) == " "
+
+
+def test_strip_controls_keeps_tabs_and_newlines() -> None:
+    assert strip_controls("a\tb\nc\x1b[31md\x07e\u202ef") == "a\tb\ncdef"
+    assert strip_controls(None) == ""

@@ -69,7 +69,7 @@ def test_changed_feed_adds_new_and_updates_changed_articles(
     ids = service.article_ids(ArticleQuery())
     assert len(ids) == 3
     assert service.article(first[-1]).title == "Item 0, corrected"
-    assert service.is_read(first[-1])
+    assert service.article(first[-1]).read
 
 
 def test_one_bad_feed_never_stops_the_others(service: NewsService, feed_server: FeedServer) -> None:

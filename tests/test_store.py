@@ -33,7 +33,7 @@ def entry(n: int, *, title: str | None = None, content: str = "<p>body</p>") -> 
 def store_entries(
     store: Store, feed_id: int, entries: list[ParsedEntry], digest: str = "h"
 ) -> tuple[int, int]:
-    return store.store_feed(
+    counts = store.store_feed(
         feed_id,
         ParsedFeed(title="A feed", site_url="http://example.org/", entries=entries),
         etag='"e"',
@@ -41,6 +41,7 @@ def store_entries(
         body_hash=digest,
         next_fetch=time.time() + 60,
     )
+    return counts.new, counts.updated
 
 
 def test_schema_is_versioned_and_in_wal_mode(tmp_path: Path) -> None:
@@ -71,7 +72,7 @@ def test_upsert_by_guid_updates_changed_articles_and_keeps_read_state(tmp_path: 
     ids = store.article_ids(ArticleQuery(feed_id=feed.id))
     assert list(ids) == list(first)
     assert store.article(ids[0]).title == "Post 2, corrected"  # newest first
-    assert store.is_read(first[0])
+    assert store.article(first[0]).read
     assert store.feed(feed.id).unread == 1
 
 
@@ -117,8 +118,8 @@ def test_read_state_is_per_identity(tmp_path: Path) -> None:
     store_entries(ada, feed.id, [entry(1)])
     article_id = ada.article_ids(ArticleQuery())[0]
     ada.set_read([article_id], True)
-    assert ada.is_read(article_id)
-    assert not bob.is_read(article_id)
+    assert ada.article(article_id).read
+    assert not bob.article(article_id).read
 
 
 def test_full_text_search_follows_updates_and_removal(tmp_path: Path) -> None:

@@ -78,7 +78,7 @@ async def test_open_post_and_step_next_previous(ui_service: NewsService) -> None
         ids = list(articles.ids)
         reader = await open_first_post(app, pilot)
         assert reader.article.id == ids[0]
-        assert ui_service.is_read(ids[0])  # opening marks read
+        assert ui_service.article(ids[0]).read  # opening marks read
         await pilot.press("n")
         assert reader.article.id == ids[1]
         await pilot.press("J")
@@ -130,7 +130,7 @@ async def test_feed_selection_search_and_state_keys(ui_service: NewsService) -> 
         await pilot.press("s")
         assert first in ui_service.article_ids(ArticleQuery(starred_only=True))
         await pilot.press("m")
-        assert ui_service.is_read(first)
+        assert ui_service.article(first).read
         await pilot.press("A")
         assert not ui_service.article_ids(ArticleQuery(search="alpha", unread_only=True))
 

@@ -172,6 +172,8 @@ def _refresh_line(result: FeedRefresh) -> str:
         return f"unchanged {title}"
     if result.outcome is RefreshOutcome.SKIPPED:
         return f"skipped   {title}: another termnews is refreshing it"
+    if result.outcome is RefreshOutcome.REMOVED:
+        return f"skipped   {title or result.feed_id}: unsubscribed meanwhile"
     return f"FAILED    {title}: {clean_line(result.error)}"
 
 
@@ -196,13 +198,13 @@ def cmd_refresh(args: argparse.Namespace) -> int:
             def plain(result: FeedRefresh, done: int, total: int) -> None:
                 print(f"[{done}/{total}] {_refresh_line(result)}", flush=True)
 
-            report = asyncio.run(service.refresh(ids, due_only=args.due, progress=plain))
-        failed = report.failed
-        print(
-            f"{len(report.results)} feeds in {report.seconds:.1f} s: "
-            f"{report.new_articles} new articles, {len(failed)} failed"
-        )
-        return EXIT_FAILED if failed else EXIT_OK
+            report = asyncio.run(
+                service.refresh(ids, due_only=args.due, progress=plain, index=False)
+            )
+        for delivery in report.deliveries:
+            print(delivery.line)
+        print(report.summary())
+        return EXIT_FAILED if report.failed else EXIT_OK
     finally:
         service.close()
 
@@ -229,7 +231,7 @@ async def _refresh_with_progress(
             if result.outcome in (RefreshOutcome.ERROR, RefreshOutcome.GONE):
                 progress.console.print(_refresh_line(result), markup=False, highlight=False)
 
-        return await service.refresh(ids, due_only=due, progress=update)
+        return await service.refresh(ids, due_only=due, progress=update, index=False)
 
 
 def cmd_add(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 def content_hash(*parts: str | None) -> str:
@@ -21,7 +22,7 @@ def backoff(first: float, failures: int, cap: float) -> float:
 
     The one retry schedule of termnews: failing feeds and the comment outbox both use it.
     """
-    return min(cap, first * 2 ** max(0, failures - 1))
+    return min(cap, first * 2.0 ** max(0, failures - 1))
 
 
 @dataclass(slots=True)
@@ -197,3 +198,39 @@ class ArticleQuery:
         if self.tag:
             return f"Tag: {self.tag}"
         return "All"
+
+
+@dataclass(slots=True)
+class FeedValidators:
+    """What a refresh needs to know about a stored feed before fetching it."""
+
+    url: str
+    title: str | None
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None  # of the last body parsed; the same body is not parsed again
+
+
+@dataclass(slots=True)
+class StoredCounts:
+    """What storing one parsed feed changed."""
+
+    new: int = 0
+    updated: int = 0
+
+
+@dataclass(slots=True)
+class OutboxRow:
+    """One comment waiting in the outbox, as stored (`payload` is what the backend sends)."""
+
+    id: int
+    article_id: int
+    identity: str
+    target: str  # the backend kind
+    payload: dict[str, Any]
+    attempts: int
+    next_attempt: float
+    last_error: str | None
+    state: str  # "pending", "rejected" or "failed"
+    created: float
+    lease_until: float

@@ -4,6 +4,8 @@ Every string that came from outside (feed titles, article HTML, comments, error 
 from servers, member names) passes through ``clean_text``, ``clean_line`` or ``clean_url``
 before it reaches a terminal, so a feed can never move the cursor, set the clipboard
 (OSC 52), rename the window, inject OSC 8 hyperlinks or reorder text with bidi overrides.
+``strip_controls`` is ``clean_text`` for text that is stored as typed (tabs kept), and
+``strip_tags`` is the one way markup is dropped where HTML is wanted as plain text.
 
 This module imports nothing of termnews: everything else may import it.
 """
@@ -16,7 +18,16 @@ from urllib.parse import urlsplit
 
 from rich.cells import cell_len, get_character_cell_size, split_graphemes
 
-__all__ = ["ELLIPSIS", "clean_line", "clean_text", "clean_url", "crop_cells", "is_single_cell"]
+__all__ = [
+    "ELLIPSIS",
+    "clean_line",
+    "clean_text",
+    "clean_url",
+    "crop_cells",
+    "is_single_cell",
+    "strip_controls",
+    "strip_tags",
+]
 
 
 _STARTERS = r"\x1b\x90\x98\x9b\x9c\x9d\x9e\x9f"
@@ -56,12 +67,18 @@ _URL_DROP = re.compile(r"[\t\n\r]")
 ELLIPSIS = "…"
 
 
-def clean_text(text: str | None) -> str:
-    """Remove everything a terminal would act on; keep newlines, expand tabs (4)."""
+def strip_controls(text: str | None) -> str:
+    """Remove escape sequences and control characters; keep newlines and tabs as they are."""
     if not text:
         return ""
     if _SUSPECT.search(text) is not None:
         text = _HOSTILE.sub("", text)
+    return text
+
+
+def clean_text(text: str | None) -> str:
+    """Remove everything a terminal would act on; keep newlines, expand tabs (4)."""
+    text = strip_controls(text)
     if "\t" in text:
         text = text.expandtabs(4)
     if "\u2028" in text or "\u2029" in text:
@@ -97,6 +114,38 @@ def clean_url(url: str | None) -> str | None:
     if not scheme and ":" in url.split("/", 1)[0] and not url.startswith("//"):
         return None  # "java script:..." and friends that urlsplit does not call a scheme
     return url
+
+
+# A tag, a comment opener, a declaration or a processing instruction. "[^<>]*" stops at the
+# next "<", so no attempt scans past it: linear time on any input. "<" before a space, a
+# digit or another "<" is text ("a < b", "x <3").
+_MARKUP = re.compile(r"<!--|</?[A-Za-z][^<>]*>|<![^<>]*>|<\?[^<>]*>")
+
+
+def strip_tags(html: str | None, replacement: str = " ") -> str:
+    """HTML without its tags, comments and declarations, each replaced by ``replacement``.
+
+    Entities stay as they are (``html.unescape`` after, if wanted), and so do control
+    characters: run ``clean_text``/``clean_line`` on the result, after and never before
+    (removing a tag can join the halves of an escape sequence). An unterminated comment
+    hides the rest of the text, as in a browser.
+    """
+    if not html:
+        return ""
+    if "<" not in html:
+        return html
+    out: list[str] = []
+    pos = 0
+    while (match := _MARKUP.search(html, pos)) is not None:
+        out.append(html[pos : match.start()])
+        out.append(replacement)
+        if match.group() == "<!--":
+            end = html.find("-->", match.end())
+            pos = len(html) if end < 0 else end + 3
+        else:
+            pos = match.end()
+    out.append(html[pos:])
+    return "".join(out)
 
 
 @lru_cache(maxsize=1)

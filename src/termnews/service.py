@@ -1,119 +1,54 @@
 """NewsService: the one facade the UI and the command line call.
 
-It owns the store, the parse pool and the fetch settings. Reads are synchronous
-(short SQLite queries, fine on the UI thread); network work is async.
+It owns the store, the comment service and a Refresher (refresh.py: fetch, parse pool,
+leases, backoff). Reads are synchronous (short SQLite queries, fine on the UI thread);
+network work is async.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import hashlib
-import os
-import socket
 import time
 from array import array
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from enum import StrEnum
-from functools import partial
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
 
-from termnews.comments import CommentService
+from termnews.comments import CommentService, OutboxItem, PostOutcome
 from termnews.config import Paths, Settings
 from termnews.errors import TermnewsError
 from termnews.feeds.discover import DiscoveryError, discover_feeds
-from termnews.feeds.fetch import Fetcher, FetchResult
 from termnews.feeds.opml import Subscription, parse_subscriptions, to_opml
-from termnews.feeds.parse import FeedParseError, ParsePool, start_helpers
-from termnews.model import (
-    Article,
-    ArticleDetail,
-    ArticleQuery,
-    Feed,
-    FetchStatus,
-    Identity,
-    backoff,
+from termnews.feeds.parse import ParsePool, start_helpers
+from termnews.model import Article, ArticleDetail, ArticleQuery, Feed, Identity
+from termnews.refresh import (
+    Delivery,
+    FeedRefresh,
+    ProgressCallback,
+    Refresher,
+    RefreshOutcome,
+    RefreshReport,
 )
 from termnews.render import RenderedDocument, render_html
 from termnews.sanitize import clean_line
 from termnews.store import Store
 
-T = TypeVar("T")
+# The refresh types are part of this facade: the UI and the CLI import them from here.
+__all__ = [
+    "HOSTED_FEEDS",
+    "Delivery",
+    "FeedRefresh",
+    "NewsService",
+    "ProgressCallback",
+    "RefreshOutcome",
+    "RefreshReport",
+    "ServiceError",
+]
 
 HOSTED_FEEDS = "Feeds on this host are chosen by its operator."
-
-LEASE_SECONDS = 180.0
-MAX_BACKOFF = 24 * 3600.0
-MIN_INTERVAL = 60.0
-
-
-class RefreshOutcome(StrEnum):
-    NEW = "new"  # fetched and parsed (maybe with 0 new articles)
-    UNCHANGED = "unchanged"  # 304, or same body hash
-    ERROR = "error"
-    GONE = "gone"
-    SKIPPED = "skipped"  # another process holds the feed's lease
-
-
-@dataclass(slots=True)
-class FeedRefresh:
-    feed_id: int
-    url: str
-    title: str
-    outcome: RefreshOutcome
-    new: int = 0
-    updated: int = 0
-    error: str | None = None
-    seconds: float = 0.0
-
-
-@dataclass(slots=True)
-class RefreshReport:
-    results: list[FeedRefresh]
-    seconds: float
-
-    @property
-    def failed(self) -> list[FeedRefresh]:
-        return [r for r in self.results if r.outcome in (RefreshOutcome.ERROR, RefreshOutcome.GONE)]
-
-    @property
-    def new_articles(self) -> int:
-        return sum(r.new for r in self.results)
-
-
-class StoreThread:
-    """A refresh's database work, on one thread with its own connection.
-
-    SQLite releases the GIL while it writes, so the event loop keeps fetching and
-    handing bodies to the parse workers while a feed is stored; and one thread owning
-    the connection keeps each feed's transaction whole.
-    """
-
-    def __init__(self, store: Store) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="termnews-store")
-        path, identity = store.path, store.identity
-        self._store = self._executor.submit(lambda: Store(path, identity=identity)).result()
-
-    async def __call__(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._executor, partial(method, self._store, *args, **kwargs)
-        )
-
-    def close(self) -> None:
-        self._executor.submit(self._store.close).result()
-        self._executor.shutdown()
 
 
 class ServiceError(TermnewsError):
     """A user-facing failure (bad URL, nothing found, unreadable file)."""
-
-
-ProgressCallback = Callable[[FeedRefresh, int, int], None]
 
 
 class NewsService:
@@ -131,9 +66,8 @@ class NewsService:
         self.identity = identity or Identity()
         self.restricted = restricted
         self.data_dir = data_dir
-        self._pool: ParsePool | None = None
         self._render_cache: OrderedDict[tuple[int, int], RenderedDocument] = OrderedDict()
-        self._owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
+        self.refresher = Refresher(store, settings)
         self.comments = CommentService(
             store,
             settings,
@@ -167,9 +101,7 @@ class NewsService:
         )
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
+        self.refresher.close()
         self.store.close()
 
     def prepare_workers(self) -> None:
@@ -181,9 +113,7 @@ class NewsService:
 
     @property
     def pool(self) -> ParsePool:
-        if self._pool is None:
-            self._pool = ParsePool()
-        return self._pool
+        return self.refresher.pool
 
     # -- feeds -------------------------------------------------------------------
 
@@ -195,15 +125,6 @@ class NewsService:
 
     def tags(self) -> list[str]:
         return sorted({tag for feed in self.store.feeds() for tag in feed.tags})
-
-    def _fetcher(self) -> Fetcher:
-        s = self.settings
-        return Fetcher(
-            timeout=s.timeout,
-            max_bytes=s.max_feed_mb * 1024 * 1024,
-            max_concurrency=s.max_concurrency,
-            per_host=s.per_host,
-        )
 
     def _operator_only(self) -> None:
         """On a shared host the feed list is the same for everyone: only the operator
@@ -226,7 +147,7 @@ class NewsService:
             return self.store.feed(existing.id) or existing
         title = None
         if discover:
-            async with self._fetcher() as fetcher:
+            async with self.refresher.fetcher() as fetcher:
                 try:
                     found = await discover_feeds(fetcher, url)
                 except DiscoveryError as exc:
@@ -264,18 +185,8 @@ class NewsService:
 
     # -- refresh -----------------------------------------------------------------
 
-    def _interval(self, url: str) -> float:
-        minutes = self.settings.intervals.get(url, self.settings.refresh_interval) or 30
-        return max(MIN_INTERVAL, minutes * 60.0)
-
-    def _backoff(self, url: str, failures: int, retry_after: float | None) -> float:
-        delay = backoff(self._interval(url), failures, MAX_BACKOFF)
-        if retry_after:
-            delay = max(delay, retry_after)
-        return time.time() + delay
-
     def due_feed_ids(self) -> list[int]:
-        return self.store.due_feeds(time.time())
+        return self.refresher.due_feed_ids()
 
     async def refresh(
         self,
@@ -283,145 +194,36 @@ class NewsService:
         *,
         due_only: bool = False,
         progress: ProgressCallback | None = None,
+        index: bool = True,
     ) -> RefreshReport:
-        """Fetch and store feeds concurrently; one bad feed never stops the others."""
-        started = time.perf_counter()
-        if feed_ids is None:
-            ids = (
-                self.due_feed_ids()
-                if due_only
-                else [f.id for f in self.store.feeds() if not f.gone]
-            )
-        else:
-            ids = list(feed_ids)
-        results: list[FeedRefresh] = []
-        if not ids:
-            return RefreshReport(results, 0.0)
-        # New feeds will need parsing: start the workers while the first ones download,
-        # not when the first body arrives. (A refresh of known feeds is mostly 304s.)
-        warming = asyncio.ensure_future(
-            asyncio.to_thread(self._warm_pool) if self.store.unfetched(ids) else asyncio.sleep(0)
+        """Fetch and store feeds (see Refresher), then send the outbox comments that are due.
+
+        The outbox goes out even when no feed is due. With `index` (the default) new
+        articles are made searchable before this returns, off the caller's event loop;
+        `termnews refresh` skips that (the app indexes at start, in the background).
+        """
+        report = await self.refresher.run(
+            feed_ids, due_only=due_only, progress=progress, index=index
         )
-        db = StoreThread(self.store)
-        try:
-            async with self._fetcher() as fetcher:
-
-                async def one(feed_id: int) -> None:
-                    result = await self._refresh_feed(fetcher, db, feed_id)
-                    results.append(result)
-                    if progress is not None:
-                        progress(result, len(results), len(ids))
-
-                await asyncio.gather(*(one(feed_id) for feed_id in ids))
-        finally:
-            db.close()
-            await warming
-        await self._retry_outbox()
-        return RefreshReport(results, time.perf_counter() - started)
-
-    def _warm_pool(self) -> None:
-        # Not fatal: a pool that cannot start reports it per feed when parsing.
-        with contextlib.suppress(Exception):
-            self.pool.warm_up()
-
-    async def _retry_outbox(self) -> None:
-        """Comments that failed to deliver go out again with each refresh (when due)."""
-        try:
-            await self.comments.retry_outbox()
-        except Exception:  # a refresh must not fail because the outbox could not be sent
-            return
-
-    async def _refresh_feed(self, fetcher: Fetcher, db: StoreThread, feed_id: int) -> FeedRefresh:
-        started = time.perf_counter()
-        info = await db(Store.refresh_info, feed_id)
-        if info is None:
-            return FeedRefresh(feed_id, "", "", RefreshOutcome.ERROR, error="no such feed")
-        url, title = info[0], info[1]
-        report = FeedRefresh(feed_id, url, title or url, RefreshOutcome.UNCHANGED)
-        if not await db(Store.try_lease, feed_id, self._owner, LEASE_SECONDS):
-            report.outcome = RefreshOutcome.SKIPPED
-            return report
-        try:
-            await self._fetch_and_store(fetcher, db, feed_id, info, report)
-        except Exception as exc:  # one feed's surprise must not stop the others
-            report.outcome = RefreshOutcome.ERROR
-            report.error = f"internal error: {type(exc).__name__}: {exc}"
-            await self._failed(db, feed_id, report.url, report.error)
-        finally:
-            await db(Store.release_lease, feed_id, self._owner)
-            report.seconds = time.perf_counter() - started
+        report.deliveries = await self._retry_outbox()
         return report
 
-    async def _failed(
-        self,
-        db: StoreThread,
-        feed_id: int,
-        url: str,
-        error: str,
-        retry_after: float | None = None,
-    ) -> None:
-        failures = await db(Store.failures, feed_id) + 1
-        await db(Store.record_failure, feed_id, error, self._backoff(url, failures, retry_after))
-
-    async def _fetch_and_store(
-        self,
-        fetcher: Fetcher,
-        db: StoreThread,
-        feed_id: int,
-        info: tuple[str, str | None, str | None, str | None, str | None],
-        report: FeedRefresh,
-    ) -> None:
-        url, _, etag, last_modified, old_hash = info
-        result: FetchResult = await fetcher.fetch(url, etag=etag, last_modified=last_modified)
-        if result.permanent_url and result.permanent_url != url:
-            await db(Store.move_feed, feed_id, result.permanent_url)
-            url = result.permanent_url
-            report.url = url
-        if result.status is FetchStatus.NOT_MODIFIED:
-            await db(Store.record_not_modified, feed_id, time.time() + self._interval(url))
-            return
-        if result.status is FetchStatus.GONE:
-            report.outcome = RefreshOutcome.GONE
-            report.error = "the feed is gone (HTTP 410); termnews stopped fetching it"
-            await db(
-                Store.record_failure, feed_id, report.error, time.time() + MAX_BACKOFF, gone=True
-            )
-            return
-        if result.status is FetchStatus.ERROR or result.body is None:
-            report.outcome = RefreshOutcome.ERROR
-            report.error = result.error or "fetch failed"
-            await self._failed(db, feed_id, url, report.error, result.retry_after)
-            return
-        body_hash = hashlib.blake2b(result.body, digest_size=16).hexdigest()
-        next_fetch = time.time() + self._interval(url)
-        if body_hash == old_hash:
-            await db(
-                Store.record_not_modified,
-                feed_id,
-                next_fetch,
-                etag=result.etag,
-                last_modified=result.last_modified,
-            )
-            return
+    async def _retry_outbox(self) -> list[Delivery]:
+        """Comments that failed to deliver go out again with each refresh (when due)."""
         try:
-            parsed = await self.pool.parse(result.body, result.final_url, result.content_type)
-        except FeedParseError as exc:
-            report.outcome = RefreshOutcome.ERROR
-            report.error = str(exc)
-            await self._failed(db, feed_id, url, report.error)
-            return
-        report.new, report.updated = await db(
-            Store.store_feed,
-            feed_id,
-            parsed,
-            etag=result.etag,
-            last_modified=result.last_modified,
-            body_hash=body_hash,
-            next_fetch=next_fetch,
-        )
-        report.outcome = RefreshOutcome.NEW
-        if parsed.title:
-            report.title = parsed.title
+            results = await self.comments.retry_outbox()
+        except Exception as exc:  # a refresh must not fail because the outbox could not be sent
+            return [Delivery(False, f"comments not sent: {type(exc).__name__}: {exc}")]
+        deliveries = []
+        for result in results:
+            sent = result.outcome in (PostOutcome.POSTED, PostOutcome.HELD)
+            if sent or not result.retryable:  # a retryable failure is listed as pending below
+                word = "delivered" if sent else "not delivered"
+                deliveries.append(Delivery(sent, f"comment {word}: {clean_line(result.message)}"))
+        for item in self.comments.outbox():
+            if item.state == "pending":
+                deliveries.append(Delivery(False, f"comment pending: {_waiting(item)}"))
+        return deliveries
 
     def data_version(self) -> int:
         """Moves when another process (a cron refresh, the host's scheduler) wrote."""
@@ -450,9 +252,6 @@ class NewsService:
 
     def mark_read(self, article_ids: Sequence[int], read: bool = True) -> None:
         self.store.set_read(article_ids, read)
-
-    def is_read(self, article_id: int) -> bool:
-        return self.store.is_read(article_id)
 
     def mark_all_read(self, query: ArticleQuery) -> int:
         return self.store.mark_query_read(query)
@@ -506,3 +305,10 @@ class NewsService:
 
     def export_opml(self) -> str:
         return to_opml(self.store.feeds())
+
+
+def _waiting(item: OutboxItem) -> str:
+    """An outbox comment not sent yet: where it goes, when it is tried next, and why."""
+    when = time.strftime("%H:%M", time.localtime(item.next_attempt))
+    why = f" (last error: {clean_line(item.last_error)})" if item.last_error else ""
+    return f"{clean_line(item.label)}, next try at {when}{why}"

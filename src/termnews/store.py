@@ -16,6 +16,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from termnews.errors import TermnewsError
 from termnews.model import (
@@ -27,8 +28,11 @@ from termnews.model import (
     CommentStatus,
     Draft,
     Feed,
+    FeedValidators,
+    OutboxRow,
     ParsedEntry,
     ParsedFeed,
+    StoredCounts,
 )
 
 BUSY_TIMEOUT_MS = 30_000
@@ -168,6 +172,10 @@ _TAG = re.compile(r"<[^>]*>")
 
 class StoreError(TermnewsError):
     """A database problem the user can act on."""
+
+
+class FeedRemoved(Exception):
+    """The feed was unsubscribed while it was being refreshed (not an error for anyone)."""
 
 
 def _sort_key(entry: ParsedEntry, now: float) -> float:
@@ -357,15 +365,21 @@ class Store:
             for row in rows
         ]
 
-    def refresh_info(
-        self, feed_id: int
-    ) -> tuple[str, str | None, str | None, str | None, str | None] | None:
-        """(url, title, etag, last_modified, body_hash): what a refresh needs, cheaply."""
+    def refresh_info(self, feed_id: int) -> FeedValidators | None:
+        """What a refresh needs to know about a feed, cheaply; None once it is removed."""
         row = self.db.execute(
             "SELECT url, title, etag, last_modified, body_hash FROM feeds WHERE id = ?",
             (feed_id,),
         ).fetchone()
-        return tuple(row) if row else None  # type: ignore[return-value]
+        if row is None:
+            return None
+        return FeedValidators(
+            url=row["url"],
+            title=row["title"],
+            etag=row["etag"],
+            last_modified=row["last_modified"],
+            body_hash=row["body_hash"],
+        )
 
     def unfetched(self, feed_ids: Sequence[int]) -> bool:
         """Whether any of these feeds has never been stored (its first refresh)."""
@@ -451,12 +465,12 @@ class Store:
         last_modified: str | None,
         body_hash: str,
         next_fetch: float,
-    ) -> tuple[int, int]:
-        """Upsert a parsed feed's articles; returns (new, updated) counts."""
+    ) -> StoredCounts:
+        """Upsert a parsed feed's articles; raises FeedRemoved if the feed is gone meanwhile."""
         now = time.time()
         new = updated = 0
         with self.transaction():
-            self.db.execute(
+            cursor = self.db.execute(
                 "UPDATE feeds SET title = COALESCE(?, title), site_url = COALESCE(?, site_url), "
                 "etag = ?, last_modified = ?, body_hash = ?, last_fetch = ?, last_success = ?, "
                 "next_fetch = ?, error = ?, failures = 0, gone = 0 WHERE id = ?",
@@ -473,6 +487,9 @@ class Store:
                     feed_id,
                 ),
             )
+            if cursor.rowcount == 0:
+                # Unsubscribed while it was being fetched (another process, or the user).
+                raise FeedRemoved(feed_id)
             existing = {
                 row[0]: (row[1], row[2], tuple(row[3:]))
                 for row in self.db.execute(
@@ -545,7 +562,7 @@ class Store:
                         "comments_api = ?, comment_count = ? WHERE id = ?",
                         (*new_meta, article_id),
                     )
-        return new, updated
+        return StoredCounts(new, updated)
 
     def pending_index(self) -> int:
         """How many articles are not in the search index yet."""
@@ -722,13 +739,6 @@ class Store:
             starred=bool(row["is_starred"]),
         )
 
-    def is_read(self, article_id: int) -> bool:
-        row = self.db.execute(
-            "SELECT read FROM article_state WHERE identity = ? AND article_id = ?",
-            (self.identity, article_id),
-        ).fetchone()
-        return bool(row and row[0])
-
     def set_read(self, article_ids: Sequence[int], read: bool) -> None:
         now = time.time()
         with self.transaction():
@@ -884,7 +894,9 @@ class Store:
             "DELETE FROM drafts WHERE article_id = ? AND identity = ?", (article_id, identity)
         )
 
-    def outbox_add(self, article_id: int, identity: str, target: str, payload: dict) -> int:
+    def outbox_add(
+        self, article_id: int, identity: str, target: str, payload: dict[str, Any]
+    ) -> int:
         cursor = self.db.execute(
             "INSERT INTO outbox (article_id, identity, target, payload, created) "
             "VALUES (?, ?, ?, ?, ?)",
@@ -892,7 +904,7 @@ class Store:
         )
         return int(cursor.lastrowid or 0)
 
-    def outbox(self, identity: str | None = None, *, states: Sequence[str] = ()) -> list[dict]:
+    def outbox(self, identity: str | None = None, *, states: Sequence[str] = ()) -> list[OutboxRow]:
         sql = "SELECT * FROM outbox"
         clauses: list[str] = []
         params: list[object] = []
@@ -905,7 +917,7 @@ class Store:
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
         rows = self.db.execute(sql + " ORDER BY created, id", params).fetchall()
-        return [{**dict(r), "payload": json.loads(r["payload"])} for r in rows]
+        return [_outbox_row(r) for r in rows]
 
     def outbox_claim(self, item_id: int, seconds: float) -> bool:
         """Lease an outbox item so two processes never send the same comment."""
@@ -924,7 +936,7 @@ class Store:
         state: str,
         error: str | None = None,
         next_attempt: float = 0,
-        payload: dict | None = None,
+        payload: dict[str, Any] | None = None,
     ) -> None:
         self.db.execute(
             "UPDATE outbox SET state = ?, last_error = ?, attempts = attempts + 1, "
@@ -970,6 +982,23 @@ def _draft(row: sqlite3.Row) -> Draft:
         parent_id=row["parent_id"],
         target=row["target"],
         updated=row["updated"],
+    )
+
+
+def _outbox_row(row: sqlite3.Row) -> OutboxRow:
+    payload = json.loads(row["payload"])
+    return OutboxRow(
+        id=row["id"],
+        article_id=row["article_id"],
+        identity=row["identity"],
+        target=row["target"],
+        payload=payload if isinstance(payload, dict) else {},
+        attempts=row["attempts"],
+        next_attempt=row["next_attempt"],
+        last_error=row["last_error"],
+        state=row["state"],
+        created=row["created"],
+        lease_until=row["lease_until"],
     )
 
 

@@ -42,7 +42,7 @@ from termnews.comments.wordpress import (
     read_rest,
 )
 from termnews.config import Settings, WordPressLogin
-from termnews.model import ArticleDetail, Comment, Draft, Identity, backoff
+from termnews.model import ArticleDetail, Comment, Draft, Identity, OutboxRow, backoff
 from termnews.sanitize import clean_line
 from termnews.store import Store
 
@@ -479,27 +479,27 @@ class CommentService:
 
     # -- outbox ------------------------------------------------------------------------
 
-    def _item(self, row: dict[str, Any]) -> OutboxItem:
-        payload = row["payload"] if isinstance(row["payload"], dict) else {}
+    def _item(self, row: OutboxRow) -> OutboxItem:
+        payload = row.payload
         return OutboxItem(
-            id=row["id"],
-            article_id=row["article_id"],
-            kind=row["target"],
-            label=str(payload.get("label") or row["target"]),
+            id=row.id,
+            article_id=row.article_id,
+            kind=row.target,
+            label=str(payload.get("label") or row.target),
             body=str(payload.get("body") or ""),
-            state=row["state"],
-            attempts=row["attempts"],
-            next_attempt=row["next_attempt"],
-            last_error=row["last_error"],
-            created=row["created"],
+            state=row.state,
+            attempts=row.attempts,
+            next_attempt=row.next_attempt,
+            last_error=row.last_error,
+            created=row.created,
         )
 
     def outbox(self) -> list[OutboxItem]:
         return [self._item(r) for r in self.store.outbox(self.identity.name)]
 
-    def _row(self, item_id: int) -> dict[str, Any]:
+    def _row(self, item_id: int) -> OutboxRow:
         for row in self.store.outbox(self.identity.name):
-            if row["id"] == item_id:
+            if row.id == item_id:
                 return row
         raise CommentError("that comment is no longer in the outbox")
 
@@ -508,47 +508,47 @@ class CommentService:
         now = time.time()
         results: list[PostResult] = []
         rows = self.store.outbox(self.identity.name, states=["pending"])
-        due = [r for r in rows if force or r["next_attempt"] <= now]
+        due = [r for r in rows if force or r.next_attempt <= now]
         if not due:
             return results
         async with make_client(self.timeout) as client:
             for row in due:
-                if not self.store.outbox_claim(row["id"], OUTBOX_LEASE):
+                if not self.store.outbox_claim(row.id, OUTBOX_LEASE):
                     continue  # another termnews process is sending it
                 try:
-                    result = await self._send(client, row["payload"], retrying=True)
+                    result = await self._send(client, row.payload, retrying=True)
                 except Exception as exc:  # keep the item; never lose a comment to a bug
                     self.store.outbox_update(
-                        row["id"],
+                        row.id,
                         state="pending",
                         error=f"internal error: {type(exc).__name__}",
-                        next_attempt=time.time() + retry_delay(row["attempts"] + 1),
+                        next_attempt=time.time() + retry_delay(row.attempts + 1),
                     )
                     raise
                 self._settle(row, result)
                 results.append(result)
         return results
 
-    def _settle(self, row: dict[str, Any], result: PostResult) -> None:
-        payload = row["payload"]
+    def _settle(self, row: OutboxRow, result: PostResult) -> None:
+        payload = row.payload
         if result.outcome in (PostOutcome.POSTED, PostOutcome.HELD):
-            self.store.outbox_delete(row["id"])
+            self.store.outbox_delete(row.id)
             if result.comment is not None:
-                self.store.add_comment(row["article_id"], result.comment)
+                self.store.add_comment(row.article_id, result.comment)
             target = CommentTarget(
-                row["target"], str(payload.get("label") or ""), payload.get("host") or "", False
+                row.target, str(payload.get("label") or ""), payload.get("host") or "", False
             )
             self._log_activity(target, payload.get("article_link"))
         elif result.outcome is PostOutcome.FAILED and result.retryable:
             self.store.outbox_update(
-                row["id"],
+                row.id,
                 state="pending",
                 error=result.message,
-                next_attempt=time.time() + retry_delay(row["attempts"] + 1),
+                next_attempt=time.time() + retry_delay(row.attempts + 1),
             )
         else:
             state = "rejected" if result.outcome is PostOutcome.REJECTED else "failed"
-            self.store.outbox_update(row["id"], state=state, error=result.message)
+            self.store.outbox_update(row.id, state=state, error=result.message)
 
     def discard_outbox(self, item_id: int) -> None:
         self._row(item_id)
@@ -557,18 +557,18 @@ class CommentService:
     def edit_outbox(self, item_id: int) -> Draft:
         """Take a comment out of the outbox and make it the post's draft again."""
         row = self._row(item_id)
-        if row["state"] == "pending" and not self.store.outbox_claim(item_id, OUTBOX_LEASE):
+        if row.state == "pending" and not self.store.outbox_claim(item_id, OUTBOX_LEASE):
             raise CommentError("that comment is being sent right now; try again in a moment")
-        payload = row["payload"]
+        payload = row.payload
         draft = Draft(
-            article_id=row["article_id"],
+            article_id=row.article_id,
             identity=self.identity.name,
             body=str(payload.get("body") or ""),
             author=str(payload.get("author") or ""),
             email=str(payload.get("email") or ""),
             url=str(payload.get("url") or ""),
             parent_id=payload.get("parent_id"),
-            target=row["target"],
+            target=row.target,
         )
         self.save_draft(draft)
         self.store.outbox_delete(item_id)
