@@ -8,7 +8,7 @@ import pytest
 
 from termnews.comments import bluesky, hackernews, lobsters, mastodon, reddit
 from termnews.comments.discussions import Outcome, read_discussions, wanted
-from termnews.comments.outside import Post, Service, is_public_url, retry_after, same_page
+from termnews.comments.outside import Post, Service, is_public_url, same_page
 from termnews.comments.service import merge
 from termnews.config import DiscussionSettings
 from tests.support.discussions import DiscussionServer, Reply
@@ -238,10 +238,3 @@ def test_switched_off_services_are_not_wanted() -> None:
     assert wanted(post, DiscussionSettings(enabled=[])) == []
     assert hackernews.wanted(Post("https://news.example.net/x"), DiscussionSettings())
     assert bluesky.linked_posts(post)[0].rkey == "3kabc"
-
-
-def test_retry_after_in_seconds_or_a_date() -> None:
-    assert retry_after("120") == 120
-    assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412420.0) == 60
-    assert retry_after("soon") is None
-    assert retry_after(None) is None

@@ -85,7 +85,36 @@ OPTIONS: tuple[Option, ...] = (
     Option("discussions", "bluesky", "https://public.api.bsky.app", "Bluesky public AppView."),
     Option("discussions", "timeout", 10.0, "Seconds before a discussion request gives up."),
     Option("discussions", "max_comments", 10000, "Most comments read from one discussion."),
+    Option(
+        "discussions",
+        "mastodon_instance",
+        "",
+        "Your Mastodon instance (https://mastodon.example), for replying to Mastodon threads.",
+    ),
+    Option(
+        "discussions",
+        "mastodon_token",
+        "",
+        "An access token of that instance (Preferences > Development), scopes read and "
+        "write:statuses; the settings file must then be readable by you only (chmod 600).",
+    ),
+    Option("discussions", "bluesky_handle", "", "Your Bluesky handle, for replying on Bluesky."),
+    Option(
+        "discussions",
+        "bluesky_app_password",
+        "",
+        "A Bluesky app password (Settings > App passwords), never your main password; "
+        "the settings file must then be readable by you only (chmod 600).",
+    ),
+    Option(
+        "discussions",
+        "bluesky_pds",
+        "https://bsky.social",
+        "Where your Bluesky account lives (the server that signs you in).",
+    ),
 )
+_URL_KEYS = {"hackernews", "lobsters", "reddit", "bluesky", "bluesky_pds", "mastodon_instance"}
+_SECRET_KEYS = ("mastodon_token", "bluesky_app_password")
 
 DISCUSSION_SERVICES = ("hackernews", "lobsters", "reddit", "mastodon", "bluesky")
 
@@ -112,6 +141,11 @@ class DiscussionSettings:
     bluesky: str = "https://public.api.bsky.app"
     timeout: float = 10.0
     max_comments: int = 10000
+    mastodon_instance: str = ""
+    mastodon_token: str = ""
+    bluesky_handle: str = ""
+    bluesky_app_password: str = ""
+    bluesky_pds: str = "https://bsky.social"
     # [discussions.mastodon] "feed url" = "https://instance/@you/": links of that feed's posts
     # that start with this prefix (and end in a status id) are its Mastodon threads.
     mastodon: dict[str, str] = field(default_factory=dict)
@@ -303,11 +337,21 @@ def _load_discussions(
             )
         if isinstance(value, int | float) and not isinstance(value, bool) and value <= 0:
             raise ConfigError(f"{where('discussions', key)}: discussions.{key} must be positive")
-        if isinstance(value, str) and not value.startswith(("http://", "https://")):
+        if key in _URL_KEYS and value and not value.startswith(("http://", "https://")):
             raise ConfigError(
                 f"{where('discussions', key)}: discussions.{key} must be an http(s) URL"
             )
         setattr(target, key, value)
+    if any(getattr(target, key) for key in _SECRET_KEYS):
+        try:
+            shared = path.stat().st_mode & 0o077
+        except OSError:
+            shared = 0
+        if shared:
+            raise ConfigError(
+                f"{path}: holds a token or app password but others may read it; "
+                f"run: chmod 600 {path}"
+            )
 
 
 def _kind_name(kind: type) -> str:

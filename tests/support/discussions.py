@@ -113,6 +113,17 @@ class DiscussionServer:
         self.searches: dict[tuple[str, str], Canned] = {}  # (path, url in query) -> answer
         self.overrides: dict[str, Canned] = {}
         self.hn_hits: list[dict[str, Any]] = []  # Algolia matches loosely: every search gets all
+        # Mastodon as your own instance: token, who you are, threads by status id, what
+        # was posted, answers by Idempotency-Key, and a delay after storing a post (its
+        # answer then comes too late: the "did it arrive?" case).
+        self.mastodon_token = "sekrit-token"
+        self.mastodon_me = "me"
+        self.mastodon_threads: dict[str, list[dict[str, Any]]] = {}
+        self.mastodon_urls: dict[str, str] = {}  # status URL -> id
+        self.posted: list[dict[str, Any]] = []
+        self.idempotency: dict[str, dict[str, Any]] = {}
+        self.post_delay = 0.0
+        self.lock = threading.Lock()
         self.requests: list[tuple[str, dict[str, str]]] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -127,6 +138,9 @@ class DiscussionServer:
 
             def do_GET(self) -> None:
                 owner._handle(self)
+
+            def do_POST(self) -> None:
+                owner._handle_post(self)
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
@@ -178,6 +192,16 @@ class DiscussionServer:
         query = {key: values[0] for key, values in parse_qs(parts.query).items()}
         self.requests.append((parts.path, query))
         canned = self.overrides.get(parts.path) or self._find(parts.path, query)
+        needs_token = parts.path in ("/api/v1/accounts/verify_credentials", "/api/v2/search")
+        if parts.path in self.overrides:
+            pass
+        elif needs_token and not self._authorized(handler):
+            canned = self._json({"error": "The access token is invalid"}, status=401)
+        elif parts.path == "/api/v1/accounts/verify_credentials":
+            canned = self._json({"id": "9", "username": self.mastodon_me, "acct": self.mastodon_me})
+        self._send(handler, canned)
+
+    def _send(self, handler: BaseHTTPRequestHandler, canned: Canned | None) -> None:
         if canned is None:
             canned = Canned(404, b'{"error":"not found"}', {"Content-Type": "application/json"})
         if canned.delay:
@@ -193,9 +217,27 @@ class DiscussionServer:
         except (BrokenPipeError, ConnectionResetError):
             pass
 
+    def _authorized(self, handler: BaseHTTPRequestHandler) -> bool:
+        return handler.headers.get("Authorization") == f"Bearer {self.mastodon_token}"
+
     def _find(self, path: str, query: dict[str, str]) -> Canned | None:
         if path in self.routes:
             return self.routes[path]
+        if path.startswith("/api/v1/statuses/") and path.endswith("/context"):
+            status_id = path.split("/")[4]
+            if status_id in self.mastodon_threads:
+                with self.lock:
+                    descendants = list(self.mastodon_threads[status_id])
+                return self._json({"ancestors": [], "descendants": descendants})
+        if path == "/api/v2/instance":
+            host = self.url.split("://", 1)[1]
+            return self._json(
+                {"domain": host, "configuration": {"statuses": {"max_characters": 500}}}
+            )
+        if path == "/api/v2/search":
+            status_id = self.mastodon_urls.get(query.get("q", ""))
+            statuses = [{"id": status_id}] if status_id and query.get("resolve") == "true" else []
+            return self._json({"accounts": [], "statuses": statuses, "hashtags": []})
         if path == "/api/v1/search":
             hits = self.hn_hits if query.get("query") else []
             return self._json(
@@ -230,6 +272,53 @@ class DiscussionServer:
             f"<title>{escape(title)}</title>" + "".join(entries) + "</feed>"
         )
         return Canned(200, body.encode(), {"Content-Type": "application/atom+xml; charset=UTF-8"})
+
+    def _handle_post(self, handler: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(handler.path)
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        self.requests.append((parts.path, {"method": "POST"}))
+        canned = self.overrides.get(parts.path)
+        if canned is None and parts.path == "/api/v1/statuses":
+            canned = self._post_status(handler, raw)
+        elif canned is None and parts.path.startswith("/xrpc/"):
+            canned = self._post_xrpc(handler, parts.path, raw)
+        self._send(handler, canned)
+
+    def _post_status(self, handler: BaseHTTPRequestHandler, raw: bytes) -> Canned:
+        if not self._authorized(handler):
+            return self._json({"error": "The access token is invalid"}, status=401)
+        form = json.loads(raw or b"{}")
+        text = form.get("status") or ""
+        if len(text) > 500:
+            return self._json(
+                {"error": "Validation failed: Text character limit of 500 exceeded"}, status=422
+            )
+        key = handler.headers.get("Idempotency-Key") or ""
+        with self.lock:
+            if key and key in self.idempotency:
+                return self._json(self.idempotency[key])
+            status_id = str(200_000 + len(self.posted))
+            status = self._status(
+                status_id,
+                self.mastodon_me,
+                "<p>" + escape(text) + "</p>",
+                form.get("in_reply_to_id"),
+                T0 + 10_000,
+                f"{self.url}/@{self.mastodon_me}/{status_id}",
+            )
+            self.posted.append({"form": form, "key": key, "status": status})
+            if key:
+                self.idempotency[key] = status
+            parent = form.get("in_reply_to_id")
+            if parent in self.mastodon_threads:
+                self.mastodon_threads[parent].append(status)
+        if self.post_delay:
+            time.sleep(self.post_delay)
+        return self._json(status)
+
+    def _post_xrpc(self, handler: BaseHTTPRequestHandler, path: str, raw: bytes) -> Canned:
+        return self._xrpc_error("MethodNotImplemented", f"no {path} here")
 
     # -- Hacker News (Algolia) -----------------------------------------------------------
 
@@ -415,9 +504,8 @@ class DiscussionServer:
             )
             for reply in replies
         ]
-        self.routes[f"/api/v1/statuses/{status_id}/context"] = self._json(
-            {"ancestors": [], "descendants": descendants}
-        )
+        self.mastodon_threads[status_id] = descendants
+        self.mastodon_urls[url] = status_id
         return url
 
     def _status(

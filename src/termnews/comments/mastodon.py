@@ -26,17 +26,20 @@ from termnews.comments.outside import (
     Discussion,
     DiscussionError,
     Post,
+    SendFailure,
     Service,
     body_html,
     count_line,
     get_json,
     iso_time,
     number,
+    send_json,
     text,
     url_of,
 )
 from termnews.config import DiscussionSettings
 from termnews.model import Comment
+from termnews.sanitize import clean_text, strip_tags
 
 SERVICE = Service.MASTODON
 _STATUS_LINK = re.compile(
@@ -157,3 +160,132 @@ def _who(name: str, acct: str) -> str:
     if name and acct:
         return f"{name} (@{acct})"
     return name or (f"@{acct}" if acct else "unknown")
+
+
+# -- replying (your own instance and access token) ---------------------------------------
+# The status is resolved on YOUR instance (`GET /api/v2/search?q=URL&resolve=true`), which
+# gives its local id there; the reply is `POST /api/v1/statuses` with `in_reply_to_id` and
+# an `Idempotency-Key` (Mastodon answers a repeated key with the status it already made,
+# for about an hour). After an attempt that may have arrived, `find_sent` reads the
+# thread back on your instance before anything is sent again.
+
+DEFAULT_LIMIT = 500  # Mastodon's stock character limit, when the instance does not say
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    instance: str  # https://mastodon.example
+    token: str
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.instance).netloc.lower()
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def account(settings: DiscussionSettings) -> Account | None:
+    if not (settings.mastodon_instance and settings.mastodon_token):
+        return None
+    return Account(settings.mastodon_instance.rstrip("/"), settings.mastodon_token)
+
+
+async def character_limit(client: httpx.AsyncClient, me: Account) -> int:
+    """`configuration.statuses.max_characters` of /api/v2/instance; 500 if unknown."""
+    try:
+        info = await get_json(client, SERVICE, f"{me.instance}/api/v2/instance")
+    except DiscussionError:
+        return DEFAULT_LIMIT
+    configuration = info.get("configuration") if isinstance(info, dict) else None
+    statuses = configuration.get("statuses") if isinstance(configuration, dict) else None
+    limit = number(statuses.get("max_characters")) if isinstance(statuses, dict) else None
+    return limit if limit and limit > 0 else DEFAULT_LIMIT
+
+
+async def whoami(client: httpx.AsyncClient, me: Account) -> str:
+    """ "@ada@mastodon.example", from /api/v1/accounts/verify_credentials."""
+    data = await get_json(
+        client,
+        SERVICE,
+        f"{me.instance}/api/v1/accounts/verify_credentials",
+        headers=me.headers,
+        missing=(),
+    )
+    acct = text(data.get("acct"), 100) if isinstance(data, dict) else ""
+    if not acct:
+        raise DiscussionError(SERVICE, f"{me.host} did not say who the token belongs to")
+    return f"@{acct}" if "@" in acct else f"@{acct}@{me.host}"
+
+
+async def resolve(client: httpx.AsyncClient, me: Account, status_url: str) -> str:
+    """The status' id on your instance (it fetches remote statuses on request)."""
+    found = await get_json(
+        client,
+        SERVICE,
+        f"{me.instance}/api/v2/search",
+        params={"q": status_url, "resolve": "true", "type": "statuses", "limit": "1"},
+        headers=me.headers,
+        missing=(),
+    )
+    statuses = found.get("statuses") if isinstance(found, dict) else None
+    if isinstance(statuses, list) and statuses and isinstance(statuses[0], dict):
+        local = statuses[0].get("id")
+        if isinstance(local, str | int) and str(local).isdigit():
+            return str(local)
+    raise DiscussionError(SERVICE, f"{me.host} cannot find that status")
+
+
+async def reply(
+    client: httpx.AsyncClient, me: Account, status_url: str, body: str, *, key: str
+) -> Comment:
+    """Post `body` as a public reply to the status at `status_url`; SendFailure if not.
+
+    `key` must be the same for every attempt at one reply (the draft's id works).
+    """
+    if not body.strip():
+        raise SendFailure(SERVICE, "the reply is empty")
+    try:
+        local = await resolve(client, me, status_url)
+    except DiscussionError as exc:
+        raise SendFailure(SERVICE, str(exc).split(": ", 1)[1], retryable=True) from exc
+    status = await send_json(
+        client,
+        SERVICE,
+        f"{me.instance}/api/v1/statuses",
+        {"status": body, "in_reply_to_id": local, "visibility": "public"},
+        headers={**me.headers, "Idempotency-Key": key},
+    )
+    if not isinstance(status.get("id"), str | int):
+        raise SendFailure(SERVICE, f"{me.host} accepted the reply but sent back no status")
+    return _comment(status, local, StatusRef(me.instance, local))
+
+
+async def find_sent(
+    client: httpx.AsyncClient, me: Account, status_url: str, body: str
+) -> Comment | None:
+    """Your reply to that status if your instance lists it (to check before a re-send)."""
+    local = await resolve(client, me, status_url)
+    mine = (await whoami(client, me)).removeprefix("@").removesuffix(f"@{me.host}")
+    context = await get_json(
+        client,
+        SERVICE,
+        f"{me.instance}/api/v1/statuses/{local}/context",
+        headers=me.headers,
+    )
+    descendants = context.get("descendants") if isinstance(context, dict) else None
+    wanted_text = " ".join(body.split())
+    for status in descendants if isinstance(descendants, list) else []:
+        if not isinstance(status, dict) or str(status.get("in_reply_to_id")) != local:
+            continue
+        account_info = status.get("account")
+        acct = account_info.get("acct") if isinstance(account_info, dict) else None
+        content = status.get("content")
+        if acct == mine and isinstance(content, str) and wanted_text in _plain(content):
+            return _comment(status, local, StatusRef(me.instance, local))
+    return None
+
+
+def _plain(content: str) -> str:
+    return " ".join(clean_text(html.unescape(strip_tags(content))).split())

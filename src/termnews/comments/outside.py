@@ -9,19 +9,17 @@ module with `termnews.sanitize`; comment bodies that are HTML stay HTML for the 
 Failures are `DiscussionError`s worded for one status line ("Lobsters: rate-limited (HTTP
 429); try again in 60 s"); no source ever raises anything else for bad input.
 
-Imports: httpx, termnews.model, termnews.sanitize, termnews.config, termnews.comments.base
-(CommentError). Never a source module (they import this one).
+Imports: httpx, termnews.http, termnews.model, termnews.sanitize, termnews.config,
+termnews.errors. Never a source module (they import this one).
 """
 
 from __future__ import annotations
 
 import datetime
-import email.utils
 import html
 import ipaddress
 import json
 import re
-import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -31,16 +29,15 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from termnews import __version__
-from termnews.comments.base import CommentError
+from termnews import http
 from termnews.config import DiscussionSettings
+from termnews.errors import TermnewsError
 from termnews.model import Comment
 from termnews.sanitize import clean_line, clean_text, clean_url
 
 MAX_BODY_BYTES = 8 * 1024 * 1024  # one API answer (a 10,000-comment HN thread is ~5 MB)
 MAX_HTML_SCAN = 1_000_000  # characters of a post's HTML searched for discussion links
 MAX_ANCHORS = 2000
-USER_AGENT = f"termnews/{__version__} (+discussion reader)"
 
 
 class Service(StrEnum):
@@ -64,12 +61,27 @@ _LABELS = {
 }
 
 
-class DiscussionError(CommentError):
+class DiscussionError(TermnewsError):
     """A source could not be read; the message starts with the source's label."""
 
     def __init__(self, service: Service, message: str) -> None:
         super().__init__(f"{service.label}: {message}")
         self.service = service
+
+
+class SendFailure(DiscussionError):
+    """A reply that was not (or may not have been) posted.
+
+    `retryable`: worth sending again later (network trouble, 429, 5xx). `uncertain`: the
+    request may have reached the service, so look for the reply before any re-send.
+    """
+
+    def __init__(
+        self, service: Service, message: str, *, retryable: bool = False, uncertain: bool = False
+    ) -> None:
+        super().__init__(service, message)
+        self.retryable = retryable
+        self.uncertain = uncertain
 
 
 @dataclass(slots=True)
@@ -222,59 +234,12 @@ def page_key(url: str | None) -> str | None:
     return urlunsplit(("", host, path, parts.query, ""))
 
 
-# -- careful HTTP -------------------------------------------------------------------------
-# TODO(http.py): replace make_client and get_body with termnews.http's client factory and
-# capped reads once that module lands on main (issue 9); keep the error wording.
+# -- careful HTTP (termnews.http does the requests; the wording of statuses is ours) -----
 
 
 def make_client(settings: DiscussionSettings) -> httpx.AsyncClient:
-    """One short-lived client per read; redirects are followed by hand (at most 3)."""
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(settings.timeout),
-        headers={"User-Agent": USER_AGENT},
-        follow_redirects=False,
-    )
-
-
-def retry_after(value: str | None, now: float | None = None) -> int | None:
-    """Seconds from a Retry-After header (seconds or an HTTP date); None if unusable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return min(int(value), 86_400)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.UTC)
-    return max(0, min(86_400, round(when.timestamp() - (now or time.time()))))
-
-
-def _network_message(exc: httpx.HTTPError, host: str) -> str:
-    if isinstance(exc, httpx.TimeoutException):
-        return f"{host} did not answer in time"
-    if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect to {host}"
-    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
-        return f"not a usable web address for {host}"
-    return f"network error talking to {host}: {clean_line(str(exc), 120) or type(exc).__name__}"
-
-
-async def _read_capped(response: httpx.Response, service: Service, max_bytes: int) -> bytes:
-    limit = f"{max_bytes / (1024 * 1024):g} MB"
-    declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
-        raise DiscussionError(service, f"the answer is larger than {limit}; not read")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > max_bytes:
-            raise DiscussionError(service, f"the answer is larger than {limit}; not read")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    """One short-lived client per read; termnews.http follows redirects by hand."""
+    return http.make_client(settings.timeout)
 
 
 async def get_body(
@@ -286,43 +251,98 @@ async def get_body(
     accept: str = "application/json",
     missing: tuple[int, ...] = (404, 410),
     max_bytes: int = MAX_BODY_BYTES,
+    headers: dict[str, str] | None = None,
 ) -> bytes | None:
     """A GET's body, or None if the status says "no such thing" (`missing`).
 
     429, 5xx, other 4xx, network trouble and oversized bodies raise DiscussionError.
     """
-    request_url = httpx.URL(url, params=params) if params else httpx.URL(url)
-    for _ in range(4):
-        host = request_url.host or url
-        try:
-            async with client.stream("GET", request_url, headers={"Accept": accept}) as response:
-                status = response.status_code
-                location = response.headers.get("location")
-                if status in (301, 302, 303, 307, 308) and location:
-                    try:
-                        request_url = request_url.join(location)
-                    except (httpx.InvalidURL, ValueError) as exc:
-                        message = f"{host} redirected to a bad address"
-                        raise DiscussionError(service, message) from exc
-                    if request_url.scheme not in ("http", "https"):
-                        raise DiscussionError(service, f"{host} redirected to a bad address")
-                    continue
-                if status in missing:
-                    return None
-                if status == 429:
-                    wait = retry_after(response.headers.get("retry-after"))
-                    again = f"; try again in {wait} s" if wait is not None else ""
-                    raise DiscussionError(service, f"rate-limited (HTTP 429){again}")
-                if status >= 500:
-                    raise DiscussionError(service, f"{host} had a server error (HTTP {status})")
-                if status >= 400:
-                    raise DiscussionError(service, f"{host} refused the request (HTTP {status})")
-                if status >= 300:
-                    raise DiscussionError(service, f"{host} answered HTTP {status}")
-                return await _read_capped(response, service, max_bytes)
-        except httpx.HTTPError as exc:
-            raise DiscussionError(service, _network_message(exc, host)) from exc
-    raise DiscussionError(service, "too many redirects")
+    try:
+        target = str(httpx.URL(url, params=params)) if params else url
+    except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
+        raise DiscussionError(service, "not a usable address for this service") from exc
+    host = http.host_label(target) or "the service"
+    try:
+        if headers:  # an authenticated read: no redirects to follow with a token
+            answer = await http.exchange(
+                client, "GET", target, max_bytes=max_bytes, headers={"Accept": accept, **headers}
+            )
+        else:
+            answer = await http.get(client, target, max_bytes=max_bytes, accept=accept)
+    except http.HttpFailure as exc:
+        message = exc.message if host in exc.message else f"{exc.message} ({host})"
+        raise DiscussionError(service, message) from exc
+    status = answer.status
+    if status in missing:
+        return None
+    if status == 429:
+        wait = http.parse_retry_after(answer.headers.get("retry-after"))
+        again = f"; try again in {round(wait)} s" if wait is not None else ""
+        raise DiscussionError(service, f"rate-limited (HTTP 429){again}")
+    if status >= 500:
+        raise DiscussionError(service, f"{host} had a server error (HTTP {status})")
+    if status >= 400:
+        raise DiscussionError(service, f"{host} refused the request (HTTP {status})")
+    if status >= 300:
+        raise DiscussionError(service, f"{host} answered HTTP {status}")
+    return answer.body
+
+
+async def send_json(
+    client: httpx.AsyncClient,
+    service: Service,
+    url: str,
+    payload: dict[str, Any],
+    *,
+    headers: dict[str, str] | None = None,
+    what: str = "the reply",
+) -> Any:
+    """POST JSON once; the JSON answer of a 2xx, or a SendFailure saying what to do next."""
+    host = http.host_label(url) or "the service"
+    try:
+        answer = await http.exchange(
+            client,
+            "POST",
+            url,
+            max_bytes=MAX_BODY_BYTES,
+            headers={"Accept": "application/json", **(headers or {})},
+            json=payload,
+        )
+    except http.HttpFailure as exc:
+        message = exc.message if host in exc.message else f"{exc.message} ({host})"
+        raise SendFailure(service, message, retryable=True, uncertain=exc.sent) from exc
+    try:
+        data = json.loads(answer.body) if answer.body.strip() else None
+    except (ValueError, RecursionError):
+        data = None
+    reason = _reason(data)
+    if answer.status == 429:
+        raise SendFailure(service, f"{host} is rate-limiting {what} (HTTP 429)", retryable=True)
+    if answer.status >= 500:
+        raise SendFailure(
+            service,
+            f"{host} had a server error (HTTP {answer.status})",
+            retryable=True,
+            uncertain=True,
+        )
+    if answer.status in (401, 403):
+        raise SendFailure(service, f"{host} refused your login{reason} (HTTP {answer.status})")
+    if answer.status >= 300:
+        raise SendFailure(service, f"{host} refused {what}{reason} (HTTP {answer.status})")
+    if not isinstance(data, dict):
+        raise SendFailure(service, f"{host} accepted {what} but answered no JSON object")
+    return data
+
+
+def _reason(data: Any) -> str:
+    """The service's own error text (Mastodon "error", XRPC "message"), cleaned: ": …"."""
+    if not isinstance(data, dict):
+        return ""
+    for key in ("message", "error_description", "error"):
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            return ": " + clean_line(value, 200)
+    return ""
 
 
 async def get_json(
@@ -332,9 +352,10 @@ async def get_json(
     *,
     params: dict[str, str] | None = None,
     missing: tuple[int, ...] = (404, 410),
+    headers: dict[str, str] | None = None,
 ) -> Any:
     """Parsed JSON of a GET, or None if missing; malformed or too deep JSON is an error."""
-    body = await get_body(client, service, url, params=params, missing=missing)
+    body = await get_body(client, service, url, params=params, missing=missing, headers=headers)
     if body is None:
         return None
     try:

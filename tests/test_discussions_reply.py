@@ -1,0 +1,122 @@
+"""Replying to outside discussions on a loopback Mastodon instance (and Bluesky PDS)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from termnews.comments import mastodon
+from termnews.comments.discussions import read_discussions
+from termnews.comments.outside import DiscussionError, Post, SendFailure, make_client
+from termnews.config import ConfigError, DiscussionSettings, load_settings
+from tests.support.discussions import DiscussionServer, Reply
+
+POST_URL = "https://blog.example.org/2024/05/a-post/"
+
+
+@pytest.fixture
+def server() -> Iterator[DiscussionServer]:
+    with DiscussionServer() as running:
+        yield running
+
+
+def me(server: DiscussionServer, token: str | None = None) -> mastodon.Account:
+    return mastodon.Account(server.url, token or server.mastodon_token)
+
+
+async def test_a_reply_is_posted_once_where_it_belongs(server: DiscussionServer) -> None:
+    status = server.add_mastodon("110", [Reply("1", "ada", "<p>first</p>")])
+    async with make_client(DiscussionSettings(timeout=5)) as client:
+        sent = await mastodon.reply(client, me(server), status, "Mine & yours", key="draft-1")
+        again = await mastodon.reply(client, me(server), status, "Mine & yours", key="draft-1")
+        assert await mastodon.whoami(client, me(server)) == f"@me@{server.url[7:]}"
+        assert await mastodon.character_limit(client, me(server)) == 500
+    assert len(server.posted) == 1  # the same Idempotency-Key never makes a second status
+    [posted] = server.posted
+    assert posted["form"] == {
+        "status": "Mine & yours",
+        "in_reply_to_id": "110",
+        "visibility": "public",
+    }
+    assert posted["key"] == "draft-1"
+    assert sent.remote_id == again.remote_id
+    assert sent.parent_id is None  # it answers the linked status itself: top-level here
+    post = Post(POST_URL, f'<a href="{status}">Comment on Mastodon</a>')
+    [outcome] = await read_discussions(post, DiscussionSettings(enabled=["mastodon"]))
+    assert [c.author for c in outcome.comments] == ["Ada (@ada)", "Me (@me)"]
+    assert outcome.comments[1].content_html == "<p>Mine &amp; yours</p>"
+
+
+async def test_an_answer_lost_after_posting_is_found_before_any_resend(
+    server: DiscussionServer,
+) -> None:
+    status = server.add_mastodon("111", [])
+    server.post_delay = 1.5
+    async with make_client(DiscussionSettings(timeout=0.5)) as client:
+        with pytest.raises(SendFailure) as lost:
+            await mastodon.reply(client, me(server), status, "Did it arrive?", key="draft-2")
+    assert lost.value.retryable and lost.value.uncertain
+    server.post_delay = 0.0
+    async with make_client(DiscussionSettings(timeout=5)) as client:
+        found = await mastodon.find_sent(client, me(server), status, "Did it arrive?")
+        missing = await mastodon.find_sent(client, me(server), status, "Something else")
+    assert found is not None and "Did it arrive?" in found.content_html
+    assert missing is None
+    assert len(server.posted) == 1
+
+
+async def test_refusals_say_why_and_are_not_retried(server: DiscussionServer) -> None:
+    status = server.add_mastodon("112", [])
+    async with make_client(DiscussionSettings(timeout=5)) as client:
+        with pytest.raises(SendFailure) as too_long:
+            await mastodon.reply(client, me(server), status, "x" * 501, key="k1")
+        server.answer("/api/v2/search", status=200, body='{"statuses": [{"id": "112"}]}')
+        with pytest.raises(SendFailure) as bad_token:
+            await mastodon.reply(client, me(server, "wrong"), status, "hello", key="k2")
+        with pytest.raises(DiscussionError, match="did not say who"):
+            server.answer("/api/v1/accounts/verify_credentials", body="{}")
+            await mastodon.whoami(client, me(server))
+    host = server.url[7:]
+    assert str(too_long.value) == (
+        f"Mastodon: {host} refused the reply: Validation failed: Text character limit of 500 "
+        "exceeded (HTTP 422)"
+    )
+    assert not too_long.value.retryable
+    assert str(bad_token.value) == (
+        f"Mastodon: {host} refused your login: The access token is invalid (HTTP 401)"
+    )
+    assert not bad_token.value.retryable and not bad_token.value.uncertain
+    assert server.posted == []
+
+
+async def test_a_status_your_instance_cannot_find(server: DiscussionServer) -> None:
+    async with make_client(DiscussionSettings(timeout=5)) as client:
+        with pytest.raises(SendFailure, match="cannot find that status"):
+            await mastodon.reply(client, me(server), f"{server.url}/@x/1", "hi", key="k")
+
+
+async def test_server_errors_after_sending_are_uncertain(server: DiscussionServer) -> None:
+    status = server.add_mastodon("113", [])
+    server.answer("/api/v1/statuses", status=503, body="<html>busy</html>")
+    async with make_client(DiscussionSettings(timeout=5)) as client:
+        with pytest.raises(SendFailure) as failed:
+            await mastodon.reply(client, me(server), status, "hello", key="k")
+    assert failed.value.retryable and failed.value.uncertain
+    assert re.search(r"server error \(HTTP 503\)$", str(failed.value))
+
+
+def test_accounts_need_a_private_settings_file(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[discussions]\nmastodon_instance = "https://mastodon.example"\nmastodon_token = "t"\n'
+    )
+    config.chmod(0o644)
+    with pytest.raises(ConfigError, match=re.escape(f"run: chmod 600 {config}")):
+        load_settings(config)
+    config.chmod(0o600)
+    settings = load_settings(config).discussions
+    assert mastodon.account(settings) == mastodon.Account("https://mastodon.example", "t")
+    assert mastodon.account(DiscussionSettings()) is None
