@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from termnews.comments import mastodon
+from termnews.comments import bluesky, mastodon
 from termnews.comments.discussions import read_discussions
 from termnews.comments.outside import DiscussionError, Post, SendFailure, make_client
 from termnews.config import ConfigError, DiscussionSettings, load_settings
@@ -120,3 +120,67 @@ def test_accounts_need_a_private_settings_file(tmp_path: Path) -> None:
     settings = load_settings(config).discussions
     assert mastodon.account(settings) == mastodon.Account("https://mastodon.example", "t")
     assert mastodon.account(DiscussionSettings()) is None
+
+
+def bluesky_settings(server: DiscussionServer, **changes: object) -> DiscussionSettings:
+    handle, password = server.bluesky_login
+    values: dict[str, object] = {
+        "enabled": ["bluesky"],
+        "bluesky_pds": server.url,
+        "bluesky_handle": handle,
+        "bluesky_app_password": password,
+        "timeout": 5.0,
+    }
+    return server.settings(**{**values, **changes})
+
+
+async def test_a_bluesky_reply_threads_under_the_post_and_is_never_doubled(
+    server: DiscussionServer,
+) -> None:
+    link = server.add_bluesky("ada.example.com", "3kabc", [Reply("1", "bob", "first")])
+    settings = bluesky_settings(server)
+    created = 1_717_171_717.25
+    async with make_client(settings) as client:
+        sent = await bluesky.reply(client, settings, link, "Mine 👍🏽", created=created)
+        again = await bluesky.reply(
+            client, settings, link, "Mine 👍🏽", created=created, retrying=True
+        )
+        with pytest.raises(SendFailure, match="Record already exists"):
+            await bluesky.reply(client, settings, link, "Mine 👍🏽", created=created)
+    assert len(server.bluesky_records) == 1
+    [stored] = server.bluesky_records.values()
+    root = "at://did:plc:ada/app.bsky.feed.post/3kabc"
+    assert stored["value"]["reply"]["root"]["uri"] == root
+    assert stored["value"]["reply"]["parent"]["uri"] == root
+    assert stored["value"]["createdAt"] == "2024-05-31T16:08:37.250Z"
+    assert stored["uri"].endswith("/" + bluesky.tid(created))
+    assert sent.remote_id == again.remote_id == f"bluesky:{stored['uri']}"
+    post = Post(POST_URL, f'<a href="{link}">Bluesky</a>')
+    [outcome] = await read_discussions(post, settings)
+    assert [c.author for c in outcome.comments] == ["Bob (@bob.bsky.social)", "me.bsky.social"]
+    assert outcome.comments[1].content_html == "<p>Mine 👍🏽</p>"
+
+
+async def test_bluesky_refusals(server: DiscussionServer) -> None:
+    link = server.add_bluesky("ada.example.com", "3kabc", [])
+    async with make_client(DiscussionSettings(timeout=5)) as client:
+        with pytest.raises(SendFailure, match="Invalid identifier or password"):
+            settings = bluesky_settings(server, bluesky_app_password="wrong")
+            await bluesky.reply(client, settings, link, "hi", created=1.0)
+        with pytest.raises(SendFailure, match="has 301 characters; Bluesky takes 300"):
+            await bluesky.reply(client, bluesky_settings(server), link, "é" * 301, created=1.0)
+        with pytest.raises(SendFailure, match="cannot be found"):
+            missing = "https://bsky.app/profile/did:plc:nobody/post/3kzzz"
+            await bluesky.reply(client, bluesky_settings(server), missing, "hi", created=1.0)
+        with pytest.raises(SendFailure, match="no Bluesky account"):
+            await bluesky.reply(client, server.settings(), link, "hi", created=1.0)
+    assert server.bluesky_records == {}
+
+
+def test_graphemes_and_tids() -> None:
+    assert bluesky.graphemes("héllo") == 5
+    assert bluesky.graphemes("👍🏽🇩🇪") == 2  # a skin tone and a flag are one each
+    assert bluesky.graphemes("e\u0301") == 1
+    first, later = bluesky.tid(1_700_000_000.0), bluesky.tid(1_700_000_000.001)
+    assert len(first) == 13 and first < later
+    assert re.fullmatch(r"[234567a-z]{13}", first)

@@ -124,6 +124,11 @@ class DiscussionServer:
         self.idempotency: dict[str, dict[str, Any]] = {}
         self.post_delay = 0.0
         self.lock = threading.Lock()
+        # Bluesky: threads by root at:// URI (replies posted here appear in them), and a PDS
+        # with one account whose records are kept by record key.
+        self.bluesky_threads: dict[str, dict[str, Any]] = {}
+        self.bluesky_login = ("me.bsky.social", "abcd-efgh-ijkl-mnop")
+        self.bluesky_records: dict[str, dict[str, Any]] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -251,6 +256,14 @@ class DiscussionServer:
             return self.searches.get((path, query.get("handle", ""))) or self._xrpc_error(
                 "InvalidRequest", "Unable to resolve handle"
             )
+        if path == "/xrpc/com.atproto.repo.getRecord":
+            record = self.bluesky_records.get(query.get("rkey", ""))
+            if record is None or query.get("repo") != "did:plc:me":
+                return self._xrpc_error("RecordNotFound", "Could not locate record")
+            return self._json(record)
+        if path == "/xrpc/app.bsky.feed.getPostThread" and query.get("uri") in self.bluesky_threads:
+            with self.lock:
+                return self._json({"thread": self.bluesky_threads[query["uri"]]})
         if path == "/xrpc/app.bsky.feed.getPostThread":
             return self.searches.get((path, query.get("uri", ""))) or self._xrpc_error(
                 "NotFound", f"Post not found: {query.get('uri', '')}"
@@ -318,7 +331,61 @@ class DiscussionServer:
         return self._json(status)
 
     def _post_xrpc(self, handler: BaseHTTPRequestHandler, path: str, raw: bytes) -> Canned:
+        data = json.loads(raw or b"{}")
+        if path == "/xrpc/com.atproto.server.createSession":
+            if (data.get("identifier"), data.get("password")) != self.bluesky_login:
+                error = {
+                    "error": "AuthenticationRequired",
+                    "message": "Invalid identifier or password",
+                }
+                return self._json(error, status=401)
+            return self._json(
+                {
+                    "did": "did:plc:me",
+                    "handle": self.bluesky_login[0],
+                    "accessJwt": "access-jwt-1",
+                    "refreshJwt": "refresh-jwt-1",
+                }
+            )
+        if path == "/xrpc/com.atproto.repo.createRecord":
+            if handler.headers.get("Authorization") != "Bearer access-jwt-1":
+                return self._json(
+                    {"error": "AuthMissing", "message": "Authentication Required"}, 401
+                )
+            rkey = data.get("rkey") or f"auto{len(self.bluesky_records)}"
+            record = data.get("record") or {}
+            with self.lock:
+                if rkey in self.bluesky_records:  # this stand-in's wording; no second record
+                    return self._xrpc_error("InvalidRequest", "Record already exists")
+                uri = f"at://did:plc:me/app.bsky.feed.post/{rkey}"
+                stored = {"uri": uri, "cid": f"bafyreime{rkey}", "value": record}
+                self.bluesky_records[rkey] = stored
+                self._attach_bluesky_reply(stored)
+            if self.post_delay:
+                time.sleep(self.post_delay)
+            return self._json({"uri": uri, "cid": stored["cid"]})
         return self._xrpc_error("MethodNotImplemented", f"no {path} here")
+
+    def _attach_bluesky_reply(self, stored: dict[str, Any]) -> None:
+        parent_uri = stored["value"].get("reply", {}).get("parent", {}).get("uri")
+        view = {
+            "$type": "app.bsky.feed.defs#threadViewPost",
+            "post": {
+                "uri": stored["uri"],
+                "cid": stored["cid"],
+                "author": {"did": "did:plc:me", "handle": self.bluesky_login[0]},
+                "record": stored["value"],
+                "likeCount": 0,
+            },
+        }
+        for thread in self.bluesky_threads.values():
+            stack = [thread]
+            while stack:
+                node = stack.pop()
+                if node.get("post", {}).get("uri") == parent_uri:
+                    node.setdefault("replies", []).append(view)
+                    return
+                stack.extend(node.get("replies", []))
 
     # -- Hacker News (Algolia) -----------------------------------------------------------
 
@@ -590,9 +657,7 @@ class DiscussionServer:
             }
 
         _nested(replies, thread, "replies", make)
-        self.searches[("/xrpc/app.bsky.feed.getPostThread", root_uri)] = self._json(
-            {"thread": thread}
-        )
+        self.bluesky_threads[root_uri] = thread
         return f"https://bsky.app/profile/{handle}/post/{rkey}"
 
 
