@@ -337,7 +337,12 @@ def _load_discussions(
             )
         if isinstance(value, int | float) and not isinstance(value, bool) and value <= 0:
             raise ConfigError(f"{where('discussions', key)}: discussions.{key} must be positive")
-        if key in _URL_KEYS and value and not value.startswith(("http://", "https://")):
+        if (
+            key in _URL_KEYS
+            and isinstance(value, str)
+            and value
+            and not value.startswith(("http://", "https://"))
+        ):
             raise ConfigError(
                 f"{where('discussions', key)}: discussions.{key} must be an http(s) URL"
             )
