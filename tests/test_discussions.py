@@ -113,8 +113,9 @@ async def test_reddit_search_finds_threads_when_asked(server: DiscussionServer) 
         ('<a href="{status}">Comment on Mastodon</a>', False),
         ('<meta name="fediverse:creator" content="@ada@{host}"><a href="{status}">this</a>', False),
         ('<a href="{status}">this</a>', True),
+        ('<a href="{status}#replies">Replies</a>', False),
     ],
-    ids=["link-text", "fediverse-creator", "feed-pattern"],
+    ids=["link-text", "fediverse-creator", "feed-pattern", "fragment"],
 )
 async def test_mastodon_thread_of_a_linked_status(
     server: DiscussionServer, html: str, feed_pattern: bool

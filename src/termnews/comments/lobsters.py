@@ -28,7 +28,6 @@ from termnews.comments.outside import (
     iso_time,
     number,
     plain_html,
-    same_page,
     text,
     url_of,
 )
@@ -60,8 +59,7 @@ async def read(
         if isinstance(story, dict)
         and isinstance(story.get("short_id"), str)
         and _SHORT_ID.fullmatch(story["short_id"])
-        and (not isinstance(story.get("url"), str) or same_page(story["url"], post.url))
-    ]
+    ]  # Lobsters matches the URL itself (normalized), so every story listed is about it
     stories.sort(key=lambda story: number(story.get("comment_count")) or 0, reverse=True)
     discussions = []
     for listed in stories[:1]:

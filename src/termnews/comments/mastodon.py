@@ -44,7 +44,7 @@ from termnews.sanitize import clean_text, strip_tags
 SERVICE = Service.MASTODON
 _STATUS_LINK = re.compile(
     r"^(https?://[^/?#\s]+)/(?:@[\w.\-]{1,64}(?:@[\w.\-]{1,253})?|users/[\w.\-]{1,64}/statuses)"
-    r"/(\d{1,20})/?$"
+    r"/(\d{1,20})/?(?:[?#].*)?$"
 )
 _SAYS_DISCUSSION = re.compile(r"mastodon|fediverse|toot|comment|discuss|repl", re.IGNORECASE)
 
