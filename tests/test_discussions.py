@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from termnews.comments import bluesky, hackernews, lobsters, mastodon, reddit
-from termnews.comments.discussions import Outcome, read_discussions, wanted
+from termnews.comments.discussions import (
+    Outcome,
+    read_discussions,
+    remember,
+    remembered,
+    wanted,
+)
 from termnews.comments.outside import Post, Service, is_public_url, same_page
 from termnews.comments.service import merge
 from termnews.config import DiscussionSettings
+from termnews.store import Store
 from tests.support.discussions import DiscussionServer, Reply
 
 POST_URL = "https://blog.example.org/2024/05/a-post/"
@@ -239,3 +247,34 @@ def test_switched_off_services_are_not_wanted() -> None:
     assert wanted(post, DiscussionSettings(enabled=[])) == []
     assert hackernews.wanted(Post("https://news.example.net/x"), DiscussionSettings())
     assert bluesky.linked_posts(post)[0].rkey == "3kabc"
+
+
+async def test_source_headers_are_kept_for_offline_reading(
+    server: DiscussionServer, tmp_path: Path
+) -> None:
+    server.add_hackernews(POST_URL, THREAD)
+    server.add_lobsters(POST_URL, THREAD[:1])
+    store = Store(tmp_path / "termnews.db")
+    settings = server.settings(enabled=["hackernews", "lobsters"])
+    first = remember(store, 7, await read_discussions(Post(POST_URL), settings), now=100.0)
+    assert [(h.service, h.header, h.error) for h in first] == [
+        ("hackernews", "HN 412 points · 4 comments", None),
+        ("lobsters", "Lobsters 35 points · 1 comment", None),
+    ]
+    server.answer("/api/v1/search", status=503)
+    server.answer("/stories/url/all.json", body="[]")  # no longer listed: its header goes
+    remember(store, 7, await read_discussions(Post(POST_URL), settings), now=200.0)
+    store.close()
+    again = remembered(Store(tmp_path / "termnews.db"), 7)
+    assert [(h.service, h.header, h.fetched) for h in again] == [
+        ("hackernews", "HN 412 points · 4 comments", 100.0)
+    ]
+    assert again[0].error == f"HN: {server.url[7:]} had a server error (HTTP 503)"
+    assert again[0].url == "https://news.ycombinator.com/item?id=4242"
+    assert remembered(store_with_junk(tmp_path), 7) == []
+
+
+def store_with_junk(tmp_path: Path) -> Store:
+    store = Store(tmp_path / "junk.db")
+    store.set_value("discussions:7", '{"not": "a list"')
+    return store

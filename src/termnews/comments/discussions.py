@@ -10,8 +10,10 @@ runs until the user opens the post's discussion. Adding a source is one module w
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
-from typing import Protocol
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
 
 import httpx
 
@@ -26,7 +28,16 @@ from termnews.comments.outside import (
 from termnews.config import DiscussionSettings
 from termnews.model import ArticleDetail, Comment
 
-__all__ = ["SOURCES", "Outcome", "post_of", "read_discussions", "wanted"]
+__all__ = [
+    "SOURCES",
+    "Outcome",
+    "SourceHeader",
+    "post_of",
+    "read_discussions",
+    "remember",
+    "remembered",
+    "wanted",
+]
 
 
 class Source(Protocol):
@@ -108,3 +119,87 @@ async def _read_all(
         else:
             outcomes.append(Outcome(source.SERVICE, discussions=result))
     return outcomes
+
+
+# -- what the comments pane shows above each source's comments, kept for offline reading --
+
+
+@dataclass(slots=True)
+class SourceHeader:
+    """One source's line in the discussion pane: "HN 412 points · 96 comments" and a link."""
+
+    service: str
+    header: str
+    url: str | None
+    title: str = ""
+    note: str | None = None
+    error: str | None = None  # the last read failed; the header is from an earlier read
+    fetched: float = 0.0
+
+
+class KeyValues(Protocol):
+    """The store's key/value table (`Store.get_value` / `Store.set_value`)."""
+
+    def get_value(self, key: str, default: str | None = None) -> str | None: ...
+
+    def set_value(self, key: str, value: str) -> None: ...
+
+
+def _key(article_id: int) -> str:
+    return f"discussions:{article_id}"
+
+
+def remembered(store: KeyValues, article_id: int) -> list[SourceHeader]:
+    """The headers of the last reads of this post's outside discussions (no network)."""
+    try:
+        rows = json.loads(store.get_value(_key(article_id)) or "[]")
+    except ValueError:
+        return []
+    headers = []
+    for row in rows if isinstance(rows, list) else []:
+        if isinstance(row, dict):
+            try:
+                headers.append(SourceHeader(**_known(row)))
+            except TypeError:
+                continue
+    return headers
+
+
+def _known(row: dict[str, Any]) -> dict[str, Any]:
+    names = SourceHeader.__dataclass_fields__
+    return {name: value for name, value in row.items() if name in names}
+
+
+def remember(
+    store: KeyValues, article_id: int, outcomes: list[Outcome], now: float | None = None
+) -> list[SourceHeader]:
+    """Keep what these reads found; a source that failed keeps its earlier header."""
+    when = time.time() if now is None else now
+    earlier = remembered(store, article_id)
+    read = {outcome.service.value for outcome in outcomes if outcome.error is None}
+    failed = {outcome.service.value: outcome.error for outcome in outcomes if outcome.error}
+    kept: list[SourceHeader] = []
+    for header in earlier:
+        if header.service in read:
+            continue
+        if header.service in failed:
+            header.error = failed.pop(header.service)
+        kept.append(header)
+    for service, error in failed.items():  # failed, and never read before
+        kept.append(SourceHeader(service, "", None, error=error, fetched=when))
+    for outcome in outcomes:
+        for discussion in outcome.discussions:
+            kept.append(
+                SourceHeader(
+                    service=outcome.service.value,
+                    header=discussion.header,
+                    url=discussion.url,
+                    title=discussion.title,
+                    note=discussion.note,
+                    fetched=when,
+                )
+            )
+    order = {source.SERVICE.value: n for n, source in enumerate(SOURCES)}
+    kept.sort(key=lambda header: order.get(header.service, len(order)))
+    store.set_value(_key(article_id), json.dumps([asdict(header) for header in kept]))
+    return kept
