@@ -184,3 +184,17 @@ def test_graphemes_and_tids() -> None:
     first, later = bluesky.tid(1_700_000_000.0), bluesky.tid(1_700_000_000.001)
     assert len(first) == 13 and first < later
     assert re.fullmatch(r"[234567a-z]{13}", first)
+
+
+async def test_a_token_by_the_out_of_band_code_flow(server: DiscussionServer) -> None:
+    async with make_client(DiscussionSettings(timeout=5)) as client:
+        app = await mastodon.register_app(client, server.url + "/")
+        assert app.authorize_url == (
+            f"{server.url}/oauth/authorize?response_type=code&client_id=client-id-1"
+            "&redirect_uri=urn%3Aietf%3Awg%3Aoauth%3A2.0%3Aoob&scope=read+write%3Astatuses"
+        )
+        with pytest.raises(SendFailure, match="grant is invalid"):
+            await mastodon.exchange_code(client, app, "a-typo")
+        account = await mastodon.exchange_code(client, app, "  the-code\n")
+        assert account == mastodon.Account(server.url, server.mastodon_token)
+        assert await mastodon.whoami(client, account) == f"@me@{server.url[7:]}"

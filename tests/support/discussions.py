@@ -18,93 +18,28 @@ every request is logged in `server.requests` as (path, query dict).
 
 from __future__ import annotations
 
-import datetime
 import json
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
 from termnews.config import DiscussionSettings
+from tests.support.discussion_shapes import (
+    T0,
+    Canned,
+    Reply,
+    children_of,
+    deep_chain,
+    dumps,
+    iso,
+    nested,
+    wide_thread,
+)
 
 __all__ = ["DiscussionServer", "Reply", "deep_chain", "wide_thread"]
-
-T0 = 1_700_000_000
-
-
-@dataclass(slots=True)
-class Reply:
-    """One comment, in no service's shape: id, who, what, and which reply it answers."""
-
-    id: str
-    author: str
-    text: str
-    parent: str | None = None  # None: answers the story / post itself
-    created: int = T0
-    score: int = 1
-
-
-def deep_chain(depth: int, text: str = "deeper") -> list[Reply]:
-    """Each reply answers the one before: `depth` levels of nesting."""
-    return [
-        Reply(str(n), f"user{n}", f"<p>{text} {n}</p>", str(n - 1) if n > 1 else None, T0 + n)
-        for n in range(1, depth + 1)
-    ]
-
-
-def wide_thread(count: int) -> list[Reply]:
-    """`count` top-level replies."""
-    return [
-        Reply(str(n), f"user{n}", f"<p>reply {n}</p>", None, T0 + n) for n in range(1, count + 1)
-    ]
-
-
-def _iso(seconds: int) -> str:
-    return datetime.datetime.fromtimestamp(seconds, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-def _children(replies: list[Reply]) -> dict[str | None, list[Reply]]:
-    by_parent: dict[str | None, list[Reply]] = {}
-    for reply in replies:
-        by_parent.setdefault(reply.parent, []).append(reply)
-    return by_parent
-
-
-def _nested(replies: list[Reply], node: Any, kids_key: str, make: Any) -> None:
-    """Nest `replies` under `node` (a dict) without recursion: node[kids_key] = [make(r)...]."""
-    by_parent = _children(replies)
-    stack: list[tuple[dict[str, Any], str | None]] = [(node, None)]
-    while stack:
-        into, parent = stack.pop()
-        into[kids_key] = []
-        for reply in by_parent.get(parent, []):
-            child = make(reply, parent)
-            into[kids_key].append(child)
-            stack.append((child, reply.id))
-
-
-def _dumps(value: Any) -> bytes:
-    """JSON without the encoder's recursion limit (400-deep threads are ~800 containers)."""
-    import sys
-
-    old = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old, 20_000))
-    try:
-        return json.dumps(value).encode()
-    finally:
-        sys.setrecursionlimit(old)
-
-
-@dataclass(slots=True)
-class Canned:
-    status: int = 200
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
 
 
 class DiscussionServer:
@@ -272,7 +207,7 @@ class DiscussionServer:
 
     @staticmethod
     def _json(value: Any, status: int = 200) -> Canned:
-        return Canned(status, _dumps(value), {"Content-Type": "application/json; charset=utf-8"})
+        return Canned(status, dumps(value), {"Content-Type": "application/json; charset=utf-8"})
 
     def _xrpc_error(self, error: str, message: str) -> Canned:
         return self._json({"error": error, "message": message}, status=400)
@@ -292,11 +227,35 @@ class DiscussionServer:
         raw = handler.rfile.read(length) if length else b""
         self.requests.append((parts.path, {"method": "POST"}))
         canned = self.overrides.get(parts.path)
+        if canned is None and parts.path in ("/api/v1/apps", "/oauth/token"):
+            canned = self._oauth(parts.path, json.loads(raw or b"{}"))
         if canned is None and parts.path == "/api/v1/statuses":
             canned = self._post_status(handler, raw)
         elif canned is None and parts.path.startswith("/xrpc/"):
             canned = self._post_xrpc(handler, parts.path, raw)
         self._send(handler, canned)
+
+    def _oauth(self, path: str, form: dict[str, Any]) -> Canned:
+        """Mastodon's app registration and code exchange; the right code is "the-code"."""
+        if path == "/api/v1/apps":
+            return self._json(
+                {
+                    "id": "1",
+                    "name": form.get("client_name"),
+                    "redirect_uri": form.get("redirect_uris"),
+                    "client_id": "client-id-1",
+                    "client_secret": "client-secret-1",
+                }
+            )
+        good = (form.get("code"), form.get("client_id"), form.get("client_secret"))
+        if good != ("the-code", "client-id-1", "client-secret-1"):
+            error = {
+                "error": "invalid_grant",
+                "error_description": "The provided authorization grant is invalid.",
+            }
+            return self._json(error, status=400)
+        token = {"access_token": self.mastodon_token, "token_type": "Bearer", "created_at": T0}
+        return self._json({**token, "scope": form.get("scope")})
 
     def _post_status(self, handler: BaseHTTPRequestHandler, raw: bytes) -> Canned:
         if not self._authorized(handler):
@@ -406,14 +365,14 @@ class DiscussionServer:
             "author": "submitter",
             "points": points,
             "num_comments": len(replies),
-            "created_at": _iso(T0),
+            "created_at": iso(T0),
             "created_at_i": T0,
             "_tags": ["story", "author_submitter", f"story_{story_id}"],
         }
         self.hn_hits.extend([*(other_hits or []), hit])
         story: dict[str, Any] = {
             "id": story_id,
-            "created_at": _iso(T0),
+            "created_at": iso(T0),
             "created_at_i": T0,
             "type": "story",
             "author": "submitter",
@@ -429,7 +388,7 @@ class DiscussionServer:
         def make(reply: Reply, parent: str | None) -> dict[str, Any]:
             return {
                 "id": int(reply.id),
-                "created_at": _iso(reply.created),
+                "created_at": iso(reply.created),
                 "created_at_i": reply.created,
                 "type": "comment",
                 "author": reply.author or None,
@@ -442,7 +401,7 @@ class DiscussionServer:
                 "options": [],
             }
 
-        _nested(replies, story, "children", make)
+        nested(replies, story, "children", make)
         self.routes[f"/api/v1/items/{story_id}"] = self._json(story)
 
     # -- Lobsters ----------------------------------------------------------------------
@@ -474,7 +433,7 @@ class DiscussionServer:
             "tags": ["programming"],
         }
         self.searches[("/stories/url/all.json", post_url)] = self._json([summary])
-        by_parent = _children(replies)
+        by_parent = children_of(replies)
         ordered: list[tuple[Reply, int]] = []  # thread order, as Lobsters sends it
         stack = [(reply, 0) for reply in reversed(by_parent.get(None, []))]
         while stack:
@@ -485,8 +444,8 @@ class DiscussionServer:
             {
                 "short_id": f"c{reply.id}",
                 "short_id_url": f"{site}/c/c{reply.id}",
-                "created_at": _iso(reply.created),
-                "last_edited_at": _iso(reply.created),
+                "created_at": iso(reply.created),
+                "last_edited_at": iso(reply.created),
                 "is_deleted": False,
                 "is_moderated": False,
                 "score": reply.score,
@@ -543,7 +502,7 @@ class DiscussionServer:
             f'<content type="html">{escape(content)}</content>'
             f"<id>{escape(entry_id)}</id>"
             f"<link href={quoteattr(link)}/>"
-            f"<updated>{_iso(created)}</updated><published>{_iso(created)}</published>"
+            f"<updated>{iso(created)}</updated><published>{iso(created)}</published>"
             f"<title>{escape(title)}</title>"
             "</entry>"
         )
@@ -588,7 +547,7 @@ class DiscussionServer:
     ) -> dict[str, Any]:
         return {
             "id": status_id,
-            "created_at": _iso(created),
+            "created_at": iso(created),
             "in_reply_to_id": in_reply_to,
             "in_reply_to_account_id": "1" if in_reply_to else None,
             "sensitive": False,
@@ -635,12 +594,12 @@ class DiscussionServer:
                 "record": {
                     "$type": "app.bsky.feed.post",
                     "text": text,
-                    "createdAt": _iso(created),
+                    "createdAt": iso(created),
                 },
                 "replyCount": 0,
                 "repostCount": 1,
                 "likeCount": likes,
-                "indexedAt": _iso(created),
+                "indexedAt": iso(created),
             }
 
         thread: dict[str, Any] = {
@@ -656,11 +615,6 @@ class DiscussionServer:
                 "post": view(uri, reply.author, reply.text, reply.created, reply.score),
             }
 
-        _nested(replies, thread, "replies", make)
+        nested(replies, thread, "replies", make)
         self.bluesky_threads[root_uri] = thread
         return f"https://bsky.app/profile/{handle}/post/{rkey}"
-
-
-def serve() -> Iterator[DiscussionServer]:
-    with DiscussionServer() as server:
-        yield server

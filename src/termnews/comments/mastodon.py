@@ -289,3 +289,68 @@ async def find_sent(
 
 def _plain(content: str) -> str:
     return " ".join(clean_text(html.unescape(strip_tags(content))).split())
+
+
+# -- getting a token over SSH: OAuth's out-of-band code flow ------------------------------
+# `POST /api/v1/apps` registers termnews on your instance (redirect_uris is the out-of-band
+# URN, so no browser has to reach this machine); you open the authorize URL anywhere, sign
+# in, and paste the code it shows; `POST /oauth/token` turns the code into a token.
+
+OOB = "urn:ietf:wg:oauth:2.0:oob"
+SCOPES = "read write:statuses"
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    instance: str
+    client_id: str
+    client_secret: str
+
+    @property
+    def authorize_url(self) -> str:
+        query = httpx.QueryParams(
+            {
+                "response_type": "code",
+                "client_id": self.client_id,
+                "redirect_uri": OOB,
+                "scope": SCOPES,
+            }
+        )
+        return f"{self.instance}/oauth/authorize?{query}"
+
+
+async def register_app(client: httpx.AsyncClient, instance: str) -> App:
+    instance = instance.rstrip("/")
+    data = await send_json(
+        client,
+        SERVICE,
+        f"{instance}/api/v1/apps",
+        {"client_name": "termnews", "redirect_uris": OOB, "scopes": SCOPES},
+        what="registering termnews",
+    )
+    client_id, secret = data.get("client_id"), data.get("client_secret")
+    if not (isinstance(client_id, str) and client_id and isinstance(secret, str) and secret):
+        raise SendFailure(SERVICE, "the instance registered termnews but sent no client id")
+    return App(instance, client_id, secret)
+
+
+async def exchange_code(client: httpx.AsyncClient, app: App, code: str) -> Account:
+    """The pasted code -> an Account whose token can read and post statuses."""
+    data = await send_json(
+        client,
+        SERVICE,
+        f"{app.instance}/oauth/token",
+        {
+            "grant_type": "authorization_code",
+            "code": code.strip(),
+            "client_id": app.client_id,
+            "client_secret": app.client_secret,
+            "redirect_uri": OOB,
+            "scope": SCOPES,
+        },
+        what="the code",
+    )
+    token = data.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise SendFailure(SERVICE, "the instance took the code but sent no token")
+    return Account(app.instance, token)
