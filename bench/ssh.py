@@ -35,7 +35,7 @@ import asyncssh
 
 from termnews.demo import DemoSite
 from termnews.demo.content import BLOGS, WORDPRESS
-from termnews.members import add_member, members_path, parse_public_key
+from termnews.host.members import add_member, members_path, parse_public_key
 
 STEP_TIMEOUT = 60.0
 ADD = [sys.executable, "-m", "termnews", "add", "--no-discover"]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from termnews import __version__
+from termnews.cli.demo import add_site_arguments, site_options
 from tests.support.feedserver import FeedServer, make_rss
 
 SUBCOMMANDS = ["add", "remove", "feeds", "refresh", "import", "export", "config", "demo"]
@@ -142,3 +143,26 @@ def test_data_dir_before_or_after_the_subcommand(tmp_path: Path) -> None:
     assert (tmp_path / "a" / "termnews.db").exists()
     assert (tmp_path / "b" / "termnews.db").exists()
     assert not (tmp_path / "env" / "termnews.db").exists()
+
+
+def test_demo_site_arguments_and_options() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    add_site_arguments(parser)
+    args = parser.parse_args(
+        [
+            *("--port", "8089", "--moderate", "--flood-seconds", "0", "--fail-next", "2"),
+            *("--app-password", "ada:abcd efgh", "--state", "s.json"),
+        ]
+    )
+    options = site_options(args)
+    assert args.port == 8089 and args.host == "127.0.0.1"
+    assert options["moderate_new_authors"] is True
+    assert options["allow_anonymous_rest"] is False
+    assert options["flood_seconds"] == 0.0 and options["fail_next"] == 2
+    assert options["app_passwords"] == {"ada": "abcd efgh"}
+    assert options["state_file"] == Path("s.json")
+    for bad in (["--port", "70000"], ["--fail-status", "42"], ["--app-password", "nocolon"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(bad)

@@ -16,7 +16,7 @@ import feedparser
 import httpx
 import pytest
 
-from termnews.demo import DemoSite, DemoStateError, add_arguments, options_from_args
+from termnews.demo import DemoSite, DemoStateError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -638,29 +638,6 @@ def test_state_file_keeps_posted_comments(tmp_path: Path, client: httpx.Client) 
     state.write_text("{not json")
     with pytest.raises(DemoStateError, match="cannot read the demo state file"):
         DemoSite(state_file=state).start()
-
-
-def test_add_arguments_and_options_from_args() -> None:
-    import argparse
-
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
-    args = parser.parse_args(
-        [
-            *("--port", "8089", "--moderate", "--flood-seconds", "0", "--fail-next", "2"),
-            *("--app-password", "ada:abcd efgh", "--state", "s.json"),
-        ]
-    )
-    options = options_from_args(args)
-    assert args.port == 8089 and args.host == "127.0.0.1"
-    assert options["moderate_new_authors"] is True
-    assert options["allow_anonymous_rest"] is False
-    assert options["flood_seconds"] == 0.0 and options["fail_next"] == 2
-    assert options["app_passwords"] == {"ada": "abcd efgh"}
-    assert options["state_file"] == Path("s.json")
-    for bad in (["--port", "70000"], ["--fail-status", "42"], ["--app-password", "nocolon"]):
-        with pytest.raises(SystemExit):
-            parser.parse_args(bad)
 
 
 def test_serve_forever_prints_urls_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import asyncssh
 import pytest
 
 from termnews.cli import main
-from termnews.members import (
+from termnews.host.members import (
     MemberBook,
     MemberError,
     add_member,

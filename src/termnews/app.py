@@ -52,7 +52,10 @@ def stylesheet_path() -> Path:
 
 
 def over_ssh() -> bool:
-    return bool(os.environ.get("SSH_CONNECTION") or os.environ.get("SSH_TTY"))
+    """Whether the reader runs for someone on the other end of an SSH connection: sshd
+    sets SSH_CONNECTION/SSH_TTY; `termnews serve` filters those out of its sessions'
+    environment and sets TERMNEWS_SERVED instead (served means remote)."""
+    return any(os.environ.get(name) for name in ("SSH_CONNECTION", "SSH_TTY", "TERMNEWS_SERVED"))
 
 
 def has_display() -> bool:
@@ -131,6 +134,7 @@ class TermNewsApp(App[int]):
         for signum in (signal.SIGHUP, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, self._hang_up, signum)
+        self.service.on_problem = lambda message: self.tell(message, error=True)
         settings = self.service.settings
         if settings.keys:
             self.set_keymap(dict(settings.keys))

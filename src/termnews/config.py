@@ -226,8 +226,15 @@ def load_settings(path: Path) -> Settings:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return settings
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the settings file: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: the settings file is not UTF-8 text (byte {exc.start}): save it as UTF-8"
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(
+            f"{path}: cannot read the settings file ({exc.strerror or exc}): make it readable "
+            "for this user, or name another one with --config or TERMNEWS_CONFIG"
+        ) from exc
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

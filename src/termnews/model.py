@@ -234,3 +234,8 @@ class OutboxRow:
     state: str  # "pending", "rejected" or "failed"
     created: float
     lease_until: float
+
+
+# A search uses at most this much of what was typed (a search box should stop there too).
+SEARCH_MAX_CHARS = 200
+SEARCH_MAX_WORDS = 12

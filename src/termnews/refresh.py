@@ -27,7 +27,7 @@ from termnews.config import Settings
 from termnews.feeds.fetch import Fetcher
 from termnews.feeds.parse import FeedParseError, ParsePool
 from termnews.model import FeedValidators, FetchStatus, backoff
-from termnews.store import FeedRemoved, Store
+from termnews.store import FeedRemoved, Store, StoreError
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -210,7 +210,14 @@ class Refresher:
                     if progress is not None:
                         progress(result, len(results), len(ids))
 
-                await asyncio.gather(*(one(feed_id) for feed_id in ids))
+                # A database that cannot be written (a full disk, a damaged file) is no
+                # single feed's problem: the first such error stops the refresh and is raised.
+                try:
+                    async with asyncio.TaskGroup() as group:
+                        for feed_id in ids:
+                            group.create_task(one(feed_id))
+                except* StoreError as failed:
+                    raise failed.exceptions[0] from None
             if index:
                 indexed = await db(Store.index_pending)
         finally:
@@ -236,12 +243,15 @@ class Refresher:
             await self._fetch_and_store(fetcher, db, feed_id, info, report)
         except FeedRemoved:
             report.outcome, report.new, report.updated = RefreshOutcome.REMOVED, 0, 0
+        except StoreError:
+            raise
         except Exception as exc:  # one feed's surprise must not stop the others
             report.outcome = RefreshOutcome.ERROR
             report.error = f"internal error: {type(exc).__name__}: {exc}"
             await self._failed(db, feed_id, report.url, report.error)
         finally:
-            await db(Store.release_lease, feed_id, self._owner)
+            with contextlib.suppress(StoreError):  # the lease also runs out by itself
+                await db(Store.release_lease, feed_id, self._owner)
             report.seconds = time.perf_counter() - started
         return report
 

@@ -116,10 +116,10 @@ def clean_url(url: str | None) -> str | None:
     return url
 
 
-# A tag, a comment opener, a declaration or a processing instruction. "[^<>]*" stops at the
-# next "<", so no attempt scans past it: linear time on any input. "<" before a space, a
-# digit or another "<" is text ("a < b", "x <3").
-_MARKUP = re.compile(r"<!--|</?[A-Za-z][^<>]*>|<![^<>]*>|<\?[^<>]*>")
+# A tag, a declaration or a processing instruction. "[^<>]*" stops at the next "<", so no
+# attempt scans past it: linear time on any input. "<" before a space, a digit or another
+# "<" is text ("a < b", "x <3").
+_MARKUP = re.compile(r"</?[A-Za-z][^<>]*>|<![^<>]*>|<\?[^<>]*>")
 
 
 def strip_tags(html: str | None, replacement: str = " ") -> str:
@@ -134,16 +134,20 @@ def strip_tags(html: str | None, replacement: str = " ") -> str:
         return ""
     if "<" not in html:
         return html
+    if "<!--" in html:
+        html = _strip_comments(html, replacement)
+    return _MARKUP.sub(replacement, html)
+
+
+def _strip_comments(html: str, replacement: str) -> str:
+    # str.find, not a lazy regex: "<!--" a million times unclosed would scan quadratically
     out: list[str] = []
     pos = 0
-    while (match := _MARKUP.search(html, pos)) is not None:
-        out.append(html[pos : match.start()])
+    while (start := html.find("<!--", pos)) >= 0:
+        out.append(html[pos:start])
         out.append(replacement)
-        if match.group() == "<!--":
-            end = html.find("-->", match.end())
-            pos = len(html) if end < 0 else end + 3
-        else:
-            pos = match.end()
+        end = html.find("-->", start + 4)
+        pos = len(html) if end < 0 else end + 3
     out.append(html[pos:])
     return "".join(out)
 

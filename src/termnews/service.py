@@ -7,11 +7,13 @@ network work is async.
 
 from __future__ import annotations
 
+import threading
 import time
 from array import array
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from termnews.comments import CommentService, OutboxItem, PostOutcome
 from termnews.config import Paths, Settings
@@ -30,7 +32,7 @@ from termnews.refresh import (
 )
 from termnews.render import RenderedDocument, render_html
 from termnews.sanitize import clean_line
-from termnews.store import Store
+from termnews.store import SearchCancelled, Store, StoreError
 
 # The refresh types are part of this facade: the UI and the CLI import them from here.
 __all__ = [
@@ -41,10 +43,13 @@ __all__ = [
     "ProgressCallback",
     "RefreshOutcome",
     "RefreshReport",
+    "SearchCancelled",
     "ServiceError",
 ]
 
 HOSTED_FEEDS = "Feeds on this host are chosen by its operator."
+
+T = TypeVar("T")
 
 
 class ServiceError(TermnewsError):
@@ -68,6 +73,11 @@ class NewsService:
         self.data_dir = data_dir
         self._render_cache: OrderedDict[tuple[int, int], RenderedDocument] = OrderedDict()
         self.refresher = Refresher(store, settings)
+        self.on_problem: Callable[[str], None] | None = None  # the UI shows these
+        self._search_store: Store | None = None
+        self._search_lock = threading.Lock()
+        self._search_generation = 0
+        self.save_problem: str | None = None
         self.comments = CommentService(
             store,
             settings,
@@ -102,6 +112,11 @@ class NewsService:
 
     def close(self) -> None:
         self.refresher.close()
+        self.cancel_search()
+        with self._search_lock:
+            if self._search_store is not None:
+                self._search_store.close()
+                self._search_store = None
         self.store.close()
 
     def prepare_workers(self) -> None:
@@ -241,6 +256,27 @@ class NewsService:
     def article_ids(self, query: ArticleQuery) -> array[int]:
         return self.store.article_ids(query)
 
+    def search_ids(self, query: ArticleQuery) -> array[int]:
+        """The ids of a search's list, for a worker thread; `cancel_search` stops it.
+
+        Runs on a connection of its own, so the UI thread's reads never wait for a search,
+        and raises SearchCancelled once `cancel_search()` is called (from any thread) after
+        this call began: a superseded search stops within milliseconds.
+        """
+        generation = self._search_generation
+        with self._search_lock:  # one search at a time on the search connection
+            if self._search_store is None:
+                self._search_store = Store(self.store.path, identity=self.store.identity)
+            store = self._search_store
+            with store.cancellable(lambda: self._search_generation != generation):
+                if self._search_generation != generation:
+                    raise SearchCancelled("the search was cancelled")
+                return store.article_ids(query)
+
+    def cancel_search(self) -> None:
+        """Stop every search running or waiting in `search_ids` (safe from any thread)."""
+        self._search_generation += 1
+
     def first_article_ids(self, query: ArticleQuery, limit: int = 200) -> list[int]:
         return self.store.first_article_ids(query, limit)
 
@@ -250,14 +286,30 @@ class NewsService:
     def article(self, article_id: int) -> ArticleDetail | None:
         return self.store.article(article_id)
 
+    # Read state, stars and preferences are saved as the user reads. When they cannot be
+    # (a full disk, a read-only or damaged file) reading goes on: the reason is told once
+    # through `on_problem` and kept in `save_problem` until a save works again.
+
+    def _saving(self, write: Callable[[], T]) -> T | None:
+        try:
+            result = write()
+        except StoreError as exc:
+            message = str(exc)
+            if message != self.save_problem and self.on_problem is not None:
+                self.on_problem(message)
+            self.save_problem = message
+            return None
+        self.save_problem = None
+        return result
+
     def mark_read(self, article_ids: Sequence[int], read: bool = True) -> None:
-        self.store.set_read(article_ids, read)
+        self._saving(lambda: self.store.set_read(article_ids, read))
 
     def mark_all_read(self, query: ArticleQuery) -> int:
-        return self.store.mark_query_read(query)
+        return self._saving(lambda: self.store.mark_query_read(query)) or 0
 
     def set_starred(self, article_id: int, starred: bool) -> None:
-        self.store.set_starred(article_id, starred)
+        self._saving(lambda: self.store.set_starred(article_id, starred))
 
     def unread_total(self) -> int:
         return self.store.unread_total()
@@ -292,7 +344,7 @@ class NewsService:
         return self.store.get_value(f"pref:{self.identity.name}:{key}", default)
 
     def set_preference(self, key: str, value: str) -> None:
-        self.store.set_value(f"pref:{self.identity.name}:{key}", value)
+        self._saving(lambda: self.store.set_value(f"pref:{self.identity.name}:{key}", value))
 
     # -- import / export -------------------------------------------------------------
 

@@ -9,17 +9,18 @@ same feed at once.
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import time
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from termnews.errors import TermnewsError
 from termnews.model import (
+    SEARCH_MAX_CHARS,
+    SEARCH_MAX_WORDS,
     Article,
     ArticleDetail,
     ArticleQuery,
@@ -34,6 +35,7 @@ from termnews.model import (
     ParsedFeed,
     StoredCounts,
 )
+from termnews.sanitize import strip_tags
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -167,15 +169,83 @@ MIGRATIONS: list[str] = [
 
 SCHEMA_VERSION = len(MIGRATIONS)
 BROAD_SEARCH = 5000  # matches above which a search walks the time index instead
-_TAG = re.compile(r"<[^>]*>")
 
 
 class StoreError(TermnewsError):
     """A database problem the user can act on."""
 
 
+class StoreFull(StoreError):
+    """The disk (or a quota) is full: nothing new can be saved, what is stored is intact."""
+
+
+class StoreDamaged(StoreError):
+    """The database file is corrupt, truncated or not a database: termnews leaves it alone."""
+
+
+class SearchCancelled(StoreError):
+    """A search stopped from another thread (a newer one replaced it)."""
+
+
 class FeedRemoved(Exception):
     """The feed was unsubscribed while it was being refreshed (not an error for anyone)."""
+
+
+_MOVE_ASIDE = "restore it from a backup, or move it aside (e.g. to {name}.damaged) to start afresh"
+# Extended codes too: SQLITE_READONLY_DIRECTORY, SQLITE_CANTOPEN_ISDIR ...
+_CANNOT_WRITE = ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")
+
+
+def store_problem(path: Path, exc: sqlite3.Error) -> StoreError | None:
+    """The user's version of an SQLite failure on `path`; None for one that is a bug."""
+    name = str(getattr(exc, "sqlite_errorname", ""))
+    folder = path.parent
+    if name == "SQLITE_INTERRUPT":
+        return SearchCancelled("the search was cancelled")
+    if name.startswith("SQLITE_FULL"):
+        return StoreFull(
+            f"the disk holding {folder} is full, so termnews cannot save anything ({exc}); "
+            "what is stored is intact and reading goes on: free some space there (or use "
+            "another --data-dir) and carry on"
+        )
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+        cause = "is not a termnews database" if name == "SQLITE_NOTADB" else "is damaged"
+        return StoreDamaged(
+            f"{path} {cause} ({exc}); termnews will not write to it: "
+            + _MOVE_ASIDE.format(name=path.name)
+        )
+    if name.startswith(_CANNOT_WRITE):
+        return StoreError(
+            f"cannot write {path} ({exc}): make {folder} and the files in it writable for "
+            "this user, or choose another data dir with --data-dir or TERMNEWS_DATA_DIR"
+        )
+    if name.startswith("SQLITE_BUSY"):
+        return StoreError(
+            f"{path} is locked by another program for too long ({exc}); try again in a moment"
+        )
+    if name.startswith("SQLITE_IOERR"):
+        return StoreError(
+            f"reading or writing {path} failed ({exc}): check the disk under {folder}"
+        )
+    return None
+
+
+class _Connection(sqlite3.Connection):
+    """A connection whose SQLite failures the user can act on arrive as StoreError."""
+
+    store_path = Path()
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        try:
+            return super().execute(sql, parameters)
+        except sqlite3.DatabaseError as exc:
+            raise store_problem(self.store_path, exc) or exc from exc
+
+    def executemany(self, sql: str, parameters: Iterable[Any], /) -> sqlite3.Cursor:
+        try:
+            return super().executemany(sql, parameters)
+        except sqlite3.DatabaseError as exc:
+            raise store_problem(self.store_path, exc) or exc from exc
 
 
 def _sort_key(entry: ParsedEntry, now: float) -> float:
@@ -188,23 +258,57 @@ class Store:
     def __init__(self, path: Path | str, *, identity: str = "local") -> None:
         self.path = Path(path)
         self.identity = identity
-        if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        memory = str(path) == ":memory:"
+        if not memory:
+            self._check_file()
         try:
             self.db = sqlite3.connect(
                 str(path),
                 timeout=BUSY_TIMEOUT_MS / 1000,
                 isolation_level=None,  # explicit BEGIN/COMMIT below
                 check_same_thread=False,
+                factory=_Connection,
             )
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the database {path}: {exc}") from exc
+            raise store_problem(self.path, exc) or StoreError(
+                f"cannot open the database {path}: {exc}"
+            ) from exc
+        self.db.store_path = self.path
         self.db.row_factory = sqlite3.Row
-        self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        self.db.execute("PRAGMA journal_mode = WAL")
-        self.db.execute("PRAGMA synchronous = NORMAL")
-        self.db.execute("PRAGMA foreign_keys = ON")
-        self._migrate()
+        try:
+            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except BaseException:
+            self.db.close()
+            raise
+
+    def _check_file(self) -> None:
+        """Refuse, with a message, what SQLite would silently treat as a new database."""
+        folder = self.path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the data dir {folder} ({exc.strerror or exc}): make its parent "
+                "writable, or choose another one with --data-dir or TERMNEWS_DATA_DIR"
+            ) from exc
+        try:
+            size = self.path.stat().st_size
+        except FileNotFoundError:
+            return  # a new database: created now
+        except OSError as exc:
+            raise StoreError(f"cannot read {self.path} ({exc.strerror or exc})") from exc
+        wal = self.path.with_name(self.path.name + "-wal")
+        if size == 0 and not (wal.exists() and wal.stat().st_size):
+            # An empty file is a valid empty database to SQLite, which would then write a
+            # fresh schema over what was probably a database cut short (a full disk, a crash).
+            raise StoreDamaged(
+                f"{self.path} is empty (0 bytes): it may have been cut short; "
+                + _MOVE_ASIDE.format(name=self.path.name)
+            )
 
     # -- plumbing --------------------------------------------------------------
 
@@ -216,11 +320,14 @@ class Store:
         self.db.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
         try:
             yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        else:
             self.db.execute("COMMIT")
+        except BaseException:
+            # SQLite rolls back by itself on some errors (a full disk): a second ROLLBACK
+            # would fail and hide the error that matters.
+            if self.db.in_transaction:
+                with suppress(sqlite3.Error):
+                    self.db.execute("ROLLBACK")
+            raise
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -666,10 +773,26 @@ class Store:
         ids: array[int] = array("q")
         cursor = self.db.cursor()
         cursor.row_factory = None  # plain tuples: half the cost of sqlite3.Row at 100k rows
-        cursor.execute(sql, params)
-        while rows := cursor.fetchmany(8192):
-            ids.extend(r[0] for r in rows)
+        try:
+            cursor.execute(sql, params)
+            while rows := cursor.fetchmany(8192):
+                ids.extend(r[0] for r in rows)
+        except sqlite3.DatabaseError as exc:
+            raise store_problem(self.path, exc) or exc from exc
         return ids
+
+    @contextmanager
+    def cancellable(self, cancelled: Callable[[], bool]) -> Iterator[None]:
+        """Statements run meanwhile stop with SearchCancelled once `cancelled()` is true.
+
+        SQLite asks every few thousand steps, so a cancel from another thread takes effect
+        within a millisecond or so, whatever the query.
+        """
+        self.db.set_progress_handler(lambda: int(cancelled()), 1000)
+        try:
+            yield
+        finally:
+            self.db.set_progress_handler(None, 0)
 
     def first_article_ids(self, query: ArticleQuery, limit: int) -> list[int]:
         sql, params = self._list_sql(query)
@@ -1016,12 +1139,18 @@ def _split_sql(script: str) -> list[str]:
 def _strip_tags(html: str | None) -> str:
     if not html:
         return ""
-    return _TAG.sub(" ", html)
+    return strip_tags(html)
 
 
 def fts_query(text: str) -> str:
-    """User words -> an FTS5 query: every word must match (prefix match on the last)."""
+    """User words -> an FTS5 query: every word must match (prefix match on the last).
+
+    At most SEARCH_MAX_CHARS characters and SEARCH_MAX_WORDS words count: each word is a
+    lookup, and a pasted page of text took tens of seconds to match.
+    """
+    text = text[:SEARCH_MAX_CHARS]
     words = [w for w in "".join(c if c.isalnum() else " " for c in text).split() if w]
+    words = words[:SEARCH_MAX_WORDS]
     if not words:
         return '""'
     quoted = [f'"{w}"' for w in words]

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import re
 import time
 
 from termnews.comments.base import PostOutcome, PostResult, text_to_html
 from termnews.model import Comment
+from termnews.sanitize import strip_controls
 from termnews.store import Store
 
 SOURCE = "board"
 MAX_BOARD_CHARS = 20_000
-# Everything a terminal would act on, except newline and tab (a typed comment keeps those).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def clean_body(body: str) -> str:
-    return _CONTROL.sub("", body.replace("\r\n", "\n").replace("\r", "\n")).strip()
+    # Everything a terminal would act on goes; a typed comment keeps its newlines and tabs.
+    return strip_controls(body.replace("\r\n", "\n").replace("\r", "\n")).strip()
 
 
 def as_display(comment: Comment) -> Comment:

@@ -43,13 +43,12 @@ from termnews.comments.wordpress import (
 )
 from termnews.config import Settings, WordPressLogin
 from termnews.model import ArticleDetail, Comment, Draft, Identity, OutboxRow, backoff
-from termnews.sanitize import clean_line
+from termnews.sanitize import clean_line, strip_tags
 from termnews.store import Store
 
 OUTBOX_LEASE = 120.0  # seconds one process holds an outbox item while sending it
 FIRST_RETRY = 60.0
 MAX_RETRY = 6 * 3600.0
-_TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
 
 KIND_FORM = "wordpress-form"
@@ -64,7 +63,7 @@ def retry_delay(attempts: int) -> float:
 
 
 def _text_key(comment: Comment) -> tuple[str, str]:
-    text = html.unescape(_TAG.sub(" ", comment.content_html[:4000]))
+    text = html.unescape(strip_tags(comment.content_html[:4000]))
     return comment.author.casefold().strip(), _SPACE.sub(" ", text).strip().casefold()[:300]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import signal
 import socket
@@ -329,118 +328,6 @@ _SITE_OPTIONS = (
     "app_passwords",
 )
 _FAULT_OPTIONS = ("latency", "fail_next", "drop_next", "fail_status")
-
-
-def _non_negative(kind: type[int] | type[float]) -> Any:
-    def parse(text: str) -> int | float:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"must not be negative: {text}")
-        return value
-
-    return parse
-
-
-def _status(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an HTTP status code: {text!r}") from None
-    if not 100 <= value <= 599:
-        raise argparse.ArgumentTypeError(f"not an HTTP status code: {text}")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"not a port number: {text}")
-    return value
-
-
-def _app_password(text: str) -> tuple[str, str]:
-    user, sep, password = text.partition(":")
-    if not sep or not user or not password:
-        raise argparse.ArgumentTypeError("expected USER:PASSWORD")
-    return user, password
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of `termnews demo --serve-only` (dest names match serve_forever's options)."""
-    group = parser.add_argument_group("sample site")
-    group.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    group.add_argument("--port", type=_port, default=0, help="port to listen on (0: any free)")
-    group.add_argument(
-        "--moderate",
-        dest="moderate_new_authors",
-        action="store_true",
-        help="hold a new author's first comment for moderation",
-    )
-    group.add_argument(
-        "--anonymous-rest",
-        dest="allow_anonymous_rest",
-        action="store_true",
-        help="accept REST API comments without logging in",
-    )
-    group.add_argument(
-        "--flood-seconds",
-        type=_non_negative(float),
-        default=15.0,
-        metavar="S",
-        help="refuse a second comment from one address within S seconds (0: never; 15)",
-    )
-    group.add_argument(
-        "--state",
-        dest="state_file",
-        type=Path,
-        metavar="FILE",
-        help="keep posted comments in this JSON file",
-    )
-    group.add_argument(
-        "--app-password",
-        dest="app_passwords",
-        type=_app_password,
-        action="append",
-        metavar="USER:PASSWORD",
-        help="an application password for REST comments (repeatable)",
-    )
-    group.add_argument(
-        "--latency",
-        type=_non_negative(float),
-        default=0.0,
-        metavar="S",
-        help="delay feeds and comment endpoints by S seconds",
-    )
-    group.add_argument(
-        "--fail-next",
-        type=_non_negative(int),
-        default=0,
-        metavar="N",
-        help="answer the next N feed/comment requests with --fail-status",
-    )
-    group.add_argument(
-        "--fail-status", type=_status, default=500, metavar="CODE", help="status for --fail-next"
-    )
-    group.add_argument(
-        "--drop-next",
-        type=_non_negative(int),
-        default=0,
-        metavar="N",
-        help="close the connection of the next N feed/comment requests without answering",
-    )
-
-
-def options_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    """serve_forever's keyword options from arguments parsed with add_arguments."""
-    options = {name: getattr(args, name) for name in (*_SITE_OPTIONS, *_FAULT_OPTIONS)}
-    options["app_passwords"] = dict(options["app_passwords"] or [])
-    return options
 
 
 def serve_forever(host: str = "127.0.0.1", port: int = 0, **options: Any) -> None:

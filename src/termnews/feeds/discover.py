@@ -18,6 +18,7 @@ from urllib.parse import urljoin, urlsplit
 from termnews.errors import TermnewsError
 from termnews.feeds.fetch import Fetcher, FetchResult
 from termnews.model import FetchStatus
+from termnews.sanitize import clean_line, strip_tags
 
 FEED_LINK_TYPES = {
     "application/rss+xml": "rss",
@@ -28,7 +29,6 @@ COMMON_FEED_PATHS = ("/feed/", "/rss.xml", "/atom.xml", "/index.xml")
 PAGE_MAX_BYTES = 5 * 1024 * 1024
 _SNIFF_BYTES = 64 * 1024
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 _SPACE = re.compile(r"\s+")
 # Things that may come before the root element of an XML document.
 _PROLOG = re.compile(r"\s*(?:<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>\[]*(?:\[.*?\])?\s*>)", re.S | re.I)
@@ -36,7 +36,6 @@ _ROOT = re.compile(r"\s*<([A-Za-z_][\w.-]*(?::[\w.-]+)?)[\s>/]")
 _XML_ENCODING = re.compile(rb"""<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _TITLE = re.compile(r"<(?:\w+:)?title\b[^>]*>(.*?)</(?:\w+:)?title\s*>", re.S | re.I)
 _CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.S)
-_TAG = re.compile(r"<[^>]*>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +56,7 @@ class DiscoveryError(TermnewsError):
 def _clean(text: str | None) -> str | None:
     if text is None:
         return None
-    text = _SPACE.sub(" ", _CONTROL.sub(" ", text)).strip()
-    return text or None
+    return clean_line(text) or None
 
 
 def _sniff_text(body: bytes) -> str:
@@ -132,7 +130,7 @@ def feed_title(body: bytes, content_type: str | None = None) -> str | None:
     if match is None:
         return None
     raw = _CDATA.sub(lambda m: html.escape(m.group(1)), match.group(1))
-    return _clean(html.unescape(_TAG.sub("", raw)))
+    return _clean(html.unescape(strip_tags(raw, "")))
 
 
 class _LinkCollector(HTMLParser):

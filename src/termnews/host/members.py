@@ -22,6 +22,7 @@ from pathlib import Path
 import asyncssh
 
 from termnews.errors import TermnewsError
+from termnews.sanitize import clean_line
 
 MEMBERS_FILE = "members"
 NAME_PATTERN = re.compile(r"[a-z0-9_-]{1,32}")
@@ -29,7 +30,6 @@ USER_OPTION = "termnews-user"
 # Public key algorithms as they appear at the start of an authorized_keys entry.
 _KEY_TYPE = re.compile(r"^(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+)$")
 _OPTION = re.compile(r'([A-Za-z0-9-]+)(?:="((?:[^"\\]|\\.)*)")?')
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class MemberError(TermnewsError):
@@ -68,7 +68,7 @@ def members_path(data_dir: Path) -> Path:
 
 def printable(text: str, limit: int = 200) -> str:
     """Text from outside (key comments) without control characters, cut to `limit`."""
-    return _UNPRINTABLE.sub("", text)[:limit].strip()
+    return clean_line(text)[:limit].strip()
 
 
 def validate_name(name: str) -> str:

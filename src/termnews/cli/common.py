@@ -1,0 +1,113 @@
+"""What every subcommand shares: exit codes, the common options, opening the service.
+
+Exit status: 0 success, 1 some work failed (a feed, a file), 2 usage or settings errors,
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+from collections.abc import Callable
+from typing import TypeAlias
+
+from termnews.config import Paths, Settings, load_settings, resolve_paths
+from termnews.errors import TermnewsError
+from termnews.model import Identity
+from termnews.service import NewsService
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+Handler: TypeAlias = Callable[[argparse.Namespace], int]
+Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+class CommandError(TermnewsError):
+    """A subcommand's own refusal, with the exit status it means."""
+
+    def __init__(self, message: str, status: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def add_common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """--config and --data-dir, on the top parser and on every subcommand."""
+    # On subcommands the default is SUPPRESS, so `termnews --data-dir X feeds` keeps X.
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=default,
+        help="settings file (default: XDG config dir/config.toml)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        default=default,
+        help="where the database lives (default: $TERMNEWS_DATA_DIR or the XDG data dir)",
+    )
+
+
+def command(
+    sub: Subcommands,
+    name: str,
+    handler: Handler,
+    *,
+    help: str,
+    description: str | None = None,
+) -> argparse.ArgumentParser:
+    """One subcommand: its parser, with the common options, run by `handler`.
+
+    Every subcommand is made here, so each gets the same options and is run the same way
+    (main catches TermnewsError from any handler and turns it into a message and status).
+    """
+    parser = sub.add_parser(name, help=help, description=description or help)
+    add_common(parser)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def paths_of(args: argparse.Namespace) -> Paths:
+    return resolve_paths(args.config, args.data_dir)
+
+
+def open_service(
+    args: argparse.Namespace, *, restricted: bool = False
+) -> tuple[NewsService, Paths]:
+    paths = paths_of(args)
+    settings = load_settings(paths.config_file)
+    member = getattr(args, "as_member", None)
+    identity = identity_for(settings, member)
+    service = NewsService.open(
+        paths, settings, identity=identity, restricted=restricted or bool(member)
+    )
+    return service, paths
+
+
+def identity_for(settings: Settings, member: str | None) -> Identity:
+    if member:
+        return Identity(name=member, display_name=member)
+    return Identity(
+        name=login_name(), display_name=settings.name, email=settings.email, url=settings.url
+    )
+
+
+def login_name() -> str:
+    """The local user's name: read state and board posts are kept under it."""
+    try:
+        return getpass.getuser() or "local"
+    except (OSError, KeyError):
+        return "local"
+
+
+def run_app(args: argparse.Namespace) -> int:
+    """The reader itself (no subcommand)."""
+    try:
+        from termnews.app import run_app as run_reader
+    except ImportError as exc:  # pragma: no cover - the UI ships with the package
+        raise CommandError(f"the reader UI could not be loaded: {exc}") from exc
+    service, paths = open_service(args)
+    try:
+        return run_reader(service, paths)
+    finally:
+        service.close()

@@ -1,0 +1,251 @@
+"""The core subcommands: add, remove, feeds, refresh, import, export, config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+from termnews.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    Subcommands,
+    command,
+    open_service,
+    paths_of,
+)
+from termnews.config import default_config_text, load_settings
+from termnews.sanitize import clean_line
+from termnews.service import FeedRefresh, NewsService, RefreshOutcome, RefreshReport, ServiceError
+
+
+def register(sub: Subcommands) -> None:
+    p = command(sub, "add", cmd_add, help="subscribe to a feed or a site (its feed is discovered)")
+    p.add_argument("url", help="feed URL, or a site's page that advertises its feed")
+    p.add_argument("--tag", "-t", action="append", default=[], help="tag (repeatable)")
+    p.add_argument("--no-discover", action="store_true", help="add the URL exactly as given")
+
+    p = command(
+        sub, "remove", cmd_remove, help="unsubscribe from a feed (its articles are deleted)"
+    )
+    p.add_argument("feed", help="feed id, URL, or a unique part of its title or URL")
+
+    command(sub, "feeds", cmd_feeds, help="list subscriptions with unread counts and errors")
+
+    p = command(sub, "refresh", cmd_refresh, help="fetch feeds now (all, or those named)")
+    p.add_argument(
+        "--feed", "-f", action="append", default=[], help="feed id, URL or title part (repeatable)"
+    )
+    p.add_argument("--due", action="store_true", help="only feeds whose refresh interval is up")
+
+    p = command(
+        sub, "import", cmd_import, help="import subscriptions from OPML or a newsboat urls file"
+    )
+    p.add_argument("file", help="OPML 1/2 file or newsboat urls file ('-' for stdin)")
+
+    p = command(sub, "export", cmd_export, help="write subscriptions as OPML 2")
+    p.add_argument("--output", "-o", metavar="FILE", help="file to write (default: stdout)")
+
+    p = command(sub, "config", cmd_config, help="show where settings live, or print the defaults")
+    p.add_argument(
+        "--defaults", action="store_true", help="print a settings file with every default"
+    )
+
+
+def _refresh_line(result: FeedRefresh) -> str:
+    title = clean_line(result.title, 60)
+    if result.outcome is RefreshOutcome.NEW:
+        return f"ok        {title}: {result.new} new, {result.updated} updated"
+    if result.outcome is RefreshOutcome.UNCHANGED:
+        return f"unchanged {title}"
+    if result.outcome is RefreshOutcome.SKIPPED:
+        return f"skipped   {title}: another termnews is refreshing it"
+    if result.outcome is RefreshOutcome.REMOVED:
+        return f"skipped   {title or result.feed_id}: unsubscribed meanwhile"
+    return f"FAILED    {title}: {clean_line(result.error)}"
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    service, _ = open_service(args)
+    try:
+        ids: list[int] | None = None
+        if args.feed:
+            ids = []
+            for ref in args.feed:
+                feed = service.find_feed(ref)
+                if feed is None:
+                    raise CommandError(f"no single feed matches {ref!r}", EXIT_USAGE)
+                ids.append(feed.id)
+        if not service.feeds():
+            print("No feeds yet: add one with `termnews add URL` or `termnews import FILE`.")
+            return EXIT_OK
+        if sys.stdout.isatty():
+            report = asyncio.run(_refresh_with_progress(service, ids, args.due))
+        else:
+
+            def plain(result: FeedRefresh, done: int, total: int) -> None:
+                print(f"[{done}/{total}] {_refresh_line(result)}", flush=True)
+
+            report = asyncio.run(
+                service.refresh(ids, due_only=args.due, progress=plain, index=False)
+            )
+        for delivery in report.deliveries:
+            print(delivery.line)
+        print(report.summary())
+        return EXIT_FAILED if report.failed else EXIT_OK
+    finally:
+        service.close()
+
+
+async def _refresh_with_progress(
+    service: NewsService, ids: list[int] | None, due: bool
+) -> RefreshReport:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=False)
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("Refreshing", total=None)
+
+        def update(result: FeedRefresh, done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+            if result.outcome in (RefreshOutcome.ERROR, RefreshOutcome.GONE):
+                progress.console.print(_refresh_line(result), markup=False, highlight=False)
+
+        return await service.refresh(ids, due_only=due, progress=update, index=False)
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    service, _ = open_service(args)
+    try:
+        try:
+            feed = asyncio.run(
+                service.add_feed(args.url, tags=args.tag, discover=not args.no_discover)
+            )
+        except ServiceError as exc:
+            raise CommandError(str(exc)) from exc
+        print(f"Subscribed to {clean_line(feed.display_title)} <{clean_line(feed.url)}>")
+        report = asyncio.run(service.refresh([feed.id]))
+        for result in report.results:
+            print(_refresh_line(result))
+        return EXIT_FAILED if report.failed else EXIT_OK
+    finally:
+        service.close()
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    service, _ = open_service(args)
+    try:
+        feed = service.find_feed(args.feed)
+        if feed is None:
+            raise CommandError(f"no single feed matches {args.feed!r}", EXIT_USAGE)
+        service.remove_feed(feed.id)
+        print(f"Removed {clean_line(feed.display_title)} ({feed.total} articles)")
+        return EXIT_OK
+    finally:
+        service.close()
+
+
+def _ago(when: float | None) -> str:
+    if not when:
+        return "never"
+    seconds = max(0, time.time() - when)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit} ago"
+    return "just now"
+
+
+def cmd_feeds(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    service, _ = open_service(args)
+    try:
+        feeds = service.feeds()
+        if not feeds:
+            print("No feeds yet: add one with `termnews add URL` or `termnews import FILE`.")
+            return EXIT_OK
+        table = Table(box=None, pad_edge=False, header_style="bold")
+        for column in ("id", "title", "url", "unread", "total", "last fetch", "error"):
+            table.add_column(
+                column, justify="right" if column in ("id", "unread", "total") else "left"
+            )
+        for feed in feeds:
+            table.add_row(
+                str(feed.id),
+                Text(clean_line(feed.display_title, 40)),
+                Text(clean_line(feed.url, 60)),
+                str(feed.unread),
+                str(feed.total),
+                _ago(feed.last_fetch),
+                Text(clean_line(feed.error, 60), style="red") if feed.error else Text(""),
+            )
+        Console(soft_wrap=not sys.stdout.isatty()).print(table)
+        return EXIT_OK
+    finally:
+        service.close()
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from termnews.feeds.opml import ImportError_
+
+    try:
+        if args.file == "-":
+            text, name = sys.stdin.read(), "standard input"
+        else:
+            text, name = Path(args.file).read_text(encoding="utf-8-sig"), args.file
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"cannot read {args.file}: {exc}") from exc
+    service, _ = open_service(args)
+    try:
+        try:
+            subs = service.import_subscriptions(text, name)
+        except ImportError_ as exc:
+            raise CommandError(str(exc)) from exc
+        tagged = sum(1 for s in subs if s.tags)
+        print(f"Imported {len(subs)} feeds ({tagged} with tags) from {name}.")
+        print("Run `termnews refresh` to fetch them.")
+        return EXIT_OK
+    finally:
+        service.close()
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    service, _ = open_service(args)
+    try:
+        text = service.export_opml()
+    finally:
+        service.close()
+    if args.output:
+        try:
+            Path(args.output).write_text(text + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise CommandError(f"cannot write {args.output}: {exc}") from exc
+    else:
+        sys.stdout.write(text + "\n")
+    return EXIT_OK
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    paths = paths_of(args)
+    if args.defaults:
+        sys.stdout.write(default_config_text())
+        return EXIT_OK
+    load_settings(paths.config_file)  # reports a broken file
+    exists = "" if paths.config_file.exists() else " (not created yet: defaults apply)"
+    print(f"settings: {paths.config_file}{exists}")
+    print(f"data:     {paths.data_dir}")
+    return EXIT_OK
