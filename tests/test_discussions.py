@@ -278,3 +278,13 @@ def store_with_junk(tmp_path: Path) -> Store:
     store = Store(tmp_path / "junk.db")
     store.set_value("discussions:7", '{"not": "a list"')
     return store
+
+
+def test_a_long_post_is_scanned_once_and_only_when_it_may_link_a_thread() -> None:
+    filler = '<p>Words and <a href="https://example.org/x">links</a>.</p>' * 15_000
+    plain = Post(POST_URL, filler)
+    assert plain.anchors == []  # nothing a source looks for: not parsed at all
+    status = "https://mastodon.example/@ada/110000000000000001"
+    linked = Post(POST_URL, filler + f'<a href="{status}">Comment on Mastodon</a>')
+    [ref] = mastodon.linked_statuses(linked, DiscussionSettings())
+    assert (ref.host, ref.status_id) == ("mastodon.example", "110000000000000001")

@@ -64,13 +64,22 @@ class Outcome:
         return [comment for d in self.discussions for comment in d.comments]
 
 
+_RECENT: dict[tuple[int, str | None, str | None, int], Post] = {}
+
+
 def post_of(article: ArticleDetail, page_html: str | None = None) -> Post:
-    """The parts of a post the sources look at: its link, its HTML (and page), its feed."""
-    return Post(
-        url=article.link,
-        html=article.body_html + (page_html or ""),
-        feed_url=article.feed_url,
-    )
+    """The parts of a post the sources look at: its link, its HTML (and page), its feed.
+
+    The same article asks five sources twice (probe, read): its HTML is scanned once.
+    """
+    html = article.body_html + (page_html or "")
+    key = (article.id, article.link, article.feed_url, hash(html))
+    post = _RECENT.get(key)
+    if post is None:
+        if len(_RECENT) >= 8:
+            _RECENT.pop(next(iter(_RECENT)))
+        post = _RECENT[key] = Post(url=article.link, html=html, feed_url=article.feed_url)
+    return post
 
 
 def wanted(post: Post, settings: DiscussionSettings) -> list[Source]:
