@@ -258,3 +258,25 @@ def test_read_posts_in_a_real_terminal_and_no_feed_escapes_reach_it(
     # Textual's own mouse pointer shape (OSC 22).
     rest = re.sub(rb"\x1b\]22;[a-z-]*\x07", b"", raw)
     assert b"\x1b]" not in rest and b"\x07" not in rest
+
+
+def test_welcome_screen_opens_the_sample_site_without_touching_the_users_data(
+    tmp_path: Path,
+) -> None:
+    """The welcome screen's sample site runs as `termnews demo` does, in a throwaway data
+    dir: the user's own (empty) data dir is not subscribed to a port that dies on exit."""
+    from tests.support.terminal import Terminal as Screen
+
+    mine = tmp_path / "mine"
+    term = Screen(["--data-dir", str(mine)], env=termnews_env(tmp_path))
+    try:
+        shown = term.wait_for("Open the sample site", WAIT)
+        assert "You have no feeds yet" in shown
+        term.press("tab", "tab", "tab", "tab")  # address, file, Add, Import, sample site
+        term.press("enter")
+        term.wait_for("Saltmarsh Quay Gazette", WAIT)
+        term.press("q")
+        assert term.wait_exit() == 0
+    finally:
+        term.close()
+    assert Store(database_path(mine)).feeds() == []

@@ -51,7 +51,7 @@ def test_the_scheduled_refresh_leaves_new_articles_searchable(
 def test_the_host_refresh_loop_indexes_what_it_stores(
     paths: Paths, feed_server: FeedServer
 ) -> None:
-    from termnews.serve import _refresh_loop
+    from termnews.host.server import _refresh_loop
 
     feed_server.add_feed("/feed.xml", make_rss("Coast", items(4)))
     setup = NewsService.open(paths, Settings())

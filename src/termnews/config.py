@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,6 +204,16 @@ def resolve_paths(config: str | Path | None = None, data_dir: str | Path | None 
         data_dir or os.environ.get("TERMNEWS_DATA_DIR") or platformdirs.user_data_dir(APP_NAME)
     ).expanduser()
     return Paths(config_file=config_file, data_dir=data)
+
+
+def split_command(command: str) -> list[str]:
+    """A command line from settings or the environment (`browser`, $VISUAL, $EDITOR) as
+    argv, with shell quoting ("code --wait", "'/opt/My Editor/edit' -n"); unbalanced quotes
+    fall back to splitting on spaces."""
+    try:
+        return shlex.split(command)
+    except ValueError:
+        return command.split()
 
 
 def _line_of(text: str, section: str, key: str) -> int | None:

@@ -18,9 +18,11 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Label, Select, Static, TextArea
 
 from termnews.comments import CommentInfo, CommentTarget, PostOutcome, PostResult
+from termnews.config import split_command
 from termnews.model import ArticleDetail, Comment, Draft
 from termnews.sanitize import clean_line
 from termnews.screens.base import TermNewsAccess
+from termnews.widgets.inert import inert
 
 SAVE_DELAY = 0.4  # seconds of quiet typing before the draft is written
 
@@ -97,7 +99,7 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
             targets = self.info.targets
             if len(targets) > 1:
                 yield Select(
-                    [(clean_line(t.label, 90), index) for index, t in enumerate(targets)],
+                    [(inert(t.label, 90), index) for index, t in enumerate(targets)],
                     value=self._initial_target(draft),
                     allow_blank=False,
                     id="target",
@@ -264,7 +266,7 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
             path = Path(handle.name)
         try:
             with self.app.suspend():
-                subprocess.call([*editor.split(), str(path)])
+                subprocess.call([*split_command(editor), str(path)])
             area.text = path.read_text(encoding="utf-8")
         except OSError as exc:
             self.tn_app.tell(f"Could not run {editor}: {exc}", error=True)

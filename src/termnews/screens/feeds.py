@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import Footer, OptionList
 
 from termnews.model import ArticleQuery
 from termnews.sanitize import clean_line
@@ -18,19 +17,10 @@ from termnews.screens.dialogs import AskScreen, ConfirmScreen
 from termnews.service import HOSTED_FEEDS, ServiceError
 from termnews.widgets.article_list import ArticleList
 from termnews.widgets.feed_list import FeedList
+from termnews.widgets.inert import inert
+from termnews.widgets.status_line import StatusLine
 
 NARROW = 100  # below this width the article list replaces the feed list
-
-
-class StatusLine(Static):
-    """One line under the lists: what is happening and what went wrong."""
-
-    DEFAULT_CSS = """
-    StatusLine { height: 1; background: $panel; color: $text-muted; padding: 0 1; }
-    """
-
-    def say(self, message: str) -> None:
-        self.update(Text(clean_line(message), no_wrap=True, overflow="ellipsis"))
 
 
 class FeedsScreen(TermNewsAccess, Screen[None]):
@@ -70,7 +60,7 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
         with Horizontal(id="panes"):
             yield FeedList(id="feed-list")
             yield ArticleList(self.tn_app.service, id="article-list")
-        yield StatusLine("", id="status")
+        yield StatusLine(id="status")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -127,8 +117,9 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
         if query.feed_id is not None:
             feed = self.tn_app.service.feed(query.feed_id)
             title = feed.display_title if feed else title
-        articles.border_title = clean_line(title, 60)
-        articles.border_subtitle = f"{len(articles.ids)} articles"
+        articles.border_title = inert(title, 60)
+        count = len(articles.ids)
+        articles.border_subtitle = f"{count} article{'' if count == 1 else 's'}"
 
     def refresh_lists(self) -> None:
         """New articles landed: update counts and lists without moving the cursor."""
@@ -152,11 +143,13 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
 
     @on(ArticleList.Selected)
     def article_selected(self, event: ArticleList.Selected) -> None:
-        self.tn_app.open_reader(self.article_list.position, on_close=self._reader_closed)
+        from termnews.screens.reader import ReaderScreen
 
-    def _reader_closed(self, index: int) -> None:
+        self.app.push_screen(ReaderScreen(self.article_list.position), self._reader_closed)
+
+    def _reader_closed(self, index: int | None) -> None:
         self.article_list.invalidate()
-        self.article_list.go_to(index)
+        self.article_list.go_to(index or 0)
         self.reload_feeds()
 
     # -- actions -----------------------------------------------------------------------

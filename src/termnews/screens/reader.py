@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 from rich.text import Text
 from textual import on
@@ -50,11 +49,10 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         ],
     ]
 
-    def __init__(self, position: Position, on_index: Callable[[int], None] | None = None) -> None:
+    def __init__(self, position: Position) -> None:
         super().__init__()
         self.ids = position.ids
         self.index = position.index
-        self.on_index = on_index
         self.article: ArticleDetail | None = None
         self.document: RenderedDocument | None = None
 
@@ -87,8 +85,6 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
             article.read = True
         self.article = article
         self._draw(keep_scroll=False)
-        if self.on_index is not None:
-            self.on_index(index)
 
     def _draw(self, *, keep_scroll: bool) -> None:
         if self.article is None:
@@ -179,7 +175,7 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
 
         def picked(url: str | None) -> None:
             if url:
-                self.tn_app.open_url(url)
+                self.tn_app.open_link(url)
 
         self.app.push_screen(LinksScreen(self.document.links), picked)
 
@@ -188,7 +184,7 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
             return
         for link in self.document.links:
             if link.number == number:
-                self.tn_app.open_url(link.url)
+                self.tn_app.open_link(link.url)
                 return
         self.tn_app.tell(f"This post has no link [{number}].")
 
