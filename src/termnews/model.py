@@ -152,6 +152,7 @@ class Comment:
     content_html: str
     link: str | None = None
     status: CommentStatus = CommentStatus.APPROVED
+    score: int | None = None  # points / likes where the source counts them (HN has none)
 
 
 @dataclass(slots=True)
