@@ -86,6 +86,7 @@ class Feed:
     error: str | None = None
     failures: int = 0
     gone: bool = False
+    next_fetch: float | None = None
 
     @property
     def display_title(self) -> str:
@@ -151,6 +152,7 @@ class Comment:
     content_html: str
     link: str | None = None
     status: CommentStatus = CommentStatus.APPROVED
+    score: int | None = None  # points / likes where the source counts them (HN has none)
 
 
 @dataclass(slots=True)
