@@ -435,6 +435,7 @@ class Store:
             error=row["error"],
             failures=row["failures"],
             gone=bool(row["gone"]),
+            next_fetch=row["next_fetch"],
         )
 
     def feed(self, feed_id: int) -> Feed | None:
@@ -1062,6 +1063,43 @@ class Store:
             (now + seconds, item_id, now),
         )
         return cursor.rowcount == 1
+
+    def outbox_lease(
+        self, item_id: int, seconds: float, states: Sequence[str] = ("pending",)
+    ) -> float | None:
+        """Lease a waiting outbox item; returns the lease's end (the token to renew it)."""
+        now = time.time()
+        until = now + seconds
+        marks = ",".join("?" * len(states))
+        cursor = self.db.execute(
+            f"UPDATE outbox SET lease_until = ? WHERE id = ? AND lease_until < ? "
+            f"AND state IN ({marks})",
+            (until, item_id, now, *states),
+        )
+        return until if cursor.rowcount == 1 else None
+
+    def outbox_renew(self, item_id: int, lease: float, seconds: float) -> float | None:
+        """Extend a lease still held (its end unchanged since `lease`); the new end or None."""
+        until = max(time.time() + seconds, lease + 0.001)
+        cursor = self.db.execute(
+            "UPDATE outbox SET lease_until = ? WHERE id = ? AND lease_until = ?",
+            (until, item_id, lease),
+        )
+        return until if cursor.rowcount == 1 else None
+
+    def outbox_lease_until(self, item_id: int) -> float | None:
+        row = self.db.execute("SELECT lease_until FROM outbox WHERE id = ?", (item_id,)).fetchone()
+        return float(row[0]) if row else None
+
+    def identity_count(self) -> int:
+        """How many people have left a trace in this database (read state, board, drafts)."""
+        return int(
+            self.db.execute(
+                "SELECT COUNT(*) FROM (SELECT identity FROM article_state UNION "
+                "SELECT identity FROM board UNION SELECT identity FROM drafts UNION "
+                "SELECT identity FROM outbox)"
+            ).fetchone()[0]
+        )
 
     def outbox_update(
         self,
