@@ -27,11 +27,12 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
-from termnews.config import split_command
+from termnews.config import KEYMAPS, default_config_file, split_command
 from termnews.messages import RefreshDone, RefreshProgress
 from termnews.model import ArticleDetail, ArticleQuery, Comment
 from termnews.sanitize import clean_line
 from termnews.service import FeedRefresh, NewsService, RefreshOutcome
+from termnews.terminal.hook import DiffOutputApp, terminal_theme
 from termnews.widgets.article_list import ArticleList
 from termnews.widgets.article_view import ArticleView
 from termnews.widgets.feed_list import FeedList
@@ -73,6 +74,15 @@ def has_display() -> bool:
 RESTRICTED_ACTIONS = frozenset({"screenshot", "suspend_process", "simulate_key", "open_url"})
 RESTRICTED_COMMANDS = frozenset({"Screenshot", "Save screenshot", "Suspend"})
 MAX_PALETTE_QUERY = 200  # characters of a palette query sent to search
+
+
+def failure_summary(failed: list[FeedRefresh]) -> str:
+    """One notification for every feed that failed in a refresh, not a stack of toasts."""
+    if len(failed) == 1:
+        return f"{failed[0].title}: {failed[0].error}"
+    shown = "; ".join(f"{r.title}: {r.error}" for r in failed[:3])
+    more = f"; and {len(failed) - 3} more" if len(failed) > 3 else ""
+    return f"{len(failed)} feeds failed: {shown}{more}. Highlight one to see why."
 
 
 def highlighted(candidate: str, matcher: Matcher) -> Text:
@@ -127,18 +137,22 @@ class FeedsAndPosts(Provider):
                 yield Hit(0.5, prompt, partial(app.jump_to_article, article_id), text=prompt.plain)
 
 
-class TermNewsApp(App[int]):
+class TermNewsApp(DiffOutputApp[int]):
     TITLE = "termnews"
     CSS_PATH = str(stylesheet_path())
     COMMANDS = App.COMMANDS | {FeedsAndPosts}
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="help"),
         Binding("ctrl+p", "command_palette", "Commands", show=False, id="command_palette"),
-        Binding("ctrl+q", "quit", "Quit", show=False, id="quit"),
+        # priority: quits from anywhere, the compose modal's text area included.
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="quit"),
+        # Not priority: a Q typed into a search box or a comment stays text.
+        Binding("Q", "quit", "Quit at once", show=False, id="hard_quit"),
     ]
 
     def __init__(self, service: NewsService, *, offer_sample_site: bool = False) -> None:
-        super().__init__()
+        super().__init__(ansi_color=True if service.settings.ansi_colors else None)
+        self.diff_output = service.settings.diff_output
         self.service = service
         # A served session (or `--as`): nothing may touch the filesystem or run a program.
         self.restricted = service.restricted or bool(os.environ.get("TERMNEWS_SERVED"))
@@ -163,9 +177,13 @@ class TermNewsApp(App[int]):
                 loop.add_signal_handler(signum, self._hang_up, signum)
         self.service.on_problem = lambda message: self.tell(message, error=True)
         settings = self.service.settings
-        if settings.keys:
-            self.set_keymap(dict(settings.keys))
+        keymap = {**KEYMAPS.get(settings.keymap, {}), **settings.keys}
+        if keymap:
+            self.set_keymap(keymap)
+        for problem in self.keymap_problems(keymap):
+            self.tell(f"Settings: {problem}", error=True)
         theme = self.service.get_preference("theme") or settings.theme
+        theme = terminal_theme(self, theme, ansi=settings.ansi_colors)
         if theme in self.available_themes:
             self.theme = theme
         self.theme_changed_signal.subscribe(self, self._remember_theme)
@@ -191,6 +209,32 @@ class TermNewsApp(App[int]):
             self.set_interval(OUTBOX_RETRY_SECONDS, self._retry_outbox)
         elif minutes and self._auto_refresh_enabled():
             self.set_interval(minutes * 60, self._interval_refresh)
+
+    def keymap_problems(self, keymap: dict[str, str]) -> list[str]:
+        """What is wrong with `[keys]` (and the settings file itself), in the user's words."""
+        problems: list[str] = []
+        path = self.service.settings.path
+        if path is not None and not path.exists() and path != default_config_file():
+            problems.append(f"{path} does not exist; using the default settings")
+        places = binding_places()
+        known = {b.id for _where, bindings in places for b in bindings if b.id}
+        for binding_id in self.service.settings.keys:
+            if binding_id not in known:
+                problems.append(f"[keys] {binding_id}: no such binding id (? lists them)")
+        for where, bindings in places:
+            owner: dict[str, str] = {}
+            for binding in bindings:
+                if not binding.id:
+                    continue
+                for key in keymap.get(binding.id, binding.key).split(","):
+                    key = key.strip()
+                    other = owner.setdefault(key, binding.id)
+                    if other != binding.id:
+                        problems.append(
+                            f"[keys] {key} is bound to both {other} and {binding.id} "
+                            f"in the {where}; only one of them can work"
+                        )
+        return problems
 
     def _auto_refresh_enabled(self) -> bool:
         if os.environ.get("TERMNEWS_NO_AUTO_REFRESH"):
@@ -296,8 +340,7 @@ class TermNewsApp(App[int]):
         )
         if failed:
             summary += f", {len(failed)} failed (marked ! in the feed list)"
-            for result in failed[:3]:
-                self.tell(f"{result.title}: {result.error}", error=True)
+            self.tell(failure_summary(failed), error=True)
         self._status(summary)
         if self._lists_timer is not None:
             self._lists_timer.stop()
@@ -371,7 +414,7 @@ class TermNewsApp(App[int]):
         except Exception as exc:  # offline or a hostile site: the board still works
             info = CommentInfo(
                 can_read=False,
-                targets=[comments.board_target()],
+                targets=[comments.board_target()] if comments.shared_host() else [],
                 page_url=article.comments.page_url or article.link,
                 reason=f"could not reach the post's site ({type(exc).__name__}); "
                 "only the board is offered",
@@ -389,6 +432,10 @@ class TermNewsApp(App[int]):
         if reply_to is not None and reply_to.source == "board":
             # A reply to a board comment can only go to the board: the site never saw it.
             info.targets = [t for t in info.targets if t.kind == "board"]
+        if not info.targets:  # nowhere to send from here: say why, and where to go instead
+            page = f" The comment page: {info.page_url}" if info.page_url else ""
+            self.tell(clean_line(info.reason or "No comment can be sent here.", 200) + page)
+            return
         self.push_screen(ComposeScreen(article, info, reply_to=reply_to), closed)
 
     def save_open_drafts(self) -> None:
@@ -540,21 +587,11 @@ class TermNewsApp(App[int]):
     # -- help and the command palette --------------------------------------------------
 
     def action_help(self) -> None:
-        from termnews.screens.feeds import FeedsScreen
         from termnews.screens.help import HelpScreen
-        from termnews.screens.reader import ReaderScreen
 
-        sources: list[tuple[str, list[Binding]]] = [
-            ("anywhere", _bindings(TermNewsApp.BINDINGS)),
-            ("lists", _bindings(FeedsScreen.BINDINGS)),
-            ("article list", _bindings(ArticleList.BINDINGS)),
-            ("feed list", _bindings(FeedList.BINDINGS)),
-            ("reader", _bindings(ReaderScreen.BINDINGS)),
-            ("reader text", _bindings(ArticleView.BINDINGS)),
-        ]
         if isinstance(self.screen, HelpScreen):
             return
-        self.push_screen(HelpScreen(sources, dict(self._keymap)))
+        self.push_screen(HelpScreen(binding_places(), dict(self._keymap)))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         for command in super().get_system_commands(screen):
@@ -578,6 +615,28 @@ class TermNewsApp(App[int]):
 
 def _bindings(items: Iterable[Any]) -> list[Binding]:
     return [b for b in items if isinstance(b, Binding)]
+
+
+def binding_places() -> list[tuple[str, list[Binding]]]:
+    """Every place keys are bound, with its bindings: the help table, the README's key
+    table and the `[keys]` checks all read this."""
+    from termnews.screens.comments import CommentsScreen
+    from termnews.screens.compose import ComposeScreen
+    from termnews.screens.feeds import FeedsScreen
+    from termnews.screens.outbox import OutboxScreen
+    from termnews.screens.reader import ReaderScreen
+
+    return [
+        ("anywhere", _bindings(TermNewsApp.BINDINGS)),
+        ("lists", _bindings(FeedsScreen.BINDINGS)),
+        ("article list", _bindings(ArticleList.BINDINGS)),
+        ("feed list", _bindings(FeedList.BINDINGS)),
+        ("reader", _bindings(ReaderScreen.BINDINGS)),
+        ("reader text", _bindings(ArticleView.BINDINGS)),
+        ("comments", _bindings(CommentsScreen.BINDINGS)),
+        ("compose", _bindings(ComposeScreen.BINDINGS)),
+        ("unsent comments", _bindings(OutboxScreen.BINDINGS)),
+    ]
 
 
 def run_app(service: NewsService, *, open_sample_site: Callable[[], int] | None = None) -> int:

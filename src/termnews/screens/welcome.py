@@ -30,8 +30,7 @@ come back once there is something to read."""
 
 class WelcomeScreen(TermNewsAccess, Screen[None]):
     BINDINGS = [
-        Binding("ctrl+q", "app.quit", "Quit", id="quit"),
-        Binding("escape", "app.quit", "Quit", show=False, id="welcome_quit"),
+        Binding("ctrl+q", "app.quit", "Quit", id="quit"),  # Escape never quits
     ]
 
     def compose(self) -> ComposeResult:
