@@ -26,6 +26,7 @@ from termnews.demo import DemoSite
 from termnews.model import ArticleQuery
 from termnews.sanitize import clean_line
 from termnews.store import Store
+from tests.support.emulator import emulator
 from tests.support.feedserver import FeedServer, make_rss
 from tests.support.terminal import termnews_env
 
@@ -80,6 +81,9 @@ class Terminal:
         self.proc = PtyProcess.spawn(argv, env=env, cwd=str(ROOT), dimensions=(ROWS, COLS))
         self.output = bytearray()
         self.eof = False
+        # What the terminal shows: with the output layer only changed cells are sent, so
+        # text is looked for on an emulated screen, not in the bytes.
+        self.screen, self.stream = emulator(COLS, ROWS)
 
     def _pump(self, timeout: float) -> None:
         if self.eof:
@@ -93,6 +97,7 @@ class Terminal:
                 data = b""
             self.eof = not data
             self.output += data
+            self.stream.feed(data)
 
     def send(self, keys: bytes) -> int:
         """Type keys; returns the output offset to look for their effect after."""
@@ -101,10 +106,11 @@ class Terminal:
         return mark
 
     def wait_for(self, *texts: str, since: int = 0) -> None:
-        """Until every text has shown on screen after output offset `since`."""
+        """Until every text shows on screen. `since` (the output offset of the key) is not
+        needed: the screen before the key never shows what the callers wait for."""
         deadline = time.monotonic() + WAIT
         while True:
-            shown = screen_text(bytes(self.output[since:]))
+            shown = "\n".join(self.screen.display)
             missing = [t for t in texts if t not in shown]
             if not missing:
                 return
@@ -113,10 +119,10 @@ class Terminal:
             self._pump(0.05)
 
     def wait_for_footer(self, test: Callable[[str], bool], since: int = 0) -> None:
-        """Until the footer last drawn after `since` passes `test` (it gets the key hints)."""
+        """Until the footer on screen passes `test` (it gets the key hints)."""
         deadline = time.monotonic() + WAIT
         while True:
-            shown = screen_text(bytes(self.output[since:]))
+            shown = self.screen.display[-1]
             end = shown.rfind("^p Commands")
             start = shown.rfind("Back/Quit", 0, end) if end >= 0 else -1
             footer = shown[max(0, start - 12) : end] if start >= 0 else ""
@@ -258,3 +264,25 @@ def test_read_posts_in_a_real_terminal_and_no_feed_escapes_reach_it(
     # Textual's own mouse pointer shape (OSC 22).
     rest = re.sub(rb"\x1b\]22;[a-z-]*\x07", b"", raw)
     assert b"\x1b]" not in rest and b"\x07" not in rest
+
+
+def test_welcome_screen_opens_the_sample_site_without_touching_the_users_data(
+    tmp_path: Path,
+) -> None:
+    """The welcome screen's sample site runs as `termnews demo` does, in a throwaway data
+    dir: the user's own (empty) data dir is not subscribed to a port that dies on exit."""
+    from tests.support.terminal import Terminal as Screen
+
+    mine = tmp_path / "mine"
+    term = Screen(["--data-dir", str(mine)], env=termnews_env(tmp_path))
+    try:
+        shown = term.wait_for("Open the sample site", WAIT)
+        assert "You have no feeds yet" in shown
+        term.press("tab", "tab", "tab", "tab")  # address, file, Add, Import, sample site
+        term.press("enter")
+        term.wait_for("Saltmarsh Quay Gazette", WAIT)
+        term.press("q")
+        assert term.wait_exit() == 0
+    finally:
+        term.close()
+    assert Store(database_path(mine)).feeds() == []

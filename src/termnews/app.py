@@ -5,36 +5,42 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shlex
 import signal
 import subprocess
 import sys
 import threading
 import time
 import webbrowser
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
+from textual.actions import ActionParseResult
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.message import Message
+from textual.command import DiscoveryHit, Hit, Hits, Matcher, Provider
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
-from termnews.config import Paths
+from termnews.config import KEYMAPS, default_config_file, split_command
+from termnews.messages import RefreshDone, RefreshProgress
 from termnews.model import ArticleDetail, ArticleQuery, Comment
 from termnews.sanitize import clean_line
-from termnews.service import FeedRefresh, NewsService, RefreshOutcome, RefreshReport
-from termnews.widgets.article_list import ArticleList, Position
+from termnews.service import FeedRefresh, NewsService, RefreshOutcome
+from termnews.terminal.hook import DiffOutputApp, terminal_theme
+from termnews.widgets.article_list import ArticleList
 from termnews.widgets.article_view import ArticleView
 from termnews.widgets.feed_list import FeedList
+from termnews.widgets.inert import inert
+from termnews.widgets.status_line import StatusLine
+
+if TYPE_CHECKING:
+    from termnews.screens.feeds import FeedsScreen
 
 INFO_TIMEOUT = 15.0
 LIST_UPDATE_SECONDS = 1.0
@@ -64,35 +70,56 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-@dataclass
-class RefreshProgress(Message):
-    result: FeedRefresh
-    done: int
-    total: int
+# What a restricted (served) session may not do: each writes files or runs something.
+RESTRICTED_ACTIONS = frozenset({"screenshot", "suspend_process", "simulate_key", "open_url"})
+RESTRICTED_COMMANDS = frozenset({"Screenshot", "Save screenshot", "Suspend"})
+MAX_PALETTE_QUERY = 200  # characters of a palette query sent to search
 
 
-@dataclass
-class RefreshDone(Message):
-    report: RefreshReport
+def failure_summary(failed: list[FeedRefresh]) -> str:
+    """One notification for every feed that failed in a refresh, not a stack of toasts."""
+    if len(failed) == 1:
+        return f"{failed[0].title}: {failed[0].error}"
+    shown = "; ".join(f"{r.title}: {r.error}" for r in failed[:3])
+    more = f"; and {len(failed) - 3} more" if len(failed) > 3 else ""
+    return f"{len(failed)} feeds failed: {shown}{more}. Highlight one to see why."
+
+
+def highlighted(candidate: str, matcher: Matcher) -> Text:
+    """The candidate with the matched letters in reverse, as Text (Textual's own
+    `Matcher.highlight` reads the candidate as markup)."""
+    text = inert(candidate)
+    score, offsets = matcher.fuzzy_search.match(matcher.query, text.plain)
+    if score:
+        for offset in offsets:
+            text.stylize("reverse", offset, offset + 1)
+    return text
 
 
 class FeedsAndPosts(Provider):
     """Command palette: jump to a feed, or to a post by its title."""
 
+    @property
+    def tn_app(self) -> TermNewsApp:
+        assert isinstance(self.app, TermNewsApp)
+        return self.app
+
     async def discover(self) -> Hits:
-        app: TermNewsApp = self.app  # type: ignore[assignment]
+        app = self.tn_app
         for feed in app.service.feeds()[:30]:
-            title = clean_line(feed.display_title, 80)
-            yield DiscoveryHit(f"Feed: {title}", partial(app.jump_to_feed, feed.id))
+            prompt = Text.assemble("Feed: ", inert(feed.display_title, 80))
+            yield DiscoveryHit(prompt, partial(app.jump_to_feed, feed.id), text=prompt.plain)
 
     async def search(self, query: str) -> Hits:
-        app: TermNewsApp = self.app  # type: ignore[assignment]
+        app = self.tn_app
+        query = query[:MAX_PALETTE_QUERY]
         matcher = self.matcher(query)
         for feed in app.service.feeds():
             title = f"Feed: {clean_line(feed.display_title, 80)}"
             score = matcher.match(title)
             if score > 0:
-                yield Hit(score, matcher.highlight(title), partial(app.jump_to_feed, feed.id))
+                prompt = highlighted(title, matcher)
+                yield Hit(score, prompt, partial(app.jump_to_feed, feed.id), text=title)
         if len(query.strip()) >= 3:
             ids = app.service.first_article_ids(ArticleQuery(search=query), 15)
             rows = app.service.articles(ids)
@@ -100,28 +127,42 @@ class FeedsAndPosts(Provider):
                 row = rows.get(article_id)
                 if row is None:
                     continue
-                title = f"Post: {clean_line(row.title, 100)}"
-                yield Hit(0.5, title, partial(app.jump_to_article, article_id), help=row.feed_title)
+                # The feed goes in the prompt, not `help`: Textual reads help as markup.
+                prompt = Text.assemble(
+                    "Post: ",
+                    inert(row.title, 100, empty="(untitled)"),
+                    "  ",
+                    inert(row.feed_title, 60, style="dim"),
+                )
+                yield Hit(0.5, prompt, partial(app.jump_to_article, article_id), text=prompt.plain)
 
 
-class TermNewsApp(App[int]):
+class TermNewsApp(DiffOutputApp[int]):
     TITLE = "termnews"
     CSS_PATH = str(stylesheet_path())
     COMMANDS = App.COMMANDS | {FeedsAndPosts}
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="help"),
         Binding("ctrl+p", "command_palette", "Commands", show=False, id="command_palette"),
-        Binding("ctrl+q", "quit", "Quit", show=False, id="quit"),
+        # priority: quits from anywhere, the compose modal's text area included.
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="quit"),
+        # Not priority: a Q typed into a search box or a comment stays text.
+        Binding("Q", "quit", "Quit at once", show=False, id="hard_quit"),
     ]
 
-    def __init__(self, service: NewsService, paths: Paths | None = None) -> None:
-        super().__init__()
+    def __init__(self, service: NewsService, *, offer_sample_site: bool = False) -> None:
+        super().__init__(ansi_color=True if service.settings.ansi_colors else None)
+        self.diff_output = service.settings.diff_output
         self.service = service
-        if not service.restricted:  # hosted sessions never fetch: the host does
+        # A served session (or `--as`): nothing may touch the filesystem or run a program.
+        self.restricted = service.restricted or bool(os.environ.get("TERMNEWS_SERVED"))
+        if not self.restricted:  # hosted sessions never fetch: the host does
             service.prepare_workers()  # while stdio is still the terminal's
-        self.paths = paths
+        # The welcome screen offers the sample site only when a front door can open it
+        # (in a throwaway data dir, after this app exits): see `run_app`.
+        self.offer_sample_site = offer_sample_site and not self.restricted
+        self.wants_sample_site = False
         self._refresher: NewsService | None = None
-        self.demo_site: Any = None
         self.ssh = over_ssh()
         self.crash_message = ""
         self._lists_timer: Timer | None = None
@@ -136,9 +177,13 @@ class TermNewsApp(App[int]):
                 loop.add_signal_handler(signum, self._hang_up, signum)
         self.service.on_problem = lambda message: self.tell(message, error=True)
         settings = self.service.settings
-        if settings.keys:
-            self.set_keymap(dict(settings.keys))
+        keymap = {**KEYMAPS.get(settings.keymap, {}), **settings.keys}
+        if keymap:
+            self.set_keymap(keymap)
+        for problem in self.keymap_problems(keymap):
+            self.tell(f"Settings: {problem}", error=True)
         theme = self.service.get_preference("theme") or settings.theme
+        theme = terminal_theme(self, theme, ansi=settings.ansi_colors)
         if theme in self.available_themes:
             self.theme = theme
         self.theme_changed_signal.subscribe(self, self._remember_theme)
@@ -164,6 +209,32 @@ class TermNewsApp(App[int]):
             self.set_interval(OUTBOX_RETRY_SECONDS, self._retry_outbox)
         elif minutes and self._auto_refresh_enabled():
             self.set_interval(minutes * 60, self._interval_refresh)
+
+    def keymap_problems(self, keymap: dict[str, str]) -> list[str]:
+        """What is wrong with `[keys]` (and the settings file itself), in the user's words."""
+        problems: list[str] = []
+        path = self.service.settings.path
+        if path is not None and not path.exists() and path != default_config_file():
+            problems.append(f"{path} does not exist; using the default settings")
+        places = binding_places()
+        known = {b.id for _where, bindings in places for b in bindings if b.id}
+        for binding_id in self.service.settings.keys:
+            if binding_id not in known:
+                problems.append(f"[keys] {binding_id}: no such binding id (? lists them)")
+        for where, bindings in places:
+            owner: dict[str, str] = {}
+            for binding in bindings:
+                if not binding.id:
+                    continue
+                for key in keymap.get(binding.id, binding.key).split(","):
+                    key = key.strip()
+                    other = owner.setdefault(key, binding.id)
+                    if other != binding.id:
+                        problems.append(
+                            f"[keys] {key} is bound to both {other} and {binding.id} "
+                            f"in the {where}; only one of them can work"
+                        )
+        return problems
 
     def _auto_refresh_enabled(self) -> bool:
         if os.environ.get("TERMNEWS_NO_AUTO_REFRESH"):
@@ -198,20 +269,14 @@ class TermNewsApp(App[int]):
     def _interval_refresh(self) -> None:
         self.start_refresh(None, due_only=True)
 
-    def start_demo_site(self) -> None:
-        """The welcome screen's sample site, served for as long as the app runs."""
-        from termnews.demo import DemoSite
-
-        if self.demo_site is None:
-            self.demo_site = DemoSite().start()
-        for url in self.demo_site.feed_urls:
-            self.service.subscribe(url, tags=["sample site"])
+    def open_sample_site(self) -> None:
+        """Leave, asking the front door to open the sample site in a throwaway data dir."""
+        self.wants_sample_site = True
+        self.exit(0)
 
     def on_unmount(self) -> None:
         if self._refresher is not None:
             self._refresher.close()
-        if self.demo_site is not None:
-            self.demo_site.stop()
 
     # -- refresh (a thread with its own database connection) ----------------------------
 
@@ -275,8 +340,7 @@ class TermNewsApp(App[int]):
         )
         if failed:
             summary += f", {len(failed)} failed (marked ! in the feed list)"
-            for result in failed[:3]:
-                self.tell(f"{result.title}: {result.error}", error=True)
+            self.tell(failure_summary(failed), error=True)
         self._status(summary)
         if self._lists_timer is not None:
             self._lists_timer.stop()
@@ -290,7 +354,7 @@ class TermNewsApp(App[int]):
             self.tell(f"Something went wrong: {type(error).__name__}: {error}", error=True)
             self._status("")
 
-    def _feeds_screen(self) -> Any:
+    def _feeds_screen(self) -> FeedsScreen | None:
         from termnews.screens.feeds import FeedsScreen
 
         for screen in self.screen_stack:
@@ -306,17 +370,12 @@ class TermNewsApp(App[int]):
     def _status(self, message: str) -> None:
         screen = self._feeds_screen()
         if screen is not None and screen.is_mounted:
-            for line in screen.query("StatusLine"):
+            for line in screen.query(StatusLine):
                 line.say(message)
 
-    # -- reader ---------------------------------------------------------------------
+    # -- jumps from the command palette ---------------------------------------------------
 
-    def open_reader(self, position: Position, on_close: Callable[[int], None]) -> None:
-        from termnews.screens.reader import ReaderScreen
-
-        self.push_screen(ReaderScreen(position), lambda index: on_close(index or 0))
-
-    def _show_list(self, key: str) -> Any:
+    def _show_list(self, key: str) -> FeedsScreen | None:
         """Back to the feed list screen, showing the list `key` ("all", "feed:3", ...)."""
         screen = self._feeds_screen()
         if screen is None:
@@ -355,7 +414,7 @@ class TermNewsApp(App[int]):
         except Exception as exc:  # offline or a hostile site: the board still works
             info = CommentInfo(
                 can_read=False,
-                targets=[comments.board_target()],
+                targets=[comments.board_target()] if comments.shared_host() else [],
                 page_url=article.comments.page_url or article.link,
                 reason=f"could not reach the post's site ({type(exc).__name__}); "
                 "only the board is offered",
@@ -373,6 +432,10 @@ class TermNewsApp(App[int]):
         if reply_to is not None and reply_to.source == "board":
             # A reply to a board comment can only go to the board: the site never saw it.
             info.targets = [t for t in info.targets if t.kind == "board"]
+        if not info.targets:  # nowhere to send from here: say why, and where to go instead
+            page = f" The comment page: {info.page_url}" if info.page_url else ""
+            self.tell(clean_line(info.reason or "No comment can be sent here.", 200) + page)
+            return
         self.push_screen(ComposeScreen(article, info, reply_to=reply_to), closed)
 
     def save_open_drafts(self) -> None:
@@ -393,23 +456,23 @@ class TermNewsApp(App[int]):
         threading.Timer(2.0, os._exit, args=(128 + signum,)).start()
         self.exit(128 + signum)
 
-    def action_quit(self) -> None:  # type: ignore[override]
+    async def action_quit(self) -> None:
         self.save_open_drafts()
         self.exit(0)
 
     # -- links --------------------------------------------------------------------------
 
-    def open_url(self, url: str) -> None:
+    def open_link(self, url: str) -> None:
         """Open in a browser where one can show; otherwise copy with OSC 52 and say so."""
         safe = clean_line(url, 2000)
         browser = self.service.settings.browser
-        if self.service.restricted or self.ssh or (not has_display() and not browser):
+        if self.restricted or self.ssh or (not has_display() and not browser):
             self.copy_url(safe)
             return
         try:
             if browser:
                 subprocess.Popen(
-                    [*shlex.split(browser), safe],
+                    [*split_command(browser), safe],
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
@@ -438,6 +501,61 @@ class TermNewsApp(App[int]):
             timeout=8 if error else 4,
             markup=False,
         )
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Any = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Textual's notify, but plain text unless a caller asks for markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    # -- actions: only the app's own ---------------------------------------------------
+
+    async def _broker_event(
+        self, event_name: str, event: events.Event, default_namespace: DOMNode
+    ) -> bool:
+        """Refuse actions carried in text (`[@click=...]` markup in a style's meta).
+
+        termnews writes no such markup itself, so any that reaches a click came from outside
+        (a feed title, a comment, a member name): it never runs.
+        """
+        style = getattr(event, "style", None)
+        meta = getattr(style, "meta", None)
+        if meta and any(str(key).startswith("@") for key in meta):
+            event.stop()
+            self.log.warning(f"refused an action carried in text: {meta!r}")
+            return True
+        return await super()._broker_event(event_name, event, default_namespace)
+
+    async def run_action(
+        self,
+        action: str | ActionParseResult,
+        default_namespace: DOMNode | None = None,
+        namespaces: Mapping[str, DOMNode] | None = None,
+    ) -> bool:
+        """In restricted mode, actions that write files or run programs are refused."""
+        if self.restricted:
+            name = action[1] if isinstance(action, tuple) else action.rpartition(".")[2]
+            if name.split("(", 1)[0].strip() in RESTRICTED_ACTIONS:
+                self.tell("Not available on this host.")
+                return True
+        return await super().run_action(action, default_namespace, namespaces)
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        if self.restricted:
+            self.tell("Not available on this host.")
+            return
+        super().action_screenshot(filename, path)
+
+    def action_suspend_process(self) -> None:
+        if self.restricted:
+            return
+        super().action_suspend_process()
 
     # -- crashes -----------------------------------------------------------------------
 
@@ -469,24 +587,17 @@ class TermNewsApp(App[int]):
     # -- help and the command palette --------------------------------------------------
 
     def action_help(self) -> None:
-        from termnews.screens.feeds import FeedsScreen
         from termnews.screens.help import HelpScreen
-        from termnews.screens.reader import ReaderScreen
 
-        sources: list[tuple[str, list[Binding]]] = [
-            ("anywhere", _bindings(TermNewsApp.BINDINGS)),
-            ("lists", _bindings(FeedsScreen.BINDINGS)),
-            ("article list", _bindings(ArticleList.BINDINGS)),
-            ("feed list", _bindings(FeedList.BINDINGS)),
-            ("reader", _bindings(ReaderScreen.BINDINGS)),
-            ("reader text", _bindings(ArticleView.BINDINGS)),
-        ]
         if isinstance(self.screen, HelpScreen):
             return
-        self.push_screen(HelpScreen(sources, dict(self._keymap)))
+        self.push_screen(HelpScreen(binding_places(), dict(self._keymap)))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if self.restricted and command.title in RESTRICTED_COMMANDS:
+                continue  # a screenshot writes a file on the host
+            yield command
         yield SystemCommand("Help: keys", "Show every key binding", self.action_help)
         yield SystemCommand(
             "Refresh all feeds", "Fetch every feed now", partial(self.start_refresh, None)
@@ -506,10 +617,37 @@ def _bindings(items: Iterable[Any]) -> list[Binding]:
     return [b for b in items if isinstance(b, Binding)]
 
 
-def run_app(service: NewsService, paths: Paths | None = None) -> int:
-    app = TermNewsApp(service, paths)
+def binding_places() -> list[tuple[str, list[Binding]]]:
+    """Every place keys are bound, with its bindings: the help table, the README's key
+    table and the `[keys]` checks all read this."""
+    from termnews.screens.comments import CommentsScreen
+    from termnews.screens.compose import ComposeScreen
+    from termnews.screens.feeds import FeedsScreen
+    from termnews.screens.outbox import OutboxScreen
+    from termnews.screens.reader import ReaderScreen
+
+    return [
+        ("anywhere", _bindings(TermNewsApp.BINDINGS)),
+        ("lists", _bindings(FeedsScreen.BINDINGS)),
+        ("article list", _bindings(ArticleList.BINDINGS)),
+        ("feed list", _bindings(FeedList.BINDINGS)),
+        ("reader", _bindings(ReaderScreen.BINDINGS)),
+        ("reader text", _bindings(ArticleView.BINDINGS)),
+        ("comments", _bindings(CommentsScreen.BINDINGS)),
+        ("compose", _bindings(ComposeScreen.BINDINGS)),
+        ("unsent comments", _bindings(OutboxScreen.BINDINGS)),
+    ]
+
+
+def run_app(service: NewsService, *, open_sample_site: Callable[[], int] | None = None) -> int:
+    """Run the reader. `open_sample_site` is the front door's way to open the sample site
+    (in a throwaway data dir, as `termnews demo` does) when the welcome screen asks for it:
+    the app itself never starts a server or subscribes to one."""
+    app = TermNewsApp(service, offer_sample_site=open_sample_site is not None)
     mouse = service.settings.mouse and not (over_ssh() and "mouse" not in _explicit(service))
     result = app.run(mouse=mouse)
+    if app.wants_sample_site and open_sample_site is not None:
+        return open_sample_site()
     return int(result or 0) if app.return_code in (None, 0) else int(app.return_code or 1)
 
 

@@ -48,11 +48,23 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="run in restricted (hosted) mode as member NAME; for sshd forced commands",
     )
-    parser.set_defaults(handler=run_app)
+    parser.set_defaults(handler=_reader)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (core, demo, host):
         module.register(sub)
     return parser
+
+
+def _reader(args: argparse.Namespace) -> int:
+    """No subcommand: the reader, whose welcome screen may ask for the sample site (run as
+    `termnews demo` does, in a throwaway data dir, never in the user's own)."""
+
+    def sample_site() -> int:
+        demo_args = build_parser().parse_args(["demo"])
+        demo_args.config, demo_args.data_dir = args.config, None
+        return demo.cmd_demo(demo_args)
+
+    return run_app(args, open_sample_site=sample_site)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

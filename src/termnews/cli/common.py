@@ -100,14 +100,15 @@ def login_name() -> str:
         return "local"
 
 
-def run_app(args: argparse.Namespace) -> int:
-    """The reader itself (no subcommand)."""
+def run_app(args: argparse.Namespace, open_sample_site: Callable[[], int] | None = None) -> int:
+    """The reader itself. ``open_sample_site`` is what the welcome screen's "Open the sample
+    site" runs after the reader closes (the app never starts a server itself)."""
     try:
         from termnews.app import run_app as run_reader
     except ImportError as exc:  # pragma: no cover - the UI ships with the package
         raise CommandError(f"the reader UI could not be loaded: {exc}") from exc
-    service, paths = open_service(args)
+    service, _ = open_service(args)
     try:
-        return run_reader(service, paths)
+        return run_reader(service, open_sample_site=open_sample_site)
     finally:
         service.close()

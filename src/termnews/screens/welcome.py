@@ -30,8 +30,7 @@ come back once there is something to read."""
 
 class WelcomeScreen(TermNewsAccess, Screen[None]):
     BINDINGS = [
-        Binding("ctrl+q", "app.quit", "Quit", id="quit"),
-        Binding("escape", "app.quit", "Quit", show=False, id="welcome_quit"),
+        Binding("ctrl+q", "app.quit", "Quit", id="quit"),  # Escape never quits
     ]
 
     def compose(self) -> ComposeResult:
@@ -50,7 +49,8 @@ class WelcomeScreen(TermNewsAccess, Screen[None]):
                 yield Button("Add feed", variant="primary", id="add")
                 if not restricted:
                     yield Button("Import file", id="import")
-                    yield Button("Open the sample site", id="demo")
+                    if self.tn_app.offer_sample_site:
+                        yield Button("Open the sample site", id="demo")
                 yield Button("Quit", id="quit")
             yield Static("", id="welcome-status")
         yield Footer()
@@ -89,8 +89,8 @@ class WelcomeScreen(TermNewsAccess, Screen[None]):
 
     @on(Button.Pressed, "#demo")
     def demo(self) -> None:
-        self.tn_app.start_demo_site()
-        self.tn_app.show_feeds(refresh=True)
+        # The sample site opens in a throwaway data dir, never in the user's own.
+        self.tn_app.open_sample_site()
 
     @on(Button.Pressed, "#quit")
     def quit(self) -> None:
