@@ -46,6 +46,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import pyte
 from ptyprocess import PtyProcess
 
 REPO = Path(__file__).resolve().parents[1]
@@ -151,6 +152,9 @@ class Terminal:
         self.proc = PtyProcess.spawn(argv, env=env, cwd=str(REPO), dimensions=(ROWS, COLS))
         self.output = bytearray()
         self.eof = False
+        # The output layer sends only changed cells: text is also looked for on a screen.
+        self.screen = pyte.Screen(COLS, ROWS)
+        self.stream = pyte.ByteStream(self.screen)
 
     def pump(self, timeout: float) -> None:
         if self.eof:
@@ -166,6 +170,7 @@ class Terminal:
         if not data:
             self.eof = True
         self.output += data
+        self.stream.feed(data)
 
     def wait_for(self, text: str, since: int = 0, timeout: float = 60.0) -> float:
         """perf_counter time when `text` first showed after output offset `since`."""
@@ -174,7 +179,9 @@ class Terminal:
         while True:
             # Search only the new output (plus an overlap for text split across reads).
             start = max(since, checked - 4 * len(text.encode()) - 64)
-            if text in screen_text(bytes(self.output[start:])):
+            if text in screen_text(bytes(self.output[start:])) or any(
+                text in line for line in self.screen.display
+            ):
                 return time.perf_counter()
             checked = len(self.output)
             if self.eof or time.perf_counter() > deadline:

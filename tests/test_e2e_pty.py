@@ -26,6 +26,7 @@ from termnews.demo import DemoSite
 from termnews.model import ArticleQuery
 from termnews.sanitize import clean_line
 from termnews.store import Store
+from tests.support.emulator import emulator
 from tests.support.feedserver import FeedServer, make_rss
 from tests.support.terminal import termnews_env
 
@@ -80,6 +81,9 @@ class Terminal:
         self.proc = PtyProcess.spawn(argv, env=env, cwd=str(ROOT), dimensions=(ROWS, COLS))
         self.output = bytearray()
         self.eof = False
+        # What the terminal shows: with the output layer only changed cells are sent, so
+        # text is looked for on an emulated screen, not in the bytes.
+        self.screen, self.stream = emulator(COLS, ROWS)
 
     def _pump(self, timeout: float) -> None:
         if self.eof:
@@ -93,6 +97,7 @@ class Terminal:
                 data = b""
             self.eof = not data
             self.output += data
+            self.stream.feed(data)
 
     def send(self, keys: bytes) -> int:
         """Type keys; returns the output offset to look for their effect after."""
@@ -101,10 +106,11 @@ class Terminal:
         return mark
 
     def wait_for(self, *texts: str, since: int = 0) -> None:
-        """Until every text has shown on screen after output offset `since`."""
+        """Until every text shows on screen. `since` (the output offset of the key) is not
+        needed: the screen before the key never shows what the callers wait for."""
         deadline = time.monotonic() + WAIT
         while True:
-            shown = screen_text(bytes(self.output[since:]))
+            shown = "\n".join(self.screen.display)
             missing = [t for t in texts if t not in shown]
             if not missing:
                 return
@@ -113,10 +119,10 @@ class Terminal:
             self._pump(0.05)
 
     def wait_for_footer(self, test: Callable[[str], bool], since: int = 0) -> None:
-        """Until the footer last drawn after `since` passes `test` (it gets the key hints)."""
+        """Until the footer on screen passes `test` (it gets the key hints)."""
         deadline = time.monotonic() + WAIT
         while True:
-            shown = screen_text(bytes(self.output[since:]))
+            shown = self.screen.display[-1]
             end = shown.rfind("^p Commands")
             start = shown.rfind("Back/Quit", 0, end) if end >= 0 else -1
             footer = shown[max(0, start - 12) : end] if start >= 0 else ""

@@ -114,6 +114,7 @@ async def test_the_reader_keeps_working_on_a_full_disk(full_service: NewsService
         await pilot.press("n")  # and on to the next: still reading
         await pilot.pause()
         assert isinstance(app.screen, ReaderScreen) and app.screen.article.id != first
+        # Textual keeps the list of notifications private; it is what the screen shows.
         told = [str(n.message) for n in app._notifications]  # type: ignore[attr-defined]
         full = [m for m in told if "is full" in m]
         assert len(full) == 1, told  # told once, not at every post
@@ -127,6 +128,29 @@ async def test_the_reader_keeps_working_on_a_full_disk(full_service: NewsService
         assert app.screen.article.id == second
         assert full_service.article(second).read
         assert full_service.save_problem is None
+
+
+def test_search_on_a_full_disk_answers_from_what_is_indexed(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite")
+    ids = stored_entries(store, 3)
+    store.index_pending()
+    words = " ".join(f"word{i}" for i in range(5000))  # needs new index pages
+    more = ParsedEntry("urn:late", None, "Post late", None, 1_800_000_000, None, words, None)
+    feed_id = store.article(ids[0]).feed_id
+    store.store_feed(
+        feed_id,
+        ParsedFeed("A feed", None, [more]),
+        etag=None,
+        last_modified=None,
+        body_hash="h2",
+        next_fetch=0,
+    )
+    fill_the_disk(store)
+    assert store.pending_index() == 1
+    assert len(store.article_ids(ArticleQuery(search="post"))) == 3  # no StoreFull
+    free_the_disk(store)
+    assert len(store.article_ids(ArticleQuery(search="post"))) == 4
+    store.close()
 
 
 def test_damaged_databases_are_named_and_left_alone(tmp_path: Path) -> None:

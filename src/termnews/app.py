@@ -32,6 +32,7 @@ from termnews.messages import RefreshDone, RefreshProgress
 from termnews.model import ArticleDetail, ArticleQuery, Comment
 from termnews.sanitize import clean_line
 from termnews.service import FeedRefresh, NewsService, RefreshOutcome
+from termnews.terminal.hook import DiffOutputApp, terminal_theme
 from termnews.widgets.article_list import ArticleList
 from termnews.widgets.article_view import ArticleView
 from termnews.widgets.feed_list import FeedList
@@ -136,7 +137,7 @@ class FeedsAndPosts(Provider):
                 yield Hit(0.5, prompt, partial(app.jump_to_article, article_id), text=prompt.plain)
 
 
-class TermNewsApp(App[int]):
+class TermNewsApp(DiffOutputApp[int]):
     TITLE = "termnews"
     CSS_PATH = str(stylesheet_path())
     COMMANDS = App.COMMANDS | {FeedsAndPosts}
@@ -150,7 +151,8 @@ class TermNewsApp(App[int]):
     ]
 
     def __init__(self, service: NewsService, *, offer_sample_site: bool = False) -> None:
-        super().__init__()
+        super().__init__(ansi_color=True if service.settings.ansi_colors else None)
+        self.diff_output = service.settings.diff_output
         self.service = service
         # A served session (or `--as`): nothing may touch the filesystem or run a program.
         self.restricted = service.restricted or bool(os.environ.get("TERMNEWS_SERVED"))
@@ -181,6 +183,7 @@ class TermNewsApp(App[int]):
         for problem in self.keymap_problems(keymap):
             self.tell(f"Settings: {problem}", error=True)
         theme = self.service.get_preference("theme") or settings.theme
+        theme = terminal_theme(self, theme, ansi=settings.ansi_colors)
         if theme in self.available_themes:
             self.theme = theme
         self.theme_changed_signal.subscribe(self, self._remember_theme)
@@ -414,7 +417,7 @@ class TermNewsApp(App[int]):
         except Exception as exc:  # offline or a hostile site: the board still works
             info = CommentInfo(
                 can_read=False,
-                targets=[comments.board_target()],
+                targets=[comments.board_target()] if comments.shared_host() else [],
                 page_url=article.comments.page_url or article.link,
                 reason=f"could not reach the post's site ({type(exc).__name__}); "
                 "only the board is offered",
@@ -432,6 +435,10 @@ class TermNewsApp(App[int]):
         if reply_to is not None and reply_to.source == "board":
             # A reply to a board comment can only go to the board: the site never saw it.
             info.targets = [t for t in info.targets if t.kind == "board"]
+        if not info.targets:  # nowhere to send from here: say why, and where to go instead
+            page = f" The comment page: {info.page_url}" if info.page_url else ""
+            self.tell(clean_line(info.reason or "No comment can be sent here.", 200) + page)
+            return
         self.push_screen(ComposeScreen(article, info, reply_to=reply_to), closed)
 
     def save_open_drafts(self) -> None:

@@ -152,6 +152,7 @@ class Comment:
     content_html: str
     link: str | None = None
     status: CommentStatus = CommentStatus.APPROVED
+    score: int | None = None  # points / likes where the source counts them (HN has none)
 
 
 @dataclass(slots=True)
@@ -231,7 +232,7 @@ class OutboxRow:
     attempts: int
     next_attempt: float
     last_error: str | None
-    state: str  # "pending", "rejected" or "failed"
+    state: str  # an OutboxState value
     created: float
     lease_until: float
 
@@ -239,3 +240,30 @@ class OutboxRow:
 # A search uses at most this much of what was typed (a search box should stop there too).
 SEARCH_MAX_CHARS = 200
 SEARCH_MAX_WORDS = 12
+
+
+class TargetKind(StrEnum):
+    """Where a comment can be sent: one value per posting backend."""
+
+    WORDPRESS_REST = "wordpress-rest"
+    WORDPRESS_FORM = "wordpress-form"
+    COMMENTAPI = "commentapi"
+    BOARD = "board"
+
+
+class CommentSource(StrEnum):
+    """Which source a cached comment came from (the `comments.source` column)."""
+
+    FEED = "feed"  # the post's comment feed (wfw:commentRss, Atom replies)
+    WORDPRESS = "wordpress"  # WordPress' REST listing
+    SENT = "sent"  # your own comment, kept until a listing from the site shows it
+    BOARD = "board"  # the host's board (its own table)
+
+
+class OutboxState(StrEnum):
+    """Where a comment waiting in the outbox stands."""
+
+    PENDING = "pending"  # to be sent again when due
+    UNCERTAIN = "uncertain"  # an attempt may have reached the site: check before re-sending
+    REJECTED = "rejected"  # the site said no; edit or discard it
+    FAILED = "failed"  # gave up; edit or discard it

@@ -236,7 +236,7 @@ class NewsService:
                 word = "delivered" if sent else "not delivered"
                 deliveries.append(Delivery(sent, f"comment {word}: {clean_line(result.message)}"))
         for item in self.comments.outbox():
-            if item.state == "pending":
+            if item.state in ("pending", "uncertain"):
                 deliveries.append(Delivery(False, f"comment pending: {_waiting(item)}"))
         return deliveries
 

@@ -1,0 +1,152 @@
+"""Bytes the terminal receives per key: next post (`n`) and one scroll line (`j`).
+
+    .venv/bin/python bench/bytes.py [--columns 120 --rows 40] [--presses 4] [--scrolls 20]
+
+Runs `termnews demo` (the sample site on loopback) in a real PTY once per output mode:
+Textual's own output (`diff_output = false`), the output layer (the default), and the
+layer with the terminal's own colours (`ansi_colors = true`). In each it opens the first
+post of the Saltmarsh Quay Gazette feed (the sample site's posts feed), presses `n` through
+the feed, then opens the long post and presses `j`. For every key it counts the bytes read
+from the PTY master between the key and quiet (no byte for --quiet seconds), and checks on
+a pyte screen that the key did what it should. Prints medians and each count. Not run by CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import select
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyte
+from ptyprocess import PtyProcess
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "src"))
+
+from tests.support.terminal import termnews_env  # noqa: E402
+
+FEED = "Saltmarsh Quay Gazette"
+LONG_POST = "A year of harbour logs"
+MODES = {
+    "textual": "diff_output = false\n",
+    "layer": "diff_output = true\n",
+    "layer+ansi": "diff_output = true\nansi_colors = true\n",
+}
+
+
+class Pty:
+    """termnews in a PTY, its output drawn on a pyte screen and counted."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], columns: int, rows: int) -> None:
+        self.proc = PtyProcess.spawn(argv, env=env, cwd=str(REPO), dimensions=(rows, columns))
+        self.screen = pyte.Screen(columns, rows)
+        self.stream = pyte.ByteStream(self.screen)
+        self.received = 0
+
+    def pump(self, timeout: float) -> bool:
+        ready, _, _ = select.select([self.proc.fd], [], [], timeout)
+        if not ready:
+            return False
+        try:
+            data = os.read(self.proc.fd, 1 << 16)
+        except OSError:
+            data = b""
+        if not data:
+            raise RuntimeError("termnews exited:\n" + self.text())
+        self.received += len(data)
+        self.stream.feed(data)
+        return True
+
+    def text(self) -> str:
+        return "\n".join(self.screen.display)
+
+    def wait_for(self, text: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.text():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{text!r} never showed; the screen:\n{self.text()}")
+            self.pump(0.05)
+
+    def settle(self, quiet: float) -> None:
+        while self.pump(quiet):
+            pass
+
+    def key(self, key: bytes, quiet: float) -> int:
+        """Bytes received from pressing `key` until the output is quiet."""
+        self.settle(quiet)
+        before = self.received
+        os.write(self.proc.fd, key)
+        self.pump(5.0)  # the first byte
+        self.settle(quiet)
+        return self.received - before
+
+    def close(self) -> None:
+        if self.proc.isalive():
+            self.proc.terminate(force=True)
+
+
+def run_mode(config: str, args: argparse.Namespace) -> dict[str, list[int]]:
+    with tempfile.TemporaryDirectory(prefix="tn-bytes-") as home_dir:
+        home = Path(home_dir)
+        settings = home / "xdg-config" / "termnews"
+        settings.mkdir(parents=True)
+        (settings / "config.toml").write_text("[general]\n" + config, encoding="utf-8")
+        env = termnews_env(home)
+        env["COLORTERM"] = "truecolor"
+        argv = [sys.executable, "-m", "termnews", "demo", "--data-dir", str(home / "data")]
+        term = Pty(argv, env, args.columns, args.rows)
+        counts: dict[str, list[int]] = {"first open": [], "n": [], "j": []}
+        try:
+            term.wait_for(FEED)
+            term.settle(args.quiet)
+            for _ in range(8):  # down the feed list to the posts feed
+                if f"─ {FEED} " in term.text():
+                    break
+                term.key(b"j", args.quiet)
+            term.wait_for(f"─ {FEED} ")
+            term.key(b"\t", args.quiet)
+            counts["first open"].append(term.key(b"\r", args.quiet))
+            term.wait_for(" 1/")
+            for number in range(2, args.presses + 2):
+                counts["n"].append(term.key(b"n", args.quiet))
+                term.wait_for(f" {number}/")
+            for _ in range(args.presses):  # back to the long post
+                if LONG_POST in term.text():
+                    break
+                term.key(b"p", args.quiet)
+            term.wait_for(LONG_POST)
+            for _ in range(args.scrolls):
+                counts["j"].append(term.key(b"j", args.quiet))
+        finally:
+            term.close()
+        return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--columns", type=int, default=120)
+    parser.add_argument("--rows", type=int, default=40)
+    parser.add_argument("--presses", type=int, default=4, help="n presses (the feed has 5)")
+    parser.add_argument("--scrolls", type=int, default=20, help="j presses in the long post")
+    parser.add_argument("--quiet", type=float, default=0.3, help="seconds without output")
+    parser.add_argument("--mode", action="append", choices=sorted(MODES), help="default: all")
+    args = parser.parse_args()
+    print(f"termnews demo, {args.columns}x{args.rows}, TERM=xterm-256color, COLORTERM=truecolor")
+    print(f"{'mode':<12} {'open':>7} {'n median':>9} {'j median':>9}   each n / each j")
+    for mode in args.mode or list(MODES):
+        counts = run_mode(MODES[mode], args)
+        n, j = counts["n"], counts["j"]
+        print(
+            f"{mode:<12} {counts['first open'][0]:>7} {statistics.median(n):>9.0f} "
+            f"{statistics.median(j):>9.0f}   {' '.join(map(str, n))} / {' '.join(map(str, j))}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,362 @@
+"""The difference between what the terminal shows and what it should show, as bytes.
+
+`Screen` keeps two grids: the model (what Textual's compositor has drawn so far) and the
+shadow (what the terminal shows, as far as this module knows; unknown after an
+invalidation). `Screen.frame()` returns the escape sequences and text that turn the shadow
+into the model, as curses does: unchanged cells are skipped with the cheapest cursor move,
+the pen (SGR and OSC 8 state) carries across cells and only what changes is sent, and runs
+of blanks are erased with EL / ECH where the terminal erases with the current background.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from operator import ne
+
+from termnews.terminal.cells import (
+    ATTRIBUTES,
+    BLANK,
+    DEFAULT_PEN,
+    UNKNOWN,
+    Cell,
+    Pen,
+    Row,
+    blank_of,
+    erasable,
+    trusted,
+)
+from termnews.terminal.cells import width as cell_width
+
+# Terminals known to erase with the current background colour (terminfo `bce`) and to have
+# ECH. GNU screen (TERM=screen*) erases with the default background unless `defbce on`;
+# vt100/vt220 have no colours and vt100 no ECH; unknown names get the safe choice.
+BCE_TERMS: tuple[str, ...] = ("xterm", "tmux", "rxvt", "linux", "alacritty", "kitty", "foot")
+BCE_TERMS += ("wezterm", "st-", "konsole", "gnome", "vte", "iterm", "contour", "ghostty")
+NO_ECH_TERMS = ("vt100", "vt102", "vt52", "dumb", "ansi")
+SCROLL_MIN_ROWS = 3  # rows that must line up before scrolling is considered
+SCROLL_OVERHEAD = 16  # bytes of margins, a move, DL / IL and the margins' reset
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What the terminal can be asked to do, beyond cursor moves, EL and SGR."""
+
+    bce: bool = True  # erasing fills with the current background
+    ech: bool = True  # ECH (erase characters) exists
+    scroll: bool = True  # scrolling margins (DECSTBM) with insert / delete line (IL, DL)
+
+    @classmethod
+    def for_term(cls, term: str) -> Capabilities:
+        name = term.lower()
+        vt100 = name.startswith(NO_ECH_TERMS)
+        return cls(bce=name.startswith(BCE_TERMS), ech=not vt100, scroll=not vt100)
+
+
+def cup(y: int, x: int) -> str:
+    """Cursor position (0-based arguments), in its shortest spelling."""
+    if x == 0:
+        return "\x1b[H" if y == 0 else f"\x1b[{y + 1}H"
+    return f"\x1b[{y + 1};{x + 1}H"
+
+
+def _repeat(count: int, final: str) -> str:
+    return f"\x1b[{final}" if count == 1 else f"\x1b[{count}{final}"
+
+
+def sgr_change(old: Pen | None, new: Pen) -> str:
+    """The SGR sequence that turns pen `old` (None: unknown) into `new` (links apart)."""
+    bits, fg, bg, _ = new
+    full = [ATTRIBUTES[bit][1] for bit in range(len(ATTRIBUTES)) if bits >> bit & 1]
+    full += [code for code in (fg, bg) if code]
+    reset = "\x1b[0;" + ";".join(full) + "m" if full else "\x1b[m"
+    if old is None or old[0] < 0:
+        return reset
+    old_bits, old_fg, old_bg, _ = old
+    params: list[str] = []
+    off = old_bits & ~bits
+    again = 0
+    for bit, (_, _, clear) in enumerate(ATTRIBUTES):
+        if off >> bit & 1 and clear not in params:
+            params.append(clear)
+            # The same code clears its partner (22: bold and dim); set it again if wanted.
+            again |= sum(1 << b for b, a in enumerate(ATTRIBUTES) if a[2] == clear) & bits
+    params += [
+        ATTRIBUTES[bit][1]
+        for bit in range(len(ATTRIBUTES))
+        if (bits & ~old_bits | again) >> bit & 1
+    ]
+    if fg != old_fg:
+        params.append(fg or "39")
+    if bg != old_bg:
+        params.append(bg or "49")
+    change = "\x1b[" + ";".join(params) + "m"
+    return change if len(change) < len(reset) else reset
+
+
+class Screen:
+    """The model and the shadow of one terminal screen, and the frames between them."""
+
+    def __init__(self, width: int, height: int, capabilities: Capabilities | None = None) -> None:
+        self.capabilities = capabilities or Capabilities()
+        self.width = width
+        self.height = height
+        self.model: list[Row] = [[BLANK] * width for _ in range(height)]
+        self.shadow: list[Row] = []
+        self.dirty: set[int] = set()
+        self.cursor: tuple[int, int] | None = None  # (y, x) on the terminal, None: unknown
+        self.pen: Pen | None = None  # the terminal's pen, None: unknown
+        self._sgr: dict[tuple[Pen | None, Pen], str] = {}
+        self.invalidate()
+
+    def resize(self, width: int, height: int) -> None:
+        """A new terminal size: the model keeps what fits, the terminal is repainted."""
+        if (width, height) == (self.width, self.height):
+            return
+        rows = [(row + [BLANK] * width)[:width] for row in self.model[:height]]
+        rows += [[BLANK] * width for _ in range(height - len(rows))]
+        self.model, self.width, self.height = rows, width, height
+        self.invalidate()
+
+    def invalidate(self) -> None:
+        """Forget what the terminal shows: the next frame repaints every cell."""
+        self.shadow = [[UNKNOWN] * self.width for _ in range(self.height)]
+        self.dirty = set(range(self.height))
+        self.cursor = None
+        self.pen = None
+
+    def row(self, y: int) -> Row:
+        """Row `y` of the model, marked to be compared with the terminal at the next frame."""
+        self.dirty.add(y)
+        return self.model[y]
+
+    # -- frames ------------------------------------------------------------------------
+
+    def frame(self, cursor: tuple[int, int] | None = None) -> str:
+        """Escape sequences and text that make the terminal show the model; leaves the pen
+        at the default and the cursor at `cursor` (x, y), as Textual's own output does."""
+        out: list[str] = []
+        if self.capabilities.scroll and len(self.dirty) >= SCROLL_MIN_ROWS:
+            self._scroll(out)
+        for y in sorted(self.dirty):
+            if y < self.height and self.model[y] != self.shadow[y]:
+                self._row(out, y)
+        self.dirty.clear()
+        if out and self.pen != DEFAULT_PEN:
+            self._set_pen(out, DEFAULT_PEN)
+        if cursor is not None:
+            x, y = cursor
+            if out or self.cursor != (y, x):
+                self._move(out, y, x)
+        return "".join(out)
+
+    def _row(self, out: list[str], y: int) -> None:
+        new, old, width = self.model[y], self.shadow[y], self.width
+        tail = self._tail(new)
+        x = 0
+        while x < width:
+            if new[x] == old[x]:
+                x += 1
+                continue
+            if new[x][0] == "" and x and new[x - 1][0]:
+                x -= 1  # the right half of a wide character: draw the character
+            if x >= tail:
+                self._move(out, y, x)
+                self._set_pen(out, new[x][1], blank=True)
+                out.append("\x1b[K")
+                old[x:] = new[x:]
+                return
+            blank = new[x]
+            if self.capabilities.ech and self._can_erase(blank):
+                end = x + 1
+                while end < width and new[end] == blank:
+                    end += 1
+                erase = f"\x1b[{end - x}X"
+                changed = sum(1 for i in range(x, end) if new[i] != old[i])
+                if changed > len(erase):
+                    self._move(out, y, x)
+                    self._set_pen(out, blank[1], blank=True)
+                    out.append(erase)
+                    old[x:end] = new[x:end]
+                    x = end
+                    continue
+            x = self._write_run(out, y, x)
+
+    def _write_run(self, out: list[str], y: int, x: int) -> int:
+        """Draw the changed cells from `x` on; the column after them."""
+        new, old, width = self.model[y], self.shadow[y], self.width
+        self._move(out, y, x)
+        known = True
+        first = True  # drawn even if unchanged: the left half of a changed wide character
+        while x < width and (first or new[x] != old[x]):
+            first = False
+            text, pen = cell = new[x]
+            if pen != self.pen:
+                self._set_pen(out, pen, blank=text == " ")
+            if not text:  # a lone right half (the model never holds one): draw a blank
+                text = " "
+            out.append(text)
+            old[x] = cell
+            x += 1
+            known = known and trusted(text)
+            if cell_width(text) == 2:
+                if x < width and new[x][0] == "":
+                    old[x] = new[x]
+                    x += 1
+                else:  # the terminal went two columns on, the model one: move afresh
+                    known = False
+                    break
+        # After the last column the terminal waits to wrap; after a cluster or emoji the
+        # column is the terminal's guess: either way the next move is absolute.
+        self.cursor = (y, x) if known and x < width else None
+        return x
+
+    def _tail(self, row: Row) -> int:
+        """The first column of the row's trailing run of erasable blanks of one pen."""
+        last = row[-1] if row else BLANK
+        if not self._can_erase(last):
+            return self.width
+        x = self.width
+        while x > 0 and row[x - 1] == last:
+            x -= 1
+        return x
+
+    def _can_erase(self, cell: Cell) -> bool:
+        return erasable(cell) and (self.capabilities.bce or not cell[1][2])
+
+    # -- scrolling -----------------------------------------------------------------------
+
+    def _scroll(self, out: list[str]) -> None:
+        """Where a block of rows moved up or down (a scrolled view), move it on the terminal
+        with delete / insert line inside scrolling margins, if that costs fewer cells."""
+        model, shadow = self.model, self.shadow
+        changed = [y for y in sorted(self.dirty) if model[y] != shadow[y]]
+        if len(changed) < SCROLL_MIN_ROWS:
+            return
+        top, bottom = changed[0], changed[-1]
+        plain = {y: sum(map(ne, model[y], shadow[y])) for y in range(top, bottom + 1)}
+        best: tuple[int, int, int, int] | None = None  # cost, shift, top, bottom
+        for shift in self._shifts(top, bottom):
+            region = self._region(top, bottom, shift, plain)
+            if region is None:
+                continue
+            cost = self._scroll_cost(*region, shift, plain)
+            if cost < (best[0] if best else sum(plain.values()) - SCROLL_OVERHEAD):
+                best = (cost, shift, *region)
+        if best is None:
+            return
+        _, shift, top, bottom = best
+        out.append(f"\x1b[{top + 1};{bottom + 1}r{cup(top, 0)}")
+        unknown = [[UNKNOWN] * self.width for _ in range(abs(shift))]
+        if shift > 0:  # rows moved up: delete at the top of the region
+            out.append(_repeat(shift, "M"))
+            shadow[top : bottom + 1] = shadow[top + shift : bottom + 1] + unknown
+        else:
+            out.append(_repeat(-shift, "L"))
+            shadow[top : bottom + 1] = unknown + shadow[top : bottom + 1 + shift]
+        out.append("\x1b[r")  # margins back to the whole screen (the cursor goes home)
+        self.cursor = None
+        self.dirty.update(range(top, bottom + 1))
+
+    def _shifts(self, top: int, bottom: int) -> list[int]:
+        """Row shifts worth trying: those that line up the most row halves (a scroll bar or
+        a border at one side stops whole rows from matching)."""
+        half = self.width // 2
+        where: dict[tuple[Cell, ...], list[int]] = {}
+        for y in range(top, bottom + 1):
+            for part in (tuple(self.shadow[y][:half]), tuple(self.shadow[y][half:])):
+                if part and part.count(part[0]) != len(part):  # not one cell repeated
+                    where.setdefault(part, []).append(y)
+        votes: dict[int, int] = {}
+        for y in range(top, bottom + 1):
+            for part in (tuple(self.model[y][:half]), tuple(self.model[y][half:])):
+                for old_y in where.get(part, ())[:4]:
+                    if old_y != y:
+                        votes[old_y - y] = votes.get(old_y - y, 0) + 1
+        ranked = sorted(votes, key=lambda shift: (-votes[shift], abs(shift)))
+        return [shift for shift in ranked[:3] if votes[shift] >= 2]
+
+    def _region(
+        self, top: int, bottom: int, shift: int, plain: dict[int, int]
+    ) -> tuple[int, int] | None:
+        """The rows to scroll: from the first to the last row that the shift draws cheaper."""
+        model, shadow = self.model, self.shadow
+        better = [
+            y
+            for y in range(top, bottom + 1)
+            if top <= y + shift <= bottom and sum(map(ne, model[y], shadow[y + shift])) < plain[y]
+        ]
+        if len(better) < SCROLL_MIN_ROWS:
+            return None
+        if shift > 0:
+            return better[0], better[-1] + shift
+        return better[0] + shift, better[-1]
+
+    def _scroll_cost(self, top: int, bottom: int, shift: int, plain: dict[int, int]) -> int:
+        """Cells to draw after scrolling rows top..bottom by `shift`, plus the rest."""
+        model, shadow = self.model, self.shadow
+        cost = sum(count for y, count in plain.items() if not top <= y <= bottom)
+        for y in range(top, bottom + 1):
+            source = y + shift
+            if top <= source <= bottom:
+                cost += sum(map(ne, model[y], shadow[source]))
+            else:  # a row scrolled in: drawn whole, its trailing blanks erased
+                cost += self._tail(model[y]) + 3
+        return cost
+
+    # -- the cursor and the pen --------------------------------------------------------
+
+    def _move(self, out: list[str], y: int, x: int) -> None:
+        at = self.cursor
+        if at == (y, x):
+            return
+        best = cup(y, x)
+        if at is not None:
+            cy, cx = at
+            if cy == y and x > cx:
+                best = min(best, _repeat(x - cx, "C"), self._literal(y, cx, x), key=len)
+            elif cy == y:
+                best = min(best, _repeat(cx - x, "D"), "\r" + self._forward(y, x), key=len)
+            elif 0 < y - cy <= 4:
+                best = min(best, "\r" + "\n" * (y - cy) + self._forward(y, x), key=len)
+        out.append(best)
+        self.cursor = (y, x)
+
+    def _forward(self, y: int, x: int) -> str:
+        """From column 0 of row y to column x."""
+        return "" if x == 0 else min(_repeat(x, "C"), self._literal(y, 0, x), key=len)
+
+    def _literal(self, y: int, start: int, end: int) -> str:
+        """Cells start..end of row y written again, if that moves the cursor as cheaply."""
+        limit = len(f"\x1b[{end - start}C")
+        if end - start > limit:
+            return "\x1b[" + "9" * 9 + "C"  # longer than any other choice
+        shown = self.shadow[y]
+        chars = []
+        for x in range(start, end):
+            text, pen = shown[x]
+            same = pen == self.pen or (
+                text == " " and self.pen is not None and blank_of(self.pen) == pen
+            )
+            if not same or not trusted(text) or cell_width(text) != 1:
+                return "\x1b[" + "9" * 9 + "C"
+            chars.append(text)
+        return "".join(chars)
+
+    def _set_pen(self, out: list[str], pen: Pen, *, blank: bool = False) -> None:
+        """Make `pen` the terminal's; for a blank, a pen that shows a blank the same will do."""
+        old = self.pen
+        if blank and old is not None and blank_of(old) == pen:
+            return
+        if (old[3] if old is not None else "") != pen[3]:
+            out.append(f"\x1b]8;{pen[3]}\x1b\\" if pen[3] else "\x1b]8;;\x1b\\")
+        key = (old, pen)
+        change = self._sgr.get(key)
+        if change is None:
+            same = old is not None and old[:3] == pen[:3]
+            change = "" if same else sgr_change(old, pen)
+            if len(self._sgr) > 4096:
+                self._sgr.clear()
+            self._sgr[key] = change
+        if change:
+            out.append(change)
+        self.pen = pen

@@ -1,0 +1,159 @@
+"""Where the layer meets Textual: an App subclass whose frames go out as differences.
+
+`App._display` (private; tested on Textual 8.2) gets each compositor update. Here full and
+partial updates are drawn onto the model and only the difference reaches the driver, in
+one write per frame inside Textual's synchronized-output markers. Everything else (inline
+mode, other renderables, a Textual without the parts this needs) takes Textual's own path,
+and the shadow is forgotten whenever something else may have drawn on the terminal.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any, TypeVar
+
+from rich.color import ColorSystem
+from rich.console import COLOR_SYSTEMS, RenderableType
+from textual.app import App
+from textual.driver import Driver
+from textual.screen import Screen as TextualScreen
+
+from termnews.terminal.cells import PenTable
+from termnews.terminal.diff import Capabilities, Screen
+
+try:
+    from termnews.terminal.updates import can_draw, draw_update
+except ImportError:  # a Textual whose compositor moved: its own output only
+    can_draw = None  # type: ignore[assignment]  # checked before every use
+
+ReturnType = TypeVar("ReturnType")
+
+SYNC_START = "\x1b[?2026h"
+SYNC_END = "\x1b[?2026l"
+# Written outside a frame, these leave every cell as it was: OSC strings (clipboard, pointer
+# shape), private modes (mouse, cursor, paste; not the alternate screen), mode queries,
+# keyboard protocol and cursor shape requests, the bell.
+HARMLESS = re.compile(
+    r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"
+    r"|\x1b\[\?[0-9;]*[hl]"
+    r"|\x1b\[[<>=?][0-9;]*[a-zA-Z]"
+    r"|\x1b\[[0-9;?]*\$p"
+    r"|\x1b\[[0-9]* q"
+    r"|\x07"
+)
+NEW_SCREEN = re.compile(r"\x1b\[\?(?:[0-9;]*;)?(?:1049|1047|47)[;hl]")
+
+
+def changes_cells(data: str) -> bool:
+    """Whether text written to the terminal may have changed what it shows."""
+    return bool(NEW_SCREEN.search(data)) or bool(HARMLESS.sub("", data))
+
+
+class DiffOutputApp(App[ReturnType]):
+    """An App that sends the terminal only what changed (set `diff_output` False to not)."""
+
+    diff_output: bool = True
+    # Class defaults: App.__init__ itself may refresh before this class's own __init__ runs.
+    output_screen: Screen | None = None
+    _pens: PenTable | None = None
+    _shown_screen: TextualScreen[Any] | None = None
+    _watched: Driver | None = None
+    _driver_write: Any = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._capabilities = Capabilities.for_term(os.environ.get("TERM", ""))
+
+    def invalidate_output(self) -> None:
+        """Repaint every cell at the next frame (something else drew on the terminal)."""
+        if self.output_screen is not None:
+            self.output_screen.invalidate()
+
+    def refresh(
+        self, *, repaint: bool = True, layout: bool = False, recompose: bool = False
+    ) -> Any:
+        if repaint:
+            self.invalidate_output()  # a full refresh is asked for: repaint, do not diff
+        return super().refresh(repaint=repaint, layout=layout, recompose=recompose)
+
+    def _display(self, screen: TextualScreen[Any], renderable: RenderableType | None) -> None:
+        driver = self._driver
+        if not self._layer_applies(renderable) or driver is None:
+            if renderable is not None:
+                self.invalidate_output()
+            super()._display(screen, renderable)
+            return
+        try:
+            self._send_frame(driver, screen, renderable)
+        finally:
+            self.post_display_hook()
+
+    def _layer_applies(self, renderable: RenderableType | None) -> bool:
+        driver = self._driver
+        return (
+            self.diff_output
+            and can_draw is not None
+            and can_draw(renderable)
+            and not getattr(self, "_batch_count", 1)
+            and getattr(self, "_running", False)
+            and not getattr(self, "_closed", True)
+            and not self.is_headless
+            and driver is not None
+            and not driver.is_inline
+        )
+
+    def _send_frame(self, driver: Driver, screen: TextualScreen[Any], update: Any) -> None:
+        self._watch(driver)
+        console = self.console
+        color_system = COLOR_SYSTEMS.get(console.color_system or "", ColorSystem.TRUECOLOR)
+        if self._pens is None or self._pens.color_system != color_system:
+            self._pens = PenTable(color_system)
+            self.output_screen = None
+        width, height = self.size
+        output = self.output_screen
+        if output is None:
+            output = self.output_screen = Screen(width, height, self._capabilities)
+        output.resize(width, height)
+        if screen is not self._shown_screen:
+            self._shown_screen = screen
+            output.invalidate()  # a screen switch repaints everything: a fresh start
+        try:
+            draw_update(output, update, self._pens)
+            cursor = self.screen.outer_size.clamp_offset(self.cursor_position)
+            text = output.frame((cursor.x, cursor.y))
+        except Exception as error:
+            output.invalidate()
+            self._handle_exception(error)
+            return
+        if not text:
+            return
+        if getattr(self, "_sync_available", False):
+            text = SYNC_START + text + SYNC_END
+        self._driver_write(text)
+        driver.flush()
+
+    def _watch(self, driver: Driver) -> None:
+        """Route the driver's other writes through a check that forgets the shadow when
+        they may have drawn (a resumed alternate screen, text from elsewhere)."""
+        if driver is self._watched:
+            return
+        self._watched = driver
+        write = self._driver_write = driver.write
+
+        def watched_write(data: str) -> None:
+            if changes_cells(data):
+                self.invalidate_output()
+            write(data)
+
+        # The driver offers no hook for this; an instance attribute shadows its method.
+        driver.write = watched_write  # type: ignore[method-assign]
+
+
+def terminal_theme(app: App[Any], theme: str, *, ansi: bool) -> str:
+    """The theme to use: with the terminal's own colours, an ANSI theme (the one asked for
+    if it is one, else "ansi-dark"), whose background is the terminal's."""
+    if not ansi:
+        return theme
+    chosen = app.available_themes.get(theme)
+    return theme if chosen is not None and chosen.ansi else "ansi-dark"

@@ -1,0 +1,93 @@
+"""A pyte terminal that measures text as Rich does and keeps every SGR attribute.
+
+pyte measures each codepoint with wcwidth and stops drawing at a zero-width joiner; a
+modern terminal (and Textual's compositor) treats an emoji ZWJ sequence as one wide cell.
+This screen draws grapheme by grapheme with Rich's widths, and records the attributes pyte
+leaves out (dim, conceal, double underline, blink2, frame, encircle, overline) in `extra`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import pyte
+from pyte import modes
+from rich.cells import split_graphemes
+
+# SGR parameter -> bit set in `extra`; clearing parameter -> bits cleared.
+EXTRA_ON = {2: 1, 6: 2, 8: 4, 21: 8, 51: 16, 52: 32, 53: 64}
+EXTRA_OFF = {22: 1, 25: 2, 28: 4, 24: 8, 54: 16 | 32, 55: 64}
+
+
+class Cell(NamedTuple):
+    data: str
+    fg: str = "default"
+    bg: str = "default"
+    bold: bool = False
+    italics: bool = False
+    underscore: bool = False
+    strikethrough: bool = False
+    reverse: bool = False
+    blink: bool = False
+    extra: int = 0
+
+
+class RichScreen(pyte.Screen):
+    @property
+    def default_char(self) -> Any:  # a Cell: pyte's Char and `extra`
+        return Cell(data=" ", reverse=modes.DECSCNM in self.mode)
+
+    def reset(self) -> None:
+        super().reset()
+        self.cursor.attrs = self.default_char
+
+    def select_graphic_rendition(self, *attrs: int, **kwargs: Any) -> None:
+        extra: int = getattr(self.cursor.attrs, "extra", 0)
+        super().select_graphic_rendition(*attrs)
+        params = list(attrs) or [0]
+        index = 0
+        while index < len(params):
+            param = params[index]
+            if param in (38, 48) and index + 1 < len(params):
+                index += 3 if params[index + 1] == 5 else 5
+                continue
+            if param == 0:
+                extra = 0
+            extra |= EXTRA_ON.get(param, 0)
+            extra &= ~EXTRA_OFF.get(param, 0)
+            index += 1
+        attrs_now: Any = self.cursor.attrs
+        if not isinstance(attrs_now, Cell):
+            attrs_now = Cell(*attrs_now)
+        self.cursor.attrs = attrs_now._replace(extra=extra)
+
+    def draw(self, data: str) -> None:
+        spans, _ = split_graphemes(data)
+        for start, end, width in spans:
+            grapheme = data[start:end]
+            if width == 0:
+                x, y = self.cursor.x, self.cursor.y
+                if x:
+                    last = self.buffer[y][x - 1]
+                    self.buffer[y][x - 1] = last._replace(data=last.data + grapheme)
+                continue
+            if self.cursor.x + width > self.columns:
+                if modes.DECAWM in self.mode:
+                    self.carriage_return()
+                    self.linefeed()
+                else:
+                    self.cursor.x = self.columns - width
+            line = self.buffer[self.cursor.y]
+            line[self.cursor.x] = self.cursor.attrs._replace(data=grapheme)
+            if width == 2 and self.cursor.x + 1 < self.columns:
+                line[self.cursor.x + 1] = self.cursor.attrs._replace(data="")
+            self.cursor.x = min(self.cursor.x + width, self.columns)
+        self.dirty.add(self.cursor.y)
+
+    def cells(self) -> list[list[Cell]]:
+        return [[Cell(*self.buffer[y][x]) for x in range(self.columns)] for y in range(self.lines)]
+
+
+def emulator(columns: int, lines: int) -> tuple[RichScreen, pyte.ByteStream]:
+    screen = RichScreen(columns, lines)
+    return screen, pyte.ByteStream(screen)

@@ -1,0 +1,134 @@
+"""The output layer end to end: the real app in a real PTY, with the layer on and with
+Textual's own output, shows the same screen after every key (cells and colours, read
+through a terminal emulator), while the layer sends fewer bytes."""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from ptyprocess import PtyProcess
+
+from termnews.demo import DemoSite
+from tests.support.emulator import RichScreen, emulator
+from tests.support.terminal import termnews_env
+from tests.test_output_exact import visible
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[1]
+COLS, ROWS = 100, 30
+QUIET = 0.6  # seconds without output that count as "the key is done"
+KEYS = [b"\t", b"\r", b"n", b"n", b"j", b"j", b"j", b" ", b"p", b"q", b"j", b"j", b"k"]
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The sample site's feeds, fetched once into a data dir each run starts from a copy of."""
+    home = tmp_path_factory.mktemp("output-e2e")
+    site = DemoSite().start()
+    try:
+        env = termnews_env(home)
+        urls = home / "urls"
+        urls.write_text("\n".join(site.feed_urls) + "\n", encoding="utf-8")
+        data = home / "data"
+        for args in (["import", str(urls)], ["refresh"]):
+            done = subprocess.run(
+                [sys.executable, "-m", "termnews", *args, "--data-dir", str(data)],
+                env=env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert done.returncode == 0, done.stdout + done.stderr
+    finally:
+        site.stop()
+    yield data
+
+
+class Session:
+    def __init__(self, data: Path, home: Path, diff_output: bool) -> None:
+        settings = home / "xdg-config" / "termnews"
+        settings.mkdir(parents=True)
+        value = "true" if diff_output else "false"
+        (settings / "config.toml").write_text(f"[general]\ndiff_output = {value}\n", "utf-8")
+        env = termnews_env(home)
+        env["COLORTERM"] = "truecolor"
+        argv = [sys.executable, "-m", "termnews", "--data-dir", str(data)]
+        self.proc = PtyProcess.spawn(argv, env=env, cwd=str(ROOT), dimensions=(ROWS, COLS))
+        self.screen: RichScreen
+        self.screen, self.stream = emulator(COLS, ROWS)
+        self.received = 0
+
+    def settle(self, first: float = 20.0) -> int:
+        """Read until the output has been quiet for QUIET seconds; bytes read."""
+        before = self.received
+        wait = first
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.proc.fd], [], [], wait)
+            if not ready:
+                break
+            try:
+                data = os.read(self.proc.fd, 1 << 16)
+            except OSError:
+                break
+            if not data:
+                break
+            self.received += len(data)
+            self.stream.feed(data)
+            wait = QUIET
+        return self.received - before
+
+    def press(self, key: bytes) -> int:
+        os.write(self.proc.fd, key)
+        return self.settle(first=5.0)
+
+    def cells(self) -> list[list[tuple[object, ...]]]:
+        return [[visible(cell) for cell in row] for row in self.screen.cells()]
+
+    def text(self) -> str:
+        return "\n".join(self.screen.display)
+
+    def close(self) -> None:
+        if self.proc.isalive():
+            self.proc.terminate(force=True)
+
+
+def run(data_dir: Path, tmp_path: Path, diff_output: bool) -> tuple[list[str], list[object], int]:
+    name = "layer" if diff_output else "textual"
+    data = tmp_path / name / "data"
+    shutil.copytree(data_dir, data)
+    session = Session(data, tmp_path / name, diff_output)
+    screens: list[object] = []
+    texts: list[str] = []
+    try:
+        session.settle()
+        for key in KEYS:
+            session.press(key)
+            screens.append(session.cells())
+            texts.append(session.text())
+        return texts, screens, session.received
+    finally:
+        session.close()
+
+
+def test_the_layer_shows_what_textual_shows_in_a_real_terminal(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    textual_texts, textual_screens, textual_bytes = run(data_dir, tmp_path, False)
+    layer_texts, layer_screens, layer_bytes = run(data_dir, tmp_path, True)
+    assert "Saltmarsh Quay Gazette" in textual_texts[0]
+    assert textual_texts[1] != textual_texts[0]  # the keys did something: a post opened
+    for step, key in enumerate(KEYS):
+        assert layer_texts[step] == textual_texts[step], f"after {key!r}:\n{layer_texts[step]}"
+        assert layer_screens[step] == textual_screens[step], f"colours differ after {key!r}"
+    assert layer_bytes < textual_bytes / 2

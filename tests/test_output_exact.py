@@ -1,0 +1,247 @@
+"""The output layer is exact: random frames, sent through it into a terminal emulator, leave
+the same cells (characters, colours, attributes) and the same cursor as Textual's own output.
+
+Each case builds random compositor updates (full layouts and partial chops, text with wide
+characters, combining marks, emoji and ZWJ sequences, truecolor / 256-colour / standard
+styles), and between them resizes. The reference is Textual's `render_segments` of every
+update fed to one emulator; the layer's frames are fed to another.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import random
+import statistics
+from collections.abc import Iterable
+
+import pytest
+from rich.cells import cell_len
+from rich.console import Console
+from rich.segment import Segment
+from rich.style import Style
+from textual._compositor import ChopsUpdate, CompositorUpdate, LayoutUpdate
+from textual.geometry import Region
+from textual.strip import Strip
+
+from termnews.terminal.cells import PenTable
+from termnews.terminal.diff import Capabilities, Screen
+from termnews.terminal.updates import draw_update
+from tests.support.emulator import Cell, RichScreen, emulator
+
+WORDS = ["the", "quay", "tide", "gull", "ledger", "marsh", "  ", "-", "│", "▁▂▃", "…", "⏎"]
+WORDS += ["café", "naïve", "e\u0301t\u0301e\u0301", "世界", "ｶﾀｶﾅ", "日本語", "😀", "🦀"]
+WORDS += ["👨\u200d👩\u200d👧", "❤\ufe0f", "✓", "αβγ", "Привет", "▎", " " * 7]
+
+
+def random_style(rng: random.Random) -> Style | None:
+    if rng.random() < 0.1:
+        return None
+
+    def colour() -> str | None:
+        kind = rng.random()
+        if kind < 0.2:
+            return None
+        if kind < 0.5:
+            return f"#{rng.randrange(1 << 24):06x}"
+        if kind < 0.7:
+            return f"color({rng.randrange(256)})"
+        if kind < 0.85:
+            return rng.choice(["red", "green", "bright_blue", "black", "white"])
+        return "default"
+
+    def flag() -> bool:
+        return rng.random() < 0.15
+
+    link = "http://example.org/x" if rng.random() < 0.03 else None
+    return Style(
+        color=colour(),
+        bgcolor=colour(),
+        link=link,
+        bold=flag(),
+        dim=flag(),
+        italic=flag(),
+        underline=flag(),
+        reverse=flag(),
+        strike=flag(),
+        blink=flag(),
+    )
+
+
+def random_strip(rng: random.Random, width: int, styles: list[Style | None]) -> Strip:
+    segments: list[Segment] = []
+    used = 0
+    while used < width:
+        words = [rng.choice(WORDS) for _ in range(rng.randint(1, 4))]
+        text = " ".join(words)
+        while text and used + cell_len(text) > width:
+            text = text[:-1]
+        if not text or cell_len(text) == 0:
+            text = " " * (width - used)
+        segments.append(Segment(text, rng.choice(styles)))
+        used += cell_len(text)
+    return Strip(segments, width)
+
+
+def random_layout(
+    rng: random.Random, width: int, height: int, styles: list[Style | None]
+) -> LayoutUpdate:
+    return LayoutUpdate(
+        [[random_strip(rng, width, styles)] for _ in range(height)], Region(0, 0, width, height)
+    )
+
+
+def random_chops(
+    rng: random.Random, width: int, height: int, styles: list[Style | None]
+) -> ChopsUpdate:
+    chops: list[dict[int, Strip | None]] = []
+    ends: list[list[int]] = []
+    for _ in range(height):
+        cuts = sorted({0, width, *(rng.randrange(1, width) for _ in range(rng.randint(0, 3)))})
+        chops.append(
+            {
+                start: random_strip(rng, end - start, styles)
+                for start, end in itertools.pairwise(cuts)
+            }
+        )
+        ends.append(cuts[1:])
+    spans = []
+    for y in sorted(rng.sample(range(height), rng.randint(1, height))):
+        x1 = rng.randrange(width)
+        spans.append((y, x1, rng.randint(x1 + 1, width)))
+    return ChopsUpdate(chops, spans, ends)
+
+
+def textual_output(update: CompositorUpdate, console: Console, cursor: tuple[int, int]) -> str:
+    return update.render_segments(console) + f"\x1b[{cursor[1] + 1};{cursor[0] + 1}H"
+
+
+SHOWN_ON_BLANK = 8 | 16 | 32 | 64  # double underline, frame, encircle, overline in `extra`
+
+
+def visible(cell: Cell) -> tuple[object, ...]:
+    """What a person sees of a cell: of a blank, only its background (unless an attribute
+    such as underline or reverse shows on it)."""
+    if cell.data == " " and not (
+        cell.underscore or cell.strikethrough or cell.reverse or cell.extra & SHOWN_ON_BLANK
+    ):
+        return (" ", cell.bg)
+    return tuple(cell)
+
+
+def compare(reference: RichScreen, mine: RichScreen, what: str) -> None:
+    for y, (want, got) in enumerate(zip(reference.cells(), mine.cells(), strict=True)):
+        for x, (a, b) in enumerate(zip(want, got, strict=True)):
+            assert visible(a) == visible(b), (
+                f"{what}: cell {x},{y}: Textual shows {a}, the layer {b}"
+            )
+    assert (reference.cursor.x, reference.cursor.y) == (mine.cursor.x, mine.cursor.y), what
+
+
+@pytest.mark.parametrize("system", ["truecolor", "256", "standard"])
+@pytest.mark.parametrize("seed", range(8))
+def test_random_frames_show_what_textual_would(system: str, seed: int) -> None:
+    rng = random.Random(f"{system}-{seed}")
+    width, height = rng.randint(8, 50), rng.randint(3, 14)
+    console = Console(file=io.StringIO(), force_terminal=True, color_system=system)  # type: ignore[arg-type]
+    pens = PenTable(console._color_system)  # type: ignore[arg-type]
+    screen = Screen(width, height, Capabilities(bce=rng.random() < 0.7, ech=rng.random() < 0.8))
+    reference, reference_stream = emulator(width, height)
+    mine, mine_stream = emulator(width, height)
+    styles = [random_style(rng) for _ in range(rng.randint(1, 8))]
+    sent = textual_bytes = 0
+    for step in range(40):
+        if step and rng.random() < 0.08:  # a resize: Textual answers with a full layout
+            width, height = rng.randint(8, 50), rng.randint(3, 14)
+            for emulated in (reference, mine):
+                emulated.resize(height, width)
+            screen.resize(width, height)
+            update: CompositorUpdate = random_layout(rng, width, height, styles)
+        elif step == 0 or rng.random() < 0.15:
+            update = random_layout(rng, width, height, styles)
+        else:
+            update = random_chops(rng, width, height, styles)
+        if rng.random() < 0.1:
+            styles.append(random_style(rng))
+        cursor = (rng.randrange(width), rng.randrange(height))
+        expected = textual_output(update, console, cursor)
+        reference_stream.feed(expected.encode())
+        draw_update(screen, update, pens)
+        frame = screen.frame(cursor)
+        mine_stream.feed(frame.encode())
+        compare(reference, mine, f"seed {seed} step {step}")
+        sent += len(frame.encode())
+        textual_bytes += len(expected.encode())
+    assert sent < textual_bytes
+
+
+def test_an_unchanged_frame_sends_nothing() -> None:
+    rng = random.Random(3)
+    console = Console(file=io.StringIO(), force_terminal=True, color_system="truecolor")
+    pens = PenTable(console._color_system)  # type: ignore[arg-type]
+    styles = [random_style(rng) for _ in range(4)]
+    update = random_layout(rng, 30, 5, styles)
+    screen = Screen(30, 5)
+    draw_update(screen, update, pens)
+    assert screen.frame((0, 0))
+    draw_update(screen, update, pens)
+    assert screen.frame((0, 0)) == ""
+    assert screen.frame((3, 2)) == "\x1b[3;4H"  # only the cursor moved
+
+
+def test_an_invalidated_screen_is_repainted_whole() -> None:
+    rng = random.Random(4)
+    console = Console(file=io.StringIO(), force_terminal=True, color_system="256")
+    pens = PenTable(console._color_system)  # type: ignore[arg-type]
+    screen = Screen(20, 4)
+    draw_update(screen, random_layout(rng, 20, 4, [random_style(rng)]), pens)
+    first = screen.frame((0, 0))
+    screen.invalidate()
+    mine, stream = emulator(20, 4)
+    stream.feed(("\x1b[31mgarbage everywhere\r\n" * 4).encode())
+    stream.feed(screen.frame((0, 0)).encode())
+    reference, reference_stream = emulator(20, 4)
+    reference_stream.feed(first.encode())
+    compare(reference, mine, "after invalidate")
+
+
+@pytest.mark.parametrize("panel", [0, 20])
+@pytest.mark.parametrize("seed", range(4))
+def test_scrolled_text_is_moved_not_redrawn_and_stays_exact(panel: int, seed: int) -> None:
+    """A reader-like screen: a header, a text view that scrolls by a few lines (with a scroll
+    bar, beside a static side panel or not), a footer."""
+    rng = random.Random(seed)
+    width, height = 60, 16
+    console = Console(file=io.StringIO(), force_terminal=True, color_system="truecolor")
+    pens = PenTable(console._color_system)  # type: ignore[arg-type]
+    styles = [random_style(rng) for _ in range(5)]
+    text = [random_strip(rng, width - panel - 1, styles) for _ in range(80)]
+    side = [random_strip(rng, panel, styles) for _ in range(height)] if panel else []
+    header, footer = random_strip(rng, width, styles), random_strip(rng, width, styles)
+    bar = Style(color="#808080", bgcolor="#202020")
+    screen = Screen(width, height)
+    reference, reference_stream = emulator(width, height)
+    mine, mine_stream = emulator(width, height)
+    top, one_line, drawn = 0, [], []
+    for step in range(30):
+        moved = rng.choice([1, 1, 1, 2, -1, -3, 5]) if step else 0
+        top = max(0, min(len(text) - height, top + moved))
+        thumb = top * (height - 2) // len(text)
+        lines: list[Iterable[Strip]] = [[header]]
+        for y in range(height - 2):
+            mark = "█" if thumb <= y < thumb + 2 else "│"
+            row = [text[top + y], Strip([Segment(mark, bar)], 1)]
+            lines.append(([side[y]] if panel else []) + row)
+        lines.append([footer])
+        update = LayoutUpdate(lines, Region(0, 0, width, height))
+        expected = textual_output(update, console, (0, 0))
+        reference_stream.feed(expected.encode())
+        draw_update(screen, update, pens)
+        frame = screen.frame((0, 0))
+        mine_stream.feed(frame.encode())
+        compare(reference, mine, f"step {step}, top {top}")
+        drawn.append(len(expected.encode()))
+        if moved == 1:
+            one_line.append(len(frame.encode()))
+    if not panel:  # the view is moved on the terminal: a line's step costs about a line
+        assert statistics.median(one_line) < statistics.median(drawn) / 4, one_line
