@@ -34,6 +34,7 @@ BCE_TERMS: tuple[str, ...] = ("xterm", "tmux", "rxvt", "linux", "alacritty", "ki
 BCE_TERMS += ("wezterm", "st-", "konsole", "gnome", "vte", "iterm", "contour", "ghostty")
 NO_ECH_TERMS = ("vt100", "vt102", "vt52", "dumb", "ansi")
 SCROLL_MIN_ROWS = 3  # rows that must line up before scrolling is considered
+DEFER_CELLS = 3  # a row's last changed cells, if this few, may wait for a second pass
 SCROLL_OVERHEAD = 16  # bytes of margins, a move, DL / IL and the margins' reset
 
 
@@ -106,6 +107,7 @@ class Screen:
         self.cursor: tuple[int, int] | None = None  # (y, x) on the terminal, None: unknown
         self.pen: Pen | None = None  # the terminal's pen, None: unknown
         self._sgr: dict[tuple[Pen | None, Pen], str] = {}
+        self._deferred: list[tuple[int, int]] = []
         self.invalidate()
 
     def resize(self, width: int, height: int) -> None:
@@ -137,10 +139,14 @@ class Screen:
         out: list[str] = []
         if self.capabilities.scroll and len(self.dirty) >= SCROLL_MIN_ROWS:
             self._scroll(out)
+        self._deferred = []
         for y in sorted(self.dirty):
             if y < self.height and self.model[y] != self.shadow[y]:
                 self._row(out, y)
         self.dirty.clear()
+        model = self.model
+        for y, _ in sorted(self._deferred, key=lambda at: (model[at[0]][at[1]][1], at)):
+            self._row(out, y, defer=False)
         if out and self.pen != DEFAULT_PEN:
             self._set_pen(out, DEFAULT_PEN)
         if cursor is not None:
@@ -149,7 +155,7 @@ class Screen:
                 self._move(out, y, x)
         return "".join(out)
 
-    def _row(self, out: list[str], y: int) -> None:
+    def _row(self, out: list[str], y: int, *, defer: bool = True) -> None:
         new, old, width = self.model[y], self.shadow[y], self.width
         tail = self._tail(new)
         x = 0
@@ -179,7 +185,23 @@ class Screen:
                     old[x:end] = new[x:end]
                     x = end
                     continue
+            if defer and self._defer(y, x):
+                return
             x = self._write_run(out, y, x)
+
+    def _defer(self, y: int, x: int) -> bool:
+        """Whether the changed cells from x on are the row's last few, in a pen other than
+        the current one (a scroll bar, a border): they are drawn after the other rows,
+        grouped by pen, so that the pen does not flip twice on every row."""
+        new, old = self.model[y], self.shadow[y]
+        end = min(x + DEFER_CELLS, self.width)
+        pen = new[x][1]
+        if pen == self.pen or any(new[i] != old[i] for i in range(end, self.width)):
+            return False
+        if any(new[i][1] != pen for i in range(x, end) if new[i] != old[i]):
+            return False
+        self._deferred.append((y, x))
+        return True
 
     def _write_run(self, out: list[str], y: int, x: int) -> int:
         """Draw the changed cells from `x` on; the column after them."""
@@ -312,14 +334,24 @@ class Screen:
         best = cup(y, x)
         if at is not None:
             cy, cx = at
-            if cy == y and x > cx:
-                best = min(best, _repeat(x - cx, "C"), self._literal(y, cx, x), key=len)
-            elif cy == y:
-                best = min(best, _repeat(cx - x, "D"), "\r" + self._forward(y, x), key=len)
-            elif 0 < y - cy <= 4:
-                best = min(best, "\r" + "\n" * (y - cy) + self._forward(y, x), key=len)
+            if cy == y:
+                best = min(best, self._across(y, cx, x), key=len)
+            else:
+                vertical = _repeat(abs(y - cy), "B" if y > cy else "A")
+                best = min(best, vertical + self._across(y, cx, x), key=len)
+                if 0 < y - cy <= 4:
+                    best = min(best, "\r" + "\n" * (y - cy) + self._forward(y, x), key=len)
         out.append(best)
         self.cursor = (y, x)
+
+    def _across(self, y: int, cx: int, x: int) -> str:
+        """Along row y from column cx to x: CUF, CUB, backspaces or the cells themselves."""
+        if x == cx:
+            return ""
+        if x > cx:
+            return min(_repeat(x - cx, "C"), self._literal(y, cx, x), key=len)
+        back = "\b" * (cx - x) if cx - x <= 3 else _repeat(cx - x, "D")
+        return min(back, _repeat(cx - x, "D"), "\r" + self._forward(y, x), key=len)
 
     def _forward(self, y: int, x: int) -> str:
         """From column 0 of row y to column x."""
