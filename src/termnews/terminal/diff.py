@@ -34,6 +34,7 @@ BCE_TERMS: tuple[str, ...] = ("xterm", "tmux", "rxvt", "linux", "alacritty", "ki
 BCE_TERMS += ("wezterm", "st-", "konsole", "gnome", "vte", "iterm", "contour", "ghostty")
 NO_ECH_TERMS = ("vt100", "vt102", "vt52", "dumb", "ansi")
 SCROLL_MIN_ROWS = 3  # rows that must line up before scrolling is considered
+ECH_RUN = 6  # blanks in a row that make ECH worth weighing
 DEFER_CELLS = 3  # a row's last changed cells, if this few, may wait for a second pass
 SCROLL_OVERHEAD = 16  # bytes of margins, a move, DL / IL and the margins' reset
 
@@ -187,7 +188,7 @@ class Screen:
                     continue
             if defer and self._defer(y, x):
                 return
-            x = self._write_run(out, y, x)
+            x = self._write_run(out, y, x, tail)
 
     def _defer(self, y: int, x: int) -> bool:
         """Whether the changed cells from x on are the row's last few, in a pen other than
@@ -203,15 +204,18 @@ class Screen:
         self._deferred.append((y, x))
         return True
 
-    def _write_run(self, out: list[str], y: int, x: int) -> int:
-        """Draw the changed cells from `x` on; the column after them."""
+    def _write_run(self, out: list[str], y: int, x: int, stop: int) -> int:
+        """Draw the changed cells from `x` on, up to `stop` (where the row's trailing blanks
+        begin) or a run of blanks worth erasing; the column after them."""
         new, old, width = self.model[y], self.shadow[y], self.width
         self._move(out, y, x)
         known = True
         first = True  # drawn even if unchanged: the left half of a changed wide character
         while x < width and (first or new[x] != old[x]):
-            first = False
             text, pen = cell = new[x]
+            if not first and (x >= stop or self._erase_here(new, x)):
+                break
+            first = False
             if pen != self.pen:
                 self._set_pen(out, pen, blank=text == " ")
             if not text:  # a lone right half (the model never holds one): draw a blank
@@ -231,6 +235,13 @@ class Screen:
         # column is the terminal's guess: either way the next move is absolute.
         self.cursor = (y, x) if known and x < width else None
         return x
+
+    def _erase_here(self, row: Row, x: int) -> bool:
+        """Whether blanks from x on are a run that ECH may erase (the row loop decides)."""
+        cell = row[x]
+        if not self.capabilities.ech or cell[0] != " " or x + ECH_RUN > self.width:
+            return False
+        return self._can_erase(cell) and row[x : x + ECH_RUN].count(cell) == ECH_RUN
 
     def _tail(self, row: Row) -> int:
         """The first column of the row's trailing run of erasable blanks of one pen."""
