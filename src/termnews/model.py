@@ -258,6 +258,11 @@ class CommentSource(StrEnum):
     WORDPRESS = "wordpress"  # WordPress' REST listing
     SENT = "sent"  # your own comment, kept until a listing from the site shows it
     BOARD = "board"  # the host's board (its own table)
+    HACKERNEWS = "hackernews"  # outside discussions (comments/outside_backend.py)
+    LOBSTERS = "lobsters"
+    REDDIT = "reddit"
+    MASTODON = "mastodon"
+    BLUESKY = "bluesky"
 
 
 class OutboxState(StrEnum):

@@ -1,0 +1,87 @@
+"""The comments pane with outside discussions (HN, Mastodon, Bluesky stand-ins), via Pilot."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from termnews.app import TermNewsApp
+from termnews.config import Paths, Settings
+from termnews.model import ArticleQuery, Identity
+from termnews.screens.comments import CommentsHeader, CommentsScreen
+from termnews.screens.reader import ReaderScreen
+from termnews.service import NewsService
+from tests.support.discussions import DiscussionServer, Reply
+from tests.support.feedserver import FeedServer, make_rss
+
+THREAD = [
+    Reply("101", "ada", "<p>First!</p>", None, 1_700_000_100),
+    Reply("102", "bob", "<p>Answer to Ada</p>", "101", 1_700_000_200),
+]
+
+
+@pytest.fixture
+def discussions() -> Iterator[DiscussionServer]:
+    with DiscussionServer() as server:
+        yield server
+
+
+@pytest.fixture
+def service(tmp_path: Path, discussions: DiscussionServer) -> Iterator[NewsService]:
+    status = discussions.add_mastodon("110", THREAD)
+    sky = discussions.add_bluesky("ada.example.com", "3kabc", THREAD)
+    discussions.add_hackernews("https://elsewhere.example.org/", THREAD, story_id=4242)
+    content = (
+        "<p>A post.</p>"
+        '<p><a href="https://news.ycombinator.com/item?id=4242">On HN</a>, '
+        f'<a href="{status}">comment on Mastodon</a>, <a href="{sky}">or Bluesky</a>.</p>'
+    )
+    with FeedServer() as feeds:
+        post_url = feeds.url_for("/post/1")
+        feeds.add_feed("/feed.xml", make_rss("Blog", [{"link": post_url, "content": content}]))
+        settings = Settings(refresh_on_start=False, discussions=discussions.settings())
+        paths = Paths(tmp_path / "config.toml", tmp_path / "data")
+        svc = NewsService.open(paths, settings, identity=Identity(name="ada"))
+        svc.subscribe(feeds.url_for("/feed.xml"))
+        asyncio.run(svc.refresh())
+        yield svc
+        svc.close()
+
+
+async def wait_until(pilot, condition, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(int(timeout / 0.1)):
+        if condition():
+            return
+        await pilot.pause(0.1)
+    raise AssertionError("condition not met in time")
+
+
+async def test_three_outside_sources_in_one_pane(
+    service: NewsService, discussions: DiscussionServer
+) -> None:
+    [article_id] = service.article_ids(ArticleQuery())
+    app = TermNewsApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.screen.article_list.go_to_id(article_id)  # type: ignore[attr-defined]
+        await pilot.press("tab", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ReaderScreen))
+        assert discussions.requests == []  # nothing is looked up before the discussion opens
+        await pilot.press("c")
+        await wait_until(pilot, lambda: isinstance(app.screen, CommentsScreen))
+        screen = app.screen
+        assert isinstance(screen, CommentsScreen)
+        await wait_until(pilot, lambda: len(screen.comments) == 6 and screen.sources != [])
+        header = str(screen.query_one(CommentsHeader).render())
+        assert "HN 412 points · 2 comments  https://news.ycombinator.com/item?id=4242" in header
+        assert "Mastodon 40 favourites · 2 boosts · 2 replies" in header
+        assert "Bluesky 12 likes · 1 repost · 2 replies" in header
+        labels = {item.comment.source: item.depth for item in screen.comments}
+        assert set(labels) == {"hackernews", "mastodon", "bluesky"}
+        assert sorted(item.depth for item in screen.comments) == [0, 0, 0, 1, 1, 1]
+        lines = [line.plain for line in screen.view.lines]
+        assert any(line.endswith(" · HN") for line in lines)
+        assert any(line.endswith(" · Mastodon") for line in lines)
+        assert "/api/v1/search" not in discussions.paths()  # a loopback post: no URL lookup
