@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from termnews.app import TermNewsApp
+from termnews.comments import PostOutcome
 from termnews.config import Paths, Settings
-from termnews.model import ArticleQuery, Identity
+from termnews.model import ArticleQuery, Draft, Identity, TargetKind
 from termnews.screens.comments import CommentsHeader, CommentsScreen
 from termnews.screens.reader import ReaderScreen
 from termnews.service import NewsService
@@ -85,3 +86,51 @@ async def test_three_outside_sources_in_one_pane(
         assert any(line.endswith(" · HN") for line in lines)
         assert any(line.endswith(" · Mastodon") for line in lines)
         assert "/api/v1/search" not in discussions.paths()  # a loopback post: no URL lookup
+
+
+@pytest.fixture
+def mastodon_service(
+    tmp_path: Path, discussions: DiscussionServer
+) -> Iterator[tuple[NewsService, int]]:
+    status = discussions.add_mastodon("110", THREAD)
+    content = f'<p>A post. <a href="{status}">Comment on Mastodon</a></p>'
+    with FeedServer() as feeds:
+        post_url = feeds.url_for("/post/1")
+        feeds.add_feed("/feed.xml", make_rss("Blog", [{"link": post_url, "content": content}]))
+        account = discussions.settings(
+            mastodon_instance=discussions.url,
+            mastodon_token=discussions.mastodon_token,
+            timeout=1.0,
+        )
+        settings = Settings(refresh_on_start=False, name="Ada", discussions=account)
+        paths = Paths(tmp_path / "config.toml", tmp_path / "data")
+        svc = NewsService.open(paths, settings, identity=Identity(name="ada"))
+        svc.subscribe(feeds.url_for("/feed.xml"))
+        asyncio.run(svc.refresh())
+        [article_id] = svc.article_ids(ArticleQuery())
+        yield svc, article_id
+        svc.close()
+
+
+async def test_a_mastodon_reply_from_your_account_is_sent_exactly_once(
+    mastodon_service: tuple[NewsService, int], discussions: DiscussionServer
+) -> None:
+    service, article_id = mastodon_service
+    article = service.article(article_id)
+    info = await service.comments.info(article)
+    [target] = [t for t in info.targets if t.kind == TargetKind.MASTODON]
+    assert target.label == f"to the post's Mastodon thread as @me@{discussions.url[7:]}"
+    comments = await service.comments.load(article)
+    bob = next(c for c in comments if c.author == "Bob (@bob)")
+    discussions.post_delay = 2.0  # stored, but the answer comes after the client gave up
+    draft = Draft(article_id, "ada", "Replying to Bob", parent_id=bob.remote_id)
+    first = await service.comments.post(article, draft, target)
+    assert first.outcome is PostOutcome.FAILED and first.uncertain
+    discussions.post_delay = 0.0
+    [retried] = await service.comments.retry_outbox(force=True)
+    assert retried.outcome is PostOutcome.POSTED, retried.message
+    assert len(discussions.posted) == 1
+    assert discussions.posted[0]["form"]["in_reply_to_id"] == "102"  # Bob's status
+    shown = await service.comments.load(article)
+    mine = [c for c in shown if "Replying to Bob" in c.content_html]
+    assert len(mine) == 1 and mine[0].parent_id == bob.remote_id

@@ -249,6 +249,7 @@ class TargetKind(StrEnum):
     WORDPRESS_FORM = "wordpress-form"
     COMMENTAPI = "commentapi"
     BOARD = "board"
+    MASTODON = "mastodon"  # a reply in the post's Mastodon thread, from your own account
 
 
 class CommentSource(StrEnum):

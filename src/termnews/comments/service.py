@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 
 from termnews import http
-from termnews.comments import bluesky, hackernews, lobsters, mastodon, outside_backend, reddit
+from termnews.comments import bluesky, hackernews, lobsters, outside_backend, reddit
 from termnews.comments.backend import (
     DEFAULT_TIMEOUT,
     MAYBE_ARRIVED,
@@ -79,7 +79,7 @@ BACKENDS: tuple[Callable[[Deps], CommentBackend], ...] = (
     outside_backend.backend(hackernews),
     outside_backend.backend(lobsters),
     outside_backend.backend(reddit),
-    outside_backend.backend(mastodon),
+    outside_backend.MastodonBackend,
     outside_backend.backend(bluesky),
     BoardBackend,
 )
@@ -308,6 +308,7 @@ class CommentService:
             article_title=article.title,
             api_url=article.comments.api_url,
             feed_url=article.comments.feed_url,
+            thread_url=target.thread_url,
         )
 
     async def post(self, article: ArticleDetail, draft: Draft, target: CommentTarget) -> PostResult:
