@@ -134,3 +134,50 @@ async def test_a_mastodon_reply_from_your_account_is_sent_exactly_once(
     shown = await service.comments.load(article)
     mine = [c for c in shown if "Replying to Bob" in c.content_html]
     assert len(mine) == 1 and mine[0].parent_id == bob.remote_id
+
+
+async def test_a_bluesky_reply_under_a_comment_is_sent_exactly_once(
+    tmp_path: Path, discussions: DiscussionServer
+) -> None:
+    sky = discussions.add_bluesky("ada.example.com", "3kabc", THREAD)
+    content = f'<p>A post. <a href="{sky}">Discuss on Bluesky</a></p>'
+    handle, password = discussions.bluesky_login
+    account = discussions.settings(
+        bluesky_pds=discussions.url,
+        bluesky_handle=handle,
+        bluesky_app_password=password,
+        timeout=1.0,
+    )
+    with FeedServer() as feeds:
+        post_url = feeds.url_for("/post/1")
+        feeds.add_feed("/feed.xml", make_rss("Blog", [{"link": post_url, "content": content}]))
+        settings = Settings(refresh_on_start=False, discussions=account)
+        paths = Paths(tmp_path / "config.toml", tmp_path / "data")
+        service = NewsService.open(paths, settings, identity=Identity(name="ada"))
+        try:
+            service.subscribe(feeds.url_for("/feed.xml"))
+            await service.refresh()
+            [article_id] = service.article_ids(ArticleQuery())
+            article = service.article(article_id)
+            info = await service.comments.info(article)
+            [target] = [t for t in info.targets if t.kind == TargetKind.BLUESKY]
+            assert target.label == "to the post's Bluesky thread as @me.bsky.social"
+            bob = next(c for c in await service.comments.load(article) if "bob" in c.author)
+            discussions.post_delay = 2.0
+            draft = Draft(article_id, "ada", "Replying to Bob", parent_id=bob.remote_id)
+            first = await service.comments.post(article, draft, target)
+            assert first.outcome is PostOutcome.FAILED and first.uncertain
+            discussions.post_delay = 0.0
+            [retried] = await service.comments.retry_outbox(force=True)
+            assert retried.outcome is PostOutcome.POSTED, retried.message
+            assert len(discussions.bluesky_records) == 1
+            [record] = discussions.bluesky_records.values()
+            assert record["value"]["reply"]["parent"]["uri"] == bob.remote_id.removeprefix(
+                "bluesky:"
+            )
+            assert record["value"]["reply"]["root"]["uri"].endswith("/3kabc")
+            shown = await service.comments.load(article)
+            mine = [c for c in shown if "Replying to Bob" in c.content_html]
+            assert len(mine) == 1 and mine[0].parent_id == bob.remote_id
+        finally:
+            service.close()

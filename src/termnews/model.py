@@ -250,6 +250,7 @@ class TargetKind(StrEnum):
     COMMENTAPI = "commentapi"
     BOARD = "board"
     MASTODON = "mastodon"  # a reply in the post's Mastodon thread, from your own account
+    BLUESKY = "bluesky"  # a reply in the post's Bluesky thread (handle + app password)
 
 
 class CommentSource(StrEnum):

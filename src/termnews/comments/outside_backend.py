@@ -4,8 +4,9 @@ Each wraps a source module of `comments/` (hackernews, lobsters, reddit, mastodo
 bluesky): `probe` asks the module, without the network, whether the post may be discussed
 there; `read` reads it (only when the user opens the discussion) into the cache under the
 source's name and keeps its header line ("HN 412 points · 96 comments") for the pane.
-The others are read-only; `MastodonBackend` also replies in the post's Mastodon thread
-from the account in `[discussions]` (mastodon_instance, mastodon_token).
+HN, Lobsters and Reddit are read-only; `MastodonBackend` and `BlueskyBackend` also reply
+in the post's thread from the accounts in `[discussions]` (mastodon_instance and
+mastodon_token; bluesky_handle and bluesky_app_password).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable
 
 import httpx
 
-from termnews.comments import mastodon
+from termnews.comments import bluesky, mastodon
 from termnews.comments.backend import (
     Capability,
     CommentError,
@@ -162,3 +163,63 @@ def _reply_key(outgoing: Outgoing) -> str:
     """The same for every attempt at one reply: Mastodon's Idempotency-Key."""
     parts = (str(outgoing.article_id), outgoing.parent_id or "", outgoing.body)
     return "termnews-" + hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
+
+
+class BlueskyBackend(OutsideBackend):
+    """Reads the post's Bluesky thread, and replies in it (handle + app password).
+
+    Never twice: the record key comes from the first attempt's time, so every attempt
+    writes the same record, and a retry reads it back first.
+    """
+
+    kinds: tuple[TargetKind, ...] = (TargetKind.BLUESKY,)
+
+    def __init__(self, deps: Deps) -> None:
+        super().__init__(deps, bluesky)
+
+    async def probe(self, client: httpx.AsyncClient, article: ArticleDetail) -> Probe:
+        probe = await super().probe(client, article)
+        settings = self.deps.settings.discussions
+        account = bluesky.login(settings)
+        posts = bluesky.linked_posts(post_of(article))
+        if account is None or not posts or self.deps.restricted:
+            return probe
+        probe.can |= Capability.POST
+        link = f"{bluesky.APP}/profile/{posts[0].actor}/post/{posts[0].rkey}"
+        probe.targets.append(
+            CommentTarget(
+                kind=TargetKind.BLUESKY,
+                label=f"to the post's Bluesky thread as @{account.handle}",
+                host=account.handle,
+                needs_email=False,
+                note=f"at most {bluesky.MAX_GRAPHEMES} characters",
+                thread_url=link,
+            )
+        )
+        return probe
+
+    async def post(
+        self, client: httpx.AsyncClient, outgoing: Outgoing, *, retrying: bool
+    ) -> PostResult:
+        settings = self.deps.settings.discussions
+        if not outgoing.thread_url:
+            return PostResult(PostOutcome.REJECTED, "no Bluesky thread for this reply", None, False)
+        parent = outgoing.parent_id or ""
+        parent_uri = parent.removeprefix("bluesky:") if parent.startswith("bluesky:at://") else None
+        try:
+            async with make_client(settings) as own:
+                sent = await bluesky.reply(
+                    own,
+                    settings,
+                    outgoing.thread_url,
+                    outgoing.body,
+                    created=outgoing.created or 1.0,
+                    retrying=retrying,
+                    parent_uri=parent_uri,
+                )
+        except SendFailure as exc:
+            outcome = PostOutcome.FAILED if exc.retryable else PostOutcome.REJECTED
+            return PostResult(outcome, str(exc), None, exc.retryable, uncertain=exc.uncertain)
+        except DiscussionError as exc:
+            return PostResult(PostOutcome.FAILED, str(exc), None, True, uncertain=retrying)
+        return PostResult(PostOutcome.POSTED, "Reply posted on Bluesky.", sent, False)

@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 
 from termnews import http
-from termnews.comments import bluesky, hackernews, lobsters, outside_backend, reddit
+from termnews.comments import hackernews, lobsters, outside_backend, reddit
 from termnews.comments.backend import (
     DEFAULT_TIMEOUT,
     MAYBE_ARRIVED,
@@ -80,7 +80,7 @@ BACKENDS: tuple[Callable[[Deps], CommentBackend], ...] = (
     outside_backend.backend(lobsters),
     outside_backend.backend(reddit),
     outside_backend.MastodonBackend,
-    outside_backend.backend(bluesky),
+    outside_backend.BlueskyBackend,
     BoardBackend,
 )
 
@@ -309,6 +309,7 @@ class CommentService:
             api_url=article.comments.api_url,
             feed_url=article.comments.feed_url,
             thread_url=target.thread_url,
+            created=time.time(),
         )
 
     async def post(self, article: ArticleDetail, draft: Draft, target: CommentTarget) -> PostResult:
