@@ -13,6 +13,7 @@ from termnews.comments import PostOutcome
 from termnews.config import Paths, Settings
 from termnews.model import ArticleQuery, Draft, Identity, TargetKind
 from termnews.screens.comments import CommentsHeader, CommentsScreen
+from termnews.screens.compose import ComposeScreen
 from termnews.screens.reader import ReaderScreen
 from termnews.service import NewsService
 from tests.support.discussions import DiscussionServer, Reply
@@ -181,3 +182,34 @@ async def test_a_bluesky_reply_under_a_comment_is_sent_exactly_once(
             assert len(mine) == 1 and mine[0].parent_id == bob.remote_id
         finally:
             service.close()
+
+
+async def test_replying_to_a_mastodon_comment_from_the_compose_modal(
+    mastodon_service: tuple[NewsService, int], discussions: DiscussionServer
+) -> None:
+    service, article_id = mastodon_service
+    app = TermNewsApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.screen.article_list.go_to_id(article_id)  # type: ignore[attr-defined]
+        await pilot.press("tab", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ReaderScreen))
+        await pilot.press("c")
+        await wait_until(pilot, lambda: isinstance(app.screen, CommentsScreen))
+        screen = app.screen
+        assert isinstance(screen, CommentsScreen)
+        await wait_until(pilot, lambda: screen.info is not None and len(screen.comments) == 2)
+        await pilot.press("tab", "tab")  # the second comment: Bob's answer to Ada
+        assert screen.comments[screen.selected].comment.author == "Bob (@bob)"
+        await pilot.press("r")
+        await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        where = str(app.screen.query_one("#where").render())
+        assert f"to the post's Mastodon thread as @me@{discussions.url[7:]}" in where
+        await pilot.press(*"Thanks Bob")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is screen)
+        await wait_until(
+            pilot, lambda: any("Thanks Bob" in c.comment.content_html for c in screen.comments)
+        )
+        mine = next(c for c in screen.comments if "Thanks Bob" in c.comment.content_html)
+        assert mine.depth == 2  # under Bob, under Ada
+    assert [p["form"]["in_reply_to_id"] for p in discussions.posted] == ["102"]
