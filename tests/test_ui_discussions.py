@@ -121,6 +121,7 @@ async def test_a_mastodon_reply_from_your_account_is_sent_exactly_once(
     info = await service.comments.info(article)
     [target] = [t for t in info.targets if t.kind == TargetKind.MASTODON]
     assert target.label == f"to the post's Mastodon thread as @me@{discussions.url[7:]}"
+    assert target.note == f"at most 500 characters ({discussions.url[7:]}'s limit)"
     comments = await service.comments.load(article)
     bob = next(c for c in comments if c.author == "Bob (@bob)")
     discussions.post_delay = 2.0  # stored, but the answer comes after the client gave up

@@ -105,6 +105,7 @@ class MastodonBackend(OutsideBackend):
         try:
             async with make_client(settings) as own:
                 who = await mastodon.whoami(own, me)
+                limit = await mastodon.character_limit(own, me)
         except DiscussionError as exc:
             probe.note = str(exc)
             return probe
@@ -115,6 +116,7 @@ class MastodonBackend(OutsideBackend):
                 label=f"to the post's Mastodon thread as {who}",
                 host=me.host,
                 needs_email=False,
+                note=f"at most {limit} characters ({me.host}'s limit)",
                 thread_url=statuses[0].link,
             )
         )
