@@ -261,6 +261,8 @@ class TargetKind(StrEnum):
     WORDPRESS_FORM = "wordpress-form"
     COMMENTAPI = "commentapi"
     BOARD = "board"
+    MASTODON = "mastodon"  # a reply in the post's Mastodon thread, from your own account
+    BLUESKY = "bluesky"  # a reply in the post's Bluesky thread (handle + app password)
 
 
 class CommentSource(StrEnum):
@@ -270,6 +272,11 @@ class CommentSource(StrEnum):
     WORDPRESS = "wordpress"  # WordPress' REST listing
     SENT = "sent"  # your own comment, kept until a listing from the site shows it
     BOARD = "board"  # the host's board (its own table)
+    HACKERNEWS = "hackernews"  # outside discussions (comments/outside_backend.py)
+    LOBSTERS = "lobsters"
+    REDDIT = "reddit"
+    MASTODON = "mastodon"
+    BLUESKY = "bluesky"
 
 
 class OutboxState(StrEnum):
