@@ -21,13 +21,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import partial
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from termnews.config import Settings
-from termnews.feeds.fetch import Fetcher
 from termnews.feeds.parse import FeedParseError, ParsePool
 from termnews.model import FeedValidators, FetchStatus, backoff
 from termnews.store import FeedRemoved, Store, StoreError
+
+if TYPE_CHECKING:
+    from termnews.feeds.fetch import Fetcher  # httpx: loaded by the first refresh, not at start
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -162,6 +164,8 @@ class Refresher:
 
     def fetcher(self) -> Fetcher:
         """A fetcher with the settings' timeouts, size cap and concurrency limits."""
+        from termnews.feeds.fetch import Fetcher
+
         s = self.settings
         return Fetcher(
             timeout=s.timeout,

@@ -12,13 +12,12 @@ import time
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from functools import cached_property
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from termnews.comments import CommentService, OutboxItem, PostOutcome
 from termnews.config import Paths, Settings
 from termnews.errors import TermnewsError
-from termnews.feeds.discover import DiscoveredFeed, DiscoveryError, discover_feeds
 from termnews.feeds.opml import SubscriptionList, parse_subscriptions, to_opml
 from termnews.feeds.parse import ParsePool, start_helpers
 from termnews.model import Article, ArticleDetail, ArticleQuery, Feed, Identity
@@ -30,9 +29,15 @@ from termnews.refresh import (
     RefreshOutcome,
     RefreshReport,
 )
-from termnews.render import RenderedDocument, render_html
 from termnews.sanitize import clean_line
 from termnews.store import SearchCancelled, Store, StoreError
+
+if TYPE_CHECKING:
+    # Loaded on first use, not at start: the comment backends, discovery (httpx) and the
+    # HTML renderer are not needed for the first frame (see tests/test_startup.py).
+    from termnews.comments import CommentService, OutboxItem
+    from termnews.feeds.discover import DiscoveredFeed
+    from termnews.render import RenderedDocument
 
 # The refresh types are part of this facade: the UI and the CLI import them from here.
 __all__ = [
@@ -78,12 +83,18 @@ class NewsService:
         self._search_lock = threading.Lock()
         self._search_generation = 0
         self.save_problem: str | None = None
-        self.comments = CommentService(
-            store,
-            settings,
+
+    @cached_property
+    def comments(self) -> CommentService:
+        """The comment backends, built (and imported) the first time they are needed."""
+        from termnews.comments import CommentService
+
+        return CommentService(
+            self.store,
+            self.settings,
             self.identity,
-            restricted=restricted,
-            data_dir=data_dir,
+            restricted=self.restricted,
+            data_dir=self.data_dir,
         )
 
     @classmethod
@@ -120,7 +131,8 @@ class NewsService:
         self.store.close()
 
     def prepare_workers(self) -> None:
-        """Ready the parse workers' helpers before a UI replaces stdio (see start_helpers)."""
+        """Start the parse workers' helper processes now (the pool also starts them on
+        first use, from any thread: see start_helpers)."""
         try:
             start_helpers()
         except Exception:  # the first parse reports a pool that cannot start, per feed
@@ -162,6 +174,8 @@ class NewsService:
             return self.store.feed(existing.id) or existing
         title = None
         if discover:
+            from termnews.feeds.discover import DiscoveryError, discover_feeds
+
             async with self.refresher.fetcher() as fetcher:
                 try:
                     found = await discover_feeds(fetcher, url)
@@ -174,6 +188,8 @@ class NewsService:
     async def find_feeds(self, url: str) -> list[DiscoveredFeed]:
         """The feeds a site's page (or a feed URL) advertises, main feeds first."""
         self._operator_only()
+        from termnews.feeds.discover import DiscoveryError, discover_feeds
+
         async with self.refresher.fetcher() as fetcher:
             try:
                 return await discover_feeds(fetcher, url.strip())
@@ -234,6 +250,8 @@ class NewsService:
 
     async def _retry_outbox(self) -> list[Delivery]:
         """Comments that failed to deliver go out again with each refresh (when due)."""
+        from termnews.comments import PostOutcome
+
         try:
             results = await self.comments.retry_outbox()
         except Exception as exc:  # a refresh must not fail because the outbox could not be sent
@@ -252,6 +270,11 @@ class NewsService:
     def data_version(self) -> int:
         """Moves when another process (a cron refresh, the host's scheduler) wrote."""
         return self.store.data_version()
+
+    def drafts_waiting(self) -> int:
+        """How many unsent comment drafts this identity has (asked at start, so it needs
+        no comment backend)."""
+        return len(self.store.drafts(self.identity.name))
 
     def pending_index(self) -> int:
         return self.store.pending_index()
@@ -332,6 +355,8 @@ class NewsService:
         self, html: str, width: int, base_url: str | None = None
     ) -> RenderedDocument:
         """A comment body (or any HTML fragment) as terminal lines."""
+        from termnews.render import render_html
+
         return render_html(html, width, base_url=base_url)
 
     def render(self, article: ArticleDetail, width: int) -> RenderedDocument:
@@ -341,6 +366,8 @@ class NewsService:
         if cached is not None:
             self._render_cache.move_to_end(key)
             return cached
+        from termnews.render import render_html
+
         document = render_html(article.body_html, width, base_url=article.link)
         self._render_cache[key] = document
         while len(self._render_cache) > 16:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -11,8 +13,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from termnews.render import Link
 from termnews.widgets.inert import inert
+
+if TYPE_CHECKING:
+    from termnews.render import Link  # the renderer loads with the first post, not at start
 
 
 class AskScreen(ModalScreen[str | None]):
