@@ -333,15 +333,15 @@ class TermNewsApp(DiffOutputApp[int]):
     def on_refresh_done(self, message: RefreshDone) -> None:
         report = message.report
         failed = report.failed
+        for delivery in report.deliveries:  # outbox comments that went out with this refresh
+            if delivery.delivered:
+                self.tell(delivery.line)
         if not report.results:
             self.say_status("Feeds are up to date.")
             return
-        summary = (
-            f"Refreshed {len(report.results)} feeds in {report.seconds:.1f} s: "
-            f"{report.new_articles} new"
-        )
+        summary = report.summary()
         if failed:
-            summary += f", {len(failed)} failed (marked ! in the feed list)"
+            summary += " (marked ! in the feed list)"
             self.tell(failure_summary(failed), error=True)
         self.say_status(summary)
         if self._lists_timer is not None:
