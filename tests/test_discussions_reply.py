@@ -198,3 +198,21 @@ async def test_a_token_by_the_out_of_band_code_flow(server: DiscussionServer) ->
         account = await mastodon.exchange_code(client, app, "  the-code\n")
         assert account == mastodon.Account(server.url, server.mastodon_token)
         assert await mastodon.whoami(client, account) == f"@me@{server.url[7:]}"
+
+
+async def test_replies_under_a_comment_of_the_thread(server: DiscussionServer) -> None:
+    thread = [Reply("1", "bob", "first"), Reply("2", "cy", "second", "1")]
+    link = server.add_bluesky("ada.example.com", "3kabc", thread)
+    status = server.add_mastodon("120", [Reply("121", "bob", "<p>first</p>")])
+    settings = bluesky_settings(server)
+    cy = "at://did:plc:cy/app.bsky.feed.post/r2"
+    async with make_client(settings) as client:
+        await bluesky.reply(client, settings, link, "to Cy", created=5.0, parent_uri=cy)
+        bob_url = await mastodon.status_link(client, server.url, "121")
+        assert bob_url == f"{server.url}/@bob/121"
+        await mastodon.reply(client, me(server), bob_url, "to Bob", key="k")
+    [record] = server.bluesky_records.values()
+    assert record["value"]["reply"]["parent"]["uri"] == cy
+    assert record["value"]["reply"]["root"]["uri"] == "at://did:plc:ada/app.bsky.feed.post/3kabc"
+    assert server.posted[0]["form"]["in_reply_to_id"] == "121"
+    assert mastodon.linked_statuses_of(status)[0].status_id == "120"

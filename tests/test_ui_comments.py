@@ -373,3 +373,22 @@ async def test_on_a_single_user_machine_a_closed_post_offers_its_comment_page(
         assert "board" not in message
         assert post.url.split("#")[0] in message
         assert app.screen is reader  # no modal offering the board as @ada
+
+
+async def test_ctrl_q_quits_from_the_compose_modal_and_keeps_the_draft(
+    service: NewsService, site: DemoSite
+) -> None:
+    app = TermNewsApp(service)
+    article_id = threaded_post(service, site)
+    async with app.run_test(size=(120, 40)) as pilot:
+        article = service.article(article_id)
+        assert article is not None
+        app.open_compose(article, None)
+        await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        app.screen.query_one(TextArea).focus()
+        await pilot.press(*"unsent words")
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert app.return_code == 0
+    draft = service.comments.draft(article_id)
+    assert draft is not None and "unsent words" in draft.body

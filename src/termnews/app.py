@@ -287,9 +287,11 @@ class TermNewsApp(DiffOutputApp[int]):
             # On a shared host the server fetches for everyone on a schedule; sessions
             # never refetch on their own, they show what the shared cache has.
             self._refresh_lists()
-            self._status("This host fetches feeds for everyone on a schedule: showing the latest.")
+            self.say_status(
+                "This host fetches feeds for everyone on a schedule: showing the latest."
+            )
             return
-        self._status("Refreshing …")
+        self.say_status("Refreshing …")
         self._refresh_worker(feed_ids, due_only)
 
     @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
@@ -318,7 +320,7 @@ class TermNewsApp(DiffOutputApp[int]):
 
     def on_refresh_progress(self, message: RefreshProgress) -> None:
         result = message.result
-        self._status(f"Refreshing {message.done}/{message.total}: {result.title}")
+        self.say_status(f"Refreshing {message.done}/{message.total}: {result.title}")
         if result.outcome is RefreshOutcome.NEW and result.new and self._lists_timer is None:
             # New articles show within a second, but the lists are rebuilt at most once a
             # second however many feeds land: a refresh of 150 feeds must not rebuild 150 times.
@@ -331,17 +333,17 @@ class TermNewsApp(DiffOutputApp[int]):
     def on_refresh_done(self, message: RefreshDone) -> None:
         report = message.report
         failed = report.failed
+        for delivery in report.deliveries:  # outbox comments that went out with this refresh
+            if delivery.delivered:
+                self.tell(delivery.line)
         if not report.results:
-            self._status("Feeds are up to date.")
+            self.say_status("Feeds are up to date.")
             return
-        summary = (
-            f"Refreshed {len(report.results)} feeds in {report.seconds:.1f} s: "
-            f"{report.new_articles} new"
-        )
+        summary = report.summary()
         if failed:
-            summary += f", {len(failed)} failed (marked ! in the feed list)"
+            summary += " (marked ! in the feed list)"
             self.tell(failure_summary(failed), error=True)
-        self._status(summary)
+        self.say_status(summary)
         if self._lists_timer is not None:
             self._lists_timer.stop()
             self._lists_timer = None
@@ -352,7 +354,7 @@ class TermNewsApp(DiffOutputApp[int]):
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             error = event.worker.error
             self.tell(f"Something went wrong: {type(error).__name__}: {error}", error=True)
-            self._status("")
+            self.say_status("")
 
     def _feeds_screen(self) -> FeedsScreen | None:
         from termnews.screens.feeds import FeedsScreen
@@ -367,7 +369,8 @@ class TermNewsApp(DiffOutputApp[int]):
         if screen is not None:
             screen.refresh_lists()
 
-    def _status(self, message: str) -> None:
+    def say_status(self, message: str) -> None:
+        """On the status line of the list screen (under the reader while one is open)."""
         screen = self._feeds_screen()
         if screen is not None and screen.is_mounted:
             for line in screen.query(StatusLine):

@@ -216,9 +216,9 @@ def store_problem(path: Path, exc: sqlite3.Error) -> StoreError | None:
         return SearchCancelled("the search was cancelled")
     if name.startswith("SQLITE_FULL"):
         return StoreFull(
-            f"the disk holding {folder} is full, so termnews cannot save anything ({exc}); "
-            "what is stored is intact and reading goes on: free some space there (or use "
-            "another --data-dir) and carry on"
+            f"the disk holding {folder} is full ({exc}): termnews can show what it has but "
+            "not save anything new; what is stored is intact. Free some space there, or use "
+            "another --data-dir"
         )
     if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
         cause = "is not a termnews database" if name == "SQLITE_NOTADB" else "is damaged"

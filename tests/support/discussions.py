@@ -196,9 +196,11 @@ class DiscussionServer:
             if record is None or query.get("repo") != "did:plc:me":
                 return self._xrpc_error("RecordNotFound", "Could not locate record")
             return self._json(record)
-        if path == "/xrpc/app.bsky.feed.getPostThread" and query.get("uri") in self.bluesky_threads:
+        if path == "/xrpc/app.bsky.feed.getPostThread":
             with self.lock:
-                return self._json({"thread": self.bluesky_threads[query["uri"]]})
+                node = self._bluesky_node(query.get("uri", ""))
+                if node is not None:
+                    return self._json({"thread": node})
         if path == "/xrpc/app.bsky.feed.getPostThread":
             return self.searches.get((path, query.get("uri", ""))) or self._xrpc_error(
                 "NotFound", f"Post not found: {query.get('uri', '')}"
@@ -283,8 +285,10 @@ class DiscussionServer:
             if key:
                 self.idempotency[key] = status
             parent = form.get("in_reply_to_id")
-            if parent in self.mastodon_threads:
-                self.mastodon_threads[parent].append(status)
+            for root, descendants in self.mastodon_threads.items():
+                if parent == root or any(other["id"] == parent for other in descendants):
+                    descendants.append(status)
+                    break
         if self.post_delay:
             time.sleep(self.post_delay)
         return self._json(status)
@@ -324,6 +328,16 @@ class DiscussionServer:
                 time.sleep(self.post_delay)
             return self._json({"uri": uri, "cid": stored["cid"]})
         return self._xrpc_error("MethodNotImplemented", f"no {path} here")
+
+    def _bluesky_node(self, uri: str) -> dict[str, Any] | None:
+        for thread in self.bluesky_threads.values():
+            stack = [thread]
+            while stack:
+                node = stack.pop()
+                if node.get("post", {}).get("uri") == uri:
+                    return node
+                stack.extend(node.get("replies", []))
+        return None
 
     def _attach_bluesky_reply(self, stored: dict[str, Any]) -> None:
         parent_uri = stored["value"].get("reply", {}).get("parent", {}).get("uri")
@@ -532,6 +546,9 @@ class DiscussionServer:
         ]
         self.mastodon_threads[status_id] = descendants
         self.mastodon_urls[url] = status_id
+        for status in descendants:  # every status of the thread is served and resolvable
+            self.routes[f"/api/v1/statuses/{status['id']}"] = self._json(status)
+            self.mastodon_urls[status["url"]] = status["id"]
         return url
 
     def _status(
@@ -608,12 +625,19 @@ class DiscussionServer:
         }
         thread["post"]["author"].update(did=did, handle=handle)
 
+        root_ref = {"uri": root_uri, "cid": thread["post"]["cid"]}
+        by_id = {reply.id: reply for reply in replies}
+
         def make(reply: Reply, parent: str | None) -> dict[str, Any]:
             uri = f"at://did:plc:{reply.author}/app.bsky.feed.post/r{reply.id}"
-            return {
-                "$type": "app.bsky.feed.defs#threadViewPost",
-                "post": view(uri, reply.author, reply.text, reply.created, reply.score),
-            }
+            post = view(uri, reply.author, reply.text, reply.created, reply.score)
+            answered = by_id.get(parent) if parent else None
+            parent_ref = root_ref
+            if answered is not None:
+                parent_uri = f"at://did:plc:{answered.author}/app.bsky.feed.post/r{answered.id}"
+                parent_ref = {"uri": parent_uri, "cid": "bafyrei" + str(abs(hash(parent_uri)))[:20]}
+            post["record"]["reply"] = {"root": root_ref, "parent": parent_ref}
+            return {"$type": "app.bsky.feed.defs#threadViewPost", "post": post}
 
         nested(replies, thread, "replies", make)
         self.bluesky_threads[root_uri] = thread

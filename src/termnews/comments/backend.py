@@ -71,6 +71,7 @@ class CommentTarget:
     host: str
     needs_email: bool
     note: str | None = None
+    thread_url: str | None = None  # an outside thread the reply goes to (a Mastodon status)
 
 
 @dataclass(slots=True)
@@ -140,6 +141,8 @@ class Outgoing:
     article_title: str = ""
     api_url: str | None = None  # CommentAPI endpoint
     feed_url: str | None = None  # the post's comment feed, to read the site back
+    thread_url: str | None = None  # CommentTarget.thread_url
+    created: float = 0.0  # when the first attempt was made (Bluesky's record key)
     wordpress: dict[str, Any] | None = None  # WordPressPost.to_payload()
 
     def to_json(self) -> dict[str, Any]:
@@ -170,6 +173,8 @@ class Outgoing:
             article_title=text("article_title"),
             api_url=optional("api_url"),
             feed_url=optional("feed_url"),
+            thread_url=optional("thread_url"),
+            created=float(data.get("created") or 0.0),
             wordpress=wordpress if isinstance(wordpress, dict) else None,
         )
 

@@ -255,20 +255,28 @@ async def create_session(client: httpx.AsyncClient, account: Login) -> Session:
 
 
 async def _reply_refs(
-    client: httpx.AsyncClient, settings: DiscussionSettings, post_link: str
+    client: httpx.AsyncClient,
+    settings: DiscussionSettings,
+    post_link: str,
+    parent_uri: str | None = None,
 ) -> dict[str, dict[str, str]]:
-    """{"root": {uri, cid}, "parent": {uri, cid}} for a reply to the post at `post_link`."""
-    found = linked_posts(Post(None, f'<a href="{post_link}"></a>'))
-    if not found:
-        raise SendFailure(SERVICE, "not a Bluesky post link")
-    ref = found[0]
+    """{"root": {uri, cid}, "parent": {uri, cid}} for a reply to the post at `post_link`,
+    or to the post `parent_uri` (an at:// URI of a reply in that thread)."""
     base = settings.bluesky.rstrip("/")
-    did = ref.actor if _DID.fullmatch(ref.actor) else await _resolve(client, base, ref.actor)
+    if parent_uri and parent_uri.startswith("at://"):
+        uri = parent_uri
+    else:
+        found = linked_posts(Post(None, f'<a href="{post_link}"></a>'))
+        if not found:
+            raise SendFailure(SERVICE, "not a Bluesky post link")
+        ref = found[0]
+        did = ref.actor if _DID.fullmatch(ref.actor) else await _resolve(client, base, ref.actor)
+        uri = f"at://{did}/app.bsky.feed.post/{ref.rkey}"
     answer = await get_json(
         client,
         SERVICE,
         f"{base}/xrpc/app.bsky.feed.getPostThread",
-        params={"uri": f"at://{did}/app.bsky.feed.post/{ref.rkey}", "depth": "0"},
+        params={"uri": uri, "depth": "0"},
         missing=(400, 404),
     )
     thread = answer.get("thread") if isinstance(answer, dict) else None
@@ -317,11 +325,13 @@ async def reply(
     *,
     created: float,
     retrying: bool = False,
+    parent_uri: str | None = None,
 ) -> Comment:
     """Post `body` as a reply to the post at `post_link`; SendFailure if not.
 
     `created` is the draft's creation time (the same for every attempt); `retrying` reads
     back first, so an attempt that arrived without an answer is not made twice.
+    `parent_uri`: the at:// URI of a reply in the thread to answer instead of the post.
     """
     account = login(settings)
     if account is None:
@@ -337,7 +347,7 @@ async def reply(
         earlier = await find_sent(client, session, account, created)
         if earlier is not None:
             return earlier
-    refs = await _reply_refs(client, settings, post_link)
+    refs = await _reply_refs(client, settings, post_link, parent_uri)
     when = datetime.datetime.fromtimestamp(created, datetime.UTC)
     record = {
         "$type": "app.bsky.feed.post",

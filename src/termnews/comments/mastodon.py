@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,7 +39,7 @@ from termnews.comments.outside import (
 )
 from termnews.config import DiscussionSettings
 from termnews.model import Comment
-from termnews.sanitize import clean_text, strip_tags
+from termnews.sanitize import clean_text, clean_url, strip_tags
 
 SERVICE = Service.MASTODON
 _STATUS_LINK = re.compile(
@@ -53,6 +53,7 @@ _SAYS_DISCUSSION = re.compile(r"mastodon|fediverse|toot|comment|discuss|repl", r
 class StatusRef:
     instance: str  # scheme://host[:port]
     status_id: str
+    link: str = field(default="", compare=False)  # the status' URL as the post links it
 
     @property
     def host(self) -> str:
@@ -68,7 +69,7 @@ def linked_statuses(post: Post, settings: DiscussionSettings) -> list[StatusRef]
         match = _STATUS_LINK.match(anchor.href)
         if not match:
             continue
-        ref = StatusRef(match.group(1), match.group(2))
+        ref = StatusRef(match.group(1), match.group(2), clean_url(anchor.href) or "")
         if ref in found:
             continue
         if (
@@ -78,6 +79,12 @@ def linked_statuses(post: Post, settings: DiscussionSettings) -> list[StatusRef]
         ):
             found.append(ref)
     return found[:2]
+
+
+def linked_statuses_of(url: str) -> list[StatusRef]:
+    """The status a status URL names (no hints needed: it is known to be one)."""
+    match = _STATUS_LINK.match(url)
+    return [StatusRef(match.group(1), match.group(2), url)] if match else []
 
 
 def wanted(post: Post, settings: DiscussionSettings) -> bool:
@@ -354,3 +361,11 @@ async def exchange_code(client: httpx.AsyncClient, app: App, code: str) -> Accou
     if not isinstance(token, str) or not token:
         raise SendFailure(SERVICE, "the instance took the code but sent no token")
     return Account(app.instance, token)
+
+
+async def status_link(client: httpx.AsyncClient, instance: str, status_id: str) -> str | None:
+    """The URL of a status of the thread, asked of the instance that served the thread."""
+    status = await get_json(client, SERVICE, f"{instance}/api/v1/statuses/{status_id}")
+    if not isinstance(status, dict):
+        return None
+    return url_of(status.get("url")) or url_of(status.get("uri"))

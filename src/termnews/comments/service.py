@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 
 from termnews import http
+from termnews.comments import hackernews, lobsters, outside_backend, reddit
 from termnews.comments.backend import (
     DEFAULT_TIMEOUT,
     MAYBE_ARRIVED,
@@ -45,6 +46,7 @@ from termnews.comments.backend import (
 from termnews.comments.board import BoardBackend, board_target
 from termnews.comments.commentapi import CommentApiBackend
 from termnews.comments.deps import Deps
+from termnews.comments.discussions import SourceHeader, remembered
 from termnews.comments.feeds import CommentFeedBackend
 from termnews.comments.profile import Profiles
 from termnews.comments.text import is_ours, sent_comment
@@ -74,6 +76,11 @@ BACKENDS: tuple[Callable[[Deps], CommentBackend], ...] = (
     FormBackend,
     CommentApiBackend,
     CommentFeedBackend,
+    outside_backend.backend(hackernews),
+    outside_backend.backend(lobsters),
+    outside_backend.backend(reddit),
+    outside_backend.MastodonBackend,
+    outside_backend.BlueskyBackend,
     BoardBackend,
 )
 
@@ -157,6 +164,10 @@ class CommentService:
     def cached(self, article_id: int) -> list[Comment]:
         """What is known without the network: cached site comments plus the board."""
         return merge(self.store.cached_comments(article_id), self.store.board_comments(article_id))
+
+    def discussion_headers(self, article_id: int) -> list[SourceHeader]:
+        """One line per outside discussion last read for the post ("HN 412 points · …")."""
+        return remembered(self.store, article_id)
 
     async def load(self, article: ArticleDetail) -> list[Comment]:
         """Fetch from every source the post has, cache, and return the merged discussion.
@@ -297,6 +308,8 @@ class CommentService:
             article_title=article.title,
             api_url=article.comments.api_url,
             feed_url=article.comments.feed_url,
+            thread_url=target.thread_url,
+            created=time.time(),
         )
 
     async def post(self, article: ArticleDetail, draft: Draft, target: CommentTarget) -> PostResult:

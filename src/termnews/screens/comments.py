@@ -13,18 +13,27 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from termnews.comments import CommentError, CommentInfo, Threaded, thread
+from termnews.comments.discussions import SourceHeader
 from termnews.model import ArticleDetail, Comment, CommentSource, CommentStatus
 from termnews.sanitize import clean_line
 from termnews.screens.base import TermNewsAccess
 from termnews.widgets.article_view import ArticleView
 
 MAX_INDENT_LEVELS = 8
-_SOURCE_LABELS: dict[str, str] = {CommentSource.BOARD: "board", CommentSource.SENT: "sent by you"}
+_SOURCE_LABELS: dict[str, str] = {
+    CommentSource.BOARD: "board",
+    CommentSource.SENT: "sent by you",
+    CommentSource.HACKERNEWS: "HN",
+    CommentSource.LOBSTERS: "Lobsters",
+    CommentSource.REDDIT: "Reddit",
+    CommentSource.MASTODON: "Mastodon",
+    CommentSource.BLUESKY: "Bluesky",
+}
 
 
 class CommentsHeader(Static):
     DEFAULT_CSS = """
-    CommentsHeader { background: $panel; padding: 0 1; height: auto; max-height: 5; }
+    CommentsHeader { background: $panel; padding: 0 1; height: auto; max-height: 10; }
     """
 
 
@@ -48,6 +57,7 @@ class CommentsScreen(TermNewsAccess, Screen[None]):
         self.article = article
         self.on_compose = on_compose
         self.comments: list[Threaded] = []
+        self.sources: list[SourceHeader] = []  # one line per outside discussion
         self.starts: list[int] = []  # first line of each comment in the view
         self.selected = -1
         self.info: CommentInfo | None = None
@@ -89,6 +99,7 @@ class CommentsScreen(TermNewsAccess, Screen[None]):
 
     def show(self, comments: list[Comment]) -> None:
         self.comments = thread(comments)
+        self.sources = self.tn_app.service.comments.discussion_headers(self.article.id)
         self._bodies.clear()
         self._draw()
 
@@ -138,6 +149,16 @@ class CommentsScreen(TermNewsAccess, Screen[None]):
         header = Text()
         header.append(f"{len(self.comments)} comments on ", style="dim")
         header.append(clean_line(self.article.title, 120), style="bold")
+        for source in self.sources:
+            header.append("\n")
+            if source.header:
+                header.append(clean_line(source.header, 80), style="bold")
+                if source.url:
+                    header.append(f"  {clean_line(source.url, 100)}", style="dim")
+            if source.error:
+                header.append(
+                    ("  " if source.header else "") + clean_line(source.error, 120), style="italic"
+                )
         if self.info is not None:
             header.append("\n")
             if self.info.targets:
