@@ -59,7 +59,11 @@ def child_environment(
     return env
 
 
-def child_argv(paths: Paths, member: str) -> list[str]:
+def child_argv(paths: Paths, member: str, *, config_exists: bool | None = None) -> list[str]:
+    """`python -m termnews ... --as MEMBER`. Without a settings file the session reads an
+    empty one (the defaults) rather than telling members about the host's missing file."""
+    if config_exists is None:
+        config_exists = paths.config_file.exists()
     return [
         sys.executable,
         "-m",
@@ -67,7 +71,7 @@ def child_argv(paths: Paths, member: str) -> list[str]:
         "--data-dir",
         str(paths.data_dir),
         "--config",
-        str(paths.config_file),
+        str(paths.config_file) if config_exists else os.devnull,
         "--as",
         member,
     ]
