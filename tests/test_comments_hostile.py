@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 
 from termnews.comments import CommentError, CommentService
-from termnews.comments.base import make_client
 from termnews.comments.feeds import read_comment_feed
 from termnews.config import Settings
+from termnews.http import make_client
 from termnews.model import ArticleDetail, ArticleQuery, Identity
 from termnews.service import NewsService
 from tests.support.feedserver import FeedServer, make_rss
@@ -160,7 +160,7 @@ async def test_oversized_comment_feed_is_refused_with_a_clear_message(
         await comments.load(article)
     assert comments.cached(article.id) == []
     info = await comments.info(article)
-    assert [t.kind for t in info.targets] == ["board"]
+    assert [t.kind for t in info.targets] == []  # one person here: no board
     assert info.can_read
 
 

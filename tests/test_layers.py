@@ -13,6 +13,7 @@ CORE = [
     "termnews.config",
     "termnews.store",
     "termnews.feeds.fetch",
+    "termnews.http",
     "termnews.feeds.parse",
     "termnews.render",
     "termnews.service",
@@ -39,6 +40,7 @@ def test_ui_talks_to_the_core_only_through_the_service() -> None:
     forbidden = {
         "sqlite3",
         "httpx",
+        "termnews.http",
         "termnews.store",
         "termnews.feeds.fetch",
         "termnews.feeds.parse",

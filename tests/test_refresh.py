@@ -19,7 +19,7 @@ from termnews.comments import PostOutcome
 from termnews.config import Paths, Settings
 from termnews.demo import DemoSite
 from termnews.model import ArticleQuery, Draft, Identity
-from termnews.refresh import RefreshReport, plural
+from termnews.refresh import FeedRefresh, RefreshReport, plural
 from termnews.service import NewsService, RefreshOutcome
 from termnews.store import Store
 from tests.support.feedserver import FeedServer, make_rss
@@ -93,30 +93,37 @@ def test_the_cli_refresh_leaves_indexing_to_the_app(
     assert service.index_search() == 2
 
 
-def test_a_feed_removed_while_it_refreshes_is_skipped_quietly(
-    service: NewsService, feed_server: FeedServer
-) -> None:
-    feed_server.add_slow("/slow.xml", make_rss("Slow", items(5)), delay=1.0)
-    feed_server.add_feed("/other.xml", make_rss("Other", items(2)))
-    slow = service.subscribe(feed_server.url_for("/slow.xml"))
-    service.subscribe(feed_server.url_for("/other.xml"))
+def refresh_while_removing(
+    service: NewsService, server: FeedServer, path: str, feed_id: int
+) -> RefreshReport:
+    """Refresh, and remove the feed from another connection once its request arrived."""
     remover = service.clone()  # another connection, as another process or the UI would have
 
     def remove_once_requested() -> None:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            if any(r.path == "/slow.xml" for r in feed_server.requests):
-                remover.remove_feed(slow.id)
+            if any(r.path == path for r in server.requests):
+                remover.remove_feed(feed_id)
                 return
             time.sleep(0.01)
 
     thread = threading.Thread(target=remove_once_requested)
     thread.start()
     try:
-        report = asyncio.run(service.refresh())
+        return asyncio.run(service.refresh())
     finally:
         thread.join()
         remover.close()
+
+
+def test_a_feed_removed_while_it_refreshes_is_skipped_quietly(
+    service: NewsService, feed_server: FeedServer
+) -> None:
+    feed_server.add_slow("/slow.xml", make_rss("Slow", items(5)), chunk_size=512, delay=0.4)
+    feed_server.add_feed("/other.xml", make_rss("Other", items(2)))
+    slow = service.subscribe(feed_server.url_for("/slow.xml"))
+    service.subscribe(feed_server.url_for("/other.xml"))
+    report = refresh_while_removing(service, feed_server, "/slow.xml", slow.id)
     outcomes = {r.feed_id: r.outcome for r in report.results}
     assert outcomes[slow.id] is RefreshOutcome.REMOVED
     assert report.failed == []
@@ -124,12 +131,49 @@ def test_a_feed_removed_while_it_refreshes_is_skipped_quietly(
     assert len(service.article_ids(ArticleQuery())) == 2
 
 
+def test_a_failing_feed_removed_while_it_refreshes_is_not_reported_as_failed(
+    service: NewsService, feed_server: FeedServer
+) -> None:
+    feed_server.add_slow(
+        "/slow.xml", b"<html>" + b"not a feed " * 300 + b"</html>", chunk_size=1024, delay=0.4
+    )
+    slow = service.subscribe(feed_server.url_for("/slow.xml"))
+    report = refresh_while_removing(service, feed_server, "/slow.xml", slow.id)
+    assert [r.outcome for r in report.results] == [RefreshOutcome.REMOVED]
+    assert report.failed == []
+
+
+def test_termnews_refresh_exits_0_when_a_feed_is_removed_meanwhile(
+    paths: Paths, feed_server: FeedServer
+) -> None:
+    feed_server.add_slow("/slow.xml", make_rss("Slow", items(5)), chunk_size=512, delay=0.4)
+    setup = NewsService.open(paths, Settings())
+    slow = setup.subscribe(feed_server.url_for("/slow.xml"))
+
+    def remove_once_requested() -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if any(r.path == "/slow.xml" for r in feed_server.requests):
+                setup.remove_feed(slow.id)  # `termnews remove` in another terminal
+                return
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=remove_once_requested)
+    thread.start()
+    try:
+        result = cli(paths.data_dir, "refresh")
+    finally:
+        thread.join()
+        setup.close()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "internal error" not in result.stdout + result.stderr
+    assert "unsubscribed meanwhile" in result.stdout
+
+
 def test_summary_plurals() -> None:
     assert plural(1, "comment") == "1 comment"
     assert plural(2, "comment") == "2 comments"
     assert plural(0, "feed") == "0 feeds"
-    from termnews.refresh import FeedRefresh
-
     one = FeedRefresh(1, "u", "t", RefreshOutcome.NEW, new=1)
     report = RefreshReport([one], 0.25)
     assert report.summary() == "Refreshed 1 feed in 0.2 s: 1 new article, 0 failed"
@@ -201,3 +245,48 @@ def test_refresh_due_sends_the_due_outbox_when_no_feed_is_due(paths: Paths) -> N
             assert news.comments.outbox() == []
         finally:
             news.close()
+
+
+async def test_the_apps_automatic_refresh_sends_the_due_outbox(paths: Paths) -> None:
+    from termnews.app import TermNewsApp
+
+    with DemoSite(flood_seconds=0) as site:
+        news = await _comment_into_outbox(site, paths, "Sent by the app.")
+        news.settings.email = "ada@example.org"
+        try:
+            news.store.db.execute("UPDATE outbox SET next_attempt = 0")
+            assert news.due_feed_ids() == []
+            app = TermNewsApp(news)  # refresh_on_start: the due feeds (none) and the outbox
+            told: list[str] = []
+            async with app.run_test() as pilot:
+                for _ in range(200):
+                    # Textual keeps the notifications private; they are what the screen shows.
+                    told = [str(n.message) for n in app._notifications]  # type: ignore[attr-defined]
+                    if any(m.startswith("comment delivered: ") for m in told):
+                        break
+                    await pilot.pause(0.05)
+            assert news.comments.outbox() == []
+            assert texts(site).count("Sent by the app.") == 1
+            assert any(m.startswith("comment delivered: ") for m in told), told
+        finally:
+            news.close()
+
+
+async def test_the_apps_refresh_summary_counts_in_words(
+    service: NewsService, feed_server: FeedServer
+) -> None:
+    from termnews.app import TermNewsApp
+    from termnews.widgets.status_line import StatusLine
+
+    feed_server.add_feed("/feed.xml", make_rss("Coast", items(1)))
+    service.subscribe(feed_server.url_for("/feed.xml"))
+    app = TermNewsApp(service)  # refresh_on_start: the new feed is due
+    said = ""
+    async with app.run_test() as pilot:
+        for _ in range(200):
+            lines = list(app.screen.query(StatusLine))
+            said = str(lines[0].message) if lines else ""
+            if said.startswith("Refreshed"):
+                break
+            await pilot.pause(0.05)
+    assert said.startswith("Refreshed 1 feed in ") and ": 1 new article, 0 failed" in said, said

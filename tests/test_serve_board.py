@@ -21,7 +21,7 @@ import pytest
 
 from termnews.demo import DemoSite
 from termnews.demo.content import BLOGGER, BLOGS, POSTS
-from tests.test_serve import Host, _make_keys, _start_server, _stop_server, _termnews
+from tests.support.sshhost import Host, make_keys, start_server, stop_server, termnews
 
 WAIT = 30.0  # upper bound for a busy machine; never a speed check
 COLUMNS, ROWS = 100, 30
@@ -140,19 +140,19 @@ def board_host(tmp_path: Path) -> Iterator[Host]:
     """A served host whose only feed is the sample Blogger blog; members ada and bob."""
     data_dir, config = tmp_path / "data", tmp_path / "config.toml"
     common = ["--data-dir", str(data_dir), "--config", str(config)]
-    keys = _make_keys(tmp_path, ["ada", "bob"])
+    keys = make_keys(tmp_path, ["ada", "bob"])
     with DemoSite(flood_seconds=0) as site:
-        added = _termnews(tmp_path, "add", "--no-discover", site.feed_urls[1], *common)
+        added = termnews(tmp_path, "add", "--no-discover", site.feed_urls[1], *common)
         assert added.returncode == 0, added.stderr
         for name in keys:
-            result = _termnews(tmp_path, "members", "add", name, f"{keys[name]}.pub", *common)
+            result = termnews(tmp_path, "members", "add", name, f"{keys[name]}.pub", *common)
             assert result.returncode == 0, result.stderr
-        host = _start_server(tmp_path, data_dir, config)
+        host = start_server(tmp_path, data_dir, config)
         host.keys, host.feed_title = keys, FEED_TITLE
         try:
             yield host
         finally:
-            _stop_server(host)
+            stop_server(host)
 
 
 def _board_rows(data_dir: Path) -> list[tuple[str, str]]:

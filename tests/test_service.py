@@ -8,7 +8,7 @@ import time
 import pytest
 
 from termnews.model import ArticleQuery
-from termnews.service import NewsService, RefreshOutcome, ServiceError
+from termnews.service import NewsService, RefreshOutcome, RefreshReport, ServiceError
 from tests.support.feedserver import FeedServer, make_atom, make_rss
 
 
@@ -28,7 +28,7 @@ def items(n: int, start: int = 0) -> list[dict]:
     ]
 
 
-def refresh(service: NewsService, ids: list[int] | None = None):  # type: ignore[no-untyped-def]
+def refresh(service: NewsService, ids: list[int] | None = None) -> RefreshReport:
     return asyncio.run(service.refresh(ids))
 
 
@@ -153,8 +153,8 @@ def test_two_services_on_one_database_do_not_fetch_a_feed_twice(
     service.subscribe(feed_server.url_for("/slow.xml"))
     other = service.clone()
 
-    async def both():  # type: ignore[no-untyped-def]
-        return await asyncio.gather(service.refresh(), other.refresh())
+    async def both() -> list[RefreshReport]:
+        return list(await asyncio.gather(service.refresh(), other.refresh()))
 
     reports = asyncio.run(both())
     other.close()

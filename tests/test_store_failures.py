@@ -76,7 +76,7 @@ def test_a_full_disk_is_reported_as_such_and_loses_nothing(tmp_path: Path) -> No
     # a second ROLLBACK raised "cannot rollback - no transaction is active" over it).
     with pytest.raises(StoreFull, match="database or disk is full") as caught:
         store.set_read(ids, True)
-    assert str(tmp_path / "data") in str(caught.value) and "free some space" in str(caught.value)
+    assert str(tmp_path / "data") in str(caught.value) and "Free some space" in str(caught.value)
     assert not store.db.in_transaction
     assert [store.article(i).read for i in ids] == [True, True, False, False, False]
     free_the_disk(store)
@@ -114,6 +114,7 @@ async def test_the_reader_keeps_working_on_a_full_disk(full_service: NewsService
         await pilot.press("n")  # and on to the next: still reading
         await pilot.pause()
         assert isinstance(app.screen, ReaderScreen) and app.screen.article.id != first
+        # Textual keeps the list of notifications private; it is what the screen shows.
         told = [str(n.message) for n in app._notifications]  # type: ignore[attr-defined]
         full = [m for m in told if "is full" in m]
         assert len(full) == 1, told  # told once, not at every post
@@ -127,6 +128,29 @@ async def test_the_reader_keeps_working_on_a_full_disk(full_service: NewsService
         assert app.screen.article.id == second
         assert full_service.article(second).read
         assert full_service.save_problem is None
+
+
+def test_search_on_a_full_disk_answers_from_what_is_indexed(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite")
+    ids = stored_entries(store, 3)
+    store.index_pending()
+    words = " ".join(f"word{i}" for i in range(5000))  # needs new index pages
+    more = ParsedEntry("urn:late", None, "Post late", None, 1_800_000_000, None, words, None)
+    feed_id = store.article(ids[0]).feed_id
+    store.store_feed(
+        feed_id,
+        ParsedFeed("A feed", None, [more]),
+        etag=None,
+        last_modified=None,
+        body_hash="h2",
+        next_fetch=0,
+    )
+    fill_the_disk(store)
+    assert store.pending_index() == 1
+    assert len(store.article_ids(ArticleQuery(search="post"))) == 3  # no StoreFull
+    free_the_disk(store)
+    assert len(store.article_ids(ArticleQuery(search="post"))) == 4
+    store.close()
 
 
 def test_damaged_databases_are_named_and_left_alone(tmp_path: Path) -> None:
@@ -201,3 +225,48 @@ def test_a_read_only_data_dir_says_what_to_do() -> None:
         db.close()
     finally:
         shutil.rmtree(top, ignore_errors=True)
+
+
+@pytest.fixture
+def small_disk() -> Iterator[Path]:
+    """A real 1 MB filesystem (tmpfs), where a mount is allowed (root); skipped elsewhere."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small tmpfs needs root")
+    where = Path(tempfile.mkdtemp(prefix="termnews-small-disk-"))
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(where)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        where.rmdir()
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], check=False)
+        where.rmdir()
+
+
+def test_a_refresh_onto_a_full_disk_stops_with_one_clear_line(
+    small_disk: Path, feed_server: FeedServer
+) -> None:
+    # Posts worth ~2 MB of text: more than the disk holds.
+    posts = [
+        {"title": f"Long read {i}", "guid": f"long-{i}", "content": f"<p>{'tide ' * 8000}{i}</p>"}
+        for i in range(50)
+    ]
+    feed_server.add_feed("/big.xml", make_rss("Big", posts))
+    feed_server.add_feed("/small.xml", make_rss("Small", [{"title": "One", "guid": "one"}]))
+    data = small_disk / "data"
+    store = Store(data / "termnews.db")
+    store.add_feed(feed_server.url_for("/small.xml"))
+    store.add_feed(feed_server.url_for("/big.xml"))
+    store.close()
+    result = run_cli(data, "refresh")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "internal error" not in result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "is full" in lines[0] and str(data) in lines[0], result.stderr
+    check = sqlite3.connect(data / "termnews.db")
+    assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert check.execute("SELECT COUNT(*) FROM feeds").fetchone()[0] == 2  # nothing lost
+    check.close()

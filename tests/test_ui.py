@@ -61,6 +61,19 @@ def titles_on_screen(app: TermNewsApp) -> str:
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())  # type: ignore[attr-defined]
 
 
+async def searches_done(app: TermNewsApp, pilot) -> None:  # type: ignore[no-untyped-def]
+    """Wait until no search worker runs (a cancelled one counts as done)."""
+    from textual.worker import WorkerState
+
+    for _ in range(200):
+        running = [w for w in app.workers if w.group == "search" and not w.is_finished]
+        if not running:
+            break
+        await pilot.pause(0.05)
+    await pilot.pause()
+    assert not [w for w in app.workers if w.group == "search" and w.state is WorkerState.RUNNING]
+
+
 async def open_first_post(app: TermNewsApp, pilot) -> ReaderScreen:  # type: ignore[no-untyped-def]
     await pilot.press("tab")
     await pilot.press("enter")
@@ -123,7 +136,7 @@ async def test_feed_selection_search_and_state_keys(ui_service: NewsService) -> 
         await pilot.press("slash")
         await pilot.press(*"alpha")
         await pilot.press("enter")
-        await pilot.pause()
+        await searches_done(app, pilot)
         assert len(screen.article_list.ids) == 3
         assert screen.article_list.has_focus
         first = screen.article_list.current_id
@@ -133,6 +146,42 @@ async def test_feed_selection_search_and_state_keys(ui_service: NewsService) -> 
         assert ui_service.article(first).read
         await pilot.press("A")
         assert not ui_service.article_ids(ArticleQuery(search="alpha", unread_only=True))
+
+
+async def test_search_runs_in_a_worker_a_newer_search_wins_and_long_queries_are_capped(
+    ui_service: NewsService,
+) -> None:
+    from textual.worker import WorkerState
+
+    from termnews.screens.feeds import MAX_SEARCH
+
+    app = TermNewsApp(ui_service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, FeedsScreen)
+        screen._list_key = None
+        screen._load_query(ArticleQuery(search="alpha"))
+        first = next(w for w in app.workers if w.group == "search")
+        screen._load_query(ArticleQuery(search="beta"))
+        await searches_done(app, pilot)
+        for _ in range(100):
+            if first.state is not WorkerState.RUNNING:
+                break
+            await pilot.pause(0.05)
+        assert first.is_cancelled and first._thread_worker  # type: ignore[attr-defined]
+        rows = ui_service.articles(list(screen.article_list.ids))
+        assert len(rows) == 2 and all("beta" in r.title for r in rows.values())
+        assert screen.article_list.query_spec.search == "beta"
+        # A 10 KB query is cut to MAX_SEARCH characters, and the user is told.
+        await pilot.press("slash")
+        await pilot.pause()
+        app.screen.query_one("#ask-input").value = "alpha " + "x" * 10_000  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await searches_done(app, pilot)
+        search = screen.article_list.query_spec.search or ""
+        assert search.startswith("alpha") and len(search) == MAX_SEARCH
+        assert any(str(MAX_SEARCH) in str(n.message) for n in app._notifications)  # type: ignore[attr-defined]
+        assert "Traceback" not in titles_on_screen(app)
 
 
 async def test_add_and_remove_feed(ui_service: NewsService, feed_server: FeedServer) -> None:
@@ -205,7 +254,7 @@ async def test_welcome_screen_offers_no_sample_site_without_a_front_door(tmp_pat
 async def test_remapped_keys_from_settings(ui_service: NewsService) -> None:
     ui_service.settings.keys = {"next_article": "x", "previous_article": "z"}
     app = TermNewsApp(ui_service)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 70)) as pilot:
         ids = list(app.screen.query_one(ArticleList).ids)
         reader = await open_first_post(app, pilot)
         await pilot.press("x")

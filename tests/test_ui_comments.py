@@ -10,10 +10,11 @@ import pytest
 from textual.widgets import TextArea
 
 from termnews.app import TermNewsApp
+from termnews.comments import reply_parent, thread
 from termnews.config import Paths, Settings
 from termnews.demo import DemoSite
 from termnews.model import ArticleQuery, Draft, Identity
-from termnews.screens.comments import CommentsScreen, thread
+from termnews.screens.comments import CommentsScreen
 from termnews.screens.compose import ComposeScreen
 from termnews.screens.reader import ReaderScreen
 from termnews.service import NewsService
@@ -75,6 +76,34 @@ async def test_comments_screen_shows_the_thread(service: NewsService, site: Demo
         assert "to 127.0.0.1 as Ada Reader <ada@example.org>" in screen.info.targets[0].label
 
 
+async def test_selecting_comments_renders_no_html_again(
+    service: NewsService, site: DemoSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    renders: list[str] = []
+    real = service.render_fragment
+
+    def counted(html: str, width: int, base_url: str | None = None):  # type: ignore[no-untyped-def]
+        renders.append(html)
+        return real(html, width, base_url)
+
+    monkeypatch.setattr(service, "render_fragment", counted)
+    app = TermNewsApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_post(app, pilot, threaded_post(service, site))
+        await pilot.press("c")
+        await wait_until(pilot, lambda: isinstance(app.screen, CommentsScreen))
+        screen = app.screen
+        await wait_until(pilot, lambda: screen.info is not None and len(screen.comments) >= 7)
+        await pilot.pause(0.3)
+        before = len(renders)
+        for _ in range(5):
+            await pilot.press("tab")
+        await pilot.press("shift+tab")
+        await pilot.pause()
+        assert screen.selected == 3
+        assert len(renders) == before  # the bodies were rendered once, on load
+
+
 async def test_compose_send_and_see_the_new_comment(service: NewsService, site: DemoSite) -> None:
     article_id = threaded_post(service, site)
     app = TermNewsApp(service)
@@ -107,8 +136,10 @@ async def test_compose_send_and_see_the_new_comment(service: NewsService, site: 
     assert service.comments.draft(article_id) is None
 
 
-async def test_escape_keeps_the_draft_and_reopening_restores_it(service: NewsService) -> None:
-    article_id = service.article_ids(ArticleQuery())[0]
+async def test_escape_keeps_the_draft_and_reopening_restores_it(
+    service: NewsService, site: DemoSite
+) -> None:
+    article_id = threaded_post(service, site)
     app = TermNewsApp(service)
     async with app.run_test(size=(120, 40)) as pilot:
         await open_post(app, pilot, article_id)
@@ -194,7 +225,6 @@ async def test_undelivered_comment_waits_in_the_outbox_and_is_retried_from_it(
 
 def test_board_reply_to_a_site_comment_threads_under_that_comment() -> None:
     from termnews.model import Comment
-    from termnews.screens.compose import reply_parent
 
     site_three = Comment("wordpress", "3", None, "Site author", None, 1.0, "<p>site</p>")
     board_three = Comment("board", "3", None, "@bob", None, 2.0, "board")
@@ -230,8 +260,135 @@ async def test_on_a_shared_host_members_sign_with_their_own_name(
         author = app.screen.query_one("#author", Input)
         assert author.value == "ada" and author.disabled
         assert app.screen.query_one("#email", Input).value == ""  # not the operator's
-    poster = svc.comments._poster(
-        Draft(article_id=1, identity="ada", body="x", author="The Operator")
-    )
-    assert poster.author == "ada"
+    article = svc.article(threaded_post(svc, site))
+    assert article is not None
+    draft = Draft(article_id=article.id, identity="ada", body="x", author="The Operator")
+    outgoing = svc.comments._outgoing(article, draft, svc.comments.board_target())
+    assert outgoing.author == "ada"
     svc.close()
+
+
+async def test_unsent_comments_open_with_a_row_selected_and_x_asks_first(
+    service: NewsService, site: DemoSite
+) -> None:
+    from textual.widgets import OptionList
+
+    from termnews.screens.dialogs import ConfirmScreen
+    from termnews.screens.outbox import OutboxScreen
+
+    article_id = threaded_post(service, site)
+    for body in ("first draft", "second draft"):
+        service.comments.save_draft(Draft(article_id=article_id, identity="ada", body=body))
+    app = TermNewsApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("D")
+        await wait_until(pilot, lambda: isinstance(app.screen, OutboxScreen))
+        outbox = app.screen
+        assert outbox.query_one(OptionList).highlighted == 0
+        await pilot.press("x")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")  # no: nothing is lost
+        await wait_until(pilot, lambda: app.screen is outbox)
+        assert service.comments.draft(article_id) is not None
+        await pilot.press("x")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_until(pilot, lambda: service.comments.draft(article_id) is None)
+        listed = outbox.query_one(OptionList)
+        assert "Nothing unsent" in str(listed.get_option_at_index(0).prompt)
+
+
+async def test_at_60x15_the_compose_body_stays_visible(
+    service: NewsService, site: DemoSite
+) -> None:
+    app = TermNewsApp(service)
+    async with app.run_test(size=(60, 15)) as pilot:
+        await open_post(app, pilot, threaded_post(service, site))
+        await pilot.press("C")
+        await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        await pilot.pause()
+        body = app.screen.query_one("#body", TextArea)
+        region = body.content_region  # the rows one can type in, inside any border
+        assert region.height >= 3, region
+        assert region.y + region.height <= 15
+        await pilot.press(*"fits")
+        assert body.text == "fits"
+        assert app.screen.query_one("#author").region.height == 1  # fields on one line
+
+
+async def test_ctrl_q_in_the_compose_modal_quits_and_keeps_the_draft(
+    service: NewsService, site: DemoSite
+) -> None:
+    article_id = threaded_post(service, site)
+    app = TermNewsApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_post(app, pilot, article_id)
+        await pilot.press("C")
+        await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        await pilot.press(*"written, then quit")
+        await pilot.press("ctrl+q")
+        await pilot.pause(0.2)
+        assert app.return_code == 0
+    kept = service.comments.draft(article_id)
+    assert kept is not None and kept.body == "written, then quit"
+
+
+async def test_first_comment_says_where_to_set_a_profile_and_never_uses_the_login(
+    tmp_path: Path, site: DemoSite
+) -> None:
+    from textual.widgets import Input
+
+    paths = Paths(tmp_path / "config.toml", tmp_path / "data")
+    svc = NewsService.open(paths, Settings(refresh_on_start=False), identity=Identity("root"))
+    svc.subscribe(site.feed_urls[0])
+    await svc.refresh()
+    app = TermNewsApp(svc)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_post(app, pilot, threaded_post(svc, site))
+        await pilot.press("C")
+        await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        assert app.screen.query_one("#author", Input).value == ""
+        note = str(app.screen.query_one("#note").render())
+        assert "[profile]" in note and "remembered per site" in note
+    svc.close()
+
+
+async def test_on_a_single_user_machine_a_closed_post_offers_its_comment_page(
+    service: NewsService, site: DemoSite
+) -> None:
+    post = site.post_for("closed")
+    article_id = next(
+        i for i in service.article_ids(ArticleQuery()) if service.article(i).link == post.url
+    )
+    app = TermNewsApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        reader = await open_post(app, pilot, article_id)
+
+        def told() -> list[str]:
+            return [n.message for n in app._notifications]
+
+        await pilot.press("C")
+        await wait_until(pilot, lambda: any("closed" in m for m in told()))
+        message = next(m for m in told() if "closed" in m)
+        assert "board" not in message
+        assert post.url.split("#")[0] in message
+        assert app.screen is reader  # no modal offering the board as @ada
+
+
+async def test_ctrl_q_quits_from_the_compose_modal_and_keeps_the_draft(
+    service: NewsService, site: DemoSite
+) -> None:
+    app = TermNewsApp(service)
+    article_id = threaded_post(service, site)
+    async with app.run_test(size=(120, 40)) as pilot:
+        article = service.article(article_id)
+        assert article is not None
+        app.open_compose(article, None)
+        await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        app.screen.query_one(TextArea).focus()
+        await pilot.press(*"unsent words")
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert app.return_code == 0
+    draft = service.comments.draft(article_id)
+    assert draft is not None and "unsent words" in draft.body

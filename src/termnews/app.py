@@ -27,7 +27,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
-from termnews.config import split_command
+from termnews.config import KEYMAPS, default_config_file, split_command
 from termnews.messages import RefreshDone, RefreshProgress
 from termnews.model import ArticleDetail, ArticleQuery, Comment
 from termnews.sanitize import clean_line
@@ -74,6 +74,15 @@ def has_display() -> bool:
 RESTRICTED_ACTIONS = frozenset({"screenshot", "suspend_process", "simulate_key", "open_url"})
 RESTRICTED_COMMANDS = frozenset({"Screenshot", "Save screenshot", "Suspend"})
 MAX_PALETTE_QUERY = 200  # characters of a palette query sent to search
+
+
+def failure_summary(failed: list[FeedRefresh]) -> str:
+    """One notification for every feed that failed in a refresh, not a stack of toasts."""
+    if len(failed) == 1:
+        return f"{failed[0].title}: {failed[0].error}"
+    shown = "; ".join(f"{r.title}: {r.error}" for r in failed[:3])
+    more = f"; and {len(failed) - 3} more" if len(failed) > 3 else ""
+    return f"{len(failed)} feeds failed: {shown}{more}. Highlight one to see why."
 
 
 def highlighted(candidate: str, matcher: Matcher) -> Text:
@@ -135,7 +144,10 @@ class TermNewsApp(DiffOutputApp[int]):
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="help"),
         Binding("ctrl+p", "command_palette", "Commands", show=False, id="command_palette"),
-        Binding("ctrl+q", "quit", "Quit", show=False, id="quit"),
+        # priority: quits from anywhere, the compose modal's text area included.
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="quit"),
+        # Not priority: a Q typed into a search box or a comment stays text.
+        Binding("Q", "quit", "Quit at once", show=False, id="hard_quit"),
     ]
 
     def __init__(self, service: NewsService, *, offer_sample_site: bool = False) -> None:
@@ -165,8 +177,11 @@ class TermNewsApp(DiffOutputApp[int]):
                 loop.add_signal_handler(signum, self._hang_up, signum)
         self.service.on_problem = lambda message: self.tell(message, error=True)
         settings = self.service.settings
-        if settings.keys:
-            self.set_keymap(dict(settings.keys))
+        keymap = {**KEYMAPS.get(settings.keymap, {}), **settings.keys}
+        if keymap:
+            self.set_keymap(keymap)
+        for problem in self.keymap_problems(keymap):
+            self.tell(f"Settings: {problem}", error=True)
         theme = self.service.get_preference("theme") or settings.theme
         theme = terminal_theme(self, theme, ansi=settings.ansi_colors)
         if theme in self.available_themes:
@@ -194,6 +209,32 @@ class TermNewsApp(DiffOutputApp[int]):
             self.set_interval(OUTBOX_RETRY_SECONDS, self._retry_outbox)
         elif minutes and self._auto_refresh_enabled():
             self.set_interval(minutes * 60, self._interval_refresh)
+
+    def keymap_problems(self, keymap: dict[str, str]) -> list[str]:
+        """What is wrong with `[keys]` (and the settings file itself), in the user's words."""
+        problems: list[str] = []
+        path = self.service.settings.path
+        if path is not None and not path.exists() and path != default_config_file():
+            problems.append(f"{path} does not exist; using the default settings")
+        places = binding_places()
+        known = {b.id for _where, bindings in places for b in bindings if b.id}
+        for binding_id in self.service.settings.keys:
+            if binding_id not in known:
+                problems.append(f"[keys] {binding_id}: no such binding id (? lists them)")
+        for where, bindings in places:
+            owner: dict[str, str] = {}
+            for binding in bindings:
+                if not binding.id:
+                    continue
+                for key in keymap.get(binding.id, binding.key).split(","):
+                    key = key.strip()
+                    other = owner.setdefault(key, binding.id)
+                    if other != binding.id:
+                        problems.append(
+                            f"[keys] {key} is bound to both {other} and {binding.id} "
+                            f"in the {where}; only one of them can work"
+                        )
+        return problems
 
     def _auto_refresh_enabled(self) -> bool:
         if os.environ.get("TERMNEWS_NO_AUTO_REFRESH"):
@@ -246,9 +287,11 @@ class TermNewsApp(DiffOutputApp[int]):
             # On a shared host the server fetches for everyone on a schedule; sessions
             # never refetch on their own, they show what the shared cache has.
             self._refresh_lists()
-            self._status("This host fetches feeds for everyone on a schedule: showing the latest.")
+            self.say_status(
+                "This host fetches feeds for everyone on a schedule: showing the latest."
+            )
             return
-        self._status("Refreshing …")
+        self.say_status("Refreshing …")
         self._refresh_worker(feed_ids, due_only)
 
     @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
@@ -277,7 +320,7 @@ class TermNewsApp(DiffOutputApp[int]):
 
     def on_refresh_progress(self, message: RefreshProgress) -> None:
         result = message.result
-        self._status(f"Refreshing {message.done}/{message.total}: {result.title}")
+        self.say_status(f"Refreshing {message.done}/{message.total}: {result.title}")
         if result.outcome is RefreshOutcome.NEW and result.new and self._lists_timer is None:
             # New articles show within a second, but the lists are rebuilt at most once a
             # second however many feeds land: a refresh of 150 feeds must not rebuild 150 times.
@@ -290,18 +333,17 @@ class TermNewsApp(DiffOutputApp[int]):
     def on_refresh_done(self, message: RefreshDone) -> None:
         report = message.report
         failed = report.failed
+        for delivery in report.deliveries:  # outbox comments that went out with this refresh
+            if delivery.delivered:
+                self.tell(delivery.line)
         if not report.results:
-            self._status("Feeds are up to date.")
+            self.say_status("Feeds are up to date.")
             return
-        summary = (
-            f"Refreshed {len(report.results)} feeds in {report.seconds:.1f} s: "
-            f"{report.new_articles} new"
-        )
+        summary = report.summary()
         if failed:
-            summary += f", {len(failed)} failed (marked ! in the feed list)"
-            for result in failed[:3]:
-                self.tell(f"{result.title}: {result.error}", error=True)
-        self._status(summary)
+            summary += " (marked ! in the feed list)"
+            self.tell(failure_summary(failed), error=True)
+        self.say_status(summary)
         if self._lists_timer is not None:
             self._lists_timer.stop()
             self._lists_timer = None
@@ -312,7 +354,7 @@ class TermNewsApp(DiffOutputApp[int]):
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             error = event.worker.error
             self.tell(f"Something went wrong: {type(error).__name__}: {error}", error=True)
-            self._status("")
+            self.say_status("")
 
     def _feeds_screen(self) -> FeedsScreen | None:
         from termnews.screens.feeds import FeedsScreen
@@ -327,7 +369,8 @@ class TermNewsApp(DiffOutputApp[int]):
         if screen is not None:
             screen.refresh_lists()
 
-    def _status(self, message: str) -> None:
+    def say_status(self, message: str) -> None:
+        """On the status line of the list screen (under the reader while one is open)."""
         screen = self._feeds_screen()
         if screen is not None and screen.is_mounted:
             for line in screen.query(StatusLine):
@@ -374,7 +417,7 @@ class TermNewsApp(DiffOutputApp[int]):
         except Exception as exc:  # offline or a hostile site: the board still works
             info = CommentInfo(
                 can_read=False,
-                targets=[comments.board_target()],
+                targets=[comments.board_target()] if comments.shared_host() else [],
                 page_url=article.comments.page_url or article.link,
                 reason=f"could not reach the post's site ({type(exc).__name__}); "
                 "only the board is offered",
@@ -392,6 +435,10 @@ class TermNewsApp(DiffOutputApp[int]):
         if reply_to is not None and reply_to.source == "board":
             # A reply to a board comment can only go to the board: the site never saw it.
             info.targets = [t for t in info.targets if t.kind == "board"]
+        if not info.targets:  # nowhere to send from here: say why, and where to go instead
+            page = f" The comment page: {info.page_url}" if info.page_url else ""
+            self.tell(clean_line(info.reason or "No comment can be sent here.", 200) + page)
+            return
         self.push_screen(ComposeScreen(article, info, reply_to=reply_to), closed)
 
     def save_open_drafts(self) -> None:
@@ -543,21 +590,11 @@ class TermNewsApp(DiffOutputApp[int]):
     # -- help and the command palette --------------------------------------------------
 
     def action_help(self) -> None:
-        from termnews.screens.feeds import FeedsScreen
         from termnews.screens.help import HelpScreen
-        from termnews.screens.reader import ReaderScreen
 
-        sources: list[tuple[str, list[Binding]]] = [
-            ("anywhere", _bindings(TermNewsApp.BINDINGS)),
-            ("lists", _bindings(FeedsScreen.BINDINGS)),
-            ("article list", _bindings(ArticleList.BINDINGS)),
-            ("feed list", _bindings(FeedList.BINDINGS)),
-            ("reader", _bindings(ReaderScreen.BINDINGS)),
-            ("reader text", _bindings(ArticleView.BINDINGS)),
-        ]
         if isinstance(self.screen, HelpScreen):
             return
-        self.push_screen(HelpScreen(sources, dict(self._keymap)))
+        self.push_screen(HelpScreen(binding_places(), dict(self._keymap)))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         for command in super().get_system_commands(screen):
@@ -581,6 +618,28 @@ class TermNewsApp(DiffOutputApp[int]):
 
 def _bindings(items: Iterable[Any]) -> list[Binding]:
     return [b for b in items if isinstance(b, Binding)]
+
+
+def binding_places() -> list[tuple[str, list[Binding]]]:
+    """Every place keys are bound, with its bindings: the help table, the README's key
+    table and the `[keys]` checks all read this."""
+    from termnews.screens.comments import CommentsScreen
+    from termnews.screens.compose import ComposeScreen
+    from termnews.screens.feeds import FeedsScreen
+    from termnews.screens.outbox import OutboxScreen
+    from termnews.screens.reader import ReaderScreen
+
+    return [
+        ("anywhere", _bindings(TermNewsApp.BINDINGS)),
+        ("lists", _bindings(FeedsScreen.BINDINGS)),
+        ("article list", _bindings(ArticleList.BINDINGS)),
+        ("feed list", _bindings(FeedList.BINDINGS)),
+        ("reader", _bindings(ReaderScreen.BINDINGS)),
+        ("reader text", _bindings(ArticleView.BINDINGS)),
+        ("comments", _bindings(CommentsScreen.BINDINGS)),
+        ("compose", _bindings(ComposeScreen.BINDINGS)),
+        ("unsent comments", _bindings(OutboxScreen.BINDINGS)),
+    ]
 
 
 def run_app(service: NewsService, *, open_sample_site: Callable[[], int] | None = None) -> int:

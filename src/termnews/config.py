@@ -54,6 +54,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("general", "theme", "textual-dark", "Textual theme; changed from the command palette."),
     Option(
         "general",
+        "keymap",
+        "default",
+        'Key preset: "default", or "newsboat" (n/p next/previous unread, J/K next/previous, '
+        "N toggle read, o open in browser, u links, A mark feed read, Q quit); [keys] "
+        "entries go on top.",
+    ),
+    Option(
+        "general",
         "browser",
         "",
         "Command to open links (URL appended); empty uses the system browser, "
@@ -78,17 +86,108 @@ OPTIONS: tuple[Option, ...] = (
     Option("profile", "name", "", "Your name on comments posted to sites."),
     Option("profile", "email", "", "Your e-mail for comments (WordPress requires one)."),
     Option("profile", "url", "", "Your website, shown with your comments where sites allow."),
+    Option(
+        "discussions",
+        "enabled",
+        ["hackernews", "lobsters", "reddit", "mastodon", "bluesky"],
+        "Outside discussions termnews may read when you open a post's comments: "
+        "hackernews and lobsters are searched for the post's URL; reddit, mastodon and "
+        "bluesky are read when the post links a thread there.",
+    ),
+    Option(
+        "discussions",
+        "reddit_search",
+        False,
+        "Also search Reddit for the post's URL (sends the URL to Reddit).",
+    ),
+    Option("discussions", "hackernews", "https://hn.algolia.com", "Hacker News search API."),
+    Option("discussions", "lobsters", "https://lobste.rs", "Lobsters site (its JSON API)."),
+    Option("discussions", "reddit", "https://www.reddit.com", "Reddit site (its RSS feeds)."),
+    Option("discussions", "bluesky", "https://public.api.bsky.app", "Bluesky public AppView."),
+    Option("discussions", "timeout", 10.0, "Seconds before a discussion request gives up."),
+    Option("discussions", "max_comments", 10000, "Most comments read from one discussion."),
+    Option(
+        "discussions",
+        "mastodon_instance",
+        "",
+        "Your Mastodon instance (https://mastodon.example), for replying to Mastodon threads.",
+    ),
+    Option(
+        "discussions",
+        "mastodon_token",
+        "",
+        "An access token of that instance (Preferences > Development), scopes read and "
+        "write:statuses; the settings file must then be readable by you only (chmod 600).",
+    ),
+    Option("discussions", "bluesky_handle", "", "Your Bluesky handle, for replying on Bluesky."),
+    Option(
+        "discussions",
+        "bluesky_app_password",
+        "",
+        "A Bluesky app password (Settings > App passwords), never your main password; "
+        "the settings file must then be readable by you only (chmod 600).",
+    ),
+    Option(
+        "discussions",
+        "bluesky_pds",
+        "https://bsky.social",
+        "Where your Bluesky account lives (the server that signs you in).",
+    ),
 )
+_URL_KEYS = {"hackernews", "lobsters", "reddit", "bluesky", "bluesky_pds", "mastodon_instance"}
+_SECRET_KEYS = ("mastodon_token", "bluesky_app_password")
+
+DISCUSSION_SERVICES = ("hackernews", "lobsters", "reddit", "mastodon", "bluesky")
+
+# Key presets by binding id (see the README's key table); `keymap = "newsboat"` picks one.
+KEYMAPS: dict[str, dict[str, str]] = {
+    "default": {},
+    "newsboat": {
+        "next_unread": "n",
+        "previous_unread": "p",
+        "next_article": "J",
+        "previous_article": "K",
+        "toggle_read": "N",
+        "open_post": "o",
+        "open_links": "u",
+        "mark_all_read": "A",
+    },
+}
 
 # Free-form tables: [keys] binding_id = "key,key"; [wordpress."host"] user/app_password;
-# [intervals] "feed url" = minutes.
-FREE_SECTIONS = {"keys", "wordpress", "intervals"}
+# [intervals] "feed url" = minutes. [discussions] has its own reader (a list and a sub-table).
+FREE_SECTIONS = {"keys", "wordpress", "intervals", "discussions"}
 
 
 @dataclass(slots=True)
 class WordPressLogin:
     user: str
     app_password: str
+
+
+@dataclass(slots=True)
+class DiscussionSettings:
+    """[discussions]: which outside services are read, and where they are."""
+
+    enabled: list[str] = field(default_factory=lambda: list(DISCUSSION_SERVICES))
+    reddit_search: bool = False
+    hackernews: str = "https://hn.algolia.com"
+    lobsters: str = "https://lobste.rs"
+    reddit: str = "https://www.reddit.com"
+    bluesky: str = "https://public.api.bsky.app"
+    timeout: float = 10.0
+    max_comments: int = 10000
+    mastodon_instance: str = ""
+    mastodon_token: str = ""
+    bluesky_handle: str = ""
+    bluesky_app_password: str = ""
+    bluesky_pds: str = "https://bsky.social"
+    # [discussions.mastodon] "feed url" = "https://instance/@you/": links of that feed's posts
+    # that start with this prefix (and end in a status id) are its Mastodon threads.
+    mastodon: dict[str, str] = field(default_factory=dict)
+
+    def on(self, service: str) -> bool:
+        return service in self.enabled
 
 
 @dataclass(slots=True)
@@ -99,6 +198,7 @@ class Settings:
     reader_width: int = 100
     mouse: bool = True
     theme: str = "textual-dark"
+    keymap: str = "default"
     browser: str = ""
     ansi_colors: bool = False
     diff_output: bool = True
@@ -112,6 +212,7 @@ class Settings:
     keys: dict[str, str] = field(default_factory=dict)
     wordpress: dict[str, WordPressLogin] = field(default_factory=dict)
     intervals: dict[str, int] = field(default_factory=dict)
+    discussions: DiscussionSettings = field(default_factory=DiscussionSettings)
     path: Path | None = None
 
 
@@ -130,12 +231,15 @@ def database_path(data_dir: Path) -> Path:
     return data_dir / "termnews.db"
 
 
+def default_config_file() -> Path:
+    """Where the settings file is when neither --config nor TERMNEWS_CONFIG says."""
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
 def resolve_paths(config: str | Path | None = None, data_dir: str | Path | None = None) -> Paths:
     """Command-line values win over the environment, which wins over XDG defaults."""
     config_file = Path(
-        config
-        or os.environ.get("TERMNEWS_CONFIG")
-        or Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+        config or os.environ.get("TERMNEWS_CONFIG") or default_config_file()
     ).expanduser()
     data = Path(
         data_dir or os.environ.get("TERMNEWS_DATA_DIR") or platformdirs.user_data_dir(APP_NAME)
@@ -223,6 +327,11 @@ def load_settings(path: Path) -> Settings:
                 raise ConfigError(f"{where(section, key)}: {section}.{key} must not be negative")
             setattr(settings, key, value)
 
+    if settings.keymap not in KEYMAPS:
+        raise ConfigError(
+            f"{where('general', 'keymap')}: general.keymap must be one of "
+            f"{', '.join(repr(k) for k in KEYMAPS)}, got {settings.keymap!r}"
+        )
     for binding_id, keys in data.get("keys", {}).items():
         if not isinstance(keys, str) or not keys.strip():
             raise ConfigError(
@@ -244,7 +353,74 @@ def load_settings(path: Path) -> Settings:
         if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 0:
             raise ConfigError(f"{where('intervals', url)}: intervals must be whole minutes")
         settings.intervals[url] = minutes
+    _load_discussions(data.get("discussions", {}), settings.discussions, where, path)
     return settings
+
+
+def _load_discussions(
+    table: dict[str, Any], target: DiscussionSettings, where: Any, path: Path
+) -> None:
+    """[discussions]: typed keys like the other sections, plus `enabled` and [.mastodon]."""
+    known = {o.key: o for o in OPTIONS if o.section == "discussions"}
+    for key, value in table.items():
+        if key == "mastodon":
+            if not isinstance(value, dict) or not all(
+                isinstance(prefix, str) and prefix.startswith(("http://", "https://"))
+                for prefix in value.values()
+            ):
+                raise ConfigError(
+                    f"{path}: [discussions.mastodon] maps feed URLs to status-URL prefixes: "
+                    '"https://blog.example/feed/" = "https://mastodon.example/@you/"'
+                )
+            target.mastodon = {str(feed): prefix for feed, prefix in value.items()}
+            continue
+        option = known.get(key)
+        if option is None:
+            raise ConfigError(f"{where('discussions', key)}: unknown key discussions.{key}")
+        if key == "enabled":
+            unknown = (
+                [v for v in value if v not in DISCUSSION_SERVICES]
+                if isinstance(value, list)
+                else None
+            )
+            if unknown is None or unknown:
+                raise ConfigError(
+                    f"{where('discussions', key)}: discussions.enabled must be a list of "
+                    f"{', '.join(DISCUSSION_SERVICES)}"
+                    + (f" (unknown: {', '.join(map(str, unknown))})" if unknown else "")
+                )
+            target.enabled = list(value)
+            continue
+        expected = option.kind
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
+            raise ConfigError(
+                f"{where('discussions', key)}: discussions.{key} must be "
+                f"{_kind_name(expected)}, got {value!r}"
+            )
+        if isinstance(value, int | float) and not isinstance(value, bool) and value <= 0:
+            raise ConfigError(f"{where('discussions', key)}: discussions.{key} must be positive")
+        if (
+            key in _URL_KEYS
+            and isinstance(value, str)
+            and value
+            and not value.startswith(("http://", "https://"))
+        ):
+            raise ConfigError(
+                f"{where('discussions', key)}: discussions.{key} must be an http(s) URL"
+            )
+        setattr(target, key, value)
+    if any(getattr(target, key) for key in _SECRET_KEYS):
+        try:
+            shared = path.stat().st_mode & 0o077
+        except OSError:
+            shared = 0
+        if shared:
+            raise ConfigError(
+                f"{path}: holds a token or app password but others may read it; "
+                f"run: chmod 600 {path}"
+            )
 
 
 def _kind_name(kind: type) -> str:
@@ -256,6 +432,8 @@ def _toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
     return repr(value)
 
 
@@ -285,6 +463,10 @@ def default_config_text() -> str:
         "# Per-feed refresh interval in minutes, by feed URL.",
         "[intervals]",
         '# "https://example.org/feed/" = 120',
+        "",
+        "# Per-feed Mastodon threads: links in that feed's posts starting with this prefix.",
+        "# [discussions.mastodon]",
+        '# "https://example.org/feed/" = "https://mastodon.example/@ada/"',
         "",
     ]
     return "\n".join(lines)

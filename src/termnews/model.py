@@ -35,6 +35,17 @@ class CommentMeta:
     count: int | None = None  # slash:comments, thr:count or thr:total
 
 
+@dataclass(frozen=True, slots=True)
+class Enclosure:
+    """A file attached to an entry (RSS <enclosure>, Atom rel="enclosure", Media RSS)."""
+
+    url: str
+    type: str | None = None  # MIME type, e.g. audio/mpeg
+    length: int | None = None  # bytes, when the feed says
+    duration: float | None = None  # seconds, when the feed says
+    title: str | None = None
+
+
 @dataclass(slots=True)
 class ParsedEntry:
     """One entry as the parser found it, before it has a database id."""
@@ -48,6 +59,7 @@ class ParsedEntry:
     summary: str | None  # HTML (or text) as the feed gave it
     content: str | None  # full HTML body, when the feed has one
     comments: CommentMeta = field(default_factory=CommentMeta)
+    enclosures: list[Enclosure] = field(default_factory=list)
 
     @property
     def body_hash(self) -> str:
@@ -86,6 +98,7 @@ class Feed:
     error: str | None = None
     failures: int = 0
     gone: bool = False
+    next_fetch: float | None = None
 
     @property
     def display_title(self) -> str:
@@ -151,6 +164,7 @@ class Comment:
     content_html: str
     link: str | None = None
     status: CommentStatus = CommentStatus.APPROVED
+    score: int | None = None  # points / likes where the source counts them (HN has none)
 
 
 @dataclass(slots=True)
@@ -230,7 +244,7 @@ class OutboxRow:
     attempts: int
     next_attempt: float
     last_error: str | None
-    state: str  # "pending", "rejected" or "failed"
+    state: str  # an OutboxState value
     created: float
     lease_until: float
 
@@ -238,3 +252,37 @@ class OutboxRow:
 # A search uses at most this much of what was typed (a search box should stop there too).
 SEARCH_MAX_CHARS = 200
 SEARCH_MAX_WORDS = 12
+
+
+class TargetKind(StrEnum):
+    """Where a comment can be sent: one value per posting backend."""
+
+    WORDPRESS_REST = "wordpress-rest"
+    WORDPRESS_FORM = "wordpress-form"
+    COMMENTAPI = "commentapi"
+    BOARD = "board"
+    MASTODON = "mastodon"  # a reply in the post's Mastodon thread, from your own account
+    BLUESKY = "bluesky"  # a reply in the post's Bluesky thread (handle + app password)
+
+
+class CommentSource(StrEnum):
+    """Which source a cached comment came from (the `comments.source` column)."""
+
+    FEED = "feed"  # the post's comment feed (wfw:commentRss, Atom replies)
+    WORDPRESS = "wordpress"  # WordPress' REST listing
+    SENT = "sent"  # your own comment, kept until a listing from the site shows it
+    BOARD = "board"  # the host's board (its own table)
+    HACKERNEWS = "hackernews"  # outside discussions (comments/outside_backend.py)
+    LOBSTERS = "lobsters"
+    REDDIT = "reddit"
+    MASTODON = "mastodon"
+    BLUESKY = "bluesky"
+
+
+class OutboxState(StrEnum):
+    """Where a comment waiting in the outbox stands."""
+
+    PENDING = "pending"  # to be sent again when due
+    UNCERTAIN = "uncertain"  # an attempt may have reached the site: check before re-sending
+    REJECTED = "rejected"  # the site said no; edit or discard it
+    FAILED = "failed"  # gave up; edit or discard it

@@ -253,6 +253,8 @@ class Refresher:
             with contextlib.suppress(StoreError):  # the lease also runs out by itself
                 await db(Store.release_lease, feed_id, self._owner)
             report.seconds = time.perf_counter() - started
+        if report.outcome is RefreshOutcome.ERROR and await db(Store.refresh_info, feed_id) is None:
+            report.outcome, report.error = RefreshOutcome.REMOVED, None  # nobody wants it now
         return report
 
     async def _failed(

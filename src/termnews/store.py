@@ -4,6 +4,10 @@ One database file is shared by every termnews process on a host (an SSH host run
 one per session), so the database runs in WAL mode, every write is a short
 transaction, and a feed refresh takes a lease so two processes never fetch the
 same feed at once.
+
+Rows come back as the dataclasses of `model.py`. SQLite failures a user can act on (a
+full disk, a read-only or damaged file, a lock held too long) arrive as `StoreError`
+subclasses whose message names the file and what to do; the rest stay exceptions (bugs).
 """
 
 from __future__ import annotations
@@ -165,6 +169,10 @@ MIGRATIONS: list[str] = [
         content='', detail=none, tokenize='unicode61 remove_diacritics 2'
     );
     """,
+    # 2 -> 3: a title the user chose (newsboat's "~Title") is kept over the feed's own.
+    """
+    ALTER TABLE feeds ADD COLUMN title_locked INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -177,6 +185,10 @@ class StoreError(TermnewsError):
 
 class StoreFull(StoreError):
     """The disk (or a quota) is full: nothing new can be saved, what is stored is intact."""
+
+
+class StoreReadOnly(StoreError):
+    """The database file or its folder cannot be written by this user."""
 
 
 class StoreDamaged(StoreError):
@@ -204,9 +216,9 @@ def store_problem(path: Path, exc: sqlite3.Error) -> StoreError | None:
         return SearchCancelled("the search was cancelled")
     if name.startswith("SQLITE_FULL"):
         return StoreFull(
-            f"the disk holding {folder} is full, so termnews cannot save anything ({exc}); "
-            "what is stored is intact and reading goes on: free some space there (or use "
-            "another --data-dir) and carry on"
+            f"the disk holding {folder} is full ({exc}): termnews can show what it has but "
+            "not save anything new; what is stored is intact. Free some space there, or use "
+            "another --data-dir"
         )
     if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
         cause = "is not a termnews database" if name == "SQLITE_NOTADB" else "is damaged"
@@ -215,7 +227,7 @@ def store_problem(path: Path, exc: sqlite3.Error) -> StoreError | None:
             + _MOVE_ASIDE.format(name=path.name)
         )
     if name.startswith(_CANNOT_WRITE):
-        return StoreError(
+        return StoreReadOnly(
             f"cannot write {path} ({exc}): make {folder} and the files in it writable for "
             "this user, or choose another data dir with --data-dir or TERMNEWS_DATA_DIR"
         )
@@ -365,7 +377,16 @@ class Store:
 
     # -- feeds -------------------------------------------------------------------
 
-    def add_feed(self, url: str, *, title: str | None = None, tags: Sequence[str] = ()) -> Feed:
+    def add_feed(
+        self,
+        url: str,
+        *,
+        title: str | None = None,
+        tags: Sequence[str] = (),
+        custom_title: bool = False,
+    ) -> Feed:
+        """Subscribe (or add tags to a subscription). A `custom_title` is the user's own:
+        it replaces the title and refreshes keep it."""
         now = time.time()
         with self.transaction():
             row = self.db.execute("SELECT id FROM feeds WHERE url = ?", (url,)).fetchone()
@@ -391,6 +412,10 @@ class Store:
                         "UPDATE feeds SET title = COALESCE(title, ?) WHERE id = ?",
                         (title, feed_id),
                     )
+            if title and custom_title:
+                self.db.execute(
+                    "UPDATE feeds SET title = ?, title_locked = 1 WHERE id = ?", (title, feed_id)
+                )
         feed = self.feed(feed_id)
         assert feed is not None
         return feed
@@ -427,6 +452,7 @@ class Store:
             error=row["error"],
             failures=row["failures"],
             gone=bool(row["gone"]),
+            next_fetch=row["next_fetch"],
         )
 
     def feed(self, feed_id: int) -> Feed | None:
@@ -578,7 +604,8 @@ class Store:
         new = updated = 0
         with self.transaction():
             cursor = self.db.execute(
-                "UPDATE feeds SET title = COALESCE(?, title), site_url = COALESCE(?, site_url), "
+                "UPDATE feeds SET title = CASE WHEN title_locked THEN title "
+                "ELSE COALESCE(?, title) END, site_url = COALESCE(?, site_url), "
                 "etag = ?, last_modified = ?, body_hash = ?, last_fetch = ?, last_success = ?, "
                 "next_fetch = ?, error = ?, failures = 0, gone = 0 WHERE id = ?",
                 (
@@ -749,7 +776,10 @@ class Store:
 
     def _list_sql(self, query: ArticleQuery) -> tuple[str, list[object]]:
         if query.search:
-            self.index_pending()  # usually done already, in the background
+            # Usually done already, in the background. On a full disk (or a read-only file)
+            # the search answers from what is indexed instead of failing.
+            with suppress(StoreFull, StoreDamaged, StoreReadOnly):
+                self.index_pending()
         where, params = self._where(query)
         source = "articles a"
         if query.search and self._search_matches(query.search) > BROAD_SEARCH:
@@ -1051,6 +1081,43 @@ class Store:
             (now + seconds, item_id, now),
         )
         return cursor.rowcount == 1
+
+    def outbox_lease(
+        self, item_id: int, seconds: float, states: Sequence[str] = ("pending",)
+    ) -> float | None:
+        """Lease a waiting outbox item; returns the lease's end (the token to renew it)."""
+        now = time.time()
+        until = now + seconds
+        marks = ",".join("?" * len(states))
+        cursor = self.db.execute(
+            f"UPDATE outbox SET lease_until = ? WHERE id = ? AND lease_until < ? "
+            f"AND state IN ({marks})",
+            (until, item_id, now, *states),
+        )
+        return until if cursor.rowcount == 1 else None
+
+    def outbox_renew(self, item_id: int, lease: float, seconds: float) -> float | None:
+        """Extend a lease still held (its end unchanged since `lease`); the new end or None."""
+        until = max(time.time() + seconds, lease + 0.001)
+        cursor = self.db.execute(
+            "UPDATE outbox SET lease_until = ? WHERE id = ? AND lease_until = ?",
+            (until, item_id, lease),
+        )
+        return until if cursor.rowcount == 1 else None
+
+    def outbox_lease_until(self, item_id: int) -> float | None:
+        row = self.db.execute("SELECT lease_until FROM outbox WHERE id = ?", (item_id,)).fetchone()
+        return float(row[0]) if row else None
+
+    def identity_count(self) -> int:
+        """How many people have left a trace in this database (read state, board, drafts)."""
+        return int(
+            self.db.execute(
+                "SELECT COUNT(*) FROM (SELECT identity FROM article_state UNION "
+                "SELECT identity FROM board UNION SELECT identity FROM drafts UNION "
+                "SELECT identity FROM outbox)"
+            ).fetchone()[0]
+        )
 
     def outbox_update(
         self,

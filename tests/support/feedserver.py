@@ -16,6 +16,7 @@ import contextlib
 import email.utils
 import gzip
 import hashlib
+import json
 import mimetypes
 import socket
 import threading
@@ -35,6 +36,7 @@ __all__ = [
     "FeedServer",
     "LoggedRequest",
     "make_atom",
+    "make_json_feed",
     "make_rss",
 ]
 
@@ -605,6 +607,18 @@ def make_rss(
         out.append("</item>")
     out.append("</channel>\n</rss>\n")
     return _xml_bytes("\n".join(out), encoding)
+
+
+def make_json_feed(
+    title: str,
+    items: list[dict[str, Any]],
+    *,
+    home_page_url: str = "http://example.org/",
+    version: str = "https://jsonfeed.org/version/1.1",
+) -> bytes:
+    """A JSON Feed document; items are JSON Feed item objects, passed through as they are."""
+    document = {"version": version, "title": title, "home_page_url": home_page_url}
+    return json.dumps({**document, "items": items}, indent=1).encode("utf-8")
 
 
 def make_atom(

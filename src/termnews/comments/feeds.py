@@ -1,4 +1,4 @@
-"""Read a post's comment feed (RSS `wfw:commentRss` or Atom `rel="replies"`).
+"""The comment-feed backend: a post's RSS `wfw:commentRss` or Atom `rel="replies"` feed.
 
 Comment feeds are small, so feedparser runs in a thread of this process rather than in
 the parse pool; the body is capped before it gets there.
@@ -14,21 +14,23 @@ from typing import Any
 import feedparser
 import httpx
 
-from termnews.comments.base import (
+from termnews import http
+from termnews.comments.backend import (
     MAX_BODY_BYTES,
     MAX_COMMENTS,
+    Capability,
     CommentError,
-    SendError,
-    comment_number,
-    get,
+    Outgoing,
+    PostOutcome,
+    PostResult,
+    Probe,
     hostname_of,
-    local_id,
-    timestamp,
 )
-from termnews.model import Comment
+from termnews.comments.text import comment_number, local_id, timestamp
+from termnews.model import ArticleDetail, Comment, CommentSource, TargetKind
 from termnews.sanitize import clean_line, clean_url
 
-SOURCE = "feed"
+SOURCE = CommentSource.FEED
 THREAD_NS = "http://purl.org/syndication/thread/1.0"
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
 # WordPress starts an RSS reply with "<p>In reply to <a href="…#comment-3">Name</a>.</p>".
@@ -47,9 +49,9 @@ async def read_comment_feed(
     """Fetch and parse one comment feed; raises CommentError with a one-line reason."""
     host = hostname_of(url) or "the site"
     try:
-        answer = await get(client, url, max_bytes=max_bytes, accept=FEED_ACCEPT)
-    except SendError as exc:
-        raise CommentError(f"comment feed: {exc.message}") from exc
+        answer = await http.get(client, url, max_bytes=max_bytes, accept=FEED_ACCEPT)
+    except http.HttpFailure as exc:
+        raise CommentError(f"comment feed: {http.about(host, exc.message)}") from exc
     if answer.status != 200:
         raise CommentError(f"comment feed: {host} answered HTTP {answer.status}")
     return await asyncio.to_thread(parse_comment_feed, answer.body, url, max_comments)
@@ -125,3 +127,31 @@ def _comment(entry: Mapping[str, Any], thread_key: str) -> Comment:
         content_html=content,
         link=clean_url(link),
     )
+
+
+class CommentFeedBackend:
+    """Reads the post's comment feed; it takes no comments."""
+
+    source: CommentSource | None = SOURCE
+    kinds: tuple[TargetKind, ...] = ()
+
+    def __init__(self, deps: object) -> None:
+        pass
+
+    async def probe(self, client: httpx.AsyncClient, article: ArticleDetail) -> Probe:
+        return Probe(Capability.READ if article.comments.feed_url else Capability.NONE)
+
+    async def read(self, client: httpx.AsyncClient, article: ArticleDetail) -> list[Comment] | None:
+        if not article.comments.feed_url:
+            return None
+        return await read_comment_feed(client, article.comments.feed_url)
+
+    async def read_back(
+        self, client: httpx.AsyncClient, outgoing: Outgoing
+    ) -> list[Comment] | None:
+        return None
+
+    async def post(
+        self, client: httpx.AsyncClient, outgoing: Outgoing, *, retrying: bool
+    ) -> PostResult:
+        return PostResult(PostOutcome.REJECTED, "a comment feed takes no comments", None, False)

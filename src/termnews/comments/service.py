@@ -1,111 +1,99 @@
-"""CommentService: read a post's discussion from every source, write drafts, post, retry.
+"""CommentService: read a post's discussion from every backend, write drafts, post, retry.
 
-Sources are cached per article in the store (`comments` table, one `source` each:
-"feed", "wordpress", and "sent" for your own comments until the site lists them);
-the board lives in its own table. Posting never sends a comment twice: see
-`wordpress.post_form` for the rule that makes an outbox retry safe.
+Backends (see `backend.CommentBackend`) are listed once in `BACKENDS`, best target
+first; the service loops over them for `info`, `load`, `post` and the outbox. Site
+comments are cached per article in the store (one `source` each); the board lives in
+its own table.
+
+Never twice: an attempt that may have reached the site (a timeout or dropped connection
+after the request went out, a 5xx after it was sent) leaves the comment "uncertain" in
+the outbox. Before it is sent again the site is read back and searched for it; only
+when it is not there is it sent again (and a 409 duplicate then still counts as
+delivered, for held comments the site does not list). Every send has one overall
+deadline, shorter than the outbox lease, and the lease is renewed while a send runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
-import html
 import json
-import re
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
-from termnews.comments import board
-from termnews.comments.base import (
+import httpx
+
+from termnews import http
+from termnews.comments import hackernews, lobsters, outside_backend, reddit
+from termnews.comments.backend import (
     DEFAULT_TIMEOUT,
-    SENT_SOURCE,
+    MAYBE_ARRIVED,
+    Capability,
+    CommentBackend,
     CommentError,
     CommentInfo,
     CommentTarget,
     OutboxItem,
-    Poster,
+    Outgoing,
     PostOutcome,
     PostResult,
+    Probe,
     host_of,
     hostname_of,
-    make_client,
 )
-from termnews.comments.commentapi import post_item
-from termnews.comments.feeds import read_comment_feed
-from termnews.comments.wordpress import (
-    WordPressPost,
-    discover,
-    post_form,
-    post_rest,
-    read_rest,
+from termnews.comments.board import BoardBackend, board_target
+from termnews.comments.commentapi import CommentApiBackend
+from termnews.comments.deps import Deps
+from termnews.comments.discussions import SourceHeader, remembered
+from termnews.comments.feeds import CommentFeedBackend
+from termnews.comments.profile import Profiles
+from termnews.comments.text import is_ours, sent_comment
+from termnews.comments.thread import merge
+from termnews.comments.wordpress import PostPages
+from termnews.comments.wordpress_form import FormBackend
+from termnews.comments.wordpress_rest import RestBackend
+from termnews.config import Settings
+from termnews.model import (
+    ArticleDetail,
+    Comment,
+    CommentSource,
+    CommentStatus,
+    Draft,
+    Identity,
+    OutboxRow,
+    OutboxState,
+    TargetKind,
+    backoff,
 )
-from termnews.config import Settings, WordPressLogin
-from termnews.model import ArticleDetail, Comment, Draft, Identity, OutboxRow, backoff
-from termnews.sanitize import clean_line, strip_tags
+from termnews.sanitize import clean_line
 from termnews.store import Store
 
+# Best target first: REST (signed in), the form, CommentAPI; readers; the board last.
+BACKENDS: tuple[Callable[[Deps], CommentBackend], ...] = (
+    RestBackend,
+    FormBackend,
+    CommentApiBackend,
+    CommentFeedBackend,
+    outside_backend.backend(hackernews),
+    outside_backend.backend(lobsters),
+    outside_backend.backend(reddit),
+    outside_backend.MastodonBackend,
+    outside_backend.BlueskyBackend,
+    BoardBackend,
+)
+
 OUTBOX_LEASE = 120.0  # seconds one process holds an outbox item while sending it
+SEND_DEADLINE = 45.0  # one send (reading back + posting) never takes longer
 FIRST_RETRY = 60.0
 MAX_RETRY = 6 * 3600.0
-_SPACE = re.compile(r"\s+")
-
-KIND_FORM = "wordpress-form"
-KIND_REST = "wordpress-rest"
-KIND_COMMENTAPI = "commentapi"
-KIND_BOARD = "board"
+_RETRY_STATES = (OutboxState.PENDING, OutboxState.UNCERTAIN)
 
 
 def retry_delay(attempts: int) -> float:
     """Exponential backoff for the outbox: 1 min, 2, 4 … at most 6 hours."""
     return backoff(FIRST_RETRY, attempts, MAX_RETRY)
-
-
-def _text_key(comment: Comment) -> tuple[str, str]:
-    text = html.unescape(strip_tags(comment.content_html[:4000]))
-    return comment.author.casefold().strip(), _SPACE.sub(" ", text).strip().casefold()[:300]
-
-
-def _break_cycles(comments: list[Comment]) -> None:
-    """A reply chain that loops (a hostile feed) becomes top-level where it closes."""
-    by_id = {c.remote_id: c for c in comments}
-    state: dict[str, int] = {}  # 1: on the path being walked, 2: known to reach a root
-    for comment in comments:
-        path: list[Comment] = []
-        node: Comment | None = comment
-        while node is not None and node.remote_id not in state:
-            state[node.remote_id] = 1
-            path.append(node)
-            parent = by_id.get(node.parent_id) if node.parent_id else None
-            if parent is not None and state.get(parent.remote_id) == 1:
-                node.parent_id = None
-                parent = None
-            node = parent
-        for walked in path:
-            state[walked.remote_id] = 2
-
-
-def merge(remote: list[Comment], board_comments: list[Comment]) -> list[Comment]:
-    """One discussion from the cached sources: no comment shown twice, oldest first."""
-    rest = [c for c in remote if c.source == "wordpress"]
-    rest_ids = {c.remote_id for c in rest}
-    listed = rest + [c for c in remote if c.source == "feed" and c.remote_id not in rest_ids]
-    listed_ids = {c.remote_id for c in listed}
-    mine = [c for c in remote if c.source == SENT_SOURCE and c.remote_id not in listed_ids]
-    if mine:  # your comment without a known id: matched by author and text
-        listed_texts = {_text_key(c) for c in listed}
-        mine = [c for c in mine if _text_key(c) not in listed_texts]
-    others = [c for c in remote if c.source not in ("wordpress", "feed", SENT_SOURCE)]
-    combined = listed + mine + others + [board.as_display(c) for c in board_comments]
-    known = {c.remote_id for c in combined}
-    for comment in combined:
-        comment.author = clean_line(comment.author, 100) or "anonymous"
-        if comment.parent_id is not None and comment.parent_id not in known:
-            comment.parent_id = None  # answers something not shown (or the post itself)
-    combined.sort(key=lambda c: c.published or 0.0)
-    _break_cycles(combined)
-    return combined
 
 
 def _is_blogger(article: ArticleDetail) -> bool:
@@ -127,6 +115,8 @@ class CommentService:
         data_dir: Path | None = None,
         rate_per_minute: int = 5,
         timeout: float = DEFAULT_TIMEOUT,
+        send_deadline: float = SEND_DEADLINE,
+        lease: float = OUTBOX_LEASE,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -135,13 +125,49 @@ class CommentService:
         self.data_dir = data_dir
         self.rate_per_minute = rate_per_minute
         self.timeout = timeout
-        self._wordpress: dict[int, WordPressPost | None] = {}
+        self.lease = lease
+        # A send must end while its lease holds, or a second process could send it too.
+        self.send_deadline = min(send_deadline, lease * 0.75)
+        self.pages = PostPages()
+        self.profiles = Profiles(store, settings, identity, restricted=restricted)
+
+    def _client(self) -> httpx.AsyncClient:
+        return http.make_client(self.timeout)
+
+    def _backends(self, host: str | None = None) -> list[CommentBackend]:
+        name, email, _ = self.signature(host)
+        deps = Deps(
+            store=self.store,
+            settings=self.settings,
+            identity_name=self.identity.name,
+            restricted=self.restricted,
+            rate_per_minute=self.rate_per_minute,
+            shared_host=self.shared_host(),
+            as_whom=self._as_whom(host),
+            signed=bool(name and email),
+            pages=self.pages,
+        )
+        return [make(deps) for make in BACKENDS]
+
+    def _backend_for(self, kind: str) -> CommentBackend | None:
+        for backend in self._backends():
+            if kind in backend.kinds:
+                return backend
+        return None
+
+    def shared_host(self) -> bool:
+        """Others read the board here: a served host, or several people in this database."""
+        return self.restricted or self.store.identity_count() > 1
 
     # -- reading ------------------------------------------------------------------
 
     def cached(self, article_id: int) -> list[Comment]:
         """What is known without the network: cached site comments plus the board."""
         return merge(self.store.cached_comments(article_id), self.store.board_comments(article_id))
+
+    def discussion_headers(self, article_id: int) -> list[SourceHeader]:
+        """One line per outside discussion last read for the post ("HN 412 points · …")."""
+        return remembered(self.store, article_id)
 
     async def load(self, article: ArticleDetail) -> list[Comment]:
         """Fetch from every source the post has, cache, and return the merged discussion.
@@ -151,154 +177,100 @@ class CommentService:
         """
         errors: list[str] = []
         read = 0
-        async with make_client(self.timeout) as client:
-            jobs: list[Any] = []
-            if article.comments.feed_url:
-                jobs.append(self._load_feed(client, article))
-            jobs.append(self._load_wordpress(client, article))
-            for outcome in await asyncio.gather(*jobs, return_exceptions=True):
-                if isinstance(outcome, CommentError):
-                    errors.append(str(outcome))
-                elif isinstance(outcome, BaseException):
-                    if not isinstance(outcome, Exception):
-                        raise outcome
-                    errors.append(f"internal error: {type(outcome).__name__}")
-                elif outcome:
-                    read += 1
+        readers = [b for b in self._backends() if b.source is not None]
+        async with self._client() as client:
+            outcomes = await asyncio.gather(
+                *(b.read(client, article) for b in readers), return_exceptions=True
+            )
+        for backend, outcome in zip(readers, outcomes, strict=True):
+            if isinstance(outcome, CommentError):
+                errors.append(str(outcome))
+            elif isinstance(outcome, BaseException):
+                if not isinstance(outcome, Exception):
+                    raise outcome
+                errors.append(f"internal error: {type(outcome).__name__}")
+            elif outcome is not None and backend.source is not None:
+                self.store.replace_comments(article.id, backend.source, outcome)
+                read += 1
         if read:
             self._prune_sent(article.id)
         elif errors:
             raise CommentError("; ".join(errors))
         return self.cached(article.id)
 
-    async def _load_feed(self, client: Any, article: ArticleDetail) -> bool:
-        assert article.comments.feed_url
-        comments = await read_comment_feed(client, article.comments.feed_url)
-        self.store.replace_comments(article.id, "feed", comments)
-        return True
-
-    async def _load_wordpress(self, client: Any, article: ArticleDetail) -> bool:
-        post = await self._discover(client, article)
-        if post is None or not post.api_root or post.post_id is None:
-            return False
-        comments = await read_rest(client, post)
-        self.store.replace_comments(article.id, "wordpress", comments)
-        return True
-
     def _prune_sent(self, article_id: int) -> None:
         """Forget local copies of your comments once the site lists them."""
         cached = self.store.cached_comments(article_id)
-        sent = [c for c in cached if c.source == SENT_SOURCE]
+        sent = [c for c in cached if c.source == CommentSource.SENT]
         if not sent:
             return
-        shown = {c.remote_id for c in merge(cached, []) if c.source == SENT_SOURCE}
+        shown = {c.remote_id for c in merge(cached, []) if c.source == CommentSource.SENT}
         keep = [c for c in sent if c.remote_id in shown]
         if len(keep) != len(sent):
-            self.store.replace_comments(article_id, SENT_SOURCE, keep)
+            self.store.replace_comments(article_id, CommentSource.SENT, keep)
 
-    async def _discover(self, client: Any, article: ArticleDetail) -> WordPressPost | None:
-        if article.id in self._wordpress:
-            return self._wordpress[article.id]
-        post = await discover(client, article)
-        if post is not None and not post.page_checked and post.post_id is not None:
-            # The page could not be read (offline?): WordPress' usual form address.
-            post.form_action = "/".join(post.page_url.split("/", 3)[:3]) + "/wp-comments-post.php"
-        if post is None or post.page_checked:
-            # Only a read page is a reliable answer; a network error is asked again.
-            self._wordpress[article.id] = post
-        return post
+    # -- who signs -----------------------------------------------------------------------
 
-    # -- what can be done ------------------------------------------------------------
+    def remember_signature(self, host: str, name: str, email: str, url: str) -> None:
+        """What was typed in the modal, for this site and as the default anywhere else."""
+        self.profiles.remember(host, name, email, url)
 
-    def _login(self, url: str | None) -> WordPressLogin | None:
-        return self.settings.wordpress.get(host_of(url)) or self.settings.wordpress.get(
-            hostname_of(url)
-        )
+    def signature(self, host: str | None = None) -> tuple[str, str, str]:
+        """Name, e-mail and website for a comment to `host` (see `profile.Profiles`)."""
+        return self.profiles.signature(host)
 
-    def signature(self) -> tuple[str, str, str]:
-        """Name, e-mail and website for comments to sites (the server's word when served)."""
-        ident = self.identity
-        if self.restricted:
-            return ident.display_name or ident.name, ident.email, ident.url
-        name = self.settings.name or ident.display_name
-        if not name and ident.name != "local":
-            name = ident.name
-        return name, self.settings.email or ident.email, self.settings.url or ident.url
+    def signature_for(self, article: ArticleDetail) -> tuple[str, str, str]:
+        """The signature for a comment on `article` (its site's remembered one first)."""
+        return self.signature(host_of(article.link or article.comments.page_url))
 
-    def _as_whom(self) -> str:
-        name, email, _ = self.signature()
+    def profile_hint(self) -> str | None:
+        """Said the first time someone comments without a profile."""
+        return self.profiles.hint()
+
+    def _as_whom(self, host: str | None = None) -> str:
+        name, email, _ = self.signature(host)
         if name and email:
             return f"{name} <{email}>"
         return name or email or "(no name set)"
 
     def board_target(self) -> CommentTarget:
-        return CommentTarget(
-            KIND_BOARD,
-            f"to this host's board as @{clean_line(self.identity.name, 60)}",
-            "",
-            needs_email=False,
-            note=None,
-        )
+        return board_target(self.identity.name)
+
+    # -- what can be done ------------------------------------------------------------
 
     async def info(self, article: ArticleDetail) -> CommentInfo:
         """Where a comment on this post can go (best first) and whether comments can be read."""
-        async with make_client(self.timeout) as client:
-            post = await self._discover(client, article)
         host = hostname_of(article.link or article.comments.page_url or article.feed_url)
-        name, email, _ = self.signature()
-        targets: list[CommentTarget] = []
-        note = None
-        if not (name and email):
-            note = f"{host} asks for a name and an e-mail address; set them under [profile]"
-        if post is not None and not post.page_checked:
-            note = f"could not check the post page ({post.page_error}); " + (note or "")
-            note = note.rstrip("; ")
-        if post is not None and post.open:
-            login = self._login(post.page_url)
-            if login is not None and post.api_root:
-                targets.append(
-                    CommentTarget(
-                        KIND_REST,
-                        f"to {host} as {clean_line(login.user, 60)} (application password)",
-                        host,
-                        needs_email=False,
-                        note=None,
-                    )
-                )
-            targets.append(
-                CommentTarget(KIND_FORM, f"to {host} as {self._as_whom()}", host, True, note)
+        backends = self._backends(host_of(article.link or article.comments.page_url))
+        async with self._client() as client:
+            probes: Sequence[Probe] = await asyncio.gather(
+                *(b.probe(client, article) for b in backends)
             )
-        if article.comments.api_url:
-            api_host = hostname_of(article.comments.api_url) or host
-            targets.append(
-                CommentTarget(
-                    KIND_COMMENTAPI, f"to {api_host} as {self._as_whom()}", api_host, False, None
-                )
-            )
+        targets = [t for p in probes for t in p.targets]
+        can_read = any(
+            Capability.READ in p.can for b, p in zip(backends, probes, strict=True) if b.source
+        )
+        page_url = article.comments.page_url or article.link
         reason = None
-        if not targets:
-            if _is_blogger(article):
-                reason = (
-                    "Blogger posts take no comments from termnews; "
-                    "use the board or open the comment page"
-                )
-            elif post is not None and post.page_checked and not post.open:
-                reason = "comments are closed on this post; the board is still open"
-            else:
-                reason = (
-                    "this post's site takes no comments from termnews; "
-                    "use the board or open the comment page"
-                )
-        targets.append(self.board_target())
-        can_read = bool(article.comments.feed_url) or bool(
-            post is not None and post.api_root and post.post_id is not None
-        )
-        return CommentInfo(
-            can_read=can_read,
-            targets=targets,
-            page_url=article.comments.page_url or article.link,
-            reason=reason,
-        )
+        if not any(t.kind != TargetKind.BOARD for t in targets):
+            reason = self._why_not(article, host, probes, board=bool(targets))
+        return CommentInfo(can_read=can_read, targets=targets, page_url=page_url, reason=reason)
+
+    def _why_not(
+        self, article: ArticleDetail, host: str, probes: Sequence[Probe], *, board: bool
+    ) -> str:
+        """Why the site itself takes no comment from here, and what to do instead."""
+        instead = "use the board or open the comment page" if board else "open the comment page"
+        unreachable = next((p.network_error for p in probes if p.network_error), None)
+        if unreachable:
+            return f"could not reach {host or 'the site'} ({unreachable}); try again later"
+        if _is_blogger(article):
+            return f"Blogger posts take no comments from termnews; {instead}"
+        if any(p.closed for p in probes):
+            return "comments are closed on this post" + (
+                "; the board is still open" if board else ""
+            )
+        return f"this post's site takes no comments from termnews; {instead}"
 
     # -- drafts ------------------------------------------------------------------------
 
@@ -319,15 +291,25 @@ class CommentService:
 
     # -- posting -----------------------------------------------------------------------
 
-    def _poster(self, draft: Draft) -> Poster:
-        name, email, url = self.signature()
-        return Poster(
+    def _outgoing(self, article: ArticleDetail, draft: Draft, target: CommentTarget) -> Outgoing:
+        name, email, url = self.signature_for(article)
+        return Outgoing(
+            kind=TargetKind(target.kind),
+            label=target.label,
+            host=target.host,
+            body=draft.body,
+            article_id=article.id,
             # On a shared host a member signs with their member name, whatever a draft says.
             author=name if self.restricted else (draft.author or name),
             email=draft.email or email,
             url=draft.url or url,
-            body=draft.body,
             parent_id=draft.parent_id,
+            article_link=article.link,
+            article_title=article.title,
+            api_url=article.comments.api_url,
+            feed_url=article.comments.feed_url,
+            thread_url=target.thread_url,
+            created=time.time(),
         )
 
     async def post(self, article: ArticleDetail, draft: Draft, target: CommentTarget) -> PostResult:
@@ -335,21 +317,11 @@ class CommentService:
         keeps it; REJECTED: the draft stays for editing."""
         draft.article_id = article.id
         draft.target = target.kind
-        poster = self._poster(draft)
-        payload: dict[str, Any] = {}
+        outgoing = self._outgoing(article, draft, target)
+        site = target.kind != TargetKind.BOARD
         if not draft.body.strip():
             result = PostResult(PostOutcome.REJECTED, "The comment is empty.", None, False)
-        elif target.kind == KIND_BOARD:
-            result = board.post(
-                self.store,
-                article.id,
-                self.identity.name,
-                draft.body,
-                draft.parent_id,
-                restricted=self.restricted,
-                rate_per_minute=self.rate_per_minute,
-            )
-        elif self.restricted and self._site_posts_last_minute() >= self.rate_per_minute:
+        elif site and self.restricted and self._site_posts_last_minute() >= self.rate_per_minute:
             result = PostResult(
                 PostOutcome.REJECTED,
                 f"This host sends at most {self.rate_per_minute} comments a minute for each "
@@ -358,29 +330,92 @@ class CommentService:
                 True,
             )
         else:
-            async with make_client(self.timeout) as client:
-                payload = await self._payload(client, article, target, poster)
-                result = await self._send(client, payload, retrying=False)
+            async with self._client() as client:
+                if target.kind in (TargetKind.WORDPRESS_FORM, TargetKind.WORDPRESS_REST):
+                    post = await self.pages.find(client, article)
+                    outgoing.wordpress = post.to_payload() if post is not None else None
+                result = await self._deliver(client, outgoing, retrying=False, uncertain=False)
+        if site and result.outcome is not PostOutcome.REJECTED:
+            host = host_of(article.link or article.comments.page_url)
+            self.remember_signature(host, outgoing.author, outgoing.email, outgoing.url)
         if result.outcome in (PostOutcome.POSTED, PostOutcome.HELD):
-            if target.kind != KIND_BOARD:
+            if site:
                 self._count_site_post()
             self.discard_draft(article.id)
-            if result.comment is not None and target.kind != KIND_BOARD:
+            if result.comment is not None and site:
                 self.store.add_comment(article.id, result.comment)
-            self._log_activity(target, article.link)
+            self._log_activity(target.kind, target.host, article.link)
         elif result.outcome is PostOutcome.FAILED and result.retryable:
-            item_id = self.store.outbox_add(article.id, self.identity.name, target.kind, payload)
+            item_id = self.store.outbox_add(
+                article.id, self.identity.name, target.kind, outgoing.to_json()
+            )
             self.store.outbox_update(
                 item_id,
-                state="pending",
+                state=OutboxState.UNCERTAIN if result.uncertain else OutboxState.PENDING,
                 error=result.message,
                 next_attempt=time.time() + retry_delay(1),
             )
             self.discard_draft(article.id)
-            result.message += "; it is in the outbox and will be sent again"
+            result.message += "; it waits in the outbox (D)"
         else:
             self.save_draft(draft)
         return result
+
+    async def _deliver(
+        self, client: httpx.AsyncClient, outgoing: Outgoing, *, retrying: bool, uncertain: bool
+    ) -> PostResult:
+        """One send under the overall deadline; an uncertain one first looks for itself."""
+        backend = self._backend_for(outgoing.kind)
+        host = clean_line(outgoing.host, 100) or "the site"
+        if backend is None:
+            message = f"unknown comment target {clean_line(str(outgoing.kind))}"
+            return PostResult(PostOutcome.REJECTED, message, None, False)
+        sending = False
+        try:
+            async with asyncio.timeout(self.send_deadline):
+                if uncertain:
+                    found = await self._look_for(client, backend, outgoing)
+                    if found is not None:
+                        return found
+                sending = True
+                return await backend.post(client, outgoing, retrying=retrying or uncertain)
+        except TimeoutError:
+            limit = f"{self.send_deadline:g} s"
+            if sending:
+                message = f"{host} did not finish answering within {limit}; {MAYBE_ARRIVED}"
+            else:
+                message = f"could not check {host} within {limit}; checked again before any retry"
+            return PostResult(PostOutcome.FAILED, message, None, True, uncertain=True)
+
+    async def _look_for(
+        self, client: httpx.AsyncClient, backend: CommentBackend, outgoing: Outgoing
+    ) -> PostResult | None:
+        """After an uncertain attempt: the site's own listing, searched for this comment.
+
+        None: not there (or the site cannot be read back), so it may be sent again.
+        """
+        host = clean_line(outgoing.host, 100) or "the site"
+        try:
+            listed = await backend.read_back(client, outgoing)
+        except CommentError as exc:
+            message = (
+                f"could not check whether the comment reached {host} ({exc}); "
+                "checked again before any retry"
+            )
+            return PostResult(PostOutcome.FAILED, message, None, True, uncertain=True)
+        # Signed in over REST, the site names the author after the account.
+        check_author = outgoing.kind != TargetKind.WORDPRESS_REST
+        for comment in listed or []:
+            if is_ours(comment, outgoing, check_author=check_author):
+                held = comment.status is CommentStatus.PENDING
+                mine = sent_comment(outgoing, comment.remote_id, comment.link, comment.status)
+                return PostResult(
+                    PostOutcome.HELD if held else PostOutcome.POSTED,
+                    f"Comment delivered to {host} (an earlier attempt had reached it).",
+                    mine,
+                    False,
+                )
+        return None
 
     def _site_posts_last_minute(self) -> int:
         """Comments this identity sent to sites in the last minute (the board counts its own)."""
@@ -398,67 +433,7 @@ class CommentService:
     def _rate_key(self) -> str:
         return f"site-comments:{self.identity.name}"
 
-    async def _payload(
-        self, client: Any, article: ArticleDetail, target: CommentTarget, poster: Poster
-    ) -> dict[str, Any]:
-        """Everything needed to send (and later re-send) the comment without the article."""
-        payload: dict[str, Any] = {
-            "kind": target.kind,
-            "label": target.label,
-            "host": target.host,
-            "body": poster.body,
-            "author": poster.author,
-            "email": poster.email,
-            "url": poster.url,
-            "parent_id": poster.parent_id,
-            "article_link": article.link,
-            "article_title": article.title,
-            "api_url": article.comments.api_url,
-            "wordpress": None,
-        }
-        if target.kind in (KIND_FORM, KIND_REST):
-            post = await self._discover(client, article)
-            if post is not None:
-                payload["wordpress"] = post.to_payload()
-        return payload
-
-    async def _send(self, client: Any, payload: dict[str, Any], *, retrying: bool) -> PostResult:
-        kind = payload.get("kind")
-        poster = Poster(
-            author=payload.get("author") or "",
-            email=payload.get("email") or "",
-            url=payload.get("url") or "",
-            body=payload.get("body") or "",
-            parent_id=payload.get("parent_id"),
-        )
-        host = clean_line(payload.get("host") or "", 100) or "the site"
-        if kind in (KIND_FORM, KIND_REST):
-            data = payload.get("wordpress")
-            if not data:
-                return PostResult(
-                    PostOutcome.REJECTED,
-                    f"{host} shows no WordPress comment form for this post",
-                    None,
-                    False,
-                )
-            post = WordPressPost.from_payload(data)
-            if kind == KIND_FORM:
-                return await post_form(client, post, poster, retrying=retrying)
-            login = self._login(post.page_url)
-            return await post_rest(client, post, poster, login, retrying=retrying)
-        if kind == KIND_COMMENTAPI:
-            endpoint = payload.get("api_url")
-            if not endpoint:
-                return PostResult(
-                    PostOutcome.REJECTED, "this post has no CommentAPI address", None, False
-                )
-            title = "Re: " + clean_line(payload.get("article_title") or "", 200)
-            return await post_item(client, endpoint, poster, title=title, retrying=retrying)
-        return PostResult(
-            PostOutcome.REJECTED, f"unknown comment target {clean_line(str(kind))}", None, False
-        )
-
-    def _log_activity(self, target: CommentTarget, link: str | None) -> None:
+    def _log_activity(self, kind: str, host: str, link: str | None) -> None:
         """Served hosts keep one line per posted comment: time, who, where, which post."""
         if not self.restricted or self.data_dir is None:
             return
@@ -466,7 +441,7 @@ class CommentService:
         fields = [
             stamp,
             clean_line(self.identity.name, 80),
-            clean_line(f"{target.kind} {target.host}".strip(), 200),
+            clean_line(f"{kind} {host}".strip(), 200),
             clean_line(link or "-", 500),
         ]
         try:
@@ -480,13 +455,17 @@ class CommentService:
 
     def _item(self, row: OutboxRow) -> OutboxItem:
         payload = row.payload
+        try:
+            state = OutboxState(row.state)
+        except ValueError:
+            state = OutboxState.FAILED
         return OutboxItem(
             id=row.id,
             article_id=row.article_id,
             kind=row.target,
             label=str(payload.get("label") or row.target),
             body=str(payload.get("body") or ""),
-            state=row.state,
+            state=state,
             attempts=row.attempts,
             next_attempt=row.next_attempt,
             last_error=row.last_error,
@@ -503,50 +482,77 @@ class CommentService:
         raise CommentError("that comment is no longer in the outbox")
 
     async def retry_outbox(self, *, force: bool = False) -> list[PostResult]:
-        """Send the due outbox items again (all pending ones with `force`)."""
+        """Send the due outbox items again (all waiting ones with `force`)."""
         now = time.time()
         results: list[PostResult] = []
-        rows = self.store.outbox(self.identity.name, states=["pending"])
+        rows = self.store.outbox(self.identity.name, states=list(_RETRY_STATES))
         due = [r for r in rows if force or r.next_attempt <= now]
         if not due:
             return results
-        async with make_client(self.timeout) as client:
+        async with self._client() as client:
             for row in due:
-                if not self.store.outbox_claim(row.id, OUTBOX_LEASE):
+                lease = self.store.outbox_lease(row.id, self.lease, _RETRY_STATES)
+                if lease is None:
                     continue  # another termnews process is sending it
                 try:
-                    result = await self._send(client, row.payload, retrying=True)
+                    outgoing = Outgoing.from_json(row.payload, row.target)
+                except ValueError:  # written by a termnews that knew other targets
+                    message = f"unknown comment target {clean_line(row.target, 40)}"
+                    self.store.outbox_update(row.id, state=OutboxState.FAILED, error=message)
+                    continue
+                outgoing.article_id = outgoing.article_id or row.article_id
+                keeper = asyncio.create_task(self._keep_lease(row.id, lease))
+                try:
+                    result = await self._deliver(
+                        client,
+                        outgoing,
+                        retrying=True,
+                        uncertain=row.state == OutboxState.UNCERTAIN,
+                    )
                 except Exception as exc:  # keep the item; never lose a comment to a bug
                     self.store.outbox_update(
                         row.id,
-                        state="pending",
+                        state=row.state,
                         error=f"internal error: {type(exc).__name__}",
                         next_attempt=time.time() + retry_delay(row.attempts + 1),
                     )
                     raise
-                self._settle(row, result)
+                finally:
+                    keeper.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await keeper
+                self._settle(row, outgoing, result)
                 results.append(result)
         return results
 
-    def _settle(self, row: OutboxRow, result: PostResult) -> None:
-        payload = row.payload
+    async def _keep_lease(self, item_id: int, lease: float) -> None:
+        """Renew an outbox item's lease while it is being sent."""
+        token: float | None = lease
+        while token is not None:
+            await asyncio.sleep(self.lease / 3)
+            token = self.store.outbox_renew(item_id, token, self.lease)
+
+    def _settle(self, row: OutboxRow, outgoing: Outgoing, result: PostResult) -> None:
         if result.outcome in (PostOutcome.POSTED, PostOutcome.HELD):
             self.store.outbox_delete(row.id)
             if result.comment is not None:
                 self.store.add_comment(row.article_id, result.comment)
-            target = CommentTarget(
-                row.target, str(payload.get("label") or ""), payload.get("host") or "", False
-            )
-            self._log_activity(target, payload.get("article_link"))
+            self._log_activity(outgoing.kind, outgoing.host, outgoing.article_link)
         elif result.outcome is PostOutcome.FAILED and result.retryable:
+            # Once uncertain, an item stays so until the site has been read back.
+            uncertain = result.uncertain or row.state == OutboxState.UNCERTAIN
             self.store.outbox_update(
                 row.id,
-                state="pending",
+                state=OutboxState.UNCERTAIN if uncertain else OutboxState.PENDING,
                 error=result.message,
                 next_attempt=time.time() + retry_delay(row.attempts + 1),
             )
         else:
-            state = "rejected" if result.outcome is PostOutcome.REJECTED else "failed"
+            state = (
+                OutboxState.REJECTED
+                if result.outcome is PostOutcome.REJECTED
+                else OutboxState.FAILED
+            )
             self.store.outbox_update(row.id, state=state, error=result.message)
 
     def discard_outbox(self, item_id: int) -> None:
@@ -556,17 +562,18 @@ class CommentService:
     def edit_outbox(self, item_id: int) -> Draft:
         """Take a comment out of the outbox and make it the post's draft again."""
         row = self._row(item_id)
-        if row.state == "pending" and not self.store.outbox_claim(item_id, OUTBOX_LEASE):
+        waiting = row.state in _RETRY_STATES
+        if waiting and self.store.outbox_lease(item_id, self.lease, _RETRY_STATES) is None:
             raise CommentError("that comment is being sent right now; try again in a moment")
-        payload = row.payload
+        outgoing = Outgoing.from_json(row.payload, row.target)
         draft = Draft(
             article_id=row.article_id,
             identity=self.identity.name,
-            body=str(payload.get("body") or ""),
-            author=str(payload.get("author") or ""),
-            email=str(payload.get("email") or ""),
-            url=str(payload.get("url") or ""),
-            parent_id=payload.get("parent_id"),
+            body=outgoing.body,
+            author=outgoing.author,
+            email=outgoing.email,
+            url=outgoing.url,
+            parent_id=outgoing.parent_id,
             target=row.target,
         )
         self.save_draft(draft)

@@ -1,12 +1,13 @@
-"""WordPress: detect a post's comment endpoints, read comments over REST, post comments.
+"""WordPress, the parts both of its backends share: the post page, REST reads, answers.
 
 What a real WordPress answers is recorded in WORDPRESS.md beside DESIGN.md; the status
-handling below follows it (302 = accepted, 409 duplicate, 429 flood, 403 closed, 200 with
-an error page = rejected).
+handling in `wordpress_form` and `wordpress_rest` follows it (302 = accepted, 409
+duplicate, 429 flood, 403 closed, 200 with an error page = rejected).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import json
 import re
@@ -17,28 +18,23 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from termnews.comments.base import (
+from termnews import http
+from termnews.comments.backend import (
     MAX_BODY_BYTES,
     MAX_COMMENTS,
     MAX_PAGE_BYTES,
-    MAX_REASON_CELLS,
     CommentError,
-    Poster,
+    Outgoing,
     PostOutcome,
     PostResult,
-    SendError,
-    comment_number,
-    get,
     hostname_of,
-    page_reason,
-    request,
-    sent_comment,
 )
-from termnews.config import WordPressLogin
-from termnews.model import ArticleDetail, Comment, CommentStatus
+from termnews.comments.feeds import read_comment_feed
+from termnews.comments.text import comment_number, sent_comment
+from termnews.model import ArticleDetail, Comment, CommentSource, CommentStatus
 from termnews.sanitize import clean_line, clean_url
 
-SOURCE = "wordpress"
+SOURCE = CommentSource.WORDPRESS
 API_REL = "https://api.w.org/"
 PER_PAGE = 100
 _P_QUERY = re.compile(r"[?&]p=(\d+)\b")
@@ -55,6 +51,7 @@ class WordPressPost:
     api_root: str | None = None  # from <link rel="https://api.w.org/"> or the Link header
     page_checked: bool = False  # the post page was read (so "no form" means closed)
     page_error: str | None = None
+    unreachable: bool = False  # the page could not be fetched (network, 5xx): ask again later
 
     @property
     def open(self) -> bool:
@@ -65,10 +62,20 @@ class WordPressPost:
 
     @classmethod
     def from_payload(cls, data: dict[str, Any]) -> WordPressPost:
-        fields = {k: data.get(k) for k in cls.__dataclass_fields__}
-        fields["page_url"] = fields["page_url"] or ""
-        fields["page_checked"] = bool(fields["page_checked"])
-        return cls(**fields)
+        def optional(name: str) -> str | None:
+            value = data.get(name)
+            return value if isinstance(value, str) and value else None
+
+        post_id = data.get("post_id")
+        return cls(
+            page_url=optional("page_url") or "",
+            post_id=post_id if isinstance(post_id, int) else None,
+            form_action=optional("form_action"),
+            api_root=optional("api_root"),
+            page_checked=bool(data.get("page_checked")),
+            page_error=optional("page_error"),
+            unreachable=bool(data.get("unreachable")),
+        )
 
 
 class _PostPage(HTMLParser):
@@ -123,20 +130,27 @@ def api_root_from_header(value: str, base: str) -> str | None:
 
 
 async def discover(client: httpx.AsyncClient, article: ArticleDetail) -> WordPressPost | None:
-    """Read the post page for WordPress' comment form and REST link; None if not WordPress."""
+    """Read the post page for WordPress' comment form and REST link.
+
+    None: the post has no page, or its page shows no WordPress. A page that could not be
+    fetched gives a post with `unreachable` set (and `post_id` from the links, if any).
+    """
     page_url = article.link or article.comments.page_url
     if not page_url:
         return None
     page_url = page_url.split("#", 1)[0]
     post = WordPressPost(page_url=page_url, post_id=post_id_from_links(article))
+    host = hostname_of(page_url) or "the site"
     try:
-        answer = await get(client, page_url, max_bytes=MAX_PAGE_BYTES, accept="text/html")
-    except SendError as exc:
-        post.page_error = exc.message
-        return post if post.post_id is not None else None
+        answer = await http.get(client, page_url, max_bytes=MAX_PAGE_BYTES, accept="text/html")
+    except http.HttpFailure as exc:
+        post.page_error = http.about(host, exc.message)
+        post.unreachable = True
+        return post
     if answer.status != 200:
-        post.page_error = f"{hostname_of(page_url)} answered HTTP {answer.status}"
-        return post if post.post_id is not None else None
+        post.page_error = f"{host} answered HTTP {answer.status}"
+        post.unreachable = answer.status >= 500
+        return post if post.post_id is not None or post.unreachable else None
     post.page_checked = True
     post.page_url = answer.url.split("#", 1)[0]
     scanner = _PostPage()
@@ -223,9 +237,11 @@ async def read_rest(
             {"post": post.post_id, "per_page": PER_PAGE, "page": page, "order": "asc"},
         )
         try:
-            answer = await get(client, url, max_bytes=MAX_BODY_BYTES, accept="application/json")
-        except SendError as exc:
-            raise CommentError(f"WordPress comments: {exc.message}") from exc
+            answer = await http.get(
+                client, url, max_bytes=MAX_BODY_BYTES, accept="application/json"
+            )
+        except http.HttpFailure as exc:
+            raise CommentError(f"WordPress comments: {http.about(host, exc.message)}") from exc
         if answer.status != 200:
             raise CommentError(f"WordPress comments: {host} answered HTTP {answer.status}")
         try:
@@ -244,7 +260,41 @@ async def read_rest(
     return comments[:max_comments]
 
 
-def _accepted(host: str, poster: Poster, location: str, *, base: str) -> PostResult:
+class PostPages:
+    """Post-page discovery, remembered per article for the session.
+
+    Only a definite answer is remembered: a page that could not be fetched (offline, a
+    timeout, a server error) is asked again next time, so one failed fetch never turns
+    a post's comments off for the rest of the session.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[int, WordPressPost | None] = {}
+        self._asking: dict[int, asyncio.Lock] = {}
+
+    async def find(self, client: httpx.AsyncClient, article: ArticleDetail) -> WordPressPost | None:
+        # Both WordPress backends ask at once (info, load): the page is fetched once.
+        async with self._asking.setdefault(article.id, asyncio.Lock()):
+            if article.id in self._known:
+                return self._known[article.id]
+            return await self._discover(client, article)
+
+    async def _discover(
+        self, client: httpx.AsyncClient, article: ArticleDetail
+    ) -> WordPressPost | None:
+        post = await discover(client, article)
+        if post is not None and post.unreachable:
+            if post.post_id is not None:
+                # The page could not be read: WordPress' usual form address.
+                root = "/".join(post.page_url.split("/", 3)[:3])
+                post.form_action = root + "/wp-comments-post.php"
+            return post
+        self._known[article.id] = post
+        return post
+
+
+def accepted(host: str, outgoing: Outgoing, location: str, *, base: str) -> PostResult:
+    """A redirect after the form POST: posted, or held when it says `unapproved=`."""
     try:
         link = str(httpx.URL(base).join(location)) if location else None
     except (httpx.InvalidURL, ValueError):
@@ -252,19 +302,23 @@ def _accepted(host: str, poster: Poster, location: str, *, base: str) -> PostRes
     query = parse_qs(urlsplit(link or "").query)
     held = query.get("unapproved", [None])[0]
     if held is not None:
-        comment = sent_comment(poster, clean_line(held, 40), link, CommentStatus.PENDING)
-        return PostResult(
-            PostOutcome.HELD,
-            f"{host} is holding the comment for moderation; it shows once approved.",
-            comment,
-            retryable=False,
-        )
+        comment = sent_comment(outgoing, clean_line(held, 40), link, CommentStatus.PENDING)
+        return held_result(host, comment)
     number = comment_number(link)
-    comment = sent_comment(poster, number, link, CommentStatus.APPROVED)
+    comment = sent_comment(outgoing, number, link, CommentStatus.APPROVED)
     return PostResult(PostOutcome.POSTED, f"Comment posted to {host}.", comment, retryable=False)
 
 
-def _refused(host: str, reason: str | None, status: int, *, retryable: bool = False) -> PostResult:
+def held_result(host: str, comment: Comment) -> PostResult:
+    return PostResult(
+        PostOutcome.HELD,
+        f"{host} is holding the comment for moderation; it shows once approved.",
+        comment,
+        retryable=False,
+    )
+
+
+def refused(host: str, reason: str | None, status: int, *, retryable: bool = False) -> PostResult:
     reason = reason or "no reason given"
     return PostResult(
         PostOutcome.REJECTED,
@@ -274,12 +328,14 @@ def _refused(host: str, reason: str | None, status: int, *, retryable: bool = Fa
     )
 
 
-def _failed(host: str, detail: str, *, retryable: bool = True) -> PostResult:
-    return PostResult(PostOutcome.FAILED, f"could not post to {host}: {detail}", None, retryable)
+def no_wordpress(outgoing: Outgoing) -> PostResult:
+    host = clean_line(outgoing.host, 100) or "the site"
+    message = f"{host} shows no WordPress comment form for this post"
+    return PostResult(PostOutcome.REJECTED, message, None, False)
 
 
-def _delivered_duplicate(host: str, poster: Poster) -> PostResult:
-    comment = sent_comment(poster, None, None, CommentStatus.APPROVED)
+def delivered_duplicate(host: str, outgoing: Outgoing) -> PostResult:
+    comment = sent_comment(outgoing, None, None, CommentStatus.APPROVED)
     return PostResult(
         PostOutcome.POSTED,
         f"Comment delivered to {host} (an earlier attempt had reached it).",
@@ -288,117 +344,11 @@ def _delivered_duplicate(host: str, poster: Poster) -> PostResult:
     )
 
 
-async def post_form(
-    client: httpx.AsyncClient, post: WordPressPost, poster: Poster, *, retrying: bool = False
-) -> PostResult:
-    """POST the comment form to wp-comments-post.php, without following the redirect.
-
-    `retrying` is set when this comment was sent before without a clear answer (a timeout
-    after sending, or a server error). Never post twice: WordPress refuses an identical
-    comment with 409 "duplicate", so on a retry a 409 means the earlier attempt got
-    through, and it counts as delivered.
-    """
-    host = hostname_of(post.form_action or post.page_url) or "the site"
-    if not post.form_action or post.post_id is None:
-        return _refused(host, "this post has no comment form (comments are closed)", 403)
-    data = {
-        "comment": poster.body,
-        "author": poster.author,
-        "email": poster.email,
-        "url": poster.url,
-        "comment_post_ID": str(post.post_id),
-        "comment_parent": poster.parent_id or "0",
-        "submit": "Post Comment",
-    }
-    try:
-        answer = await request(client, "POST", post.form_action, data=data)
-    except SendError as exc:
-        return _failed(host, exc.message)
-    status = answer.status
-    if status in (301, 302, 303, 307, 308):
-        return _accepted(host, poster, answer.headers.get("location", ""), base=answer.url)
-    if status == 409 and retrying:
-        return _delivered_duplicate(host, poster)
-    if status >= 500:
-        return _failed(host, f"the site had an error (HTTP {status})")
-    reason = page_reason(answer.text()) if answer.body else None
-    if status == 200:
-        return _refused(host, reason or "the site did not take the comment", status)
-    return _refused(host, reason, status, retryable=status == 429)
-
-
-def _rest_error(answer_body: bytes) -> tuple[str, str]:
-    try:
-        data = json.loads(answer_body)
-    except ValueError:
-        return "", ""
-    if not isinstance(data, dict):
-        return "", ""
-    code = clean_line(str(data.get("code") or ""), 80)
-    message = clean_line(str(data.get("message") or ""), MAX_REASON_CELLS)
-    return code, message
-
-
-async def post_rest(
-    client: httpx.AsyncClient,
-    post: WordPressPost,
-    poster: Poster,
-    login: WordPressLogin | None,
-    *,
-    retrying: bool = False,
-) -> PostResult:
-    """POST /wp/v2/comments, with an application password or anonymously.
-
-    Anonymous REST comments are off on most sites (401 rest_comment_login_required):
-    then the comment goes through the form instead. On a retry a 409 duplicate counts as
-    delivered, as for the form (see post_form).
-    """
-    host = hostname_of(post.api_root or post.page_url) or "the site"
-    if not post.api_root or post.post_id is None:
-        if login is None and post.open:
-            return await post_form(client, post, poster, retrying=retrying)
-        return _refused(host, "no WordPress REST API found for this post", 404)
-    body: dict[str, Any] = {"post": post.post_id, "content": poster.body}
-    if poster.parent_id and poster.parent_id.isdigit():
-        body["parent"] = int(poster.parent_id)
-    auth: httpx.BasicAuth | None = None
-    if login is not None:
-        auth = httpx.BasicAuth(login.user, login.app_password)
-    else:
-        body.update(author_name=poster.author, author_email=poster.email, author_url=poster.url)
-    url = rest_url(post.api_root, "/wp/v2/comments")
-    try:
-        answer = await request(client, "POST", url, json=body, auth=auth)
-    except SendError as exc:
-        return _failed(host, exc.message)
-    status = answer.status
-    if status in (200, 201):
-        try:
-            data = json.loads(answer.body)
-        except ValueError:
-            data = {}
-        created = rest_comment(data) if isinstance(data, dict) else None
-        remote = created.remote_id if created else None
-        link = created.link if created else None
-        if isinstance(data, dict) and data.get("status") not in (None, "approved"):
-            comment = sent_comment(poster, remote, link, CommentStatus.PENDING)
-            return PostResult(
-                PostOutcome.HELD,
-                f"{host} is holding the comment for moderation; it shows once approved.",
-                comment,
-                retryable=False,
-            )
-        if created is not None and created.author:
-            poster = Poster(created.author, poster.email, poster.url, poster.body, poster.parent_id)
-        comment = sent_comment(poster, remote, link, CommentStatus.APPROVED)
-        return PostResult(PostOutcome.POSTED, f"Comment posted to {host}.", comment, False)
-    code, message = _rest_error(answer.body)
-    if status == 401 and login is None and code == "rest_comment_login_required" and post.open:
-        return await post_form(client, post, poster, retrying=retrying)
-    if status == 409 and retrying:
-        return _delivered_duplicate(host, poster)
-    if status >= 500:
-        return _failed(host, f"the site had an error (HTTP {status})")
-    if status == 401 and login is not None:
-        message = f"the application password for {clean_line(login.user, 60)} was not accepted"
-    return _refused(host, message or code or None, status, retryable=status == 429)
+async def read_back(client: httpx.AsyncClient, outgoing: Outgoing) -> list[Comment] | None:
+    """What the post lists now: REST when the site has it, else the comment feed."""
+    post = WordPressPost.from_payload(outgoing.wordpress or {})
+    if post.api_root and post.post_id is not None:
+        return await read_rest(client, post)
+    if outgoing.feed_url:
+        return await read_comment_feed(client, outgoing.feed_url)
+    return None

@@ -1,4 +1,4 @@
-"""Feed documents of the sample site: WordPress RSS/Atom, Blogger Atom, CommentAPI RSS.
+"""Feed documents of the sample site: WordPress RSS/Atom/JSON Feed, Blogger Atom, CommentAPI RSS.
 
 Shapes follow what the real software emits (see WORDPRESS.md), except that self links
 carry the port: the sample site has no reason to copy WordPress 6.1's port bug.
@@ -6,6 +6,7 @@ carry the port: the sample site has no reason to copy WordPress 6.1's port bug.
 
 from __future__ import annotations
 
+import json
 import re
 
 from termnews.demo.blog import (
@@ -107,6 +108,34 @@ def posts_rss(blog: Blog, which: str, self_url: str) -> str:
     )
     items = "".join(_post_rss_item(blog, p, with_api=which == COMMENTAPI) for p in posts)
     return _RSS_OPEN + head + items + "\t</channel>\n</rss>\n"
+
+
+def posts_json(blog: Blog, self_url: str) -> str:
+    """The WordPress blog's posts as JSON Feed 1.1 (as a JSON Feed plugin serves /feed/json/)."""
+    info = BLOGS[WORDPRESS]
+    items = [
+        {
+            "id": post.guid,
+            "url": post.url,
+            "title": post.title,
+            "content_html": blog.body(post.id),
+            "summary": excerpt(blog.body(post.id)).replace(" [&#8230;]", " …"),
+            "date_published": iso_z(post.published),
+            "authors": [{"name": post.author}],
+            "tags": [blog.seeds[post.id].category],
+        }
+        for post in blog.posts_of(WORDPRESS)[:ITEMS_PER_FEED]
+    ]
+    document = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": info.title,
+        "home_page_url": blog.blog_url(WORDPRESS),
+        "feed_url": self_url,
+        "description": info.tagline,
+        "language": "en-US",
+        "items": items,
+    }
+    return json.dumps(document, ensure_ascii=False, indent=1) + "\n"
 
 
 def posts_atom(blog: Blog, self_url: str) -> str:

@@ -8,6 +8,7 @@ codes and headers follow WORDPRESS.md; the comment endpoints are in `endpoints.p
 from __future__ import annotations
 
 import email.utils
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from termnews.demo.responses import (
 from termnews.demo.state import DemoStateError
 
 FAULTY_KINDS = frozenset({"feed", "comment"})
+JSON_FEED = "application/feed+json; charset=UTF-8"
 
 _WP_POST = re.compile(r"^/(\d{4})/(\d{2})/([a-z0-9-]+)(/?)(feed/?|feed/(?:rss2|atom)/?)?$")
 _BLOGGER_POST = re.compile(r"^/blogger/(\d{4})/(\d{2})/([a-z0-9-]+)\.html$")
@@ -90,6 +92,13 @@ def _posts_feed(blog: Blog, req: Request, which: str, atom: bool = False) -> Rou
     if atom:
         return _feed(ATOM, lambda: feeds.posts_atom(blog, self_url), lm, seed, req)
     return _feed(RSS, lambda: feeds.posts_rss(blog, which, self_url), lm, seed, req)
+
+
+def _json_feed(blog: Blog, req: Request) -> Route:
+    """/feed/json/: the posts as JSON Feed (not advertised on the pages: RSS stays the one)."""
+    lm = blog.posts_modified(WORDPRESS)
+    make = functools.partial(feeds.posts_json, blog, blog.base + "feed/json/")
+    return _feed(JSON_FEED, make, lm, f"posts|json|{lm}", req)
 
 
 def _comments_feed(
@@ -179,6 +188,8 @@ def resolve(blog: Blog, req: Request) -> Route:
         return _posts_feed(blog, req, WORDPRESS)
     if path in ("/feed/atom", "/feed/atom/"):
         return _posts_feed(blog, req, WORDPRESS, atom=True)
+    if path in ("/feed/json", "/feed/json/"):
+        return _json_feed(blog, req)
     if path in ("/comments/feed", "/comments/feed/", "/comments/feed/rss2/"):
         return _comments_feed(blog, req, None)
     if path in ("/comments/feed/atom", "/comments/feed/atom/"):

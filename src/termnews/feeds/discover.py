@@ -1,7 +1,8 @@
 """Find the feeds of a web site from any URL a person pastes.
 
-The URL may be a feed itself, or a page that advertises feeds with
-`<link rel="alternate" type="application/rss+xml" href="…">`. If neither, a few
+The URL may be a feed itself (RSS, Atom, RDF or JSON Feed), or a page that advertises feeds
+with `<link rel="alternate" type="application/rss+xml" href="…">` (or Atom's, RDF's or JSON
+Feed's `application/feed+json`). If neither, a few
 common feed paths are tried before giving up with a `DiscoveryError`.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import html
+import json
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -17,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 
 from termnews.errors import TermnewsError
 from termnews.feeds.fetch import Fetcher, FetchResult
+from termnews.feeds.parse.jsonfeed import is_json_feed
 from termnews.model import FetchStatus
 from termnews.sanitize import clean_line, strip_tags
 
@@ -24,6 +27,8 @@ FEED_LINK_TYPES = {
     "application/rss+xml": "rss",
     "application/atom+xml": "atom",
     "application/rdf+xml": "rdf",
+    # Not plain application/json: WordPress advertises its REST API with that type.
+    "application/feed+json": "json",
 }
 COMMON_FEED_PATHS = ("/feed/", "/rss.xml", "/atom.xml", "/index.xml")
 PAGE_MAX_BYTES = 5 * 1024 * 1024
@@ -42,7 +47,7 @@ _CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.S)
 class DiscoveredFeed:
     url: str
     title: str | None
-    kind: str  # "rss", "atom" or "rdf"
+    kind: str  # "rss", "atom", "rdf" or "json"
 
 
 class DiscoveryError(TermnewsError):
@@ -56,6 +61,9 @@ class DiscoveryError(TermnewsError):
 def _clean(text: str | None) -> str | None:
     if text is None:
         return None
+    # Titles arrive once unescaped by the parser; some sites escape twice ("&amp;raquo;").
+    if "&" in text:
+        text = html.unescape(text)
     return clean_line(text) or None
 
 
@@ -80,7 +88,10 @@ def _root_element(text: str) -> str | None:
 
 
 def feed_kind(body: bytes) -> str | None:
-    """ "rss", "atom" or "rdf" when the body's root element is a feed's, else None."""
+    """ "rss", "atom" or "rdf" when the body's root element is a feed's, "json" for a JSON
+    Feed, else None."""
+    if is_json_feed(body):
+        return "json"
     root = _root_element(_sniff_text(body))
     if root is None:
         return None
@@ -95,13 +106,15 @@ def feed_kind(body: bytes) -> str | None:
 
 
 def is_probably_feed(body: bytes, content_type: str | None) -> bool:
-    """True when the body looks like an RSS, Atom or RDF document.
+    """True when the body looks like an RSS, Atom, RDF or JSON Feed document.
 
     The bytes decide; the content type only breaks a tie when the start of the body
     is unreadable (servers label feeds text/html and pages application/xml alike).
     """
     if not body or not body.strip():
         return False
+    if body.lstrip(b" \t\r\n").removeprefix(codecs.BOM_UTF8)[:1] == b"{":
+        return is_json_feed(body)  # JSON: the bytes decide
     text = _sniff_text(body)
     if _root_element(text) is not None:
         return feed_kind(body) is not None
@@ -125,12 +138,23 @@ def _decode(body: bytes, content_type: str | None) -> str:
 
 
 def feed_title(body: bytes, content_type: str | None = None) -> str | None:
-    """The first <title> of a feed document, as plain text."""
+    """The first <title> of a feed document (a JSON Feed's "title"), as plain text."""
+    if is_json_feed(body):
+        return _json_title(body)
     match = _TITLE.search(_decode(body[:_SNIFF_BYTES], content_type))
     if match is None:
         return None
     raw = _CDATA.sub(lambda m: html.escape(m.group(1)), match.group(1))
     return _clean(html.unescape(strip_tags(raw, "")))
+
+
+def _json_title(body: bytes) -> str | None:
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):  # a broken feed: the refresh will say why
+        return None
+    title = document.get("title") if isinstance(document, dict) else None
+    return clean_line(title) or None if isinstance(title, str) else None
 
 
 class _LinkCollector(HTMLParser):

@@ -30,7 +30,6 @@ from termnews.http import (
     check_url,
     drain,
     failure,
-    format_size,
     make_client,
     parse_retry_after,
     read_body,
@@ -40,11 +39,12 @@ from termnews.http import (
 )
 from termnews.model import FetchStatus
 
-__all__ = ["FetchResult", "Fetcher", "format_size", "parse_retry_after"]
+__all__ = ["FetchResult", "Fetcher"]
 
 DEFAULT_USER_AGENT = USER_AGENT
 FEED_ACCEPT = (
-    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+    "application/rss+xml, application/atom+xml, application/feed+json, "
+    "application/rdf+xml;q=0.9, "
     "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, application/xml;q=0.8, */*;q=0.5"
@@ -127,16 +127,16 @@ class Fetcher:
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
     ) -> FetchResult:
         """Conditional GET of a feed. A 304 keeps the given validators when it sends none."""
-        headers: dict[str, str | bytes] = {"Accept": FEED_ACCEPT}
+        headers = {b"Accept": FEED_ACCEPT.encode()}
         if etag:
-            headers["If-None-Match"] = _header_value(etag)
+            headers[b"If-None-Match"] = _header_value(etag)
         if last_modified:
-            headers["If-Modified-Since"] = _header_value(last_modified)
+            headers[b"If-Modified-Since"] = _header_value(last_modified)
         return await self._run(url, headers, self.max_bytes, etag, last_modified)
 
     async def get(self, url: str, *, max_bytes: int | None = None) -> FetchResult:
         """Plain GET of a page (feed discovery, comment pages)."""
-        headers: dict[str, str | bytes] = {"Accept": PAGE_ACCEPT}
+        headers = {b"Accept": PAGE_ACCEPT.encode()}
         return await self._run(url, headers, max_bytes or self.max_bytes, None, None)
 
     # -- internals ---------------------------------------------------------------------
@@ -144,7 +144,7 @@ class Fetcher:
     async def _run(
         self,
         url: str,
-        headers: dict[str, str | bytes],
+        headers: dict[bytes, bytes],
         max_bytes: int,
         etag: str | None,
         last_modified: str | None,
@@ -163,7 +163,7 @@ class Fetcher:
     async def _attempt(
         self,
         url: str,
-        headers: dict[str, str | bytes],
+        headers: dict[bytes, bytes],
         max_bytes: int,
         etag: str | None,
         last_modified: str | None,
@@ -213,7 +213,7 @@ class Fetcher:
     async def _request(
         self,
         url: httpx.URL,
-        headers: dict[str, str | bytes],
+        headers: dict[bytes, bytes],
         max_bytes: int,
         etag: str | None,
         last_modified: str | None,

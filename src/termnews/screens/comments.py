@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from rich.text import Text
 from textual import on, work
@@ -13,70 +12,28 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from termnews.comments import CommentError, CommentInfo
-from termnews.model import ArticleDetail, Comment, CommentStatus
+from termnews.comments import CommentError, CommentInfo, Threaded, thread
+from termnews.comments.discussions import SourceHeader
+from termnews.model import ArticleDetail, Comment, CommentSource, CommentStatus
 from termnews.sanitize import clean_line
 from termnews.screens.base import TermNewsAccess
 from termnews.widgets.article_view import ArticleView
 
 MAX_INDENT_LEVELS = 8
-
-
-@dataclass(slots=True)
-class Threaded:
-    comment: Comment
-    depth: int
-
-
-def thread(comments: list[Comment]) -> list[Threaded]:
-    """Order comments as a thread: replies under their parents, oldest first."""
-    by_key = {(c.source, c.remote_id): c for c in comments}
-    by_id = {c.remote_id: c for c in comments}
-    children: dict[int, list[Comment]] = {}
-    roots: list[Comment] = []
-    for comment in comments:
-        parent = None
-        if comment.parent_id and comment.parent_id != comment.remote_id:
-            source, _, remote = comment.parent_id.rpartition(":")
-            if comment.source == "board" and source:  # a board reply to a site's comment
-                parent = by_key.get((source, remote))
-            else:
-                parent = by_key.get((comment.source, comment.parent_id)) or by_id.get(
-                    comment.parent_id
-                )
-        if parent is None or parent is comment:
-            roots.append(comment)
-        else:
-            children.setdefault(id(parent), []).append(comment)
-    ordered: list[Threaded] = []
-    seen: set[int] = set()
-
-    def walk(comment: Comment, depth: int) -> None:
-        stack = [(comment, depth)]
-        while stack:  # iterative: a 1000-deep thread must not hit the recursion limit
-            node, level = stack.pop()
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-            ordered.append(Threaded(node, level))
-            kids = sorted(children.get(id(node), []), key=_when, reverse=True)
-            stack.extend((kid, level + 1) for kid in kids)
-
-    for root in sorted(roots, key=_when):
-        walk(root, 0)
-    for comment in comments:  # anything left in a parent cycle still shows
-        if id(comment) not in seen:
-            walk(comment, 0)
-    return ordered
-
-
-def _when(comment: Comment) -> float:
-    return comment.published or 0.0
+_SOURCE_LABELS: dict[str, str] = {
+    CommentSource.BOARD: "board",
+    CommentSource.SENT: "sent by you",
+    CommentSource.HACKERNEWS: "HN",
+    CommentSource.LOBSTERS: "Lobsters",
+    CommentSource.REDDIT: "Reddit",
+    CommentSource.MASTODON: "Mastodon",
+    CommentSource.BLUESKY: "Bluesky",
+}
 
 
 class CommentsHeader(Static):
     DEFAULT_CSS = """
-    CommentsHeader { background: $panel; padding: 0 1; height: auto; max-height: 5; }
+    CommentsHeader { background: $panel; padding: 0 1; height: auto; max-height: 10; }
     """
 
 
@@ -100,10 +57,14 @@ class CommentsScreen(TermNewsAccess, Screen[None]):
         self.article = article
         self.on_compose = on_compose
         self.comments: list[Threaded] = []
+        self.sources: list[SourceHeader] = []  # one line per outside discussion
         self.starts: list[int] = []  # first line of each comment in the view
         self.selected = -1
         self.info: CommentInfo | None = None
         self.state = "Loading comments …"
+        # Each comment's body as terminal lines, by (position, width): selecting another
+        # comment redraws headers only, never the HTML.
+        self._bodies: dict[tuple[int, int], list[Text]] = {}
 
     @property
     def view(self) -> ArticleView:
@@ -138,7 +99,17 @@ class CommentsScreen(TermNewsAccess, Screen[None]):
 
     def show(self, comments: list[Comment]) -> None:
         self.comments = thread(comments)
+        self.sources = self.tn_app.service.comments.discussion_headers(self.article.id)
+        self._bodies.clear()
         self._draw()
+
+    def _body(self, index: int, width: int) -> list[Text]:
+        lines = self._bodies.get((index, width))
+        if lines is None:
+            html = self.comments[index].comment.content_html
+            lines = self.tn_app.service.render_fragment(html, width).lines
+            self._bodies[(index, width)] = lines
+        return lines
 
     def _draw(self) -> None:
         width = self.view.text_width
@@ -149,11 +120,8 @@ class CommentsScreen(TermNewsAccess, Screen[None]):
             prefix = "  " * depth
             self.starts.append(len(lines))
             lines.append(self._comment_header(item.comment, prefix, index == self.selected))
-            body = self.tn_app.service.render_fragment(
-                item.comment.content_html, max(20, width - len(prefix) - 2)
-            )
             bar = Text(prefix + "│ ", style="dim")
-            for line in body.lines:
+            for line in self._body(index, max(20, width - len(prefix) - 2)):
                 lines.append(Text.assemble(bar, line))
             lines.append(Text(""))
         if not self.comments:
@@ -170,7 +138,7 @@ class CommentsScreen(TermNewsAccess, Screen[None]):
             line.append(f" · {stamp}", style="dim")
         if comment.status is CommentStatus.PENDING:
             line.append(" · held for moderation", style="italic")
-        source = {"board": "board", "sent": "sent by you"}.get(comment.source)
+        source = _SOURCE_LABELS.get(comment.source)
         if source:
             line.append(f" · {source}", style="dim")
         if selected:
@@ -181,11 +149,23 @@ class CommentsScreen(TermNewsAccess, Screen[None]):
         header = Text()
         header.append(f"{len(self.comments)} comments on ", style="dim")
         header.append(clean_line(self.article.title, 120), style="bold")
+        for source in self.sources:
+            header.append("\n")
+            if source.header:
+                header.append(clean_line(source.header, 80), style="bold")
+                if source.url:
+                    header.append(f"  {clean_line(source.url, 100)}", style="dim")
+            if source.error:
+                header.append(
+                    ("  " if source.header else "") + clean_line(source.error, 120), style="italic"
+                )
         if self.info is not None:
             header.append("\n")
-            header.append(
-                "Write: C goes " + clean_line(self.info.targets[0].label, 100), style="dim"
-            )
+            if self.info.targets:
+                where = clean_line(self.info.targets[0].label, 100)
+                header.append("Write: C goes " + where, style="dim")
+            else:
+                header.append("No comment can be sent from termnews here.", style="dim")
             if self.info.reason:
                 header.append(f"\n{clean_line(self.info.reason, 200)}", style="italic")
                 if self.info.page_url:

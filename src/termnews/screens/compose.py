@@ -17,29 +17,15 @@ from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Label, Select, Static, TextArea
 
-from termnews.comments import CommentInfo, CommentTarget, PostOutcome, PostResult
+from termnews.comments import CommentInfo, CommentTarget, PostOutcome, PostResult, reply_parent
 from termnews.config import split_command
-from termnews.model import ArticleDetail, Comment, Draft
+from termnews.model import ArticleDetail, Comment, Draft, TargetKind
 from termnews.sanitize import clean_line
 from termnews.screens.base import TermNewsAccess
 from termnews.widgets.inert import inert
 
 SAVE_DELAY = 0.4  # seconds of quiet typing before the draft is written
-
-
-def reply_parent(reply_to: Comment | None, target_kind: str) -> str | None:
-    """The parent id a reply carries. Sites know only their own comment ids; a board reply
-    to a site's comment says whose id it is ("wordpress:3"), so it never threads under
-    board comment 3."""
-    if reply_to is None:
-        return None
-    if target_kind == "board":
-        return (
-            reply_to.remote_id
-            if reply_to.source == "board"
-            else (f"{reply_to.source}:{reply_to.remote_id}")
-        )
-    return reply_to.remote_id if reply_to.source not in ("board", "sent") else None
+COMPACT_BELOW = 24  # rows: under this the modal folds its fields to one line each
 
 
 @dataclass(slots=True)
@@ -55,6 +41,8 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
         Binding("escape", "keep", "Keep draft & close", priority=True, id="keep_draft"),
         # priority: the body TextArea would otherwise take ctrl+e as "end of line".
         Binding("ctrl+e", "edit_external", "Edit in $EDITOR", priority=True, id="external_editor"),
+        # priority: the text fields would otherwise swallow it; quitting keeps the draft.
+        Binding("ctrl+q", "quit_app", "Quit", show=False, priority=True, id="quit_compose"),
     ]
 
     DEFAULT_CSS = """
@@ -67,6 +55,12 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
     ComposeScreen #where { color: $text; text-style: bold; }
     ComposeScreen #why-email, ComposeScreen #note { color: $text-muted; }
     ComposeScreen #result { color: $error; height: auto; }
+    ComposeScreen.compact #compose { border: none; padding: 0; height: 100%; }
+    ComposeScreen.compact #about, ComposeScreen.compact #why-email { display: none; }
+    ComposeScreen.compact #note { max-height: 1; }
+    ComposeScreen.compact Input { height: 1; border: none; padding: 0 1; }
+    ComposeScreen.compact SelectCurrent { height: 1; border: none; padding: 0 1; }
+    ComposeScreen.compact #body { min-height: 3; border: none; }
     """
 
     def __init__(
@@ -88,9 +82,9 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
     def compose(self) -> ComposeResult:
         service = self.tn_app.service
         draft = service.comments.draft(self.article.id)
-        # Whose name goes with a comment: the profile's, or on a shared host the member's
-        # (never the operator's profile).
-        name, email, url = service.comments.signature()
+        # Whose name goes with a comment: what was last used on this site (else anywhere,
+        # else the profile), or on a shared host the member's (never the operator's).
+        name, email, url = service.comments.signature_for(self.article)
         about = Text.assemble(("Comment on ", "dim"), (clean_line(self.article.title, 120), "bold"))
         if self.reply_to is not None:
             about.append(f"\nin reply to {clean_line(self.reply_to.author, 60)}", style="dim")
@@ -140,12 +134,20 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
         return 0
 
     def on_mount(self) -> None:
+        self._fit()
         self._show_target()
         self.query_one("#body", TextArea).focus()
         if self.service_draft_exists():
             self.query_one("#result", Static).update(
                 Text("Your unsent draft is back. ctrl+s sends it.", style="bold")
             )
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """Small terminals: fields fold to one line each so the body keeps its rows."""
+        self.set_class(self.app.size.height < COMPACT_BELOW, "compact")
 
     def service_draft_exists(self) -> bool:
         return self.tn_app.service.comments.draft(self.article.id) is not None
@@ -163,9 +165,12 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
         target = self.target
         where = self.query_one("#where", Label)
         where.update(Text(f"Goes {clean_line(target.label, 120)}"))
-        notes = [n for n in (target.note, self.info.reason) if n]
+        hint = (
+            self.tn_app.service.comments.profile_hint() if target.kind != TargetKind.BOARD else None
+        )
+        notes = [n for n in (target.note, self.info.reason, hint) if n]
         self.query_one("#note", Static).update(Text(clean_line("; ".join(notes), 300)))
-        needs_identity = target.kind != "board"
+        needs_identity = target.kind != TargetKind.BOARD
         self.query_one("#identity-fields").display = needs_identity
         self.query_one("#why-email").display = target.needs_email
 
@@ -211,6 +216,10 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
 
     # -- actions ------------------------------------------------------------------------
 
+    async def action_quit_app(self) -> None:
+        """ctrl+q quits from here too; the app writes this draft on the way out."""
+        await self.tn_app.action_quit()
+
     def action_keep(self) -> None:
         for select in self.query(Select):
             if select.expanded:  # Escape first closes an open target menu
@@ -227,7 +236,11 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
         problem = None
         if not draft.body.strip():
             problem = "Write something first."
-        elif target.kind != "board" and target.needs_email and not (draft.author and draft.email):
+        elif (
+            target.kind != TargetKind.BOARD
+            and target.needs_email
+            and not (draft.author and draft.email)
+        ):
             problem = "This site needs a name and an e-mail address."
         if problem:
             self.query_one("#result", Static).update(Text(problem, style="bold"))

@@ -12,7 +12,7 @@ from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from termnews.render import Link
-from termnews.sanitize import clean_line
+from termnews.widgets.inert import inert
 
 
 class AskScreen(ModalScreen[str | None]):
@@ -75,20 +75,27 @@ class ConfirmScreen(ModalScreen[bool]):
 
 
 class LinksScreen(ModalScreen[str | None]):
-    """The post's numbered links; Enter (or the link's digit) picks one."""
+    """The post's own address first, then its numbered links; Enter (or a link's digit)
+    picks one."""
 
     BINDINGS = [Binding("escape,q", "cancel", "Close", id="links_close")]
 
-    def __init__(self, links: list[Link]) -> None:
+    def __init__(self, links: list[Link], post_url: str | None = None) -> None:
         super().__init__()
         self.links = links
+        self.post_url = post_url
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
             yield Label(Text("Links in this post — Enter opens (or copies over SSH)", style="bold"))
-            options = [
+            options = []
+            if self.post_url:
+                options.append(
+                    Option(Text.assemble(("[post] ", "bold"), inert(self.post_url, 300)), id="post")
+                )
+            options += [
                 Option(
-                    Text.assemble((f"[{link.number}] ", "bold"), clean_line(link.url, 300)),
+                    Text.assemble((f"[{link.number}] ", "bold"), inert(link.url, 300)),
                     id=str(link.number),
                 )
                 for link in self.links
@@ -99,6 +106,9 @@ class LinksScreen(ModalScreen[str | None]):
 
     @on(OptionList.OptionSelected)
     def chosen(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id == "post":
+            self.dismiss(self.post_url)
+            return
         number = int(event.option.id or 0)
         for link in self.links:
             if link.number == number:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from array import array
+from functools import partial
+from typing import TYPE_CHECKING
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -9,24 +14,29 @@ from textual.containers import Horizontal
 from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, OptionList
+from textual.worker import Worker, get_current_worker
 
 from termnews.model import ArticleQuery
 from termnews.sanitize import clean_line
 from termnews.screens.base import TermNewsAccess
 from termnews.screens.dialogs import AskScreen, ConfirmScreen
-from termnews.service import HOSTED_FEEDS, ServiceError
+from termnews.service import HOSTED_FEEDS, SearchCancelled, ServiceError
 from termnews.widgets.article_list import ArticleList
 from termnews.widgets.feed_list import FeedList
 from termnews.widgets.inert import inert
 from termnews.widgets.status_line import StatusLine
 
+if TYPE_CHECKING:
+    from termnews.screens.reader import ReaderScreen
+
 NARROW = 100  # below this width the article list replaces the feed list
+MAX_SEARCH = 200  # characters; a 10 KB query took 23 s of SQLite time
 
 
 class FeedsScreen(TermNewsAccess, Screen[None]):
     BINDINGS = [
         Binding("q", "back", "Back/Quit", id="back"),
-        Binding("escape", "back", "Back", show=False, id="escape_back"),
+        Binding("escape", "back_only", "Back", show=False, id="escape_back"),
         Binding("tab", "switch_pane", "Switch pane", show=False, id="switch_pane"),
         Binding("a", "add_feed", "Add", id="add_feed"),
         Binding("d,delete", "remove_feed", "Remove", id="remove_feed"),
@@ -36,6 +46,7 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
         Binding("s", "star", "Star", show=False, id="star"),
         Binding("m", "toggle_read", "Read/unread", show=False, id="toggle_read"),
         Binding("A", "mark_all_read", "All read", show=False, id="mark_all_read"),
+        Binding("o", "open_post", "Open in browser", show=False, id="open_post"),
         Binding("D", "unsent", "Unsent comments", show=False, id="unsent_comments"),
     ]
 
@@ -104,6 +115,16 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
         self._load_query(query, keep_position=keep_position)
 
     def _load_query(self, query: ArticleQuery, *, keep_position: bool = False) -> None:
+        if query.search:
+            # A search can take a while on a big database: never on the event loop.
+            self.article_list.empty_text = "Searching …"
+            self.article_list.border_title = inert(query.label, 60)
+            self.tn_app.service.cancel_search()  # the one still running stops now
+            self._search_worker(query, keep_position)
+            return
+        self._show_ids(query, self.tn_app.service.article_ids(query), keep_position)
+
+    def _show_ids(self, query: ArticleQuery, ids: array[int], keep_position: bool) -> None:
         articles = self.article_list
         articles.empty_text = (
             "Nothing unread."
@@ -112,7 +133,7 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
             if query.search
             else "No articles here yet: press r to refresh."
         )
-        articles.load(query, keep_position=keep_position)
+        articles.show(query, ids, keep_position=keep_position)
         title = query.label
         if query.feed_id is not None:
             feed = self.tn_app.service.feed(query.feed_id)
@@ -120,6 +141,26 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
         articles.border_title = inert(title, 60)
         count = len(articles.ids)
         articles.border_subtitle = f"{count} article{'' if count == 1 else 's'}"
+
+    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
+    def _search_worker(self, query: ArticleQuery, keep_position: bool) -> None:
+        """Run a search off the event loop. A newer search cancels this worker (exclusive)
+        and stops its SQLite statement (`cancel_search`); a cancelled search never replaces
+        what the newer one shows."""
+        worker = get_current_worker()
+        try:
+            ids = self.tn_app.service.search_ids(query)
+        except SearchCancelled:
+            return
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._search_done, worker, query, ids, keep_position)
+
+    def _search_done(
+        self, worker: Worker[None], query: ArticleQuery, ids: array[int], keep_position: bool
+    ) -> None:
+        if worker.is_cancelled or self._list_key is not None:
+            return  # superseded by a newer search, or the user picked another list
+        self._show_ids(query, ids, keep_position)
 
     def refresh_lists(self) -> None:
         """New articles landed: update counts and lists without moving the cursor."""
@@ -132,22 +173,29 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
         # after a refresh) re-highlights too, and must not replace a search result.
         if not self.feed_list.has_focus:
             return
-        if event.option.id and event.option.id != self._list_key:
-            self.load_list(event.option.id)
+        key = FeedList.canonical(event.option.id)
+        if key and key != self._list_key:
+            self.load_list(key)
+        self._say_feed_state()
 
     @on(OptionList.OptionSelected, "#feed-list")
     def feed_selected(self, event: OptionList.OptionSelected) -> None:
-        if event.option.id != self._list_key:
-            self.load_list(event.option.id)
+        key = FeedList.canonical(event.option.id)
+        if key != self._list_key:
+            self.load_list(key)
         self._show_articles()
 
     @on(ArticleList.Selected)
     def article_selected(self, event: ArticleList.Selected) -> None:
         from termnews.screens.reader import ReaderScreen
 
-        self.app.push_screen(ReaderScreen(self.article_list.position), self._reader_closed)
+        reader = ReaderScreen(self.article_list.position)
+        self.app.push_screen(reader, partial(self._reader_closed, reader))
 
-    def _reader_closed(self, index: int | None) -> None:
+    def _reader_closed(self, reader: ReaderScreen, index: int | None) -> None:
+        if reader.moved_to is not None:  # N went on to another feed: the list follows
+            self.feed_list.select_key(reader.moved_to)
+            self.load_list(reader.moved_to)
         self.article_list.invalidate()
         self.article_list.go_to(index or 0)
         self.reload_feeds()
@@ -159,6 +207,33 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
             self._show_feeds()
         else:
             self.app.exit(0)
+
+    def action_back_only(self) -> None:
+        """Escape goes back a pane, and never quits (q does, at the top)."""
+        if self.article_list.has_focus:
+            self._show_feeds()
+
+    def action_open_post(self) -> None:
+        """The highlighted post in a browser (copied with OSC 52 over SSH)."""
+        article = self.article_list.current
+        if article is None:
+            self.tn_app.tell("Highlight a post first.")
+        elif article.link:
+            self.tn_app.open_link(article.link)
+        else:
+            self.tn_app.tell("This post has no address of its own.")
+
+    def _say_feed_state(self) -> None:
+        """A failing feed says why, and when it is tried again."""
+        feed = self.feed_list.current_feed
+        if feed is None or not feed.error:
+            return
+        when = ""
+        if feed.next_fetch:
+            stamp = time.strftime("%H:%M", time.localtime(feed.next_fetch))
+            when = f"; next try at {stamp}" if feed.next_fetch > time.time() else "; r retries now"
+        tries = f" ({feed.failures} failures in a row)" if feed.failures > 1 else ""
+        self.status.say(f"{feed.display_title}: {feed.error}{tries}{when}")
 
     def action_switch_pane(self) -> None:
         if self.article_list.has_focus:
@@ -241,6 +316,9 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
     def action_search(self) -> None:
         def got(text: str | None) -> None:
             if text:
+                if len(text) > MAX_SEARCH:
+                    self.tn_app.tell(f"Searching for the first {MAX_SEARCH} characters.")
+                    text = text[:MAX_SEARCH]
                 self._list_key = None
                 self._load_query(ArticleQuery(search=text))
                 self._show_articles()

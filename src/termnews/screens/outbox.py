@@ -13,8 +13,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+from termnews.comments import CommentError
+from termnews.model import OutboxState
 from termnews.sanitize import clean_line
 from termnews.screens.base import TermNewsAccess
+from termnews.screens.dialogs import ConfirmScreen
 
 
 class OutboxScreen(TermNewsAccess, ModalScreen[None]):
@@ -56,6 +59,8 @@ class OutboxScreen(TermNewsAccess, ModalScreen[None]):
             title = clean_line(article.title if article else "(post gone)", 50)
             when = time.strftime("%H:%M", time.localtime(item.next_attempt))
             state = f"{item.state}, try {item.attempts + 1} at {when}"
+            if item.state == OutboxState.UNCERTAIN:
+                state = f"may have arrived; checked before try {item.attempts + 1} at {when}"
             label = Text.assemble(
                 ("outbox  ", "bold"),
                 title,
@@ -64,9 +69,12 @@ class OutboxScreen(TermNewsAccess, ModalScreen[None]):
             )
             options.append(Option(label, id=f"outbox:{item.id}"))
         unsent = self.query_one(OptionList)
+        keep = unsent.highlighted
         unsent.clear_options()
         if options:
             unsent.add_options(options)
+            # A row is always selected, so e, Enter and x act at once.
+            unsent.highlighted = min(keep or 0, len(options) - 1)
         else:
             unsent.add_option(Option(Text("Nothing unsent.", style="dim"), disabled=True))
 
@@ -87,7 +95,11 @@ class OutboxScreen(TermNewsAccess, ModalScreen[None]):
             return
         kind, number = selected
         comments = self.tn_app.service.comments
-        article_id = comments.edit_outbox(number).article_id if kind == "outbox" else number
+        try:
+            article_id = comments.edit_outbox(number).article_id if kind == "outbox" else number
+        except CommentError as exc:
+            self.tn_app.tell(str(exc), error=True)
+            return
         article = self.tn_app.service.article(article_id)
         if article is None:
             self.tn_app.tell("That post is gone; discard its comment with x.", error=True)
@@ -100,12 +112,24 @@ class OutboxScreen(TermNewsAccess, ModalScreen[None]):
         if selected is None:
             return
         kind, number = selected
-        comments = self.tn_app.service.comments
-        if kind == "outbox":
-            comments.discard_outbox(number)
-        else:
-            comments.discard_draft(number)
-        self.reload()
+        what = "this unsent comment" if kind == "outbox" else "this draft"
+
+        def answered(sure: bool | None) -> None:
+            if not sure:
+                return
+            comments = self.tn_app.service.comments
+            try:
+                if kind == "outbox":
+                    comments.discard_outbox(number)
+                else:
+                    comments.discard_draft(number)
+            except CommentError as exc:
+                self.tn_app.tell(str(exc), error=True)
+            self.reload()
+
+        self.app.push_screen(
+            ConfirmScreen(f"Discard {what}?", "Its text is lost; it cannot be undone."), answered
+        )
 
     @work(exclusive=True, group="outbox", exit_on_error=False)
     async def action_retry(self) -> None:

@@ -11,13 +11,14 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from termnews.model import ArticleDetail
+from termnews.model import ArticleDetail, ArticleQuery
 from termnews.render import RenderedDocument
 from termnews.sanitize import clean_line
 from termnews.screens.base import TermNewsAccess
 from termnews.screens.dialogs import LinksScreen
 from termnews.widgets.article_list import Position
 from termnews.widgets.article_view import ArticleView
+from termnews.widgets.feed_list import FeedList
 
 UNREAD_SCAN = 512
 
@@ -40,6 +41,7 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         Binding("c", "comments", "Comments", id="comments"),
         Binding("C", "compose", "Write comment", id="compose"),
         Binding("o", "links", "Links", id="open_links"),
+        Binding("O", "open_post", "Open post", show=False, id="open_post"),
         Binding("y", "copy_url", "Copy URL", show=False, id="copy_url"),
         Binding("s", "star", "Star", show=False, id="star"),
         Binding("m", "toggle_read", "Read/unread", show=False, id="toggle_read"),
@@ -55,6 +57,8 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         self.index = position.index
         self.article: ArticleDetail | None = None
         self.document: RenderedDocument | None = None
+        self.loaded_comments: dict[int, int] = {}  # article id -> comments shown
+        self.moved_to: str | None = None  # the list key, once N moved on to another feed
 
     @property
     def view(self) -> ArticleView:
@@ -108,7 +112,9 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
             parts.append(clean_line(article.author, 60))
         if article.published:
             parts.append(time.strftime("%a %d %b %Y %H:%M", time.localtime(article.published)))
-        count = article.comments.count
+        # Once the discussion was loaded, its own count (the feed's goes stale: a site may
+        # answer 304 for the posts feed after new comments).
+        count = self.loaded_comments.get(article.id, article.comments.count)
         if count is not None:
             parts.append(f"{count} comment{'s' if count != 1 else ''}")
         if article.starred:
@@ -152,7 +158,41 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
                     self.show_index(lo + offset)
                     return
             index = hi if delta > 0 else lo - 1
+        if delta > 0 and self._next_feed_with_unread():
+            return
         self.tn_app.tell("No more unread posts in this list.")
+
+    def _next_feed_with_unread(self) -> bool:
+        """At the end of the list, go on to the next feed (in feed list order) with unread
+        posts, as newsboat's next-unread does."""
+        if self.article is None:
+            return False
+        service = self.tn_app.service
+        order = FeedList.display_order(service.feeds())
+        ids = [feed.id for feed in order]
+        start = ids.index(self.article.feed_id) + 1 if self.article.feed_id in ids else 0
+        for feed in order[start:] + order[:start]:
+            if feed.unread and feed.id != self.article.feed_id:
+                articles = service.article_ids(ArticleQuery(feed_id=feed.id))
+                rows = service.articles(list(articles[:UNREAD_SCAN]))
+                first = next(
+                    (
+                        i
+                        for i, a in enumerate(articles[:UNREAD_SCAN])
+                        if a in rows and not rows[a].read
+                    ),
+                    0,
+                )
+                self.ids = articles
+                self.moved_to = f"feed:{feed.id}"
+                self.show_index(first)
+                title = clean_line(feed.display_title, 60)
+                self.tn_app.tell(f"No more unread here: on to {title}.")
+                self.tn_app.say_status(
+                    f"Next unread went on to {title}, the next feed with unread."
+                )
+                return True
+        return False
 
     def action_comments(self) -> None:
         from termnews.screens.comments import CommentsScreen
@@ -161,9 +201,17 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
             return
         article = self.article
 
-        self.app.push_screen(
-            CommentsScreen(article, lambda reply_to: self.tn_app.open_compose(article, reply_to))
+        screen = CommentsScreen(
+            article, lambda reply_to: self.tn_app.open_compose(article, reply_to)
         )
+
+        def closed(_: None) -> None:
+            if not screen.state:  # loaded (not offline, not still loading)
+                self.loaded_comments[article.id] = len(screen.comments)
+                if self.article is not None and self.article.id == article.id:
+                    self.query_one(ArticleHeader).update(self._header(self.article))
+
+        self.app.push_screen(screen, closed)
 
     def action_compose(self) -> None:
         if self.article is not None:
@@ -177,7 +225,15 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
             if url:
                 self.tn_app.open_link(url)
 
-        self.app.push_screen(LinksScreen(self.document.links), picked)
+        post_url = self.article.link if self.article else None
+        self.app.push_screen(LinksScreen(self.document.links, post_url), picked)
+
+    def action_open_post(self) -> None:
+        """The post itself in a browser (copied with OSC 52 over SSH), as links are."""
+        if self.article and self.article.link:
+            self.tn_app.open_link(self.article.link)
+        else:
+            self.tn_app.tell("This post has no address of its own.")
 
     def action_open_link(self, number: int) -> None:
         if self.document is None:

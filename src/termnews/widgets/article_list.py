@@ -131,10 +131,14 @@ class ArticleList(ScrollView, can_focus=True):
 
     def load(self, query: ArticleQuery, *, keep_position: bool = False) -> None:
         """Show a list; with keep_position the same article stays under the cursor."""
+        self.show(query, self.service.article_ids(query), keep_position=keep_position)
+
+    def show(self, query: ArticleQuery, ids: array[int], *, keep_position: bool = False) -> None:
+        """Show the ids `query` found (a search runs in a worker, then shows its result)."""
         keep_id = self.current_id if keep_position and query == self.query_spec else None
         screen_row = self.cursor - int(self.scroll_y)
         self.query_spec = query
-        self.ids = self.service.article_ids(query)
+        self.ids = ids
         self._pages.clear()
         self.virtual_size = Size(self.size.width, len(self.ids))
         index = 0

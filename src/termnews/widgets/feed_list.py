@@ -40,17 +40,17 @@ class FeedList(OptionList):
             Option(_label("Unread", unread_total), id="unread"),
             Option(_label("Starred", starred_total, muted=True), id="starred"),
         ]
-        groups: dict[str, list[Feed]] = {}
-        for feed in feeds:
-            groups.setdefault(feed.tags[0] if feed.tags else "", []).append(feed)
-        for tag in sorted(groups, key=lambda t: (t == "", t.lower())):
-            members = groups[tag]
+        seen: set[int] = set()
+        for tag, members in _groups(feeds):
             options.append(None)
             if tag:
                 unread = sum(f.unread for f in members)
                 options.append(Option(_label(f"▾ {clean_line(tag, 40)}", unread), id=f"tag:{tag}"))
             for feed in members:
-                options.append(Option(_feed_label(feed, indent=bool(tag)), id=f"feed:{feed.id}"))
+                # A feed with several tags is listed under each; option ids must be unique.
+                key = f"feed:{feed.id}" if feed.id not in seen else f"feed:{feed.id}@{tag}"
+                seen.add(feed.id)
+                options.append(Option(_feed_label(feed, indent=bool(tag)), id=key))
         self.clear_options()
         self.add_options(options)
         if current is not None:
@@ -71,10 +71,23 @@ class FeedList(OptionList):
 
     @property
     def current_feed(self) -> Feed | None:
-        key = self.highlighted_key
-        if key and key.startswith("feed:"):
-            return self.feeds.get(int(key[5:]))
-        return None
+        feed_id = _feed_id(self.highlighted_key)
+        return None if feed_id is None else self.feeds.get(feed_id)
+
+    @staticmethod
+    def display_order(feeds: list[Feed]) -> list[Feed]:
+        """Feeds in the order the list shows them (each once, at its first place)."""
+        order: dict[int, Feed] = {}
+        for _tag, members in _groups(feeds):
+            for feed in members:
+                order.setdefault(feed.id, feed)
+        return list(order.values())
+
+    @staticmethod
+    def canonical(key: str | None) -> str | None:
+        """The list a key shows: "feed:3@news" (feed 3 under its second tag) is "feed:3"."""
+        feed_id = _feed_id(key)
+        return key if feed_id is None else f"feed:{feed_id}"
 
     @staticmethod
     def query_for(key: str | None) -> ArticleQuery:
@@ -84,9 +97,25 @@ class FeedList(OptionList):
             return ArticleQuery(starred_only=True)
         if key and key.startswith("tag:"):
             return ArticleQuery(tag=key[4:])
-        if key and key.startswith("feed:"):
-            return ArticleQuery(feed_id=int(key[5:]))
+        feed_id = _feed_id(key)
+        if feed_id is not None:
+            return ArticleQuery(feed_id=feed_id)
         return ArticleQuery()
+
+
+def _feed_id(key: str | None) -> int | None:
+    if key and key.startswith("feed:"):
+        return int(key[5:].split("@", 1)[0])
+    return None
+
+
+def _groups(feeds: list[Feed]) -> list[tuple[str, list[Feed]]]:
+    """Feeds by tag (a feed under every tag it has), tags A-Z, untagged feeds last."""
+    groups: dict[str, list[Feed]] = {}
+    for feed in feeds:
+        for tag in feed.tags or [""]:
+            groups.setdefault(tag, []).append(feed)
+    return [(tag, groups[tag]) for tag in sorted(groups, key=lambda t: (t == "", t.lower()))]
 
 
 def _label(text: str, count: int, *, muted: bool = False) -> Text:

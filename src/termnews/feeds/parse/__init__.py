@@ -6,10 +6,12 @@ the refresher call it through ``ParsePool``, which runs ``parse_feed`` in worker
 Modules:
 
 * ``document``: ``parse_feed``, which picks the reader for a document.
+* ``jsonfeed``: JSON Feed 1.0/1.1, into the same entries as RSS/Atom.
 * ``fast``: the fast reader (ElementTree) for plain well-formed RSS/Atom; ``mirror`` holds
   what of feedparser it mirrors, so both give the same articles.
 * ``reference``: the feedparser path, for everything the fast reader declines.
 * ``meta``: comment metadata (wfw, slash, thr, rel="replies") for both readers.
+* ``media``: enclosures (RSS, Atom rel="enclosure", Media RSS, itunes:duration), for both.
 * ``common``: ``FeedParseError`` and the field cleaning both readers share.
 * ``pool``: ``ParsePool`` and ``start_helpers`` (the worker processes).
 

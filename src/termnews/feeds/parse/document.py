@@ -1,10 +1,11 @@
-"""parse_feed: one feed document -> ParsedFeed, by the fast reader where it can, else by
-feedparser."""
+"""parse_feed: one feed document -> ParsedFeed: JSON Feed by its own reader, RSS/Atom by the
+fast reader where it can, else by feedparser."""
 
 from __future__ import annotations
 
 from termnews.feeds.parse.common import FeedParseError, one_line
 from termnews.feeds.parse.fast import fast_parse
+from termnews.feeds.parse.jsonfeed import looks_like_json, parse_json_feed
 from termnews.feeds.parse.reference import parse_with_feedparser
 from termnews.model import ParsedFeed
 
@@ -16,11 +17,14 @@ def parse_feed(
 ) -> ParsedFeed:
     """Parse one feed document. Pure: safe to call in a worker process.
 
-    With fast=True, a plain well-formed RSS/Atom document is read by a quick ElementTree
-    reader that mirrors feedparser; everything else goes to feedparser itself.
+    A JSON document (it opens with "{", or a JSON type with no "<" first) is read as a
+    JSON Feed. With fast=True, a plain well-formed RSS/Atom document is read by a quick
+    ElementTree reader that mirrors feedparser; everything else goes to feedparser itself.
     Raises FeedParseError, and nothing else, for a document that yields no feed.
     """
     try:
+        if looks_like_json(body, content_type):
+            return parse_json_feed(body, url)
         body = trim_before_declaration(body)
         if fast:
             feed = fast_parse(body, url, content_type)

@@ -1,0 +1,216 @@
+"""The comments pane with outside discussions (HN, Mastodon, Bluesky stand-ins), via Pilot."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from termnews.app import TermNewsApp
+from termnews.comments import PostOutcome
+from termnews.config import Paths, Settings
+from termnews.model import ArticleQuery, Draft, Identity, TargetKind
+from termnews.screens.comments import CommentsHeader, CommentsScreen
+from termnews.screens.compose import ComposeScreen
+from termnews.screens.reader import ReaderScreen
+from termnews.service import NewsService
+from tests.support.discussions import DiscussionServer, Reply
+from tests.support.feedserver import FeedServer, make_rss
+
+THREAD = [
+    Reply("101", "ada", "<p>First!</p>", None, 1_700_000_100),
+    Reply("102", "bob", "<p>Answer to Ada</p>", "101", 1_700_000_200),
+]
+
+
+@pytest.fixture
+def discussions() -> Iterator[DiscussionServer]:
+    with DiscussionServer() as server:
+        yield server
+
+
+@pytest.fixture
+def service(tmp_path: Path, discussions: DiscussionServer) -> Iterator[NewsService]:
+    status = discussions.add_mastodon("110", THREAD)
+    sky = discussions.add_bluesky("ada.example.com", "3kabc", THREAD)
+    discussions.add_hackernews("https://elsewhere.example.org/", THREAD, story_id=4242)
+    content = (
+        "<p>A post.</p>"
+        '<p><a href="https://news.ycombinator.com/item?id=4242">On HN</a>, '
+        f'<a href="{status}">comment on Mastodon</a>, <a href="{sky}">or Bluesky</a>.</p>'
+    )
+    with FeedServer() as feeds:
+        post_url = feeds.url_for("/post/1")
+        feeds.add_feed("/feed.xml", make_rss("Blog", [{"link": post_url, "content": content}]))
+        settings = Settings(refresh_on_start=False, discussions=discussions.settings())
+        paths = Paths(tmp_path / "config.toml", tmp_path / "data")
+        svc = NewsService.open(paths, settings, identity=Identity(name="ada"))
+        svc.subscribe(feeds.url_for("/feed.xml"))
+        asyncio.run(svc.refresh())
+        yield svc
+        svc.close()
+
+
+async def wait_until(pilot, condition, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(int(timeout / 0.1)):
+        if condition():
+            return
+        await pilot.pause(0.1)
+    raise AssertionError("condition not met in time")
+
+
+async def test_three_outside_sources_in_one_pane(
+    service: NewsService, discussions: DiscussionServer
+) -> None:
+    [article_id] = service.article_ids(ArticleQuery())
+    app = TermNewsApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.screen.article_list.go_to_id(article_id)  # type: ignore[attr-defined]
+        await pilot.press("tab", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ReaderScreen))
+        assert discussions.requests == []  # nothing is looked up before the discussion opens
+        await pilot.press("c")
+        await wait_until(pilot, lambda: isinstance(app.screen, CommentsScreen))
+        screen = app.screen
+        assert isinstance(screen, CommentsScreen)
+        await wait_until(pilot, lambda: len(screen.comments) == 6 and screen.sources != [])
+        header = str(screen.query_one(CommentsHeader).render())
+        assert "HN 412 points · 2 comments  https://news.ycombinator.com/item?id=4242" in header
+        assert "Mastodon 40 favourites · 2 boosts · 2 replies" in header
+        assert "Bluesky 12 likes · 1 repost · 2 replies" in header
+        labels = {item.comment.source: item.depth for item in screen.comments}
+        assert set(labels) == {"hackernews", "mastodon", "bluesky"}
+        assert sorted(item.depth for item in screen.comments) == [0, 0, 0, 1, 1, 1]
+        lines = [line.plain for line in screen.view.lines]
+        assert any(line.endswith(" · HN") for line in lines)
+        assert any(line.endswith(" · Mastodon") for line in lines)
+        assert "/api/v1/search" not in discussions.paths()  # a loopback post: no URL lookup
+
+
+@pytest.fixture
+def mastodon_service(
+    tmp_path: Path, discussions: DiscussionServer
+) -> Iterator[tuple[NewsService, int]]:
+    status = discussions.add_mastodon("110", THREAD)
+    content = f'<p>A post. <a href="{status}">Comment on Mastodon</a></p>'
+    with FeedServer() as feeds:
+        post_url = feeds.url_for("/post/1")
+        feeds.add_feed("/feed.xml", make_rss("Blog", [{"link": post_url, "content": content}]))
+        account = discussions.settings(
+            mastodon_instance=discussions.url,
+            mastodon_token=discussions.mastodon_token,
+            timeout=1.0,
+        )
+        settings = Settings(refresh_on_start=False, name="Ada", discussions=account)
+        paths = Paths(tmp_path / "config.toml", tmp_path / "data")
+        svc = NewsService.open(paths, settings, identity=Identity(name="ada"))
+        svc.subscribe(feeds.url_for("/feed.xml"))
+        asyncio.run(svc.refresh())
+        [article_id] = svc.article_ids(ArticleQuery())
+        yield svc, article_id
+        svc.close()
+
+
+async def test_a_mastodon_reply_from_your_account_is_sent_exactly_once(
+    mastodon_service: tuple[NewsService, int], discussions: DiscussionServer
+) -> None:
+    service, article_id = mastodon_service
+    article = service.article(article_id)
+    info = await service.comments.info(article)
+    [target] = [t for t in info.targets if t.kind == TargetKind.MASTODON]
+    assert target.label == f"to the post's Mastodon thread as @me@{discussions.url[7:]}"
+    assert target.note == f"at most 500 characters ({discussions.url[7:]}'s limit)"
+    comments = await service.comments.load(article)
+    bob = next(c for c in comments if c.author == "Bob (@bob)")
+    discussions.post_delay = 2.0  # stored, but the answer comes after the client gave up
+    draft = Draft(article_id, "ada", "Replying to Bob", parent_id=bob.remote_id)
+    first = await service.comments.post(article, draft, target)
+    assert first.outcome is PostOutcome.FAILED and first.uncertain
+    discussions.post_delay = 0.0
+    [retried] = await service.comments.retry_outbox(force=True)
+    assert retried.outcome is PostOutcome.POSTED, retried.message
+    assert len(discussions.posted) == 1
+    assert discussions.posted[0]["form"]["in_reply_to_id"] == "102"  # Bob's status
+    shown = await service.comments.load(article)
+    mine = [c for c in shown if "Replying to Bob" in c.content_html]
+    assert len(mine) == 1 and mine[0].parent_id == bob.remote_id
+
+
+async def test_a_bluesky_reply_under_a_comment_is_sent_exactly_once(
+    tmp_path: Path, discussions: DiscussionServer
+) -> None:
+    sky = discussions.add_bluesky("ada.example.com", "3kabc", THREAD)
+    content = f'<p>A post. <a href="{sky}">Discuss on Bluesky</a></p>'
+    handle, password = discussions.bluesky_login
+    account = discussions.settings(
+        bluesky_pds=discussions.url,
+        bluesky_handle=handle,
+        bluesky_app_password=password,
+        timeout=1.0,
+    )
+    with FeedServer() as feeds:
+        post_url = feeds.url_for("/post/1")
+        feeds.add_feed("/feed.xml", make_rss("Blog", [{"link": post_url, "content": content}]))
+        settings = Settings(refresh_on_start=False, discussions=account)
+        paths = Paths(tmp_path / "config.toml", tmp_path / "data")
+        service = NewsService.open(paths, settings, identity=Identity(name="ada"))
+        try:
+            service.subscribe(feeds.url_for("/feed.xml"))
+            await service.refresh()
+            [article_id] = service.article_ids(ArticleQuery())
+            article = service.article(article_id)
+            info = await service.comments.info(article)
+            [target] = [t for t in info.targets if t.kind == TargetKind.BLUESKY]
+            assert target.label == "to the post's Bluesky thread as @me.bsky.social"
+            bob = next(c for c in await service.comments.load(article) if "bob" in c.author)
+            discussions.post_delay = 2.0
+            draft = Draft(article_id, "ada", "Replying to Bob", parent_id=bob.remote_id)
+            first = await service.comments.post(article, draft, target)
+            assert first.outcome is PostOutcome.FAILED and first.uncertain
+            discussions.post_delay = 0.0
+            [retried] = await service.comments.retry_outbox(force=True)
+            assert retried.outcome is PostOutcome.POSTED, retried.message
+            assert len(discussions.bluesky_records) == 1
+            [record] = discussions.bluesky_records.values()
+            assert record["value"]["reply"]["parent"]["uri"] == bob.remote_id.removeprefix(
+                "bluesky:"
+            )
+            assert record["value"]["reply"]["root"]["uri"].endswith("/3kabc")
+            shown = await service.comments.load(article)
+            mine = [c for c in shown if "Replying to Bob" in c.content_html]
+            assert len(mine) == 1 and mine[0].parent_id == bob.remote_id
+        finally:
+            service.close()
+
+
+async def test_replying_to_a_mastodon_comment_from_the_compose_modal(
+    mastodon_service: tuple[NewsService, int], discussions: DiscussionServer
+) -> None:
+    service, article_id = mastodon_service
+    app = TermNewsApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.screen.article_list.go_to_id(article_id)  # type: ignore[attr-defined]
+        await pilot.press("tab", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ReaderScreen))
+        await pilot.press("c")
+        await wait_until(pilot, lambda: isinstance(app.screen, CommentsScreen))
+        screen = app.screen
+        assert isinstance(screen, CommentsScreen)
+        await wait_until(pilot, lambda: screen.info is not None and len(screen.comments) == 2)
+        await pilot.press("tab", "tab")  # the second comment: Bob's answer to Ada
+        assert screen.comments[screen.selected].comment.author == "Bob (@bob)"
+        await pilot.press("r")
+        await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        where = str(app.screen.query_one("#where").render())
+        assert f"to the post's Mastodon thread as @me@{discussions.url[7:]}" in where
+        await pilot.press(*"Thanks Bob")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is screen)
+        await wait_until(
+            pilot, lambda: any("Thanks Bob" in c.comment.content_html for c in screen.comments)
+        )
+        mine = next(c for c in screen.comments if "Thanks Bob" in c.comment.content_html)
+        assert mine.depth == 2  # under Bob, under Ada
+    assert [p["form"]["in_reply_to_id"] for p in discussions.posted] == ["102"]
