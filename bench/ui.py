@@ -10,7 +10,8 @@ deleted. What is measured:
    (120x40, TERM=xterm-256color, TERMNEWS_NO_AUTO_REFRESH=1), from spawn until a feed
    title and the first article's title have reached the terminal; median of --runs.
    --refresh-on-start times it again with the refresh on start on (no feed of the cache
-   is due, so it fetches nothing, but its imports, threads and parse workers start).
+   is due, so it fetches nothing, but its imports, threads and parse workers start);
+   --cold times it once more with the page cache emptied before each start (needs root).
 2. opening the 100k "All" list: in-process with Textual's Pilot, FeedsScreen.load_list("all")
    (from another list) plus processing the messages it caused and the next screen update
    (including turning it into terminal bytes); and the raw service.article_ids(ArticleQuery()).
@@ -265,8 +266,23 @@ def first_titles(data_dir: Path) -> tuple[str, str, int]:
     return feed.display_title[:20], article.title[:30], total
 
 
+def drop_page_cache() -> bool:
+    """Empty the kernel's page cache (needs root), so the next start reads from disk."""
+    os.sync()
+    try:
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+    except OSError:
+        return False
+    return True
+
+
 def bench_first_frame(
-    data_dir: Path, runs: int, results: Results, *, refresh_on_start: bool = False
+    data_dir: Path,
+    runs: int,
+    results: Results,
+    *,
+    refresh_on_start: bool = False,
+    cold: bool = False,
 ) -> None:
     feed_title, article_title, _ = first_titles(data_dir)
     argv = [sys.executable, "-m", "termnews", "--data-dir", str(data_dir)]
@@ -278,6 +294,9 @@ def bench_first_frame(
         cpu: list[float] = []
         lost_keys = 0
         for _ in range(runs):
+            if cold and not drop_page_cache():
+                print("  (a cold page cache needs root: /proc/sys/vm/drop_caches; skipped)")
+                return
             term = Terminal(argv, env)
             try:
                 seen_feed = term.wait_for(feed_title)
@@ -294,7 +313,9 @@ def bench_first_frame(
         subprocess.run([sys.executable, "-c", "pass"], check=True, env=env)
         bare = time.perf_counter() - started
     results.add(
-        "start to first frame (PTY, median)" + (", refresh on start" if refresh_on_start else ""),
+        "start to first frame (PTY, median)"
+        + (", refresh on start" if refresh_on_start else "")
+        + (", cold page cache" if cold else ""),
         ms(median(times)),
         "ms",
         500,
@@ -592,6 +613,11 @@ def main() -> int:
         action="store_true",
         help="time the first frame with the refresh on start on (the cache's feeds are not due)",
     )
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="also time the first frame with the page cache emptied before each start (root)",
+    )
     args = parser.parse_args()
     parts = set(args.only or ("start", "list", "reader", "memory"))
     temporary = args.cache is None
@@ -607,6 +633,10 @@ def main() -> int:
             bench_first_frame(data_dir, args.runs, results)
             if args.refresh_on_start:
                 bench_first_frame(data_dir, args.runs, results, refresh_on_start=True)
+            if args.cold:
+                bench_first_frame(
+                    data_dir, args.runs, results, refresh_on_start=args.refresh_on_start, cold=True
+                )
         if "list" in parts:
             bench_list_and_search(data_dir, args.runs, results)
         if "reader" in parts:
