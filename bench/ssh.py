@@ -167,6 +167,8 @@ def _start_server(
     argv = [sys.executable, "-m", "termnews", "serve", "--listen", "127.0.0.1:0"]
     argv += ["--data-dir", str(data_dir), "--config", str(base / "config.toml")]
     argv += ["--max-sessions", str(sessions), "--max-per-member", "1", "--refresh-every", "0"]
+    # Every login comes at once from 127.0.0.1: let them all through the start-up gate.
+    argv += ["--max-startups", str(sessions), "--per-source-startups", str(sessions)]
     if not zygote:
         argv.append("--no-zygote")
     with log.open("wb") as err:
