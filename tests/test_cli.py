@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import pytest
 
 from termnews import __version__
 from termnews.cli.demo import add_site_arguments, site_options
+from termnews.demo import DemoSite
 from tests.support.feedserver import FeedServer, make_rss
 
 SUBCOMMANDS = ["add", "remove", "feeds", "refresh", "import", "export", "config", "demo"]
@@ -166,3 +168,85 @@ def test_demo_site_arguments_and_options() -> None:
     for bad in (["--port", "70000"], ["--fail-status", "42"], ["--app-password", "nocolon"]):
         with pytest.raises(SystemExit):
             parser.parse_args(bad)
+
+
+# -- scripts and import -------------------------------------------------------------------
+
+
+def test_feeds_when_piped_prints_whole_fields_one_feed_a_line(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    long_title = "The Saltmarsh Quay Gazette, with a title far longer than any table column"
+    path = "/a/very/long/path/to/the/feed/that/a/table/would/have/cut/short/feed.xml"
+    feed_server.add_feed(path, make_rss(long_title, [{"title": "One"}, {"title": "Two"}]))
+    url = feed_server.url_for(path)
+    assert run("add", url, "-t", "news", "-t", "local", data=tmp_path).returncode == 0
+    tsv = run("feeds", data=tmp_path).stdout.splitlines()  # not a terminal: tsv
+    assert len(tsv) == 1
+    fields = tsv[0].split("\t")
+    assert fields[1:6] == [long_title, url, "local,news", "2", "2"]
+    assert fields[6].endswith("Z") and fields[7] == ""
+    assert run("feeds", "--format", "tsv", data=tmp_path).stdout.splitlines() == tsv
+    (line,) = run("feeds", "--format", "json", data=tmp_path).stdout.splitlines()
+    record = json.loads(line)
+    assert record["title"] == long_title and record["url"] == url
+    assert record["tags"] == ["local", "news"] and record["unread"] == record["total"] == 2
+    assert record["error"] is None and record["last_fetch"].endswith("Z")
+
+
+def test_a_custom_title_from_newsboat_survives_refreshes(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    feed_server.add_feed("/feed.xml", make_rss("The Feed's Own Title", [{"title": "One"}]))
+    urls = tmp_path / "urls"
+    urls.write_text(
+        f'{feed_server.url_for("/feed.xml")} "tech" "~My Name For It"\n'
+        '"query:Unread Articles:unread = \\"yes\\""\n',
+        encoding="utf-8",
+    )
+    imported = run("import", str(urls), data=tmp_path)
+    assert imported.returncode == 0, imported.stderr
+    assert "Imported 1 feeds" in imported.stdout
+    assert "skipped   query:Unread Articles" in imported.stdout
+    assert "newsboat virtual feed" in imported.stdout
+    assert run("refresh", data=tmp_path).returncode == 0
+    assert run("refresh", data=tmp_path).returncode == 0
+    record = json.loads(run("feeds", "--format", "json", data=tmp_path).stdout)
+    assert record["title"] == "My Name For It" and record["total"] == 1
+
+
+def test_import_refuses_a_file_that_is_neither_opml_nor_urls(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.txt"
+    garbage.write_text("garbage <xml\nmore nonsense here\n", encoding="utf-8")
+    result = run("import", str(garbage), data=tmp_path)
+    assert result.returncode == 1
+    assert "neither OPML nor a newsboat urls file" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert run("feeds", data=tmp_path).stdout == ""  # nothing was subscribed
+
+
+def test_add_an_already_subscribed_feed_says_so(tmp_path: Path, feed_server: FeedServer) -> None:
+    feed_server.add_feed("/feed.xml", make_rss("Harbour", [{"title": "One"}]))
+    url = feed_server.url_for("/feed.xml")
+    assert run("add", url, data=tmp_path).returncode == 0
+    again = run("add", url, data=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "Already subscribed to Harbour" in again.stdout and "Subscribed" not in again.stdout
+    assert len(run("feeds", data=tmp_path).stdout.splitlines()) == 1
+
+
+def test_add_a_site_with_several_feeds_lists_them_and_takes_the_posts_feed(
+    tmp_path: Path,
+) -> None:
+    with DemoSite(flood_seconds=0) as site:
+        result = run("add", site.url, data=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "advertises 4 feeds" in result.stdout and "--all" in result.stdout
+        assert "&raquo;" not in result.stdout and "» Comments Feed" in result.stdout
+        (subscribed,) = [ln for ln in result.stdout.splitlines() if ln.startswith("Subscribed")]
+        assert site.feed_urls[0] in subscribed and "comments" not in subscribed
+        everything = run("add", "--all", site.url, data=tmp_path)
+        assert everything.returncode == 0, everything.stderr
+        assert everything.stdout.count("Already subscribed") == 1
+        assert everything.stdout.count("Subscribed to") == 3
+    assert len(run("feeds", data=tmp_path).stdout.splitlines()) == 4

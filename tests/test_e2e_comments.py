@@ -45,6 +45,9 @@ def open_newest_post(term: Terminal, title: str) -> None:
     term.press("tab")
     term.press("enter")
     term.wait_for(title)
+    # The title shows in the article list too: wait for the reader's own footer, or a key
+    # typed next can reach the list before the reader is up.
+    term.wait_for("Write comment")
 
 
 def test_sighup_mid_draft_keeps_it_and_it_is_sent_once(tmp_path: Path, site: DemoSite) -> None:

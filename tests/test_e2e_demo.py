@@ -23,6 +23,20 @@ def run_demo(data: Path) -> None:
         term.close()
 
 
+def test_demo_without_a_data_dir_leaves_no_temporary_files(tmp_path: Path) -> None:
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    term = Terminal(["demo"], env={"TMPDIR": str(temp)})
+    try:
+        term.wait_for("Saltmarsh Quay Gazette")
+        assert any(p.name.startswith("termnews-demo-") for p in temp.iterdir())
+        term.press("q")
+        assert term.wait_exit() == 0
+    finally:
+        term.close()
+    assert list(temp.iterdir()) == []  # the throwaway data dir went with the demo
+
+
 def test_demo_opens_the_reader_and_a_kept_data_dir_stays_the_same(tmp_path: Path) -> None:
     data = tmp_path / "data"
     run_demo(data)

@@ -15,7 +15,8 @@ import brotli
 import pytest
 
 from termnews import __version__
-from termnews.feeds.fetch import Fetcher, FetchResult, format_size, parse_retry_after
+from termnews.feeds.fetch import Fetcher, FetchResult
+from termnews.http import format_size, parse_retry_after
 from termnews.model import FetchStatus
 from tests.support.corpus import ABSENT, FEEDS
 from tests.support.feedserver import FeedServer, make_atom, make_rss

@@ -26,6 +26,7 @@ from textual.strip import Strip
 
 from termnews.terminal.cells import PenTable
 from termnews.terminal.diff import Capabilities, Screen
+from termnews.terminal.hook import changes_cells
 from termnews.terminal.updates import draw_update
 from tests.support.emulator import Cell, RichScreen, emulator
 
@@ -245,3 +246,47 @@ def test_scrolled_text_is_moved_not_redrawn_and_stays_exact(panel: int, seed: in
             one_line.append(len(frame.encode()))
     if not panel:  # the view is moved on the terminal: a line's step costs about a line
         assert statistics.median(one_line) < statistics.median(drawn) / 4, one_line
+
+
+@pytest.mark.parametrize(
+    ("written", "draws"),
+    [
+        ("\x1b]52;c;aGVsbG8=\x07", False),  # a clipboard copy
+        ("\x1b[?1000h\x1b[?1006h\x1b[?25l", False),  # mouse modes, cursor hidden
+        ("\x1b[?2026$p", False),  # a mode query
+        ("\x07", False),
+        ("\x1b[?1049h", True),  # back on the alternate screen (after a suspend)
+        ("hello", True),
+        ("\x1b[2J", True),
+        ("\x1b[5;1Hx", True),
+    ],
+)
+def test_writes_outside_the_layer_that_may_draw_forget_the_shadow(
+    written: str, draws: bool
+) -> None:
+    assert changes_cells(written) is draws
+
+
+def test_terminal_names_decide_background_erase_and_ech() -> None:
+    assert Capabilities.for_term("xterm-256color") == Capabilities(bce=True, ech=True)
+    assert Capabilities.for_term("tmux-256color").bce
+    assert Capabilities.for_term("linux").bce
+    assert not Capabilities.for_term("screen-256color").bce  # GNU screen without defbce
+    assert Capabilities.for_term("vt100") == Capabilities(bce=False, ech=False, scroll=False)
+
+
+def test_without_bce_only_default_background_blanks_are_erased() -> None:
+    console = Console(file=io.StringIO(), force_terminal=True, color_system="truecolor")
+    pens = PenTable(console._color_system)  # type: ignore[arg-type]
+    coloured = Strip([Segment("x" + " " * 39, Style(bgcolor="#102030"))], 40)
+    plain = Strip([Segment("x" + " " * 39)], 40)
+    for capabilities, strip, erased in [
+        (Capabilities(bce=False), coloured, False),
+        (Capabilities(bce=False), plain, True),
+        (Capabilities(bce=True), coloured, True),
+    ]:
+        screen = Screen(40, 1, capabilities)
+        draw_update(screen, LayoutUpdate([[strip]], Region(0, 0, 40, 1)), pens)
+        frame = screen.frame()
+        assert ("\x1b[K" in frame) is erased, frame
+        assert (" " * 39 in frame) is not erased

@@ -257,12 +257,36 @@ async def test_the_apps_automatic_refresh_sends_the_due_outbox(paths: Paths) -> 
             news.store.db.execute("UPDATE outbox SET next_attempt = 0")
             assert news.due_feed_ids() == []
             app = TermNewsApp(news)  # refresh_on_start: the due feeds (none) and the outbox
+            told: list[str] = []
             async with app.run_test() as pilot:
                 for _ in range(200):
-                    if not news.comments.outbox():
+                    # Textual keeps the notifications private; they are what the screen shows.
+                    told = [str(n.message) for n in app._notifications]  # type: ignore[attr-defined]
+                    if any(m.startswith("comment delivered: ") for m in told):
                         break
                     await pilot.pause(0.05)
             assert news.comments.outbox() == []
             assert texts(site).count("Sent by the app.") == 1
+            assert any(m.startswith("comment delivered: ") for m in told), told
         finally:
             news.close()
+
+
+async def test_the_apps_refresh_summary_counts_in_words(
+    service: NewsService, feed_server: FeedServer
+) -> None:
+    from termnews.app import TermNewsApp
+    from termnews.widgets.status_line import StatusLine
+
+    feed_server.add_feed("/feed.xml", make_rss("Coast", items(1)))
+    service.subscribe(feed_server.url_for("/feed.xml"))
+    app = TermNewsApp(service)  # refresh_on_start: the new feed is due
+    said = ""
+    async with app.run_test() as pilot:
+        for _ in range(200):
+            lines = list(app.screen.query(StatusLine))
+            said = str(lines[0].message) if lines else ""
+            if said.startswith("Refreshed"):
+                break
+            await pilot.pause(0.05)
+    assert said.startswith("Refreshed 1 feed in ") and ": 1 new article, 0 failed" in said, said

@@ -76,7 +76,7 @@ def test_a_full_disk_is_reported_as_such_and_loses_nothing(tmp_path: Path) -> No
     # a second ROLLBACK raised "cannot rollback - no transaction is active" over it).
     with pytest.raises(StoreFull, match="database or disk is full") as caught:
         store.set_read(ids, True)
-    assert str(tmp_path / "data") in str(caught.value) and "free some space" in str(caught.value)
+    assert str(tmp_path / "data") in str(caught.value) and "Free some space" in str(caught.value)
     assert not store.db.in_transaction
     assert [store.article(i).read for i in ids] == [True, True, False, False, False]
     free_the_disk(store)
@@ -225,3 +225,48 @@ def test_a_read_only_data_dir_says_what_to_do() -> None:
         db.close()
     finally:
         shutil.rmtree(top, ignore_errors=True)
+
+
+@pytest.fixture
+def small_disk() -> Iterator[Path]:
+    """A real 1 MB filesystem (tmpfs), where a mount is allowed (root); skipped elsewhere."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small tmpfs needs root")
+    where = Path(tempfile.mkdtemp(prefix="termnews-small-disk-"))
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(where)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        where.rmdir()
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], check=False)
+        where.rmdir()
+
+
+def test_a_refresh_onto_a_full_disk_stops_with_one_clear_line(
+    small_disk: Path, feed_server: FeedServer
+) -> None:
+    # Posts worth ~2 MB of text: more than the disk holds.
+    posts = [
+        {"title": f"Long read {i}", "guid": f"long-{i}", "content": f"<p>{'tide ' * 8000}{i}</p>"}
+        for i in range(50)
+    ]
+    feed_server.add_feed("/big.xml", make_rss("Big", posts))
+    feed_server.add_feed("/small.xml", make_rss("Small", [{"title": "One", "guid": "one"}]))
+    data = small_disk / "data"
+    store = Store(data / "termnews.db")
+    store.add_feed(feed_server.url_for("/small.xml"))
+    store.add_feed(feed_server.url_for("/big.xml"))
+    store.close()
+    result = run_cli(data, "refresh")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "internal error" not in result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "is full" in lines[0] and str(data) in lines[0], result.stderr
+    check = sqlite3.connect(data / "termnews.db")
+    assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert check.execute("SELECT COUNT(*) FROM feeds").fetchone()[0] == 2  # nothing lost
+    check.close()

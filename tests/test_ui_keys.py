@@ -135,6 +135,7 @@ async def test_next_unread_moves_on_to_the_next_feed_with_unread_posts(
         await pilot.pause()
         assert reader.article.feed_id == beta
         assert any("on to Beta" in m for m in messages(app))
+        assert "on to Beta" in screen.query_one(StatusLine).message
         await pilot.press("q")
         await pilot.pause()
         assert screen.article_list.query_spec.feed_id == beta  # the list follows

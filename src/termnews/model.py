@@ -35,6 +35,17 @@ class CommentMeta:
     count: int | None = None  # slash:comments, thr:count or thr:total
 
 
+@dataclass(frozen=True, slots=True)
+class Enclosure:
+    """A file attached to an entry (RSS <enclosure>, Atom rel="enclosure", Media RSS)."""
+
+    url: str
+    type: str | None = None  # MIME type, e.g. audio/mpeg
+    length: int | None = None  # bytes, when the feed says
+    duration: float | None = None  # seconds, when the feed says
+    title: str | None = None
+
+
 @dataclass(slots=True)
 class ParsedEntry:
     """One entry as the parser found it, before it has a database id."""
@@ -48,6 +59,7 @@ class ParsedEntry:
     summary: str | None  # HTML (or text) as the feed gave it
     content: str | None  # full HTML body, when the feed has one
     comments: CommentMeta = field(default_factory=CommentMeta)
+    enclosures: list[Enclosure] = field(default_factory=list)
 
     @property
     def body_hash(self) -> str:

@@ -18,8 +18,8 @@ from typing import TypeVar
 from termnews.comments import CommentService, OutboxItem, PostOutcome
 from termnews.config import Paths, Settings
 from termnews.errors import TermnewsError
-from termnews.feeds.discover import DiscoveryError, discover_feeds
-from termnews.feeds.opml import Subscription, parse_subscriptions, to_opml
+from termnews.feeds.discover import DiscoveredFeed, DiscoveryError, discover_feeds
+from termnews.feeds.opml import SubscriptionList, parse_subscriptions, to_opml
 from termnews.feeds.parse import ParsePool, start_helpers
 from termnews.model import Article, ArticleDetail, ArticleQuery, Feed, Identity
 from termnews.refresh import (
@@ -170,6 +170,15 @@ class NewsService:
             if found:
                 url, title = found[0].url, found[0].title
         return self.store.add_feed(url, title=title, tags=tags)
+
+    async def find_feeds(self, url: str) -> list[DiscoveredFeed]:
+        """The feeds a site's page (or a feed URL) advertises, main feeds first."""
+        self._operator_only()
+        async with self.refresher.fetcher() as fetcher:
+            try:
+                return await discover_feeds(fetcher, url.strip())
+            except DiscoveryError as exc:
+                raise ServiceError(str(exc)) from exc
 
     def subscribe(self, url: str, *, title: str | None = None, tags: Sequence[str] = ()) -> Feed:
         """Add a feed URL as given, without network access (import, demo)."""
@@ -348,11 +357,14 @@ class NewsService:
 
     # -- import / export -------------------------------------------------------------
 
-    def import_subscriptions(self, text: str, name: str = "file") -> list[Subscription]:
+    def import_subscriptions(self, text: str, name: str = "file") -> SubscriptionList:
+        """Subscribe to what the file lists; its `skipped` lines were not imported."""
         self._operator_only()
         subscriptions = parse_subscriptions(text, name)
         for sub in subscriptions:
-            self.store.add_feed(sub.url, title=sub.title, tags=sub.tags)
+            self.store.add_feed(
+                sub.url, title=sub.title, tags=sub.tags, custom_title=sub.custom_title
+            )
         return subscriptions
 
     def export_opml(self) -> str:

@@ -169,6 +169,10 @@ MIGRATIONS: list[str] = [
         content='', detail=none, tokenize='unicode61 remove_diacritics 2'
     );
     """,
+    # 2 -> 3: a title the user chose (newsboat's "~Title") is kept over the feed's own.
+    """
+    ALTER TABLE feeds ADD COLUMN title_locked INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -212,9 +216,9 @@ def store_problem(path: Path, exc: sqlite3.Error) -> StoreError | None:
         return SearchCancelled("the search was cancelled")
     if name.startswith("SQLITE_FULL"):
         return StoreFull(
-            f"the disk holding {folder} is full, so termnews cannot save anything ({exc}); "
-            "what is stored is intact and reading goes on: free some space there (or use "
-            "another --data-dir) and carry on"
+            f"the disk holding {folder} is full ({exc}): termnews can show what it has but "
+            "not save anything new; what is stored is intact. Free some space there, or use "
+            "another --data-dir"
         )
     if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
         cause = "is not a termnews database" if name == "SQLITE_NOTADB" else "is damaged"
@@ -373,7 +377,16 @@ class Store:
 
     # -- feeds -------------------------------------------------------------------
 
-    def add_feed(self, url: str, *, title: str | None = None, tags: Sequence[str] = ()) -> Feed:
+    def add_feed(
+        self,
+        url: str,
+        *,
+        title: str | None = None,
+        tags: Sequence[str] = (),
+        custom_title: bool = False,
+    ) -> Feed:
+        """Subscribe (or add tags to a subscription). A `custom_title` is the user's own:
+        it replaces the title and refreshes keep it."""
         now = time.time()
         with self.transaction():
             row = self.db.execute("SELECT id FROM feeds WHERE url = ?", (url,)).fetchone()
@@ -399,6 +412,10 @@ class Store:
                         "UPDATE feeds SET title = COALESCE(title, ?) WHERE id = ?",
                         (title, feed_id),
                     )
+            if title and custom_title:
+                self.db.execute(
+                    "UPDATE feeds SET title = ?, title_locked = 1 WHERE id = ?", (title, feed_id)
+                )
         feed = self.feed(feed_id)
         assert feed is not None
         return feed
@@ -587,7 +604,8 @@ class Store:
         new = updated = 0
         with self.transaction():
             cursor = self.db.execute(
-                "UPDATE feeds SET title = COALESCE(?, title), site_url = COALESCE(?, site_url), "
+                "UPDATE feeds SET title = CASE WHEN title_locked THEN title "
+                "ELSE COALESCE(?, title) END, site_url = COALESCE(?, site_url), "
                 "etag = ?, last_modified = ?, body_hash = ?, last_fetch = ?, last_success = ?, "
                 "next_fetch = ?, error = ?, failures = 0, gone = 0 WHERE id = ?",
                 (

@@ -40,6 +40,7 @@ class Screen:
         self.grid = [[" "] * columns for _ in range(rows)]
         self.row = self.col = 0
         self.widest = 0
+        self.margins: tuple[int, int] | None = None
 
     def feed(self, data: bytes) -> None:
         text_start = 0
@@ -47,10 +48,36 @@ class Screen:
             self._text(data[text_start : match.start()])
             text_start = match.end()
             params, final = match.group(1), match.group(2)
-            if final == b"H" and params is not None:
+            if params is None:
+                continue
+            if final == b"H":
                 parts = [int(p) if p.isdigit() else 1 for p in params.split(b";")] + [1, 1]
                 self.row, self.col = parts[0] - 1, parts[1] - 1
+            else:  # the moves and erases the output layer sends
+                self._csi(int(params) if params.isdigit() else 1, final, params)
         self._text(data[text_start:])
+
+    def _csi(self, count: int, final: bytes, params: bytes) -> None:
+        if final in b"CDAB" and len(final) == 1:
+            step = {b"C": (0, count), b"D": (0, -count), b"A": (-count, 0), b"B": (count, 0)}
+            rows, cols = step[final]
+            self.row, self.col = max(0, self.row + rows), max(0, self.col + cols)
+        elif final in (b"X", b"K"):
+            count = count if final == b"X" else self.columns - self.col
+            for col in range(self.col, min(self.col + count, self.columns)):
+                if 0 <= self.row < self.rows:
+                    self.grid[self.row][col] = " "
+            self.widest = max(self.widest, min(self.col + count, self.columns))
+        elif final == b"r":
+            parts = [int(p) for p in params.split(b";") if p.isdigit()]
+            self.margins = (parts[0] - 1, parts[1] - 1) if len(parts) == 2 else None
+            self.row = self.col = 0
+        elif final in (b"M", b"L"):
+            _, bottom = self.margins or (0, self.rows - 1)
+            block = self.grid[self.row : bottom + 1]
+            blank = [[" "] * self.columns for _ in range(count)]
+            block = block[count:] + blank if final == b"M" else blank + block[:-count]
+            self.grid[self.row : bottom + 1] = block[: bottom + 1 - self.row]
 
     def _text(self, raw: bytes) -> None:
         for char in raw.decode("utf-8", "replace"):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from termnews.cli.common import (
@@ -19,8 +21,11 @@ from termnews.cli.common import (
     paths_of,
 )
 from termnews.config import default_config_text, load_settings
+from termnews.feeds.discover import DiscoveredFeed
+from termnews.feeds.opml import VIRTUAL_FEEDS
+from termnews.model import Feed
 from termnews.sanitize import clean_line
-from termnews.service import FeedRefresh, NewsService, RefreshOutcome, RefreshReport, ServiceError
+from termnews.service import FeedRefresh, NewsService, RefreshOutcome, RefreshReport
 
 
 def register(sub: Subcommands) -> None:
@@ -28,13 +33,20 @@ def register(sub: Subcommands) -> None:
     p.add_argument("url", help="feed URL, or a site's page that advertises its feed")
     p.add_argument("--tag", "-t", action="append", default=[], help="tag (repeatable)")
     p.add_argument("--no-discover", action="store_true", help="add the URL exactly as given")
+    p.add_argument("--all", action="store_true", help="subscribe to every feed the site advertises")
 
     p = command(
         sub, "remove", cmd_remove, help="unsubscribe from a feed (its articles are deleted)"
     )
     p.add_argument("feed", help="feed id, URL, or a unique part of its title or URL")
 
-    command(sub, "feeds", cmd_feeds, help="list subscriptions with unread counts and errors")
+    p = command(sub, "feeds", cmd_feeds, help="list subscriptions with unread counts and errors")
+    p.add_argument(
+        "--format",
+        choices=("table", "tsv", "json"),
+        help="table (on a terminal), or whole fields one feed a line: tsv (when piped) or "
+        "json; fields: " + ", ".join(FEED_FIELDS),
+    )
 
     p = command(sub, "refresh", cmd_refresh, help="fetch feeds now (all, or those named)")
     p.add_argument(
@@ -126,17 +138,55 @@ async def _refresh_with_progress(
         return await service.refresh(ids, due_only=due, progress=update, index=False)
 
 
+def main_feed(found: list[DiscoveredFeed]) -> DiscoveredFeed:
+    """The site's posts feed: the first one advertised that is not a comments feed."""
+    for feed in found:
+        if "comment" not in f"{feed.url} {feed.title or ''}".lower():
+            return feed
+    return found[0]
+
+
 def cmd_add(args: argparse.Namespace) -> int:
     service, _ = open_service(args)
     try:
-        try:
-            feed = asyncio.run(
-                service.add_feed(args.url, tags=args.tag, discover=not args.no_discover)
-            )
-        except ServiceError as exc:
-            raise CommandError(str(exc)) from exc
-        print(f"Subscribed to {clean_line(feed.display_title)} <{clean_line(feed.url)}>")
-        report = asyncio.run(service.refresh([feed.id]))
+        known = {feed.url: feed for feed in service.feeds()}
+        chosen: list[tuple[str, str | None]]
+        if args.no_discover:
+            chosen = [(args.url.strip(), None)]
+        else:
+            found = asyncio.run(service.find_feeds(args.url))
+            picked = found if args.all else [main_feed(found)]
+            if len(found) > 1:
+                print(f"{clean_line(args.url)} advertises {len(found)} feeds:")
+                for offer in found:
+                    mark = "*" if offer in picked else " "
+                    print(f"  {mark} {clean_line(offer.title or '(untitled)')} <{offer.url}>")
+                if not args.all:
+                    print("Subscribing to the one marked *; `--all` subscribes to every one.")
+            chosen = [(offer.url, offer.title) for offer in picked]
+        added = []
+        for url, title in chosen:
+            before = known.get(url)
+            if before is not None:
+                if args.tag:
+                    asyncio.run(service.add_feed(url, tags=args.tag, discover=False))
+                print(
+                    f"Already subscribed to {clean_line(before.display_title)} "
+                    f"<{clean_line(before.url)}> (feed {before.id})"
+                )
+                continue
+            if title is None:
+                feed = asyncio.run(service.add_feed(url, tags=args.tag, discover=False))
+            else:
+                feed = service.subscribe(url, title=title, tags=args.tag)
+            if feed.url in known:  # the same feed under the address it was normalised to
+                print(f"Already subscribed to {clean_line(feed.display_title)} <{feed.url}>")
+                continue
+            print(f"Subscribed to {clean_line(feed.display_title)} <{clean_line(feed.url)}>")
+            added.append(feed.id)
+        if not added:
+            return EXIT_OK
+        report = asyncio.run(service.refresh(added))
         for result in report.results:
             print(_refresh_line(result))
         return EXIT_FAILED if report.failed else EXIT_OK
@@ -167,36 +217,81 @@ def _ago(when: float | None) -> str:
     return "just now"
 
 
+FEED_FIELDS = ("id", "title", "url", "tags", "unread", "total", "last_fetch", "error")
+
+
+def _iso(when: float | None) -> str | None:
+    if not when:
+        return None
+    return datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def feed_record(feed: Feed) -> dict[str, object]:
+    """One feed as whole fields, for scripts (`termnews feeds --format tsv|json`)."""
+    return {
+        "id": feed.id,
+        "title": clean_line(feed.display_title),
+        "url": clean_line(feed.url),
+        "tags": [clean_line(tag) for tag in feed.tags],
+        "unread": feed.unread,
+        "total": feed.total,
+        "last_fetch": _iso(feed.last_fetch),
+        "error": clean_line(feed.error) or None,
+    }
+
+
+def _tsv_line(record: dict[str, object]) -> str:
+    def field(value: object) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, list):
+            return ",".join(str(item) for item in value)
+        return str(value)
+
+    return "\t".join(field(record[name]) for name in FEED_FIELDS)
+
+
 def cmd_feeds(args: argparse.Namespace) -> int:
+    service, _ = open_service(args)
+    try:
+        feeds = service.feeds()
+    finally:
+        service.close()
+    output = args.format or ("table" if sys.stdout.isatty() else "tsv")
+    if output == "table":
+        if not feeds:
+            print("No feeds yet: add one with `termnews add URL` or `termnews import FILE`.")
+        else:
+            _print_table(feeds)
+    elif output == "json":
+        for feed in feeds:
+            print(json.dumps(feed_record(feed), ensure_ascii=False))
+    else:
+        for feed in feeds:
+            print(_tsv_line(feed_record(feed)))
+    return EXIT_OK
+
+
+def _print_table(feeds: list[Feed]) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    service, _ = open_service(args)
-    try:
-        feeds = service.feeds()
-        if not feeds:
-            print("No feeds yet: add one with `termnews add URL` or `termnews import FILE`.")
-            return EXIT_OK
-        table = Table(box=None, pad_edge=False, header_style="bold")
-        for column in ("id", "title", "url", "unread", "total", "last fetch", "error"):
-            table.add_column(
-                column, justify="right" if column in ("id", "unread", "total") else "left"
-            )
-        for feed in feeds:
-            table.add_row(
-                str(feed.id),
-                Text(clean_line(feed.display_title, 40)),
-                Text(clean_line(feed.url, 60)),
-                str(feed.unread),
-                str(feed.total),
-                _ago(feed.last_fetch),
-                Text(clean_line(feed.error, 60), style="red") if feed.error else Text(""),
-            )
-        Console(soft_wrap=not sys.stdout.isatty()).print(table)
-        return EXIT_OK
-    finally:
-        service.close()
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("id", "title", "url", "tags", "unread", "total", "last fetch", "error"):
+        table.add_column(column, justify="right" if column in ("id", "unread", "total") else "left")
+    for feed in feeds:
+        table.add_row(
+            str(feed.id),
+            Text(clean_line(feed.display_title, 40)),
+            Text(clean_line(feed.url, 60)),
+            Text(clean_line(", ".join(feed.tags), 30)),
+            str(feed.unread),
+            str(feed.total),
+            _ago(feed.last_fetch),
+            Text(clean_line(feed.error, 60), style="red") if feed.error else Text(""),
+        )
+    Console().print(table)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -217,6 +312,9 @@ def cmd_import(args: argparse.Namespace) -> int:
             raise CommandError(str(exc)) from exc
         tagged = sum(1 for s in subs if s.tags)
         print(f"Imported {len(subs)} feeds ({tagged} with tags) from {name}.")
+        for line in subs.skipped:
+            what = "a newsboat virtual feed" if line.startswith(VIRTUAL_FEEDS) else "not a feed URL"
+            print(f"skipped   {clean_line(line, 80)} ({what})")
         print("Run `termnews refresh` to fetch them.")
         return EXIT_OK
     finally:

@@ -61,6 +61,9 @@ class DiscoveryError(TermnewsError):
 def _clean(text: str | None) -> str | None:
     if text is None:
         return None
+    # Titles arrive once unescaped by the parser; some sites escape twice ("&amp;raquo;").
+    if "&" in text:
+        text = html.unescape(text)
     return clean_line(text) or None
 
 

@@ -30,7 +30,6 @@ from termnews.http import (
     check_url,
     drain,
     failure,
-    format_size,
     make_client,
     parse_retry_after,
     read_body,
@@ -40,7 +39,7 @@ from termnews.http import (
 )
 from termnews.model import FetchStatus
 
-__all__ = ["FetchResult", "Fetcher", "format_size", "parse_retry_after"]
+__all__ = ["FetchResult", "Fetcher"]
 
 DEFAULT_USER_AGENT = USER_AGENT
 FEED_ACCEPT = (

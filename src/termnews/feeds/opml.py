@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -10,6 +11,9 @@ from email.utils import formatdate
 from termnews.errors import TermnewsError
 from termnews.model import Feed
 from termnews.sanitize import clean_line
+
+VIRTUAL_FEEDS = ("query:", "exec:", "filter:")  # newsboat-only feeds made of other feeds
+_WEB_ADDRESS = re.compile(r"https?://[^\s/]+", re.I)
 
 
 class ImportError_(TermnewsError):
@@ -21,14 +25,30 @@ class Subscription:
     url: str
     title: str | None = None
     tags: list[str] = field(default_factory=list)
+    custom_title: bool = False  # the user's own title (newsboat's "~Title"): it wins
 
 
-def parse_subscriptions(text: str, name: str = "file") -> list[Subscription]:
-    """Detect OPML or a newsboat urls file and read its feeds with their tags."""
+class SubscriptionList(list[Subscription]):
+    """The feeds a file lists, and the lines it had that termnews does not import."""
+
+    def __init__(self, feeds: list[Subscription], skipped: list[str] | None = None) -> None:
+        super().__init__(feeds)
+        self.skipped = skipped or []
+
+
+def parse_subscriptions(text: str, name: str = "file") -> SubscriptionList:
+    """Detect OPML or a newsboat urls file and read its feeds with their tags; refuse a
+    file that is neither."""
     stripped = text.lstrip("\ufeff \t\r\n")
     if stripped.startswith("<"):
-        return parse_opml(stripped, name)
-    return parse_newsboat_urls(text)
+        return SubscriptionList(parse_opml(stripped, name))
+    found = parse_newsboat_urls(text)
+    if found.skipped and not found and not any(s.startswith(VIRTUAL_FEEDS) for s in found.skipped):
+        raise ImportError_(
+            f"{name} is neither OPML nor a newsboat urls file "
+            f"(no line starts with a feed URL; the first is {clean_line(found.skipped[0], 60)!r})"
+        )
+    return found
 
 
 def parse_opml(text: str, name: str = "file") -> list[Subscription]:
@@ -61,9 +81,14 @@ def parse_opml(text: str, name: str = "file") -> list[Subscription]:
     return found
 
 
-def parse_newsboat_urls(text: str) -> list[Subscription]:
-    """newsboat's format: `URL "tag" "other tag" "~Custom title"` one feed a line."""
+def parse_newsboat_urls(text: str) -> SubscriptionList:
+    """newsboat's format: `URL "tag" "other tag" "~Custom title"` one feed a line.
+
+    newsboat's virtual feeds (`query:`, `exec:`, `filter:`) and lines that do not start
+    with a web address are listed in `skipped`, not imported.
+    """
     found: list[Subscription] = []
+    skipped: list[str] = []
     for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
@@ -75,8 +100,9 @@ def parse_newsboat_urls(text: str) -> list[Subscription]:
         if not words:
             continue
         url, rest = words[0], words[1:]
-        if url.startswith(("query:", "exec:", "filter:")):
-            continue  # newsboat-only virtual feeds
+        if url.startswith(VIRTUAL_FEEDS) or not _WEB_ADDRESS.match(url):
+            skipped.append(url)
+            continue
         title = None
         tags: list[str] = []
         for word in rest:
@@ -86,8 +112,8 @@ def parse_newsboat_urls(text: str) -> list[Subscription]:
                 continue  # "hidden" marker
             else:
                 tags.append(word)
-        found.append(Subscription(url, title, tags))
-    return found
+        found.append(Subscription(url, title, tags, custom_title=title is not None))
+    return SubscriptionList(found, skipped)
 
 
 def to_opml(feeds: list[Feed], title: str = "termnews subscriptions") -> str:

@@ -20,7 +20,7 @@ from termnews.model import ArticleQuery
 from termnews.sanitize import clean_line
 from termnews.screens.base import TermNewsAccess
 from termnews.screens.dialogs import AskScreen, ConfirmScreen
-from termnews.service import HOSTED_FEEDS, ServiceError
+from termnews.service import HOSTED_FEEDS, SearchCancelled, ServiceError
 from termnews.widgets.article_list import ArticleList
 from termnews.widgets.feed_list import FeedList
 from termnews.widgets.inert import inert
@@ -119,6 +119,7 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
             # A search can take a while on a big database: never on the event loop.
             self.article_list.empty_text = "Searching …"
             self.article_list.border_title = inert(query.label, 60)
+            self.tn_app.service.cancel_search()  # the one still running stops now
             self._search_worker(query, keep_position)
             return
         self._show_ids(query, self.tn_app.service.article_ids(query), keep_position)
@@ -143,14 +144,14 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
     def _search_worker(self, query: ArticleQuery, keep_position: bool) -> None:
-        """Run a search on its own connection; a newer search cancels this one (exclusive),
-        and a cancelled search never replaces what the newer one shows."""
+        """Run a search off the event loop. A newer search cancels this worker (exclusive)
+        and stops its SQLite statement (`cancel_search`); a cancelled search never replaces
+        what the newer one shows."""
         worker = get_current_worker()
-        searcher = self.tn_app.service.clone()
         try:
-            ids = searcher.article_ids(query)
-        finally:
-            searcher.close()
+            ids = self.tn_app.service.search_ids(query)
+        except SearchCancelled:
+            return
         if not worker.is_cancelled:
             self.app.call_from_thread(self._search_done, worker, query, ids, keep_position)
 

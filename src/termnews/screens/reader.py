@@ -186,8 +186,10 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
                 self.ids = articles
                 self.moved_to = f"feed:{feed.id}"
                 self.show_index(first)
-                self.tn_app.tell(
-                    f"No more unread here: on to {clean_line(feed.display_title, 60)}."
+                title = clean_line(feed.display_title, 60)
+                self.tn_app.tell(f"No more unread here: on to {title}.")
+                self.tn_app.say_status(
+                    f"Next unread went on to {title}, the next feed with unread."
                 )
                 return True
         return False

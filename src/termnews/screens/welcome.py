@@ -11,15 +11,22 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Static
 
 from termnews.feeds.opml import ImportError_
-from termnews.sanitize import clean_line
 from termnews.screens.base import TermNewsAccess
 from termnews.service import ServiceError
+from termnews.widgets.inert import inert
 
 WELCOME = """Welcome to termnews.
 
 You have no feeds yet. Type a feed or site address below and press Enter,
 import an OPML or newsboat urls file, or open the bundled sample site
-(a small blog served on this machine: no network needed)."""
+(a small blog served on this machine, in a throwaway data dir: no network
+needed, and nothing is added to your own feeds)."""
+
+WELCOME_NO_SAMPLE = """Welcome to termnews.
+
+You have no feeds yet. Type a feed or site address below and press Enter,
+or import an OPML or newsboat urls file. `termnews demo` tries termnews on a
+bundled sample site (no network needed)."""
 
 
 HOSTED = """Welcome to termnews.
@@ -41,7 +48,7 @@ class WelcomeScreen(TermNewsAccess, Screen[None]):
                 with Horizontal(classes="buttons"):
                     yield Button("Quit", id="quit")
                 return
-            yield Static(Text(WELCOME))
+            yield Static(Text(WELCOME if self.tn_app.offer_sample_site else WELCOME_NO_SAMPLE))
             yield Input(placeholder="https://example.org/feed/", id="url")
             if not restricted:
                 yield Input(placeholder="path to subscriptions.opml or newsboat urls", id="file")
@@ -56,7 +63,7 @@ class WelcomeScreen(TermNewsAccess, Screen[None]):
         yield Footer()
 
     def say(self, message: str) -> None:
-        self.query_one("#welcome-status", Static).update(Text(clean_line(message), style="bold"))
+        self.query_one("#welcome-status", Static).update(inert(message, style="bold"))
 
     @on(Input.Submitted, "#url")
     @on(Button.Pressed, "#add")

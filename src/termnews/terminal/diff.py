@@ -34,6 +34,8 @@ BCE_TERMS: tuple[str, ...] = ("xterm", "tmux", "rxvt", "linux", "alacritty", "ki
 BCE_TERMS += ("wezterm", "st-", "konsole", "gnome", "vte", "iterm", "contour", "ghostty")
 NO_ECH_TERMS = ("vt100", "vt102", "vt52", "dumb", "ansi")
 SCROLL_MIN_ROWS = 3  # rows that must line up before scrolling is considered
+ECH_RUN = 6  # blanks in a row that make ECH worth weighing
+DEFER_CELLS = 3  # a row's last changed cells, if this few, may wait for a second pass
 SCROLL_OVERHEAD = 16  # bytes of margins, a move, DL / IL and the margins' reset
 
 
@@ -106,6 +108,7 @@ class Screen:
         self.cursor: tuple[int, int] | None = None  # (y, x) on the terminal, None: unknown
         self.pen: Pen | None = None  # the terminal's pen, None: unknown
         self._sgr: dict[tuple[Pen | None, Pen], str] = {}
+        self._deferred: list[tuple[int, int]] = []
         self.invalidate()
 
     def resize(self, width: int, height: int) -> None:
@@ -137,10 +140,14 @@ class Screen:
         out: list[str] = []
         if self.capabilities.scroll and len(self.dirty) >= SCROLL_MIN_ROWS:
             self._scroll(out)
+        self._deferred = []
         for y in sorted(self.dirty):
             if y < self.height and self.model[y] != self.shadow[y]:
                 self._row(out, y)
         self.dirty.clear()
+        model = self.model
+        for y, _ in sorted(self._deferred, key=lambda at: (model[at[0]][at[1]][1], at)):
+            self._row(out, y, defer=False)
         if out and self.pen != DEFAULT_PEN:
             self._set_pen(out, DEFAULT_PEN)
         if cursor is not None:
@@ -149,7 +156,7 @@ class Screen:
                 self._move(out, y, x)
         return "".join(out)
 
-    def _row(self, out: list[str], y: int) -> None:
+    def _row(self, out: list[str], y: int, *, defer: bool = True) -> None:
         new, old, width = self.model[y], self.shadow[y], self.width
         tail = self._tail(new)
         x = 0
@@ -179,17 +186,36 @@ class Screen:
                     old[x:end] = new[x:end]
                     x = end
                     continue
-            x = self._write_run(out, y, x)
+            if defer and self._defer(y, x):
+                return
+            x = self._write_run(out, y, x, tail)
 
-    def _write_run(self, out: list[str], y: int, x: int) -> int:
-        """Draw the changed cells from `x` on; the column after them."""
+    def _defer(self, y: int, x: int) -> bool:
+        """Whether the changed cells from x on are the row's last few, in a pen other than
+        the current one (a scroll bar, a border): they are drawn after the other rows,
+        grouped by pen, so that the pen does not flip twice on every row."""
+        new, old = self.model[y], self.shadow[y]
+        end = min(x + DEFER_CELLS, self.width)
+        pen = new[x][1]
+        if pen == self.pen or any(new[i] != old[i] for i in range(end, self.width)):
+            return False
+        if any(new[i][1] != pen for i in range(x, end) if new[i] != old[i]):
+            return False
+        self._deferred.append((y, x))
+        return True
+
+    def _write_run(self, out: list[str], y: int, x: int, stop: int) -> int:
+        """Draw the changed cells from `x` on, up to `stop` (where the row's trailing blanks
+        begin) or a run of blanks worth erasing; the column after them."""
         new, old, width = self.model[y], self.shadow[y], self.width
         self._move(out, y, x)
         known = True
         first = True  # drawn even if unchanged: the left half of a changed wide character
         while x < width and (first or new[x] != old[x]):
-            first = False
             text, pen = cell = new[x]
+            if not first and (x >= stop or self._erase_here(new, x)):
+                break
+            first = False
             if pen != self.pen:
                 self._set_pen(out, pen, blank=text == " ")
             if not text:  # a lone right half (the model never holds one): draw a blank
@@ -209,6 +235,13 @@ class Screen:
         # column is the terminal's guess: either way the next move is absolute.
         self.cursor = (y, x) if known and x < width else None
         return x
+
+    def _erase_here(self, row: Row, x: int) -> bool:
+        """Whether blanks from x on are a run that ECH may erase (the row loop decides)."""
+        cell = row[x]
+        if not self.capabilities.ech or cell[0] != " " or x + ECH_RUN > self.width:
+            return False
+        return self._can_erase(cell) and row[x : x + ECH_RUN].count(cell) == ECH_RUN
 
     def _tail(self, row: Row) -> int:
         """The first column of the row's trailing run of erasable blanks of one pen."""
@@ -312,14 +345,24 @@ class Screen:
         best = cup(y, x)
         if at is not None:
             cy, cx = at
-            if cy == y and x > cx:
-                best = min(best, _repeat(x - cx, "C"), self._literal(y, cx, x), key=len)
-            elif cy == y:
-                best = min(best, _repeat(cx - x, "D"), "\r" + self._forward(y, x), key=len)
-            elif 0 < y - cy <= 4:
-                best = min(best, "\r" + "\n" * (y - cy) + self._forward(y, x), key=len)
+            if cy == y:
+                best = min(best, self._across(y, cx, x), key=len)
+            else:
+                vertical = _repeat(abs(y - cy), "B" if y > cy else "A")
+                best = min(best, vertical + self._across(y, cx, x), key=len)
+                if 0 < y - cy <= 4:
+                    best = min(best, "\r" + "\n" * (y - cy) + self._forward(y, x), key=len)
         out.append(best)
         self.cursor = (y, x)
+
+    def _across(self, y: int, cx: int, x: int) -> str:
+        """Along row y from column cx to x: CUF, CUB, backspaces or the cells themselves."""
+        if x == cx:
+            return ""
+        if x > cx:
+            return min(_repeat(x - cx, "C"), self._literal(y, cx, x), key=len)
+        back = "\b" * (cx - x) if cx - x <= 3 else _repeat(cx - x, "D")
+        return min(back, _repeat(cx - x, "D"), "\r" + self._forward(y, x), key=len)
 
     def _forward(self, y: int, x: int) -> str:
         """From column 0 of row y to column x."""

@@ -11,6 +11,7 @@ Modules:
   what of feedparser it mirrors, so both give the same articles.
 * ``reference``: the feedparser path, for everything the fast reader declines.
 * ``meta``: comment metadata (wfw, slash, thr, rel="replies") for both readers.
+* ``media``: enclosures (RSS, Atom rel="enclosure", Media RSS, itunes:duration), for both.
 * ``common``: ``FeedParseError`` and the field cleaning both readers share.
 * ``pool``: ``ParsePool`` and ``start_helpers`` (the worker processes).
 

@@ -17,6 +17,7 @@ import urllib.parse
 from xml.etree import ElementTree
 
 from termnews.feeds.parse.common import clean_url, plain_text, timestamp
+from termnews.feeds.parse.media import enclosures, enforce_href
 from termnews.feeds.parse.meta import element_comment_meta
 from termnews.feeds.parse.mirror import (
     ATOM_ENTRY_FIELDS,
@@ -36,7 +37,7 @@ from termnews.feeds.parse.mirror import (
     fp_safe_uri,
     fp_urljoin,
 )
-from termnews.model import CommentMeta, ParsedEntry, ParsedFeed, content_hash
+from termnews.model import CommentMeta, Enclosure, ParsedEntry, ParsedFeed, content_hash
 
 __all__ = ["Decline", "FastReader", "fast_parse"]
 
@@ -409,6 +410,7 @@ class FastReader:
             updated=updated,
             texts=texts,
             comments=self._comments(item),
+            enclosures=self._enclosures(item),
         )
 
     def _atom_entry(self, entry: ElementTree.Element, has_content: bool) -> ParsedEntry:
@@ -455,6 +457,7 @@ class FastReader:
             updated=updated,
             texts=texts,
             comments=self._comments(entry),
+            enclosures=self._enclosures(entry),
         )
 
     def _atom_author(self, el: ElementTree.Element, texts: EntryTexts) -> str | None:
@@ -492,6 +495,7 @@ class FastReader:
         updated: float | None,
         texts: EntryTexts,
         comments: CommentMeta,
+        enclosures: list[Enclosure],
     ) -> ParsedEntry:
         clean_title = plain_text(texts.title) or ""
         clean_link = clean_url(link)
@@ -510,7 +514,58 @@ class FastReader:
             summary=summary,
             content=max(texts.contents, key=len, default="") or None,
             comments=comments,
+            enclosures=enclosures,
         )
+
+    def _enclosures(self, item: ElementTree.Element) -> list[Enclosure]:
+        """What feedparser files as the entry's enclosure links, media:content and
+        itunes:duration (see media.py), read from the entry's children."""
+        links: list[dict[str, str]] = []
+        media: list[dict[str, str]] = []
+        duration: str | dict[str, str] | None = None
+        taken = 0
+        for child in item:
+            name = self._name(child)
+            if name == "enclosure":
+                links.append(enforce_href(_attributes(child)))
+            elif name == "link" and _attributes(child).get("rel") == "enclosure":
+                attrs = enforce_href(_attributes(child))
+                attrs.setdefault("type", "text/html")  # feedparser's default for any link
+                if attrs.get("href"):
+                    attrs["href"] = fp_urljoin(self._base(child), attrs["href"])
+                links.append(attrs)
+            elif name == "media_content":
+                media.append(_attributes(child))
+            elif name == "itunes_duration":  # feedparser keeps the last; attributes: a dict
+                duration = _attributes(child) if child.attrib else self._text(child)
+            elif name == "media_group":
+                for sub in child:
+                    if self._name(sub) == "media_content":
+                        media.append(_attributes(sub))
+                        taken += 1
+                continue
+            else:
+                continue
+            taken += 1
+        if taken != sum(1 for el in item.iter() if self._is_enclosure_part(el)):
+            raise Decline("enclosure elements nested elsewhere in the entry")
+        return enclosures(links, media, duration)
+
+    def _is_enclosure_part(self, el: ElementTree.Element) -> bool:
+        name = self._name(el)
+        if name == "link":
+            return _attributes(el).get("rel") == "enclosure"
+        return name in ("enclosure", "media_content", "itunes_duration")
 
     def _comments(self, item: ElementTree.Element) -> CommentMeta:
         return element_comment_meta(item, self._text, self._base)
+
+
+def _attributes(el: ElementTree.Element) -> dict[str, str]:
+    """An element's attributes as feedparser's strict parser hands them over: names in
+    lower case, rel and type values too (namespaced ones left out: media.py reads none)."""
+    return {
+        key.lower(): value.lower() if key.lower() in ("rel", "type") else value
+        for key, value in el.attrib.items()
+        if key[:1] != "{"
+    }

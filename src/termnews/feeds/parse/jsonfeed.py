@@ -4,9 +4,9 @@ The mapping follows what the rest of termnews expects of an entry from feedparse
 fields are stored as HTML (``content_text`` and ``summary``, plain text in JSON Feed, are
 escaped), the summary falls back to the content, dates are POSIX seconds (UTC), and an
 item without an id is known by its URL, else by a hash of its title and summary. Items
-without authors take the feed's, as the specification says. Values of the wrong JSON type
-count as absent; a document that is not JSON, or JSON that is not a JSON Feed, raises
-FeedParseError with a one-line reason.
+without authors take the feed's, as the specification says; attachments are enclosures.
+Values of the wrong JSON type count as absent; a document that is not JSON, or JSON that
+is not a JSON Feed, raises FeedParseError with a one-line reason.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from typing import Any
 from urllib.parse import urljoin
 
 from termnews.feeds.parse.common import FeedParseError, one_line
-from termnews.model import ParsedEntry, ParsedFeed, content_hash
+from termnews.feeds.parse.media import enclosure_url
+from termnews.model import Enclosure, ParsedEntry, ParsedFeed, content_hash
 
 __all__ = ["JSON_FEED_TYPES", "is_json_feed", "looks_like_json", "parse_json_feed"]
 
@@ -110,7 +111,41 @@ def _entry(item: dict[str, Any], base: str, feed_authors: str | None) -> ParsedE
         updated=updated if updated is not None else published,
         summary=summary or None,
         content=content or None,
+        enclosures=_attachments(item.get("attachments"), base),
     )
+
+
+def _attachments(value: Any, base: str) -> list[Enclosure]:
+    """JSON Feed attachments: url and mime_type (required), title, size, duration."""
+    found: list[Enclosure] = []
+    seen: set[str] = set()
+    for attachment in value if isinstance(value, list) else ():
+        if not isinstance(attachment, dict):
+            continue
+        url = enclosure_url(_url(attachment.get("url"), base))
+        if url is None or url in seen:
+            continue
+        seen.add(url)
+        kind = _string(attachment.get("mime_type"))
+        size = _number(attachment.get("size_in_bytes"))
+        found.append(
+            Enclosure(
+                url=url,
+                type=kind.strip().lower() if kind is not None else None,
+                length=int(size) if size is not None and size.is_integer() else None,
+                duration=_number(attachment.get("duration_in_seconds")),
+                title=_line(attachment.get("title")),
+            )
+        )
+    return found
+
+
+def _number(value: Any) -> float | None:
+    """A positive finite JSON number (true/false are not numbers here)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if 0 < number < 1e18 else None
 
 
 def _string(value: Any) -> str | None:

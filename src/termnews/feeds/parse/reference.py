@@ -18,8 +18,9 @@ from termnews.feeds.parse.common import (
     plain_text,
     timestamp,
 )
+from termnews.feeds.parse.media import enclosures
 from termnews.feeds.parse.meta import comment_meta, namespace_prefixes
-from termnews.model import ParsedEntry, ParsedFeed, content_hash
+from termnews.model import Enclosure, ParsedEntry, ParsedFeed, content_hash
 
 __all__ = ["parse_with_feedparser"]
 
@@ -94,6 +95,17 @@ def _entry(e: dict[str, Any], prefixes: Mapping[str, list[str]]) -> ParsedEntry:
         summary=summary,
         content=_longest_content(e.get("content")),
         comments=comment_meta(e, prefixes),
+        enclosures=_enclosures(e),
+    )
+
+
+def _enclosures(e: dict[str, Any]) -> list[Enclosure]:
+    links = e.get("enclosures") or []  # feedparser's view of the links with rel="enclosure"
+    media = e.get("media_content") or []
+    return enclosures(
+        [link for link in links if isinstance(link, Mapping)],
+        [content for content in media if isinstance(content, Mapping)],
+        e.get("itunes_duration"),
     )
 
 
