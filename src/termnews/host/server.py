@@ -144,7 +144,12 @@ class MemberServer(asyncssh.SSHServer):
         fingerprint = key.get_fingerprint()
         if self.hub.options.open_mode:
             text = key.export_public_key("openssh").decode("ascii")
-            caller.member, caller.pending_key = None, parse_public_key(text, "the client's key")
+            try:
+                pending = parse_public_key(text, "the client's key")
+            except MemberError as exc:  # a certificate or an odd key: never a member
+                log.warning("refused %s: %s", caller.peer, exc)
+                return False
+            caller.member, caller.pending_key = None, pending
             return True
         self._unknown.append(fingerprint)
         return False
