@@ -253,9 +253,18 @@ async def _start_zygote(paths: Paths, options: ServeOptions) -> Zygote | None:
     return zygote
 
 
+def _prepare_cache(paths: Paths) -> None:
+    """Create (or migrate) the shared database before any session starts: otherwise the
+    first sessions race to create it, and one cut off early leaves an empty file behind."""
+    from termnews.service import NewsService
+
+    NewsService.open(paths, load_settings(paths.config_file)).close()
+
+
 async def run_server(paths: Paths, options: ServeOptions) -> int:
     """Serve until SIGTERM/SIGINT (or SIGHUP, unless it was ignored at start)."""
     host_key = load_or_create_host_key(paths.data_dir / HOST_KEY_FILE)
+    _prepare_cache(paths)
     hub = Hub(paths, options)
     for problem in read_members(hub.book.path)[1]:
         log.warning("%s", problem)
