@@ -614,6 +614,9 @@ class TermNewsApp(DiffOutputApp[int]):
         if feeds is not None:
             for title, help_text, action in screen_actions:
                 yield SystemCommand(title, help_text, getattr(feeds, f"action_{action}"))
+        # The current screen's own palette entries (the reader's full article, save, ...).
+        for title, help_text, action in getattr(screen, "PALETTE", ()):
+            yield SystemCommand(title, help_text, partial(screen.run_action, action))
 
 
 def _bindings(items: Iterable[Any]) -> list[Binding]:

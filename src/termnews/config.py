@@ -156,7 +156,8 @@ KEYMAPS: dict[str, dict[str, str]] = {
 
 # Free-form tables: [keys] binding_id = "key,key"; [wordpress."host"] user/app_password;
 # [intervals] "feed url" = minutes. [discussions] has its own reader (a list and a sub-table).
-FREE_SECTIONS = {"keys", "wordpress", "intervals", "discussions"}
+# [full_article] "feed url" = true: fetch the post's page for its full article on open.
+FREE_SECTIONS = {"keys", "wordpress", "intervals", "discussions", "full_article"}
 
 
 @dataclass(slots=True)
@@ -212,6 +213,7 @@ class Settings:
     keys: dict[str, str] = field(default_factory=dict)
     wordpress: dict[str, WordPressLogin] = field(default_factory=dict)
     intervals: dict[str, int] = field(default_factory=dict)
+    full_article: dict[str, bool] = field(default_factory=dict)
     discussions: DiscussionSettings = field(default_factory=DiscussionSettings)
     path: Path | None = None
 
@@ -353,6 +355,13 @@ def load_settings(path: Path) -> Settings:
         if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 0:
             raise ConfigError(f"{where('intervals', url)}: intervals must be whole minutes")
         settings.intervals[url] = minutes
+    for url, on in data.get("full_article", {}).items():
+        if not isinstance(on, bool):
+            raise ConfigError(
+                f"{where('full_article', url)}: full_article entries are true or false "
+                '("feed url" = true fetches full articles on open)'
+            )
+        settings.full_article[url] = on
     _load_discussions(data.get("discussions", {}), settings.discussions, where, path)
     return settings
 

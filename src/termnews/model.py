@@ -140,6 +140,7 @@ class ArticleDetail:
     comments: CommentMeta
     read: bool
     starred: bool
+    extracted: str | None = None  # the article extracted from the post's page (fullarticle)
 
     @property
     def body_html(self) -> str:

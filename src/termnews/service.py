@@ -21,6 +21,8 @@ from termnews.errors import TermnewsError
 from termnews.feeds.discover import DiscoveredFeed, DiscoveryError, discover_feeds
 from termnews.feeds.opml import SubscriptionList, parse_subscriptions, to_opml
 from termnews.feeds.parse import ParsePool, start_helpers
+from termnews.fullarticle import FullArticleError, fetch_page
+from termnews.http import host_label, make_client
 from termnews.model import Article, ArticleDetail, ArticleQuery, Feed, Identity
 from termnews.refresh import (
     Delivery,
@@ -39,6 +41,7 @@ __all__ = [
     "HOSTED_FEEDS",
     "Delivery",
     "FeedRefresh",
+    "FullArticleError",
     "NewsService",
     "ProgressCallback",
     "RefreshOutcome",
@@ -71,7 +74,7 @@ class NewsService:
         self.identity = identity or Identity()
         self.restricted = restricted
         self.data_dir = data_dir
-        self._render_cache: OrderedDict[tuple[int, int], RenderedDocument] = OrderedDict()
+        self._render_cache: OrderedDict[tuple[int, int, bool], RenderedDocument] = OrderedDict()
         self.refresher = Refresher(store, settings)
         self.on_problem: Callable[[str], None] | None = None  # the UI shows these
         self._search_store: Store | None = None
@@ -295,6 +298,31 @@ class NewsService:
     def article(self, article_id: int) -> ArticleDetail | None:
         return self.store.article(article_id)
 
+    def full_article_on_open(self, article: ArticleDetail) -> bool:
+        """The feed is set ([full_article]) to fetch the full article when a post opens."""
+        return self.settings.full_article.get(article.feed_url, False)
+
+    async def fetch_full_article(self, article_id: int) -> ArticleDetail:
+        """Fetch the post's page, extract its article (in the parse pool) and keep it.
+
+        Raises FullArticleError (ServiceError for a post without a page) with one line."""
+        article = self.store.article(article_id)
+        if article is None:
+            raise ServiceError("That post is gone (its feed was removed).")
+        if not article.link:
+            raise ServiceError("This post has no page of its own to fetch.")
+        settings = self.settings
+        async with make_client(settings.timeout) as client:
+            page, final_url = await fetch_page(client, article.link, settings.max_feed_mb << 20)
+        html = await self.pool.extract(page, final_url)
+        if html is None:
+            raise FullArticleError(f"found no article on the post's page ({host_label(final_url)})")
+        self._saving(lambda: self.store.set_extracted(article_id, html))
+        article.extracted = html
+        for key in [k for k in self._render_cache if k[0] == article_id]:
+            del self._render_cache[key]
+        return article
+
     # Read state, stars and preferences are saved as the user reads. When they cannot be
     # (a full disk, a read-only or damaged file) reading goes on: the reason is told once
     # through `on_problem` and kept in `save_problem` until a save works again.
@@ -334,14 +362,19 @@ class NewsService:
         """A comment body (or any HTML fragment) as terminal lines."""
         return render_html(html, width, base_url=base_url)
 
-    def render(self, article: ArticleDetail, width: int) -> RenderedDocument:
-        """The post as terminal lines at `width`; recent renders are kept."""
-        key = (article.id, width)
+    def render(
+        self, article: ArticleDetail, width: int, *, extracted: bool = False
+    ) -> RenderedDocument:
+        """The post as terminal lines at `width` (the extracted full article when asked and
+        there is one); recent renders are kept."""
+        extracted = extracted and bool(article.extracted)
+        key = (article.id, width, extracted)
         cached = self._render_cache.get(key)
         if cached is not None:
             self._render_cache.move_to_end(key)
             return cached
-        document = render_html(article.body_html, width, base_url=article.link)
+        html = (article.extracted or "") if extracted else article.body_html
+        document = render_html(html, width, base_url=article.link)
         self._render_cache[key] = document
         while len(self._render_cache) > 16:
             self._render_cache.popitem(last=False)

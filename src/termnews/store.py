@@ -173,6 +173,12 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE feeds ADD COLUMN title_locked INTEGER NOT NULL DEFAULT 0;
     """,
+    # 3 -> 4: a post's article as extracted from its own page (the full article of a feed
+    # that carries only summaries), kept so it is fetched once; searched with the content.
+    """
+    ALTER TABLE articles ADD COLUMN extracted TEXT;
+    ALTER TABLE articles ADD COLUMN extracted_at REAL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -713,7 +719,7 @@ class Store:
         while True:
             with self.transaction():
                 rows = self.db.execute(
-                    "SELECT id, title, author, summary, content FROM articles "
+                    "SELECT id, title, author, summary, content, extracted FROM articles "
                     "WHERE indexed = 0 LIMIT ?",
                     (batch,),
                 ).fetchall()
@@ -734,7 +740,8 @@ class Store:
         # so they are recomputed from the article row before it changes.
         for article_id in article_ids:
             row = self.db.execute(
-                "SELECT title, author, summary, content FROM articles WHERE id = ? AND indexed = 1",
+                "SELECT title, author, summary, content, extracted FROM articles "
+                "WHERE id = ? AND indexed = 1",
                 (article_id,),
             ).fetchone()
             if row is None:
@@ -890,7 +897,17 @@ class Store:
             ),
             read=bool(row["is_read"]),
             starred=bool(row["is_starred"]),
+            extracted=row["extracted"],
         )
+
+    def set_extracted(self, article_id: int, html: str) -> None:
+        """Keep the article extracted from the post's page; it is searched from now on."""
+        with self.transaction():
+            self._fts_delete([article_id])  # re-indexed with the new text (index_pending)
+            self.db.execute(
+                "UPDATE articles SET extracted = ?, extracted_at = ?, indexed = 0 WHERE id = ?",
+                (html, time.time(), article_id),
+            )
 
     def set_read(self, article_ids: Sequence[int], read: bool) -> None:
         now = time.time()
@@ -1193,9 +1210,17 @@ def _outbox_row(row: sqlite3.Row) -> OutboxRow:
 
 
 def _fts_values(
-    article_id: int, title: str, author: str | None, summary: str | None, content: str | None
+    article_id: int,
+    title: str,
+    author: str | None,
+    summary: str | None,
+    content: str | None,
+    extracted: str | None = None,
 ) -> tuple[int, str, str, str, str]:
-    return article_id, title, author or "", _strip_tags(summary), _strip_tags(content)
+    body = _strip_tags(content)
+    if extracted:  # the full article joins the content column: one index, one query
+        body = f"{body} {_strip_tags(extracted)}"
+    return article_id, title, author or "", _strip_tags(summary), body
 
 
 def _split_sql(script: str) -> list[str]:
