@@ -90,6 +90,7 @@ class Terminal:
             "escape": "\x1b",
             "ctrl+s": "\x13",
             "ctrl+e": "\x05",
+            "ctrl+q": "\x11",
             "up": "\x1b[A",
             "down": "\x1b[B",
         }

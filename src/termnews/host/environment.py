@@ -21,7 +21,7 @@ CLIENT_ENV_NAMES = frozenset({"TERM", "LANG", "COLORTERM", "NO_COLOR"})
 # Taken from the server's own environment, when set (the operator's choice).
 SERVER_ENV_NAMES = ("PATH", "HOME", "PYTHONPATH", "TZ")
 # Tells the session it is served, hence remote: the filter drops SSH_CONNECTION and
-# SSH_TTY, which is how a plain `ssh host termnews` session knows it (see app.over_ssh).
+# SSH_TTY, which is how a plain `ssh host termnews` session knows it (see remote.over_ssh).
 SERVED_VARIABLE = "TERMNEWS_SERVED"
 # Sessions run here, not in the data dir: nothing in a session may depend on its
 # working directory, and a relative path must never land among the host's files.
