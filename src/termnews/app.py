@@ -58,7 +58,9 @@ def stylesheet_path() -> Path:
 
 
 # What a restricted (served) session may not do: each writes files or runs something.
-RESTRICTED_ACTIONS = frozenset({"screenshot", "suspend_process", "simulate_key", "open_url"})
+RESTRICTED_ACTIONS = frozenset(
+    {"screenshot", "suspend_process", "simulate_key", "open_url", "play_attachment"}
+)
 RESTRICTED_COMMANDS = frozenset({"Screenshot", "Save screenshot", "Suspend"})
 
 

@@ -69,6 +69,13 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "general",
+        "player",
+        "",
+        "Command that plays a post's attachments (E in the reader; URLs appended); empty "
+        "uses mpv when it is installed.",
+    ),
+    Option(
+        "general",
         "ansi_colors",
         False,
         "Use the terminal's own colours and background (an ANSI theme): fewer bytes per key.",
@@ -201,6 +208,7 @@ class Settings:
     theme: str = "textual-dark"
     keymap: str = "default"
     browser: str = ""
+    player: str = ""
     ansi_colors: bool = False
     diff_output: bool = True
     timeout: float = 20.0

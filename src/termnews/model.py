@@ -141,6 +141,7 @@ class ArticleDetail:
     read: bool
     starred: bool
     extracted: str | None = None  # the article extracted from the post's page (fullarticle)
+    enclosures: list[Enclosure] = field(default_factory=list)
 
     @property
     def body_html(self) -> str:

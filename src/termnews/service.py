@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from termnews.attachments import PlayerError, play
 from termnews.comments import CommentService, OutboxItem, PostOutcome
 from termnews.config import Paths, Settings
 from termnews.errors import TermnewsError
@@ -43,6 +44,7 @@ __all__ = [
     "FeedRefresh",
     "FullArticleError",
     "NewsService",
+    "PlayerError",
     "ProgressCallback",
     "RefreshOutcome",
     "RefreshReport",
@@ -322,6 +324,12 @@ class NewsService:
         for key in [k for k in self._render_cache if k[0] == article_id]:
             del self._render_cache[key]
         return article
+
+    def play_attachments(self, article: ArticleDetail) -> list[str]:
+        """Start the player on the post's enclosures (never on a host: it runs a program)."""
+        if self.restricted:
+            raise ServiceError("Not available on this host.")
+        return play(self.settings.player, article.enclosures)
 
     # Read state, stars and preferences are saved as the user reads. When they cannot be
     # (a full disk, a read-only or damaged file) reading goes on: the reason is told once

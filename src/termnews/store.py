@@ -32,6 +32,7 @@ from termnews.model import (
     CommentMeta,
     CommentStatus,
     Draft,
+    Enclosure,
     Feed,
     FeedValidators,
     OutboxRow,
@@ -178,6 +179,19 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE articles ADD COLUMN extracted TEXT;
     ALTER TABLE articles ADD COLUMN extracted_at REAL;
+    """,
+    # 4 -> 5: files attached to posts (podcast episodes, videos), in the feed's order.
+    """
+    CREATE TABLE enclosures (
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        url TEXT NOT NULL,
+        type TEXT,
+        length INTEGER,
+        duration REAL,
+        title TEXT,
+        PRIMARY KEY (article_id, position)
+    ) WITHOUT ROWID;
     """,
 ]
 
@@ -672,8 +686,12 @@ class Store:
                         ),
                     )
                     new += 1
+                    if entry.enclosures:
+                        self._put_enclosures(self._last_id(), entry.enclosures, replace=False)
                     continue
                 article_id, old_hash, old_meta = old
+                if entry.enclosures or old_hash != digest:
+                    self._put_enclosures(article_id, entry.enclosures, replace=True)
                 if old_hash != digest:
                     self._fts_delete([article_id])  # re-indexed later, with the new text
                     self.db.execute(
@@ -703,6 +721,34 @@ class Store:
                         (*new_meta, article_id),
                     )
         return StoredCounts(new, updated)
+
+    def _last_id(self) -> int:
+        return int(self.db.execute("SELECT last_insert_rowid()").fetchone()[0])
+
+    def _put_enclosures(
+        self, article_id: int, enclosures: Sequence[Enclosure], *, replace: bool
+    ) -> None:
+        if replace:
+            self.db.execute("DELETE FROM enclosures WHERE article_id = ?", (article_id,))
+        self.db.executemany(
+            "INSERT INTO enclosures (article_id, position, url, type, length, duration, title) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (article_id, n, e.url, e.type, e.length, e.duration, e.title)
+                for n, e in enumerate(enclosures)
+            ],
+        )
+
+    def enclosures(self, article_id: int) -> list[Enclosure]:
+        """The files attached to a post, in the feed's order."""
+        return [
+            Enclosure(row[0], row[1], row[2], row[3], row[4])
+            for row in self.db.execute(
+                "SELECT url, type, length, duration, title FROM enclosures "
+                "WHERE article_id = ? ORDER BY position",
+                (article_id,),
+            )
+        ]
 
     def pending_index(self) -> int:
         """How many articles are not in the search index yet."""
@@ -898,6 +944,7 @@ class Store:
             read=bool(row["is_read"]),
             starred=bool(row["is_starred"]),
             extracted=row["extracted"],
+            enclosures=self.enclosures(article_id),
         )
 
     def set_extracted(self, article_id: int, html: str) -> None:

@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from termnews.attachments import describe
 from termnews.errors import TermnewsError
 from termnews.model import ArticleDetail, ArticleQuery
 from termnews.render import RenderedDocument
@@ -47,6 +48,7 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         Binding("s", "star", "Star", show=False, id="star"),
         Binding("m", "toggle_read", "Read/unread", show=False, id="toggle_read"),
         Binding("F", "full_article", "Full article", show=False, id="full_article"),
+        Binding("E", "play_attachment", "Play attachment", show=False, id="play_attachment"),
         *[
             Binding(str(n), f"open_link({n})", f"Open link {n}", show=False, id=f"open_link_{n}")
             for n in range(1, 10)
@@ -142,6 +144,13 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         if article.link:
             header.append("\n")
             header.append(clean_line(article.link, 300), style="underline dim")
+        if article.enclosures:
+            more = len(article.enclosures) - 1
+            header.append("\nAttachment: ", style="bold")
+            header.append(describe(article.enclosures[0]))
+            if more:
+                header.append(f" (+{more} more, in the links)")
+            header.append(" — E plays", style="dim")
         if self.fetching == article.id:
             header.append("\nFetching the full article from the post's page…", style="italic")
         elif self.show_extracted and article.extracted:
@@ -251,7 +260,8 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
                 self.tn_app.open_link(url)
 
         post_url = self.article.link if self.article else None
-        self.app.push_screen(LinksScreen(self.document.links, post_url), picked)
+        files = [(e.url, describe(e)) for e in self.article.enclosures] if self.article else []
+        self.app.push_screen(LinksScreen(self.document.links, post_url, files), picked)
 
     def action_open_post(self) -> None:
         """The post itself in a browser (copied with OSC 52 over SSH), as links are."""
@@ -325,6 +335,17 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
             self._draw(keep_scroll=False)
         else:
             self.query_one(ArticleHeader).update(self._header(current))
+
+    def action_play_attachment(self) -> None:
+        if self.article is None:
+            return
+        try:
+            argv = self.tn_app.service.play_attachments(self.article)
+        except TermnewsError as exc:
+            self.tn_app.tell(str(exc), error=True)
+            return
+        count = len(self.article.enclosures)
+        self.tn_app.tell(f"Playing {count} attachment{'s' if count != 1 else ''} with {argv[0]}.")
 
     def action_toggle_read(self) -> None:
         if self.article is not None:
