@@ -392,3 +392,23 @@ async def test_ctrl_q_quits_from_the_compose_modal_and_keeps_the_draft(
         assert app.return_code == 0
     draft = service.comments.draft(article_id)
     assert draft is not None and "unsent words" in draft.body
+
+
+async def test_a_quit_right_after_sending_does_not_bring_the_draft_back(
+    service: NewsService, site: DemoSite
+) -> None:
+    # A hang-up or ctrl+q while the modal is closing after a send saves open drafts: the
+    # sent comment must not come back as a draft (it would be offered, and sent, again).
+    article_id = threaded_post(service, site)
+    app = TermNewsApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_post(app, pilot, article_id)
+        await pilot.press("C")
+        await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        compose = app.screen
+        await pilot.press(*"Sent once, and only once")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ComposeScreen))
+        assert service.comments.draft(article_id) is None
+        compose.save_draft()  # what save_open_drafts does if the modal is still stacked
+        assert service.comments.draft(article_id) is None
