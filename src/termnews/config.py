@@ -6,13 +6,16 @@ import os
 import re
 import shlex
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
 from termnews.errors import TermnewsError
+
+if TYPE_CHECKING:
+    from termnews.filters import KillRule, SavedSearch
 
 APP_NAME = "termnews"
 
@@ -165,6 +168,8 @@ KEYMAPS: dict[str, dict[str, str]] = {
 # [intervals] "feed url" = minutes. [discussions] has its own reader (a list and a sub-table).
 # [full_article] "feed url" = true: fetch the post's page for its full article on open.
 FREE_SECTIONS = {"keys", "wordpress", "intervals", "discussions", "full_article"}
+# Arrays of tables: [[search]] (saved searches) and [[kill]] (the killfile), filters.py.
+LIST_SECTIONS = {"search", "kill"}
 
 
 @dataclass(slots=True)
@@ -222,6 +227,8 @@ class Settings:
     wordpress: dict[str, WordPressLogin] = field(default_factory=dict)
     intervals: dict[str, int] = field(default_factory=dict)
     full_article: dict[str, bool] = field(default_factory=dict)
+    searches: list[SavedSearch] = field(default_factory=list)
+    kills: list[KillRule] = field(default_factory=list)
     discussions: DiscussionSettings = field(default_factory=DiscussionSettings)
     path: Path | None = None
 
@@ -307,8 +314,10 @@ def load_settings(path: Path) -> Settings:
         return f"{path}, line {line}" if line else str(path)
 
     known = {(o.section, o.key): o for o in OPTIONS}
-    sections = {o.section for o in OPTIONS} | FREE_SECTIONS
+    sections = {o.section for o in OPTIONS} | FREE_SECTIONS | LIST_SECTIONS
     for section, table in data.items():
+        if section in LIST_SECTIONS:
+            continue  # [[search]] and [[kill]]: read below
         if section not in sections:
             raise ConfigError(
                 f"{where(section, section)}: unknown section [{section}] "
@@ -371,7 +380,48 @@ def load_settings(path: Path) -> Settings:
             )
         settings.full_article[url] = on
     _load_discussions(data.get("discussions", {}), settings.discussions, where, path)
+    _load_filters(data, settings, text, path)
     return settings
+
+
+def _nth_table_line(text: str, section: str, n: int) -> int | None:
+    """The line of the n-th (0-based) `[[section]]` header."""
+    found = [i for i, line in enumerate(text.splitlines(), 1) if line.strip() == f"[[{section}]]"]
+    return found[n] if n < len(found) else None
+
+
+def _load_filters(data: dict[str, Any], settings: Settings, text: str, path: Path) -> None:
+    """[[search]] name/query tables and [[kill]] rules (filters.py)."""
+    from termnews.filters import QueryError, SavedSearch, kill_rule, parse_query
+
+    for section in LIST_SECTIONS:
+        tables = data.get(section, [])
+        if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+            raise ConfigError(f"{path}: write [{section}] entries as [[{section}]] tables")
+    names: set[str] = set()
+    for n, table in enumerate(data.get("search", [])):
+        line = _nth_table_line(text, "search", n)
+        where = f"{path}, line {line}" if line else str(path)
+        name, query = table.get("name"), table.get("query")
+        if not isinstance(name, str) or not name.strip() or not isinstance(query, str):
+            raise ConfigError(f'{where}: [[search]] needs name = "..." and query = "..."')
+        if set(table) - {"name", "query"}:
+            raise ConfigError(f"{where}: [[search]] takes only name and query")
+        if name in names:
+            raise ConfigError(f"{where}: two saved searches are named {name!r}")
+        names.add(name)
+        try:
+            parsed = parse_query(query)
+        except QueryError as exc:
+            raise ConfigError(f"{where}: search {name!r}: {exc}") from None
+        settings.searches.append(SavedSearch(name, query, replace(parsed, name=name)))
+    for n, table in enumerate(data.get("kill", [])):
+        line = _nth_table_line(text, "kill", n)
+        where = f"{path}, line {line}" if line else str(path)
+        try:
+            settings.kills.append(kill_rule(table))
+        except QueryError as exc:
+            raise ConfigError(f"{where}: [[kill]] rule: {exc}") from None
 
 
 def _load_discussions(

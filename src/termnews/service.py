@@ -12,6 +12,7 @@ import time
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -355,6 +356,17 @@ class NewsService:
 
     def set_starred(self, article_id: int, starred: bool) -> None:
         self._saving(lambda: self.store.set_starred(article_id, starred))
+
+    def saved_searches(self) -> list[tuple[ArticleQuery, int]]:
+        """The settings' [[search]] lists with their unread counts, for the feed list."""
+        out = []
+        for saved in self.settings.searches:
+            try:
+                unread = self.store.count(replace(saved.query, unread_only=True))
+            except StoreError:
+                unread = 0
+            out.append((saved.query, unread))
+        return out
 
     def unread_total(self) -> int:
         return self.store.unread_total()

@@ -825,6 +825,21 @@ class Store:
         if query.search:
             clauses.append("a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
             params.append(fts_query(query.search))
+        if query.feed_name is not None:
+            clauses.append(
+                "a.feed_id IN (SELECT id FROM feeds WHERE instr(lower(COALESCE(title, '')), ?) "
+                "OR instr(lower(url), ?))"
+            )
+            params += [query.feed_name.lower()] * 2
+        if query.author is not None:
+            clauses.append("instr(lower(COALESCE(a.author, '')), ?)")
+            params.append(query.author.lower())
+        if query.since is not None:
+            clauses.append("a.sort_key >= ?")
+            params.append(query.since)
+        if query.before is not None:
+            clauses.append("a.sort_key < ?")
+            params.append(query.before)
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def _list_sql(self, query: ArticleQuery) -> tuple[str, list[object]]:
@@ -954,6 +969,25 @@ class Store:
             self.db.execute(
                 "UPDATE articles SET extracted = ?, extracted_at = ?, indexed = 0 WHERE id = ?",
                 (html, time.time(), article_id),
+            )
+
+    def count(self, query: ArticleQuery) -> int:
+        """How many articles a list holds (a saved search's unread count)."""
+        if query.search:
+            with suppress(StoreFull, StoreDamaged, StoreReadOnly):
+                self.index_pending()
+        where, params = self._where(query)
+        return int(self.db.execute(f"SELECT COUNT(*) FROM articles a{where}", params).fetchone()[0])
+
+    def mark_new_read(self, feed_id: int, guids: Sequence[str]) -> None:
+        """The killfile's "read": posts nobody has touched yet become read (a post someone
+        marked unread again stays unread)."""
+        now = time.time()
+        with self.transaction():
+            self.db.executemany(
+                "INSERT OR IGNORE INTO article_state (identity, article_id, read, changed) "
+                "SELECT ?, id, 1, ? FROM articles WHERE feed_id = ? AND guid = ?",
+                [(self.identity, now, feed_id, guid) for guid in guids],
             )
 
     def set_read(self, article_ids: Sequence[int], read: bool) -> None:
