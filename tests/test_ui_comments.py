@@ -18,6 +18,7 @@ from termnews.screens.comments import CommentsScreen
 from termnews.screens.compose import ComposeScreen
 from termnews.screens.reader import ReaderScreen
 from termnews.service import NewsService
+from tests.support.pilot import wait_until
 
 
 @pytest.fixture
@@ -36,14 +37,6 @@ def service(tmp_path: Path, site: DemoSite) -> Iterator[NewsService]:
     asyncio.run(svc.refresh())
     yield svc
     svc.close()
-
-
-async def wait_until(pilot, condition, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(int(timeout / 0.1)):
-        if condition():
-            return
-        await pilot.pause(0.1)
-    raise AssertionError("condition not met in time")
 
 
 async def open_post(app: TermNewsApp, pilot, article_id: int) -> ReaderScreen:  # type: ignore[no-untyped-def]
