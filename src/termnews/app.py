@@ -58,8 +58,9 @@ def stylesheet_path() -> Path:
 
 
 # What a restricted (served) session may not do: each writes files or runs something.
+_READER_OUT = ("play_attachment", "save_post", "pipe_post")  # the reader's player, files, pipes
 RESTRICTED_ACTIONS = frozenset(
-    {"screenshot", "suspend_process", "simulate_key", "open_url", "play_attachment"}
+    ("screenshot", "suspend_process", "simulate_key", "open_url", *_READER_OUT)
 )
 RESTRICTED_COMMANDS = frozenset({"Screenshot", "Save screenshot", "Suspend"})
 
@@ -541,7 +542,6 @@ class TermNewsApp(DiffOutputApp[int]):
         if feeds is not None:
             for title, help_text, action in screen_actions:
                 yield SystemCommand(title, help_text, getattr(feeds, f"action_{action}"))
-        # The current screen's own palette entries (the reader's full article, save, ...).
         for title, help_text, action in getattr(screen, "PALETTE", ()):
             yield SystemCommand(title, help_text, partial(screen.run_action, action))
 

@@ -79,6 +79,19 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "general",
+        "save_dir",
+        "",
+        "Directory S in the reader saves posts to; empty uses your Downloads directory.",
+    ),
+    Option("general", "save_format", "markdown", 'How posts are saved: "markdown" or "text".'),
+    Option(
+        "general",
+        "pipe_command",
+        "",
+        "Command | in the reader pipes the post to (U: its address), on standard input.",
+    ),
+    Option(
+        "general",
         "ansi_colors",
         False,
         "Use the terminal's own colours and background (an ANSI theme): fewer bytes per key.",
@@ -214,6 +227,9 @@ class Settings:
     keymap: str = "default"
     browser: str = ""
     player: str = ""
+    save_dir: str = ""
+    save_format: str = "markdown"
+    pipe_command: str = ""
     ansi_colors: bool = False
     diff_output: bool = True
     timeout: float = 20.0
@@ -350,6 +366,11 @@ def load_settings(path: Path) -> Settings:
         raise ConfigError(
             f"{where('general', 'keymap')}: general.keymap must be one of "
             f"{', '.join(repr(k) for k in KEYMAPS)}, got {settings.keymap!r}"
+        )
+    if settings.save_format not in ("markdown", "text"):
+        raise ConfigError(
+            f"{where('general', 'save_format')}: general.save_format must be "
+            f'"markdown" or "text", got {settings.save_format!r}'
         )
     for binding_id, keys in data.get("keys", {}).items():
         if not isinstance(keys, str) or not keys.strip():

@@ -16,6 +16,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
+import platformdirs
+
 from termnews.attachments import PlayerError, play
 from termnews.comments import CommentService, OutboxItem, PostOutcome
 from termnews.config import Paths, Settings
@@ -26,6 +28,7 @@ from termnews.feeds.parse import ParsePool, start_helpers
 from termnews.fullarticle import FullArticleError, fetch_page
 from termnews.http import host_label, make_client
 from termnews.model import Article, ArticleDetail, ArticleQuery, Feed, Identity
+from termnews.postout import PostOutError, file_name, pipe, post_text, save
 from termnews.refresh import (
     Delivery,
     FeedRefresh,
@@ -46,6 +49,7 @@ __all__ = [
     "FullArticleError",
     "NewsService",
     "PlayerError",
+    "PostOutError",
     "ProgressCallback",
     "RefreshOutcome",
     "RefreshReport",
@@ -331,6 +335,30 @@ class NewsService:
         if self.restricted:
             raise ServiceError("Not available on this host.")
         return play(self.settings.player, article.enclosures)
+
+    def save_post(self, article: ArticleDetail, *, extracted: bool = False) -> Path:
+        """Save the post (the full article when shown) to general.save_dir; never on a host."""
+        if self.restricted:
+            raise ServiceError("Not available on this host.")
+        fmt = self.settings.save_format
+        body = article.extracted if extracted and article.extracted else None
+        text = post_text(article, fmt, body_html=body)
+        where = self.settings.save_dir or platformdirs.user_downloads_dir()
+        return save(text, Path(where).expanduser(), file_name(article, fmt))
+
+    def pipe_post(self, article: ArticleDetail, *, url_only: bool, extracted: bool = False) -> None:
+        """Pipe the post as text (or only its address) to general.pipe_command (blocking:
+        call it from a worker thread); never on a host."""
+        if self.restricted:
+            raise ServiceError("Not available on this host.")
+        if url_only:
+            if not article.link:
+                raise ServiceError("This post has no address of its own.")
+            text = clean_line(article.link, 2000) + "\n"
+        else:
+            body = article.extracted if extracted and article.extracted else None
+            text = post_text(article, self.settings.save_format, body_html=body)
+        pipe(self.settings.pipe_command, text)
 
     # Read state, stars and preferences are saved as the user reads. When they cannot be
     # (a full disk, a read-only or damaged file) reading goes on: the reason is told once

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -49,6 +49,9 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         Binding("m", "toggle_read", "Read/unread", show=False, id="toggle_read"),
         Binding("F", "full_article", "Full article", show=False, id="full_article"),
         Binding("E", "play_attachment", "Play attachment", show=False, id="play_attachment"),
+        Binding("S", "save_post", "Save post", show=False, id="save_post"),
+        Binding("vertical_line", "pipe_post(0)", "Pipe post", show=False, id="pipe_post"),
+        Binding("U", "pipe_post(1)", "Pipe URL", show=False, id="pipe_url"),
         *[
             Binding(str(n), f"open_link({n})", f"Open link {n}", show=False, id=f"open_link_{n}")
             for n in range(1, 10)
@@ -62,6 +65,9 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
             "Fetch the post's page and show its article (again: the feed's text)",
             "full_article",
         ),
+        ("Save post", "Save the post as Markdown or text to general.save_dir", "save_post"),
+        ("Pipe post", "Send the post's text to general.pipe_command", "pipe_post(0)"),
+        ("Pipe post URL", "Send the post's address to general.pipe_command", "pipe_post(1)"),
     )
 
     def __init__(self, position: Position) -> None:
@@ -346,6 +352,31 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
             return
         count = len(self.article.enclosures)
         self.tn_app.tell(f"Playing {count} attachment{'s' if count != 1 else ''} with {argv[0]}.")
+
+    def action_save_post(self) -> None:
+        if self.article is None:
+            return
+        try:
+            path = self.tn_app.service.save_post(self.article, extracted=self.show_extracted)
+        except TermnewsError as exc:
+            self.tn_app.tell(str(exc), error=True)
+            return
+        self.tn_app.tell(f"Saved to {path}")
+
+    def action_pipe_post(self, url_only: int) -> None:
+        if self.article is not None:
+            self._pipe_worker(self.article, bool(url_only), self.show_extracted)
+
+    @work(thread=True, group="pipe", exit_on_error=False)
+    def _pipe_worker(self, article: ArticleDetail, url_only: bool, extracted: bool) -> None:
+        try:
+            self.tn_app.service.pipe_post(article, url_only=url_only, extracted=extracted)
+        except TermnewsError as exc:
+            self.app.call_from_thread(self.tn_app.tell, str(exc), error=True)
+            return
+        what = "The post's address" if url_only else "The post"
+        command = self.tn_app.service.settings.pipe_command
+        self.app.call_from_thread(self.tn_app.tell, f"{what} went to {command}.")
 
     def action_toggle_read(self) -> None:
         if self.article is not None:
