@@ -58,7 +58,10 @@ def stylesheet_path() -> Path:
 
 
 # What a restricted (served) session may not do: each writes files or runs something.
-RESTRICTED_ACTIONS = frozenset({"screenshot", "suspend_process", "simulate_key", "open_url"})
+_READER_OUT = ("play_attachment", "save_post", "pipe_post")  # the reader's player, files, pipes
+RESTRICTED_ACTIONS = frozenset(
+    ("screenshot", "suspend_process", "simulate_key", "open_url", *_READER_OUT)
+)
 RESTRICTED_COMMANDS = frozenset({"Screenshot", "Save screenshot", "Suspend"})
 
 
@@ -545,6 +548,8 @@ class TermNewsApp(DiffOutputApp[int]):
         if feeds is not None:
             for title, help_text, action in screen_actions:
                 yield SystemCommand(title, help_text, getattr(feeds, f"action_{action}"))
+        for title, help_text, action in getattr(screen, "PALETTE", ()):
+            yield SystemCommand(title, help_text, partial(screen.run_action, action))
 
 
 def _bindings(items: Iterable[Any]) -> list[Binding]:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from termnews.config import Settings
 from termnews.feeds.parse import FeedParseError, ParsePool
+from termnews.filters import apply_kills
 from termnews.model import FeedValidators, FetchStatus, backoff
 from termnews.store import FeedRemoved, Store, StoreError
 
@@ -319,6 +320,11 @@ class Refresher:
             report.error = str(exc)
             await self._failed(db, feed_id, url, report.error)
             return
+        kill_read: list[str] = []
+        if self.settings.kills:  # the killfile: hidden posts are never stored
+            parsed.entries, kill_read = apply_kills(
+                self.settings.kills, parsed.entries, parsed.title or info.title, url
+            )
         counts = await db(
             Store.store_feed,
             feed_id,
@@ -328,6 +334,8 @@ class Refresher:
             body_hash=body_hash,
             next_fetch=next_fetch,
         )
+        if kill_read:
+            await db(Store.mark_new_read, feed_id, kill_read)
         report.new, report.updated = counts.new, counts.updated
         report.outcome = RefreshOutcome.NEW
         if parsed.title:

@@ -12,15 +12,17 @@ import time
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from termnews.config import Paths, Settings
-from termnews.errors import TermnewsError
+from termnews.errors import FullArticleError, PlayerError, TermnewsError
 from termnews.feeds.opml import SubscriptionList, parse_subscriptions, to_opml
 from termnews.feeds.parse import ParsePool, start_helpers
 from termnews.model import Article, ArticleDetail, ArticleQuery, Feed, Identity
+from termnews.postout import PostOutError, file_name, pipe, post_text, save
 from termnews.refresh import (
     Delivery,
     FeedRefresh,
@@ -44,7 +46,10 @@ __all__ = [
     "HOSTED_FEEDS",
     "Delivery",
     "FeedRefresh",
+    "FullArticleError",
     "NewsService",
+    "PlayerError",
+    "PostOutError",
     "ProgressCallback",
     "RefreshOutcome",
     "RefreshReport",
@@ -76,7 +81,7 @@ class NewsService:
         self.identity = identity or Identity()
         self.restricted = restricted
         self.data_dir = data_dir
-        self._render_cache: OrderedDict[tuple[int, int], RenderedDocument] = OrderedDict()
+        self._render_cache: OrderedDict[tuple[int, int, bool], RenderedDocument] = OrderedDict()
         self.refresher = Refresher(store, settings)
         self.on_problem: Callable[[str], None] | None = None  # the UI shows these
         self._search_store: Store | None = None
@@ -318,6 +323,68 @@ class NewsService:
     def article(self, article_id: int) -> ArticleDetail | None:
         return self.store.article(article_id)
 
+    def full_article_on_open(self, article: ArticleDetail) -> bool:
+        """The feed is set ([full_article]) to fetch the full article when a post opens."""
+        return self.settings.full_article.get(article.feed_url, False)
+
+    async def fetch_full_article(self, article_id: int) -> ArticleDetail:
+        """Fetch the post's page, extract its article (in the parse pool) and keep it.
+
+        Raises FullArticleError (ServiceError for a post without a page) with one line."""
+        article = self.store.article(article_id)
+        if article is None:
+            raise ServiceError("That post is gone (its feed was removed).")
+        if not article.link:
+            raise ServiceError("This post has no page of its own to fetch.")
+        settings = self.settings
+        from termnews.fullarticle import fetch_page
+        from termnews.http import host_label, make_client
+
+        async with make_client(settings.timeout) as client:
+            page, final_url = await fetch_page(client, article.link, settings.max_feed_mb << 20)
+        html = await self.pool.extract(page, final_url)
+        if html is None:
+            raise FullArticleError(f"found no article on the post's page ({host_label(final_url)})")
+        self._saving(lambda: self.store.set_extracted(article_id, html))
+        article.extracted = html
+        for key in [k for k in self._render_cache if k[0] == article_id]:
+            del self._render_cache[key]
+        return article
+
+    def play_attachments(self, article: ArticleDetail) -> list[str]:
+        """Start the player on the post's enclosures (never on a host: it runs a program)."""
+        if self.restricted:
+            raise ServiceError("Not available on this host.")
+        from termnews.attachments import play
+
+        return play(self.settings.player, article.enclosures)
+
+    def save_post(self, article: ArticleDetail, *, extracted: bool = False) -> Path:
+        """Save the post (the full article when shown) to general.save_dir; never on a host."""
+        if self.restricted:
+            raise ServiceError("Not available on this host.")
+        fmt = self.settings.save_format
+        body = article.extracted if extracted and article.extracted else None
+        text = post_text(article, fmt, body_html=body)
+        import platformdirs
+
+        where = self.settings.save_dir or platformdirs.user_downloads_dir()
+        return save(text, Path(where).expanduser(), file_name(article, fmt))
+
+    def pipe_post(self, article: ArticleDetail, *, url_only: bool, extracted: bool = False) -> None:
+        """Pipe the post as text (or only its address) to general.pipe_command (blocking:
+        call it from a worker thread); never on a host."""
+        if self.restricted:
+            raise ServiceError("Not available on this host.")
+        if url_only:
+            if not article.link:
+                raise ServiceError("This post has no address of its own.")
+            text = clean_line(article.link, 2000) + "\n"
+        else:
+            body = article.extracted if extracted and article.extracted else None
+            text = post_text(article, self.settings.save_format, body_html=body)
+        pipe(self.settings.pipe_command, text)
+
     # Read state, stars and preferences are saved as the user reads. When they cannot be
     # (a full disk, a read-only or damaged file) reading goes on: the reason is told once
     # through `on_problem` and kept in `save_problem` until a save works again.
@@ -343,6 +410,17 @@ class NewsService:
     def set_starred(self, article_id: int, starred: bool) -> None:
         self._saving(lambda: self.store.set_starred(article_id, starred))
 
+    def saved_searches(self) -> list[tuple[ArticleQuery, int]]:
+        """The settings' [[search]] lists with their unread counts, for the feed list."""
+        out = []
+        for saved in self.settings.searches:
+            try:
+                unread = self.store.count(replace(saved.query, unread_only=True))
+            except StoreError:
+                unread = 0
+            out.append((saved.query, unread))
+        return out
+
     def unread_total(self) -> int:
         return self.store.unread_total()
 
@@ -359,16 +437,21 @@ class NewsService:
 
         return render_html(html, width, base_url=base_url)
 
-    def render(self, article: ArticleDetail, width: int) -> RenderedDocument:
-        """The post as terminal lines at `width`; recent renders are kept."""
-        key = (article.id, width)
+    def render(
+        self, article: ArticleDetail, width: int, *, extracted: bool = False
+    ) -> RenderedDocument:
+        """The post as terminal lines at `width` (the extracted full article when asked and
+        there is one); recent renders are kept."""
+        extracted = extracted and bool(article.extracted)
+        key = (article.id, width, extracted)
         cached = self._render_cache.get(key)
         if cached is not None:
             self._render_cache.move_to_end(key)
             return cached
         from termnews.render import render_html
 
-        document = render_html(article.body_html, width, base_url=article.link)
+        html = (article.extracted or "") if extracted else article.body_html
+        document = render_html(html, width, base_url=article.link)
         self._render_cache[key] = document
         while len(self._render_cache) > 16:
             self._render_cache.popitem(last=False)

@@ -84,10 +84,16 @@ class LinksScreen(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape,q", "cancel", "Close", id="links_close")]
 
-    def __init__(self, links: list[Link], post_url: str | None = None) -> None:
+    def __init__(
+        self,
+        links: list[Link],
+        post_url: str | None = None,
+        attachments: list[tuple[str, str]] | None = None,  # (url, description)
+    ) -> None:
         super().__init__()
         self.links = links
         self.post_url = post_url
+        self.attachments = attachments or []
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
@@ -104,6 +110,13 @@ class LinksScreen(ModalScreen[str | None]):
                 )
                 for link in self.links
             ]
+            options += [
+                Option(
+                    Text.assemble((f"[file {n}] ", "bold"), inert(url, 300), (f"  {about}", "dim")),
+                    id=f"file{n}",
+                )
+                for n, (url, about) in enumerate(self.attachments, start=1)
+            ]
             if not options:
                 options = [Option(Text("This post has no links.", style="dim"), disabled=True)]
             yield OptionList(*options, id="links")
@@ -112,6 +125,10 @@ class LinksScreen(ModalScreen[str | None]):
     def chosen(self, event: OptionList.OptionSelected) -> None:
         if event.option.id == "post":
             self.dismiss(self.post_url)
+            return
+        option_id = event.option.id or ""
+        if option_id.startswith("file"):
+            self.dismiss(self.attachments[int(option_id[4:]) - 1][0])
             return
         number = int(event.option.id or 0)
         for link in self.links:

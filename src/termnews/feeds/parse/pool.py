@@ -130,6 +130,17 @@ class ParsePool:
         except Exception as exc:
             raise FeedParseError(f"could not parse the feed: {one_line(exc)}") from None
 
+    async def extract(self, page: str, url: str) -> str | None:
+        """A web page's article (fullarticle.extract_article) in a worker process."""
+        from termnews.errors import FullArticleError
+        from termnews.fullarticle import extract_article
+
+        try:
+            return await self._call(extract_article, page, url)
+        except FeedParseError as exc:
+            reason = str(exc).removeprefix("could not parse the feed: ")
+            raise FullArticleError(f"could not extract the article: {reason}") from None
+
     def _get_executor(self) -> Executor:
         with self._lock:
             if self._closed:
