@@ -7,8 +7,11 @@ import calendar
 import functools
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -588,3 +591,32 @@ def test_undeclared_non_ascii_feed_without_a_type_is_left_to_feedparser() -> Non
     assert fast is not None
     assert fast.entries[0].title == "\u00abNa\u00efve\u00bb"
     assert fast == parse_feed(body, URL, "application/rss+xml", fast=False)
+
+
+def test_the_pool_parses_when_tmpdir_is_too_long_for_the_forkserver_socket(
+    tmp_path: Path,
+) -> None:
+    # The forkserver listens on an AF_UNIX socket in $TMPDIR (at most ~107 bytes): with a
+    # longer TMPDIR every parse failed. The pool must fall back to spawned workers.
+    long_tmp = tmp_path / ("t" * 100)
+    long_tmp.mkdir()
+    code = (
+        "import asyncio\n"
+        "from termnews.feeds.parse import ParsePool\n"
+        'body = b\'<rss version="2.0"><channel><title>Long</title>'
+        "<item><title>One</title><guid>1</guid></item></channel></rss>'\n"
+        "async def main():\n"
+        "    with ParsePool(max_workers=1) as pool:\n"
+        "        feed = await pool.parse(body, 'http://example.org/feed')\n"
+        "    print(feed.title, len(feed.entries))\n"
+        "if __name__ == '__main__':\n"
+        "    asyncio.run(main())\n"
+    )
+    script = tmp_path / "parse_once.py"
+    script.write_text(code, encoding="utf-8")
+    env = {**os.environ, "TMPDIR": str(long_tmp)}
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["Long", "1"]

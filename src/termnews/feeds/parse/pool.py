@@ -73,7 +73,14 @@ def start_helpers() -> None:
     if isinstance(context, multiprocessing.context.ForkServerContext):
         from multiprocessing import forkserver
 
-        forkserver.ensure_running()
+        try:
+            forkserver.ensure_running()
+        except OSError:
+            # The forkserver listens on a socket in $TMPDIR; a long TMPDIR ("AF_UNIX path
+            # too long") or an unwritable one must not fail every parse: spawn needs neither.
+            global _context
+            with _context_lock:
+                _context = multiprocessing.get_context("spawn")
 
 
 _helpers_lock = threading.Lock()
