@@ -286,3 +286,81 @@ def test_welcome_screen_opens_the_sample_site_without_touching_the_users_data(
     finally:
         term.close()
     assert Store(database_path(mine)).feeds() == []
+
+
+def test_a_click_on_hostile_markup_runs_nothing_in_a_restricted_session(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """The attack from the outside test, in a real terminal: a feed titled with
+    `[@click=app.screenshot(...)]` markup, a search for it, and mouse clicks on every place
+    it is drawn, in a restricted session (`--as`). Nothing may be written, nothing crash."""
+    from tests.support.terminal import Terminal as Screen
+
+    target = tmp_path / "target"
+    target.mkdir()
+    click = f"[@click=app.screenshot('members','{target}')]CLICK[/]"
+    title = f"Harbour {click} notes [/]"
+    feed_server.add_feed(
+        "/hostile.xml",
+        make_rss(title, [{"title": title, "author": title, "guid": "h", "pub_date": 1}]),
+    )
+    home, data = tmp_path / "home", tmp_path / "data"
+    config = tmp_path / "config.toml"
+    config.write_text("[general]\nmouse = true\nrefresh_on_start = false\n", encoding="utf-8")
+    env = termnews_env(home)
+    assert (
+        termnews(
+            env,
+            "--data-dir",
+            str(data),
+            "add",
+            "--no-discover",
+            feed_server.url_for("/hostile.xml"),
+        ).returncode
+        == 0
+    )
+    assert termnews(env, "--data-dir", str(data), "refresh").returncode == 0
+    term = Screen(
+        ["--data-dir", str(data), "--config", str(config), "--as", "ada"],
+        env={**env, "TERMNEWS_SERVED": "1"},
+        cwd=tmp_path,
+    )
+
+    def click_everywhere() -> int:
+        found = 0
+        for y, line in enumerate(term.screen().splitlines()):
+            for word in ("CLICK", "@click"):
+                x = line.find(word)
+                while x >= 0:
+                    found += 1
+                    # SGR mouse press and release, 1-based cells
+                    term.type(f"\x1b[<0;{x + 2};{y + 1}M\x1b[<0;{x + 2};{y + 1}m")
+                    term.pump(0.2)
+                    x = line.find(word, x + 1)
+        return found
+
+    try:
+        term.wait_for("Harbour", WAIT)
+        assert click_everywhere() >= 2  # the feed list and the article list
+        term.press("/")
+        term.wait_for("Search titles and text", WAIT)
+        term.type("harbour")
+        term.press("enter")
+        term.wait_for("Search: harbour", WAIT)
+        click_everywhere()
+        term.press("\x10")  # ctrl+p: the palette's hits for the feed and the post
+        term.type("Harbour")
+        time.sleep(1.0)
+        term.pump(0.5)
+        assert "Harbour" in term.screen()
+        click_everywhere()
+        term.press("escape")
+        term.pump(0.5)
+        assert term.child.isalive(), term.screen()
+        assert "internal error" not in term.screen()
+        term.press("\x11")  # ctrl+q
+        assert term.wait_exit() == 0
+    finally:
+        term.close()
+    assert list(target.iterdir()) == []
+    assert not (tmp_path / "members").exists() and not (data / "members").exists()

@@ -8,19 +8,24 @@ import sys
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "termnews"
-CORE = [
-    "termnews.model",
-    "termnews.config",
-    "termnews.store",
-    "termnews.feeds.fetch",
-    "termnews.http",
-    "termnews.feeds.parse",
-    "termnews.render",
-    "termnews.service",
-    "termnews.feeds.opml",
-    "termnews.feeds.discover",
-    "termnews.cli",
-]
+UI = ("app", "messages", "palette", "screens", "widgets", "terminal")
+
+
+def _modules_without_textual() -> list[str]:
+    """Every module outside the UI rooms: the core, and the front doors (which must load
+    the UI only when they run it)."""
+    names = []
+    for path in sorted(SRC.rglob("*.py")):
+        parts = list(path.relative_to(SRC.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        if (len(parts) > 1 and parts[1] in UI) or parts[-1] == "__main__":
+            continue
+        names.append(".".join(parts))
+    return names
+
+
+CORE = _modules_without_textual()
 
 
 def test_core_never_imports_textual() -> None:
@@ -45,7 +50,11 @@ def test_ui_talks_to_the_core_only_through_the_service() -> None:
         "termnews.feeds.fetch",
         "termnews.feeds.parse",
     }
-    ui_files = [SRC / "app.py", *(SRC / "screens").glob("*.py"), *(SRC / "widgets").glob("*.py")]
+    ui_files = [
+        *(SRC / name for name in ("app.py", "messages.py", "palette.py")),
+        *(SRC / "screens").glob("*.py"),
+        *(SRC / "widgets").glob("*.py"),
+    ]
     offenders = []
     for path in ui_files:
         tree = ast.parse(path.read_text(encoding="utf-8"))

@@ -55,13 +55,15 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 class Session:
-    def __init__(self, data: Path, home: Path, diff_output: bool) -> None:
+    def __init__(self, data: Path, home: Path, diff_output: bool, term: str) -> None:
         settings = home / "xdg-config" / "termnews"
         settings.mkdir(parents=True)
         value = "true" if diff_output else "false"
         (settings / "config.toml").write_text(f"[general]\ndiff_output = {value}\n", "utf-8")
         env = termnews_env(home)
-        env["COLORTERM"] = "truecolor"
+        env["TERM"] = term
+        if term.startswith("xterm"):
+            env["COLORTERM"] = "truecolor"
         argv = [sys.executable, "-m", "termnews", "--data-dir", str(data)]
         self.proc = PtyProcess.spawn(argv, env=env, cwd=str(ROOT), dimensions=(ROWS, COLS))
         self.screen: RichScreen
@@ -103,11 +105,13 @@ class Session:
             self.proc.terminate(force=True)
 
 
-def run(data_dir: Path, tmp_path: Path, diff_output: bool) -> tuple[list[str], list[object], int]:
+def run(
+    data_dir: Path, tmp_path: Path, diff_output: bool, term: str
+) -> tuple[list[str], list[object], int]:
     name = "layer" if diff_output else "textual"
     data = tmp_path / name / "data"
     shutil.copytree(data_dir, data)
-    session = Session(data, tmp_path / name, diff_output)
+    session = Session(data, tmp_path / name, diff_output, term)
     screens: list[object] = []
     texts: list[str] = []
     try:
@@ -121,11 +125,14 @@ def run(data_dir: Path, tmp_path: Path, diff_output: bool) -> tuple[list[str], l
         session.close()
 
 
+# xterm: truecolor, erase with the background, ECH, scrolling; vt100: none of the erases
+# and no scrolling margins with delete line (only cursor moves and SGR).
+@pytest.mark.parametrize("term", ["xterm-256color", "vt100"])
 def test_the_layer_shows_what_textual_shows_in_a_real_terminal(
-    data_dir: Path, tmp_path: Path
+    data_dir: Path, tmp_path: Path, term: str
 ) -> None:
-    textual_texts, textual_screens, textual_bytes = run(data_dir, tmp_path, False)
-    layer_texts, layer_screens, layer_bytes = run(data_dir, tmp_path, True)
+    textual_texts, textual_screens, textual_bytes = run(data_dir, tmp_path, False, term)
+    layer_texts, layer_screens, layer_bytes = run(data_dir, tmp_path, True, term)
     assert "Saltmarsh Quay Gazette" in textual_texts[0]
     assert textual_texts[1] != textual_texts[0]  # the keys did something: a post opened
     for step, key in enumerate(KEYS):

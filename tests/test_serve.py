@@ -180,6 +180,8 @@ async def test_served_sessions_know_they_are_remote_and_send_no_mouse_modes(
         await sh.settled(terminal)
         for mode in (b"\x1b[?1000h", b"\x1b[?1003h", b"\x1b[?1006h"):
             assert mode not in terminal.output
+        # The host has no settings file: members are not told about the host's paths.
+        assert not host.config.exists() and "does not exist" not in terminal.screen().text
     finally:
         conn.close()
         await conn.wait_closed()
@@ -400,6 +402,7 @@ async def test_no_zygote_execs_each_session(tmp_path: Path) -> None:
         await sh.until(lambda: sh.children(host.process.pid, "ada"), "ada's exec'd session")
         (pid,) = sh.children(host.process.pid, "ada")
         assert "LD_PRELOAD" not in sh.environ(pid) and sh.environ(pid)["TERMNEWS_SERVED"] == "1"
+        assert os.readlink(f"/proc/{pid}/cwd") == "/"  # not the data dir
         assert not sh.status_mask(pid, "SigIgn") & (1 << (signal.SIGHUP - 1))
         await sh.until(lambda: len(terminal.output) > 0, "the reader to draw")
         conn.abort()
@@ -427,7 +430,7 @@ async def test_sessions_outlive_a_dead_zygote_which_is_restarted(tmp_path: Path)
         chan, terminal = await sh.session(conn)
         await sh.until(lambda: sh.children(first, "ada"), "ada's session")
         (pid,) = sh.children(first, "ada")
-        await sh.until(lambda: "Welcome" in terminal.screen().text, "the welcome screen")
+        await sh.until(lambda: b"Welcome" in terminal.output, "the welcome screen")
         os.kill(first, signal.SIGKILL)
         await sh.until(lambda: host.zygote_pid() not in (None, first), "a new zygote")
         assert "session zygote exited" in host.log()

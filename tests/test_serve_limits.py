@@ -130,7 +130,7 @@ async def test_half_open_connections_do_not_lock_members_out(tmp_path: Path) -> 
         await asyncio.sleep(1.0)  # the server has accepted what it will
         conn = await asyncio.wait_for(sh.connect(host, "ada"), 10)
         _, terminal = await sh.session(conn)
-        await sh.until(lambda: "Welcome" in terminal.screen().text, "ada's session")
+        await sh.until(lambda: b"Welcome" in terminal.output, "ada's session")
         assert _open_fds(host.process.pid) < 120  # the flood holds ten of them at most
         assert "refused a connection from 127.0.0.2" in host.log()
         assert "10 unauthenticated connections from this address" in host.log()

@@ -21,22 +21,22 @@ from textual import events, on, work
 from textual.actions import ActionParseResult
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Matcher, Provider
 from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from termnews.config import KEYMAPS, default_config_file, split_command
-from termnews.messages import RefreshDone, RefreshProgress
-from termnews.model import ArticleDetail, ArticleQuery, Comment
+from termnews.messages import RefreshDone, RefreshProgress, failure_summary
+from termnews.model import ArticleDetail, Comment
+from termnews.palette import FeedsAndPosts
+from termnews.remote import has_display, over_ssh
 from termnews.sanitize import clean_line
 from termnews.service import FeedRefresh, NewsService, RefreshOutcome
 from termnews.terminal.hook import DiffOutputApp, terminal_theme
 from termnews.widgets.article_list import ArticleList
 from termnews.widgets.article_view import ArticleView
 from termnews.widgets.feed_list import FeedList
-from termnews.widgets.inert import inert
 from termnews.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
@@ -57,84 +57,9 @@ def stylesheet_path() -> Path:
     return here / "termnews.tcss"
 
 
-def over_ssh() -> bool:
-    """Whether the reader runs for someone on the other end of an SSH connection: sshd
-    sets SSH_CONNECTION/SSH_TTY; `termnews serve` filters those out of its sessions'
-    environment and sets TERMNEWS_SERVED instead (served means remote)."""
-    return any(os.environ.get(name) for name in ("SSH_CONNECTION", "SSH_TTY", "TERMNEWS_SERVED"))
-
-
-def has_display() -> bool:
-    if sys.platform in ("darwin", "win32"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
 # What a restricted (served) session may not do: each writes files or runs something.
 RESTRICTED_ACTIONS = frozenset({"screenshot", "suspend_process", "simulate_key", "open_url"})
 RESTRICTED_COMMANDS = frozenset({"Screenshot", "Save screenshot", "Suspend"})
-MAX_PALETTE_QUERY = 200  # characters of a palette query sent to search
-
-
-def failure_summary(failed: list[FeedRefresh]) -> str:
-    """One notification for every feed that failed in a refresh, not a stack of toasts."""
-    if len(failed) == 1:
-        return f"{failed[0].title}: {failed[0].error}"
-    shown = "; ".join(f"{r.title}: {r.error}" for r in failed[:3])
-    more = f"; and {len(failed) - 3} more" if len(failed) > 3 else ""
-    return f"{len(failed)} feeds failed: {shown}{more}. Highlight one to see why."
-
-
-def highlighted(candidate: str, matcher: Matcher) -> Text:
-    """The candidate with the matched letters in reverse, as Text (Textual's own
-    `Matcher.highlight` reads the candidate as markup)."""
-    text = inert(candidate)
-    score, offsets = matcher.fuzzy_search.match(matcher.query, text.plain)
-    if score:
-        for offset in offsets:
-            text.stylize("reverse", offset, offset + 1)
-    return text
-
-
-class FeedsAndPosts(Provider):
-    """Command palette: jump to a feed, or to a post by its title."""
-
-    @property
-    def tn_app(self) -> TermNewsApp:
-        assert isinstance(self.app, TermNewsApp)
-        return self.app
-
-    async def discover(self) -> Hits:
-        app = self.tn_app
-        for feed in app.service.feeds()[:30]:
-            prompt = Text.assemble("Feed: ", inert(feed.display_title, 80))
-            yield DiscoveryHit(prompt, partial(app.jump_to_feed, feed.id), text=prompt.plain)
-
-    async def search(self, query: str) -> Hits:
-        app = self.tn_app
-        query = query[:MAX_PALETTE_QUERY]
-        matcher = self.matcher(query)
-        for feed in app.service.feeds():
-            title = f"Feed: {clean_line(feed.display_title, 80)}"
-            score = matcher.match(title)
-            if score > 0:
-                prompt = highlighted(title, matcher)
-                yield Hit(score, prompt, partial(app.jump_to_feed, feed.id), text=title)
-        if len(query.strip()) >= 3:
-            ids = app.service.first_article_ids(ArticleQuery(search=query), 15)
-            rows = app.service.articles(ids)
-            for article_id in ids:
-                row = rows.get(article_id)
-                if row is None:
-                    continue
-                # The feed goes in the prompt, not `help`: Textual reads help as markup.
-                prompt = Text.assemble(
-                    "Post: ",
-                    inert(row.title, 100, empty="(untitled)"),
-                    "  ",
-                    inert(row.feed_title, 60, style="dim"),
-                )
-                yield Hit(0.5, prompt, partial(app.jump_to_article, article_id), text=prompt.plain)
 
 
 class TermNewsApp(DiffOutputApp[int]):

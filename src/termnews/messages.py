@@ -33,3 +33,12 @@ class RefreshDone(Message):
     """The whole refresh finished."""
 
     report: RefreshReport
+
+
+def failure_summary(failed: list[FeedRefresh]) -> str:
+    """One notification for every feed that failed in a refresh, not a stack of toasts."""
+    if len(failed) == 1:
+        return f"{failed[0].title}: {failed[0].error}"
+    shown = "; ".join(f"{r.title}: {r.error}" for r in failed[:3])
+    more = f"; and {len(failed) - 3} more" if len(failed) > 3 else ""
+    return f"{len(failed)} feeds failed: {shown}{more}. Highlight one to see why."

@@ -21,7 +21,7 @@ CLIENT_ENV_NAMES = frozenset({"TERM", "LANG", "COLORTERM", "NO_COLOR"})
 # Taken from the server's own environment, when set (the operator's choice).
 SERVER_ENV_NAMES = ("PATH", "HOME", "PYTHONPATH", "TZ")
 # Tells the session it is served, hence remote: the filter drops SSH_CONNECTION and
-# SSH_TTY, which is how a plain `ssh host termnews` session knows it (see app.over_ssh).
+# SSH_TTY, which is how a plain `ssh host termnews` session knows it (see remote.over_ssh).
 SERVED_VARIABLE = "TERMNEWS_SERVED"
 # Sessions run here, not in the data dir: nothing in a session may depend on its
 # working directory, and a relative path must never land among the host's files.
@@ -59,7 +59,11 @@ def child_environment(
     return env
 
 
-def child_argv(paths: Paths, member: str) -> list[str]:
+def child_argv(paths: Paths, member: str, *, config_exists: bool | None = None) -> list[str]:
+    """`python -m termnews ... --as MEMBER`. Without a settings file the session reads an
+    empty one (the defaults) rather than telling members about the host's missing file."""
+    if config_exists is None:
+        config_exists = paths.config_file.exists()
     return [
         sys.executable,
         "-m",
@@ -67,7 +71,7 @@ def child_argv(paths: Paths, member: str) -> list[str]:
         "--data-dir",
         str(paths.data_dir),
         "--config",
-        str(paths.config_file),
+        str(paths.config_file) if config_exists else os.devnull,
         "--as",
         member,
     ]

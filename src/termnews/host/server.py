@@ -234,8 +234,11 @@ async def _start_zygote(paths: Paths, options: ServeOptions) -> Zygote | None:
     # The environment every session shares (nothing of any client's) and room enough
     # for the longest command line a session can have.
     base_env = child_environment({}, None, options.extra_env)
-    longest = child_argv(paths, "x" * 64)
-    zygote = Zygote(base_env, SESSION_CWD, sum(len(os.fsencode(a)) + 1 for a in longest) + 64)
+    room = max(
+        sum(len(os.fsencode(arg)) + 1 for arg in child_argv(paths, "x" * 64, config_exists=exists))
+        for exists in (True, False)
+    )
+    zygote = Zygote(base_env, SESSION_CWD, room + 64)
     try:
         await zygote.start()
     except (OSError, ZygoteError) as exc:

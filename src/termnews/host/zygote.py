@@ -49,7 +49,7 @@ ENV_ROOM = 16384  # bytes of environment a session may have beyond the zygote's 
 READY_SECONDS = 60.0  # how long the zygote may take to import everything
 SPAWN_SECONDS = 10.0
 MAX_MESSAGE = 1 << 20
-EXIT_START_FAILED = 127
+START_FAILED_STATUS = 127  # a forked session that could not become one exits so
 RESTART_LIMIT = 3  # deaths within RESTART_WINDOW of starting before giving up on the zygote
 RESTART_WINDOW = 30.0
 # The exit status reported for a session whose zygote died before it: its new parent

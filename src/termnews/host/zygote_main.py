@@ -49,9 +49,9 @@ from typing import Any, NoReturn
 
 from termnews.host.pty import RESET_SIGNALS
 from termnews.host.zygote import (
-    EXIT_START_FAILED,
     MAX_MESSAGE,
     ROOM_VARIABLE,
+    START_FAILED_STATUS,
     argv_block,
     env_block,
 )
@@ -171,7 +171,7 @@ def _fork_session(
         except BaseException as exc:  # nothing may return into the loop
             with contextlib.suppress(Exception):
                 os.write(2, f"termnews could not start: {type(exc).__name__}: {exc}\r\n".encode())
-            os._exit(EXIT_START_FAILED)
+            os._exit(START_FAILED_STATUS)
     return {"id": request_id, "pid": pid}
 
 
