@@ -2,11 +2,13 @@
 
     sudo .venv/bin/python bench/slowlink.py [--rate 1mbit] [--delay 50ms] [--one-way]
 
-Needs root, `ip` and `tc` (iproute2) and netem; without them it prints why and exits 0.
-It makes a network namespace and a veth pair (10.213.N.1 on the host side, .2 inside),
-puts `tc qdisc netem rate RATE delay DELAY` on both ends of the pair (both directions,
-so the round trip is twice DELAY; `--one-way` throttles only the host -> client side,
-where the screen output flows), and removes all of it on exit, Ctrl-C or error.
+Needs root and `ip`/`tc` (iproute2); without them it prints why and exits 0. It makes a
+network namespace and a veth pair (10.213.N.1 on the host side, .2 inside), puts
+`tc qdisc netem rate RATE delay DELAY` on both ends of the pair (both directions, so the
+round trip is twice DELAY; `--one-way` throttles only the host -> client side, where the
+screen output flows), and removes all of it on exit, Ctrl-C or error. A kernel without
+netem (sch_netem) gets the same link from two TUN devices and a delay line in this
+process instead of the veth pair (`--link tun`; `auto` picks netem where it exists).
 
 The sample site, the member and `termnews serve` (listening on the veth address) start
 as in bench/ssh.py, whose helpers this imports. The asyncssh client runs inside the
