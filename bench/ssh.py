@@ -4,7 +4,8 @@
 
 For each N: starts the sample site and `termnews serve` on loopback with a fresh data dir,
 logs N members in at once (asyncssh clients, 100x30 PTYs), opens the first post in every
-session, then presses `n` in all sessions at the same moment, `--presses` times. Prints:
+session, then presses `n` in all sessions at the same moment, `--presses` times (`n` to
+the feed's last post, then `p` back to the first, and so on: every press is a step). Prints:
 
 - memory per session: RSS and PSS of each session's process tree, from /proc (sessions
   are the session zygote's children, or the server's with --no-zygote; the zygote's own
@@ -30,6 +31,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncssh
 
@@ -127,6 +129,21 @@ def _memory_kb(pid: int) -> tuple[int, int]:
     return rss, pss
 
 
+def _faults_and_cpu(pids: list[int]) -> tuple[int, float]:
+    """Minor page faults (a forked session pays a copy-on-write fault for each shared page
+    it first writes) and CPU seconds (user + system) of these processes so far."""
+    faults, ticks = 0, 0
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        faults += int(fields[7])
+        ticks += int(fields[11]) + int(fields[12])
+    return faults, ticks / os.sysconf("SC_CLK_TCK")
+
+
 def _session_memory(parent: int) -> list[tuple[int, int]]:
     """Per session (each child of `parent` with its descendants): total RSS, PSS in kB."""
     result = []
@@ -150,6 +167,8 @@ def _start_server(
     argv = [sys.executable, "-m", "termnews", "serve", "--listen", f"{host}:0"]
     argv += ["--data-dir", str(data_dir), "--config", str(base / "config.toml")]
     argv += ["--max-sessions", str(sessions), "--max-per-member", "1", "--refresh-every", "0"]
+    # Every login comes at once from 127.0.0.1: let them all through the start-up gate.
+    argv += ["--max-startups", str(sessions), "--per-source-startups", str(sessions)]
     if not zygote:
         argv.append("--no-zygote")
     with log.open("wb") as err:
@@ -204,7 +223,7 @@ def _zygote_pid(base: Path) -> int | None:
 
 async def run(
     count: int, presses: int, quiet: float, verbose: bool, zygote: bool
-) -> dict[str, float]:
+) -> dict[str, Any]:
     title = BLOGS[WORDPRESS].title
     with tempfile.TemporaryDirectory(prefix="termnews-bench-ssh-") as tmp, DemoSite() as site:
         base = Path(tmp)
@@ -233,18 +252,34 @@ async def run(
                 print(_strip(bytes(sessions[0].term.output[-4000:]))[-1500:])
             memory = _session_memory(zygote_pid or process.pid)
             zygote_pss = _memory_kb(zygote_pid)[1] if zygote_pid else 0
-            for _ in range(presses):
+            session_pids = _proc_tree(zygote_pid or process.pid)[1:]
+            faults_before, cpu_before = _faults_and_cpu(session_pids)
+            rounds: list[list[float]] = []
+            round_cpu: list[float] = []  # CPU of all sessions in each round, seconds
+            # Every press a real step: `n` to the last post, then `p` back, and so on. (Past
+            # the end, `n` only shows a "Last post" toast, whose slow first mount once
+            # made up most of the p90 and hid the steps' own latency.)
+            found = re.findall(r" 1/(\d+)", _strip(bytes(sessions[0].term.output[-6000:])))
+            posts = max(2, int(found[-1])) if found else 2
+            for number in range(presses):
+                rounds.append([])
+                cpu_start = _faults_and_cpu(session_pids)[1]
                 starts = [len(s.term.output) for s in sessions]
+                key = b"n" if (number // (posts - 1)) % 2 == 0 else b"p"
                 for session in sessions:
                     session.term.arm()
-                    session.chan.write(b"n")
+                    session.chan.write(key)
                 lasts = await asyncio.gather(*(_quiet(s, quiet, s.term.mark) for s in sessions))
+                round_cpu.append(_faults_and_cpu(session_pids)[1] - cpu_start)
                 for session, start, last in zip(sessions, starts, lasts, strict=True):
                     if session.term.first_after is None:
                         continue  # nothing drawn (end of list): not a latency sample
                     session.firsts.append(session.term.first_after - session.term.mark)
+                    rounds[-1].append(session.term.first_after - session.term.mark)
                     session.quiets.append(last - session.term.mark)
                     session.sizes.append(len(session.term.output) - start)
+            faults_after, cpu_after = _faults_and_cpu(session_pids)
+            faults, cpu = faults_after - faults_before, cpu_after - cpu_before
             for session in sessions:
                 session.conn.close()
             await asyncio.gather(*(s.conn.wait_closed() for s in sessions))
@@ -271,6 +306,14 @@ async def run(
         "bytes_per_n": statistics.mean(sizes) if sizes else float("nan"),
         "samples": len(sizes),
         "zygote_pss_mb": zygote_pss / 1024,
+        "faults_per_n": faults / max(1, len(sizes)),
+        "cpu_per_n_ms": cpu * 1000 / max(1, len(sizes)),
+        # Key to first byte, median of each round of presses: a cost paid only by the
+        # first presses (a forked session's copy-on-write faults) shows up front.
+        "first_med_by_round_ms": [
+            round(statistics.median(r) * 1000, 1) if r else float("nan") for r in rounds
+        ],
+        "cpu_by_round_ms": [c * 1000 / count for c in round_cpu],
     }
 
 
@@ -303,6 +346,16 @@ def main() -> None:
             f"  {r['pss_mb']:>8.1f} MB  {r['first_med_ms']:>7.0f}/{r['first_p90_ms']:<6.0f} ms"
             f"  {r['quiet_med_ms']:>7.0f}/{r['quiet_p90_ms']:<6.0f} ms"
             f"  {r['bytes_per_n']:>8.0f}  {r['samples']:>7}  {r['zygote_pss_mb']:>7.1f} MB",
+            flush=True,
+        )
+        load = os.getloadavg()
+        rounds = ", ".join(f"{v:.0f}" for v in r["first_med_by_round_ms"])
+        cpu = ", ".join(f"{v:.0f}" for v in r["cpu_by_round_ms"])
+        print(
+            f"          per n and session: CPU {r['cpu_per_n_ms']:.1f} ms, minor faults"
+            f" {r['faults_per_n']:.0f}; first byte median"
+            f" by round of presses: {rounds} ms; CPU per session by round: {cpu} ms;"
+            f" load {load[0]:.1f} {load[1]:.1f}",
             flush=True,
         )
 

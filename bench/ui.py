@@ -9,6 +9,9 @@ deleted. What is measured:
 1. process start to first frame: `python -m termnews --data-dir DIR` in a real PTY
    (120x40, TERM=xterm-256color, TERMNEWS_NO_AUTO_REFRESH=1), from spawn until a feed
    title and the first article's title have reached the terminal; median of --runs.
+   --refresh-on-start times it again with the refresh on start on (no feed of the cache
+   is due, so it fetches nothing, but its imports, threads and parse workers start);
+   --cold times it once more with the page cache emptied before each start (needs root).
 2. opening the 100k "All" list: in-process with Textual's Pilot, FeedsScreen.load_list("all")
    (from another list) plus processing the messages it caused and the next screen update
    (including turning it into terminal bytes); and the raw service.article_ids(ArticleQuery()).
@@ -189,6 +192,16 @@ class Terminal:
                 raise TimeoutError(f"{text!r} did not appear; last output: {tail!r}")
             self.pump(0.02)
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the child has used so far: unlike the wall time, it
+        hardly moves with the machine's load (Linux only; 0 elsewhere)."""
+        try:
+            stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
+        except OSError:
+            return 0.0
+        fields = stat[stat.rindex(")") + 2 :].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def send(self, data: bytes) -> int:
         mark = len(self.output)
         os.write(self.proc.fd, data)
@@ -253,19 +266,43 @@ def first_titles(data_dir: Path) -> tuple[str, str, int]:
     return feed.display_title[:20], article.title[:30], total
 
 
-def bench_first_frame(data_dir: Path, runs: int, results: Results) -> None:
+def drop_page_cache() -> bool:
+    """Empty the kernel's page cache (needs root), so the next start reads from disk."""
+    os.sync()
+    try:
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+    except OSError:
+        return False
+    return True
+
+
+def bench_first_frame(
+    data_dir: Path,
+    runs: int,
+    results: Results,
+    *,
+    refresh_on_start: bool = False,
+    cold: bool = False,
+) -> None:
     feed_title, article_title, _ = first_titles(data_dir)
     argv = [sys.executable, "-m", "termnews", "--data-dir", str(data_dir)]
     with tempfile.TemporaryDirectory(prefix="tn-bench-home-") as home:
         env = termnews_env(Path(home))
+        if refresh_on_start:  # as a user starts it: the refresh on start runs too
+            del env["TERMNEWS_NO_AUTO_REFRESH"]
         times: list[float] = []
+        cpu: list[float] = []
         lost_keys = 0
         for _ in range(runs):
+            if cold and not drop_page_cache():
+                print("  (a cold page cache needs root: /proc/sys/vm/drop_caches; skipped)")
+                return
             term = Terminal(argv, env)
             try:
                 seen_feed = term.wait_for(feed_title)
                 seen_rows = term.wait_for(article_title)
                 times.append(max(seen_feed, seen_rows) - term.started)
+                cpu.append(term.cpu_seconds())
                 lost_keys += quit_with_q(term, 1)
             finally:
                 term.close()
@@ -276,11 +313,14 @@ def bench_first_frame(data_dir: Path, runs: int, results: Results) -> None:
         subprocess.run([sys.executable, "-c", "pass"], check=True, env=env)
         bare = time.perf_counter() - started
     results.add(
-        "start to first frame (PTY, median)",
+        "start to first frame (PTY, median)"
+        + (", refresh on start" if refresh_on_start else "")
+        + (", cold page cache" if cold else ""),
         ms(median(times)),
         "ms",
         500,
-        f"runs {', '.join(f'{ms(t):.0f}' for t in times)}; q lost {lost_keys}x; "
+        f"runs {', '.join(f'{ms(t):.0f}' for t in times)}; CPU by then {ms(median(cpu)):.0f} "
+        f"ms (median); q lost {lost_keys}x; "
         f"python -c 'import textual.app' {ms(textual_import):.0f} ms, bare python {ms(bare):.0f}",
     )
 
@@ -568,6 +608,16 @@ def main() -> int:
         choices=("start", "list", "reader", "memory"),
         help="run only these parts (repeatable)",
     )
+    parser.add_argument(
+        "--refresh-on-start",
+        action="store_true",
+        help="time the first frame with the refresh on start on (the cache's feeds are not due)",
+    )
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="also time the first frame with the page cache emptied before each start (root)",
+    )
     args = parser.parse_args()
     parts = set(args.only or ("start", "list", "reader", "memory"))
     temporary = args.cache is None
@@ -581,6 +631,12 @@ def main() -> int:
         results = Results()
         if "start" in parts:
             bench_first_frame(data_dir, args.runs, results)
+            if args.refresh_on_start:
+                bench_first_frame(data_dir, args.runs, results, refresh_on_start=True)
+            if args.cold:
+                bench_first_frame(
+                    data_dir, args.runs, results, refresh_on_start=args.refresh_on_start, cold=True
+                )
         if "list" in parts:
             bench_list_and_search(data_dir, args.runs, results)
         if "reader" in parts:

@@ -34,7 +34,7 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[1]
 COLS, ROWS = 120, 40
-WAIT = 20.0  # seconds to wait for one screen; generous for a loaded machine
+WAIT = 45.0  # seconds to wait for one screen; generous for a loaded machine
 
 # Payloads a feed must never get to the terminal; each carries a marker to look for.
 CLEAR = "\x1b[2J"

@@ -221,10 +221,19 @@ def test_table_columns_wrap_then_fall_back_to_rows_when_too_wide() -> None:
     assert all(len(line) <= 30 for line in fallback)
 
 
-def test_images_show_alt_and_are_not_links() -> None:
-    doc = render_html('<p>See <img src="/a.png" alt="a red\nbarn"> and <img src="b.png"></p>', 80)
-    assert plain(doc) == ["See [image: a red barn] and [image]"]
-    assert doc.links == []
+def test_images_show_alt_and_their_address_is_a_numbered_link() -> None:
+    doc = render_html(
+        '<p>See <img src="/a.png" alt="a red\nbarn"> and <img src="b.png"></p>',
+        80,
+        base_url="https://e.org/post/",
+    )
+    assert plain(doc)[0] == "See [image: a red barn][1] and [image][2]"
+    assert [(link.url, link.text) for link in doc.links] == [
+        ("https://e.org/a.png", "image: a red barn"),
+        ("https://e.org/post/b.png", "image"),
+    ]
+    hostile = render_html('<img src="javascript:alert(1)" alt="x">', 80)
+    assert plain(hostile) == ["[image: x]"] and hostile.links == []
     linked = render_html('<a href="https://e.org/big.png"><img src="s.png" alt="thumb"></a>', 80)
     assert plain(linked)[0] == "[image: thumb][1]"
     assert [link.url for link in linked.links] == ["https://e.org/big.png"]
@@ -275,12 +284,12 @@ def test_rule_caption_details() -> None:
         "</figure><details><summary>More</summary><p>hidden text</p></details>"
     )
     doc = render_html(html, 20)
-    assert plain(doc) == [
+    assert body(doc) == [
         "a",
         "",
         "─" * 20,
         "",
-        "[image: Chart]",
+        "[image: Chart][1]",
         "Figure one",
         "",
         "More",

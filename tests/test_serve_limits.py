@@ -188,3 +188,17 @@ async def test_open_mode_reserves_host_names_and_caps_new_members(tmp_path: Path
         assert "churner" not in (host.data_dir / "members").read_text()
     finally:
         sh.stop_server(host)
+
+
+@pytest.mark.e2e
+async def test_the_server_creates_the_cache_before_any_session_can_race_for_it(
+    tmp_path: Path,
+) -> None:
+    # Two sessions starting on a fresh host once raced to create it; one cut off early
+    # left a 0-byte database that every later session refused as damaged.
+    host = _member_host(tmp_path, ["ada"])
+    try:
+        database = host.data_dir / "termnews.db"
+        assert database.exists() and database.stat().st_size > 0
+    finally:
+        sh.stop_server(host)

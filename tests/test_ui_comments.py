@@ -18,6 +18,7 @@ from termnews.screens.comments import CommentsScreen
 from termnews.screens.compose import ComposeScreen
 from termnews.screens.reader import ReaderScreen
 from termnews.service import NewsService
+from tests.support.pilot import wait_until
 
 
 @pytest.fixture
@@ -36,14 +37,6 @@ def service(tmp_path: Path, site: DemoSite) -> Iterator[NewsService]:
     asyncio.run(svc.refresh())
     yield svc
     svc.close()
-
-
-async def wait_until(pilot, condition, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(int(timeout / 0.1)):
-        if condition():
-            return
-        await pilot.pause(0.1)
-    raise AssertionError("condition not met in time")
 
 
 async def open_post(app: TermNewsApp, pilot, article_id: int) -> ReaderScreen:  # type: ignore[no-untyped-def]
@@ -392,3 +385,23 @@ async def test_ctrl_q_quits_from_the_compose_modal_and_keeps_the_draft(
         assert app.return_code == 0
     draft = service.comments.draft(article_id)
     assert draft is not None and "unsent words" in draft.body
+
+
+async def test_a_quit_right_after_sending_does_not_bring_the_draft_back(
+    service: NewsService, site: DemoSite
+) -> None:
+    # A hang-up or ctrl+q while the modal is closing after a send saves open drafts: the
+    # sent comment must not come back as a draft (it would be offered, and sent, again).
+    article_id = threaded_post(service, site)
+    app = TermNewsApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_post(app, pilot, article_id)
+        await pilot.press("C")
+        await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        compose = app.screen
+        await pilot.press(*"Sent once, and only once")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ComposeScreen))
+        assert service.comments.draft(article_id) is None
+        compose.save_draft()  # what save_open_drafts does if the modal is still stacked
+        assert service.comments.draft(article_id) is None

@@ -18,6 +18,7 @@ from termnews.screens.reader import ReaderScreen
 from termnews.service import NewsService
 from tests.support.discussions import DiscussionServer, Reply
 from tests.support.feedserver import FeedServer, make_rss
+from tests.support.pilot import wait_until
 
 THREAD = [
     Reply("101", "ada", "<p>First!</p>", None, 1_700_000_100),
@@ -51,14 +52,6 @@ def service(tmp_path: Path, discussions: DiscussionServer) -> Iterator[NewsServi
         asyncio.run(svc.refresh())
         yield svc
         svc.close()
-
-
-async def wait_until(pilot, condition, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(int(timeout / 0.1)):
-        if condition():
-            return
-        await pilot.pause(0.1)
-    raise AssertionError("condition not met in time")
 
 
 async def test_three_outside_sources_in_one_pane(

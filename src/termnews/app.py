@@ -58,7 +58,10 @@ def stylesheet_path() -> Path:
 
 
 # What a restricted (served) session may not do: each writes files or runs something.
-RESTRICTED_ACTIONS = frozenset({"screenshot", "suspend_process", "simulate_key", "open_url"})
+_READER_OUT = ("play_attachment", "save_post", "pipe_post")  # the reader's player, files, pipes
+RESTRICTED_ACTIONS = frozenset(
+    ("screenshot", "suspend_process", "simulate_key", "open_url", *_READER_OUT)
+)
 RESTRICTED_COMMANDS = frozenset({"Screenshot", "Save screenshot", "Suspend"})
 
 
@@ -81,8 +84,6 @@ class TermNewsApp(DiffOutputApp[int]):
         self.service = service
         # A served session (or `--as`): nothing may touch the filesystem or run a program.
         self.restricted = service.restricted or bool(os.environ.get("TERMNEWS_SERVED"))
-        if not self.restricted:  # hosted sessions never fetch: the host does
-            service.prepare_workers()  # while stdio is still the terminal's
         # The welcome screen offers the sample site only when a front door can open it
         # (in a throwaway data dir, after this app exits): see `run_app`.
         self.offer_sample_site = offer_sample_site and not self.restricted
@@ -113,15 +114,19 @@ class TermNewsApp(DiffOutputApp[int]):
             self.theme = theme
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         if self.service.feeds():
-            self.show_feeds(refresh=self._auto_refresh_enabled())
+            self.show_feeds()
+            if self._auto_refresh_enabled():
+                # Once the feed list is on screen: the refresh's imports (httpx), threads
+                # and parse workers would otherwise hold up the first frame.
+                self.call_after_refresh(self.start_refresh, None, due_only=True)
         else:
             from termnews.screens.welcome import WelcomeScreen
 
             self.push_screen(WelcomeScreen())
-        drafts = self.service.comments.drafts()
+        drafts = self.service.drafts_waiting()
         if drafts:
             self.tell(
-                f"You have {len(drafts)} unsent comment draft{'s' if len(drafts) > 1 else ''}: "
+                f"You have {drafts} unsent comment draft{'s' if drafts > 1 else ''}: "
                 "press D to see them."
             )
         if self.service.pending_index():
@@ -141,6 +146,10 @@ class TermNewsApp(DiffOutputApp[int]):
         path = self.service.settings.path
         if path is not None and not path.exists() and path != default_config_file():
             problems.append(f"{path} does not exist; using the default settings")
+        if not keymap and not self.service.settings.keys:
+            # Nothing remapped: skip importing every screen (the comments stack with them)
+            # before the first frame; the defaults' own clashes are a test's business.
+            return problems
         places = binding_places()
         known = {b.id for _where, bindings in places for b in bindings if b.id}
         for binding_id in self.service.settings.keys:
@@ -539,6 +548,8 @@ class TermNewsApp(DiffOutputApp[int]):
         if feeds is not None:
             for title, help_text, action in screen_actions:
                 yield SystemCommand(title, help_text, getattr(feeds, f"action_{action}"))
+        for title, help_text, action in getattr(screen, "PALETTE", ()):
+            yield SystemCommand(title, help_text, partial(screen.run_action, action))
 
 
 def _bindings(items: Iterable[Any]) -> list[Binding]:

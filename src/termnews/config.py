@@ -6,13 +6,16 @@ import os
 import re
 import shlex
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
 from termnews.errors import TermnewsError
+
+if TYPE_CHECKING:
+    from termnews.filters import KillRule, SavedSearch
 
 APP_NAME = "termnews"
 
@@ -66,6 +69,26 @@ OPTIONS: tuple[Option, ...] = (
         "",
         "Command to open links (URL appended); empty uses the system browser, "
         "or OSC 52 copy over SSH.",
+    ),
+    Option(
+        "general",
+        "player",
+        "",
+        "Command that plays a post's attachments (E in the reader; URLs appended); empty "
+        "uses mpv when it is installed.",
+    ),
+    Option(
+        "general",
+        "save_dir",
+        "",
+        "Directory S in the reader saves posts to; empty uses your Downloads directory.",
+    ),
+    Option("general", "save_format", "markdown", 'How posts are saved: "markdown" or "text".'),
+    Option(
+        "general",
+        "pipe_command",
+        "",
+        "Command | in the reader pipes the post to (U: its address), on standard input.",
     ),
     Option(
         "general",
@@ -156,7 +179,10 @@ KEYMAPS: dict[str, dict[str, str]] = {
 
 # Free-form tables: [keys] binding_id = "key,key"; [wordpress."host"] user/app_password;
 # [intervals] "feed url" = minutes. [discussions] has its own reader (a list and a sub-table).
-FREE_SECTIONS = {"keys", "wordpress", "intervals", "discussions"}
+# [full_article] "feed url" = true: fetch the post's page for its full article on open.
+FREE_SECTIONS = {"keys", "wordpress", "intervals", "discussions", "full_article"}
+# Arrays of tables: [[search]] (saved searches) and [[kill]] (the killfile), filters.py.
+LIST_SECTIONS = {"search", "kill"}
 
 
 @dataclass(slots=True)
@@ -200,6 +226,10 @@ class Settings:
     theme: str = "textual-dark"
     keymap: str = "default"
     browser: str = ""
+    player: str = ""
+    save_dir: str = ""
+    save_format: str = "markdown"
+    pipe_command: str = ""
     ansi_colors: bool = False
     diff_output: bool = True
     timeout: float = 20.0
@@ -212,6 +242,9 @@ class Settings:
     keys: dict[str, str] = field(default_factory=dict)
     wordpress: dict[str, WordPressLogin] = field(default_factory=dict)
     intervals: dict[str, int] = field(default_factory=dict)
+    full_article: dict[str, bool] = field(default_factory=dict)
+    searches: list[SavedSearch] = field(default_factory=list)
+    kills: list[KillRule] = field(default_factory=list)
     discussions: DiscussionSettings = field(default_factory=DiscussionSettings)
     path: Path | None = None
 
@@ -297,8 +330,10 @@ def load_settings(path: Path) -> Settings:
         return f"{path}, line {line}" if line else str(path)
 
     known = {(o.section, o.key): o for o in OPTIONS}
-    sections = {o.section for o in OPTIONS} | FREE_SECTIONS
+    sections = {o.section for o in OPTIONS} | FREE_SECTIONS | LIST_SECTIONS
     for section, table in data.items():
+        if section in LIST_SECTIONS:
+            continue  # [[search]] and [[kill]]: read below
         if section not in sections:
             raise ConfigError(
                 f"{where(section, section)}: unknown section [{section}] "
@@ -332,6 +367,11 @@ def load_settings(path: Path) -> Settings:
             f"{where('general', 'keymap')}: general.keymap must be one of "
             f"{', '.join(repr(k) for k in KEYMAPS)}, got {settings.keymap!r}"
         )
+    if settings.save_format not in ("markdown", "text"):
+        raise ConfigError(
+            f"{where('general', 'save_format')}: general.save_format must be "
+            f'"markdown" or "text", got {settings.save_format!r}'
+        )
     for binding_id, keys in data.get("keys", {}).items():
         if not isinstance(keys, str) or not keys.strip():
             raise ConfigError(
@@ -353,8 +393,56 @@ def load_settings(path: Path) -> Settings:
         if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 0:
             raise ConfigError(f"{where('intervals', url)}: intervals must be whole minutes")
         settings.intervals[url] = minutes
+    for url, on in data.get("full_article", {}).items():
+        if not isinstance(on, bool):
+            raise ConfigError(
+                f"{where('full_article', url)}: full_article entries are true or false "
+                '("feed url" = true fetches full articles on open)'
+            )
+        settings.full_article[url] = on
     _load_discussions(data.get("discussions", {}), settings.discussions, where, path)
+    _load_filters(data, settings, text, path)
     return settings
+
+
+def _nth_table_line(text: str, section: str, n: int) -> int | None:
+    """The line of the n-th (0-based) `[[section]]` header."""
+    found = [i for i, line in enumerate(text.splitlines(), 1) if line.strip() == f"[[{section}]]"]
+    return found[n] if n < len(found) else None
+
+
+def _load_filters(data: dict[str, Any], settings: Settings, text: str, path: Path) -> None:
+    """[[search]] name/query tables and [[kill]] rules (filters.py)."""
+    from termnews.filters import QueryError, SavedSearch, kill_rule, parse_query
+
+    for section in LIST_SECTIONS:
+        tables = data.get(section, [])
+        if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+            raise ConfigError(f"{path}: write [{section}] entries as [[{section}]] tables")
+    names: set[str] = set()
+    for n, table in enumerate(data.get("search", [])):
+        line = _nth_table_line(text, "search", n)
+        where = f"{path}, line {line}" if line else str(path)
+        name, query = table.get("name"), table.get("query")
+        if not isinstance(name, str) or not name.strip() or not isinstance(query, str):
+            raise ConfigError(f'{where}: [[search]] needs name = "..." and query = "..."')
+        if set(table) - {"name", "query"}:
+            raise ConfigError(f"{where}: [[search]] takes only name and query")
+        if name in names:
+            raise ConfigError(f"{where}: two saved searches are named {name!r}")
+        names.add(name)
+        try:
+            parsed = parse_query(query)
+        except QueryError as exc:
+            raise ConfigError(f"{where}: search {name!r}: {exc}") from None
+        settings.searches.append(SavedSearch(name, query, replace(parsed, name=name)))
+    for n, table in enumerate(data.get("kill", [])):
+        line = _nth_table_line(text, "kill", n)
+        where = f"{path}, line {line}" if line else str(path)
+        try:
+            settings.kills.append(kill_rule(table))
+        except QueryError as exc:
+            raise ConfigError(f"{where}: [[kill]] rule: {exc}") from None
 
 
 def _load_discussions(

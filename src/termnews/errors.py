@@ -7,8 +7,16 @@ that are bugs stay ordinary exceptions. This module imports nothing of termnews.
 
 from __future__ import annotations
 
-__all__ = ["TermnewsError"]
+__all__ = ["FullArticleError", "PlayerError", "TermnewsError"]
 
 
 class TermnewsError(Exception):
     """An error whose message is meant for the user, one line, no traceback."""
+
+
+class FullArticleError(TermnewsError):
+    """The full article could not be had; the message says why, in one line."""
+
+
+class PlayerError(TermnewsError):
+    """No player, or it would not start; the message says what to set."""

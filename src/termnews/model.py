@@ -140,6 +140,8 @@ class ArticleDetail:
     comments: CommentMeta
     read: bool
     starred: bool
+    extracted: str | None = None  # the article extracted from the post's page (fullarticle)
+    enclosures: list[Enclosure] = field(default_factory=list)
 
     @property
     def body_html(self) -> str:
@@ -199,9 +201,17 @@ class ArticleQuery:
     unread_only: bool = False
     starred_only: bool = False
     search: str | None = None
+    # Saved searches (filters.py) add these:
+    feed_name: str | None = None  # the feed's title or URL contains it
+    author: str | None = None  # the author contains it
+    since: float | None = None  # published (or first seen) at or after
+    before: float | None = None  # published (or first seen) before
+    name: str | None = None  # the saved search's name, shown as the list's label
 
     @property
     def label(self) -> str:
+        if self.name:
+            return self.name
         if self.search:
             return f"Search: {self.search}"
         if self.starred_only:

@@ -21,13 +21,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import partial
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from termnews.config import Settings
-from termnews.feeds.fetch import Fetcher
 from termnews.feeds.parse import FeedParseError, ParsePool
+from termnews.filters import apply_kills
 from termnews.model import FeedValidators, FetchStatus, backoff
 from termnews.store import FeedRemoved, Store, StoreError
+
+if TYPE_CHECKING:
+    from termnews.feeds.fetch import Fetcher  # httpx: loaded by the first refresh, not at start
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -162,6 +165,8 @@ class Refresher:
 
     def fetcher(self) -> Fetcher:
         """A fetcher with the settings' timeouts, size cap and concurrency limits."""
+        from termnews.feeds.fetch import Fetcher
+
         s = self.settings
         return Fetcher(
             timeout=s.timeout,
@@ -315,6 +320,11 @@ class Refresher:
             report.error = str(exc)
             await self._failed(db, feed_id, url, report.error)
             return
+        kill_read: list[str] = []
+        if self.settings.kills:  # the killfile: hidden posts are never stored
+            parsed.entries, kill_read = apply_kills(
+                self.settings.kills, parsed.entries, parsed.title or info.title, url
+            )
         counts = await db(
             Store.store_feed,
             feed_id,
@@ -324,6 +334,8 @@ class Refresher:
             body_hash=body_hash,
             next_fetch=next_fetch,
         )
+        if kill_read:
+            await db(Store.mark_new_read, feed_id, kill_read)
         report.new, report.updated = counts.new, counts.updated
         report.outcome = RefreshOutcome.NEW
         if parsed.title:

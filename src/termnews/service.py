@@ -12,16 +12,17 @@ import time
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from termnews.comments import CommentService, OutboxItem, PostOutcome
 from termnews.config import Paths, Settings
-from termnews.errors import TermnewsError
-from termnews.feeds.discover import DiscoveredFeed, DiscoveryError, discover_feeds
+from termnews.errors import FullArticleError, PlayerError, TermnewsError
 from termnews.feeds.opml import SubscriptionList, parse_subscriptions, to_opml
 from termnews.feeds.parse import ParsePool, start_helpers
 from termnews.model import Article, ArticleDetail, ArticleQuery, Feed, Identity
+from termnews.postout import PostOutError, file_name, pipe, post_text, save
 from termnews.refresh import (
     Delivery,
     FeedRefresh,
@@ -30,16 +31,25 @@ from termnews.refresh import (
     RefreshOutcome,
     RefreshReport,
 )
-from termnews.render import RenderedDocument, render_html
 from termnews.sanitize import clean_line
 from termnews.store import SearchCancelled, Store, StoreError
+
+if TYPE_CHECKING:
+    # Loaded on first use, not at start: the comment backends, discovery (httpx) and the
+    # HTML renderer are not needed for the first frame (see tests/test_startup.py).
+    from termnews.comments import CommentService, OutboxItem
+    from termnews.feeds.discover import DiscoveredFeed
+    from termnews.render import RenderedDocument
 
 # The refresh types are part of this facade: the UI and the CLI import them from here.
 __all__ = [
     "HOSTED_FEEDS",
     "Delivery",
     "FeedRefresh",
+    "FullArticleError",
     "NewsService",
+    "PlayerError",
+    "PostOutError",
     "ProgressCallback",
     "RefreshOutcome",
     "RefreshReport",
@@ -71,19 +81,25 @@ class NewsService:
         self.identity = identity or Identity()
         self.restricted = restricted
         self.data_dir = data_dir
-        self._render_cache: OrderedDict[tuple[int, int], RenderedDocument] = OrderedDict()
+        self._render_cache: OrderedDict[tuple[int, int, bool], RenderedDocument] = OrderedDict()
         self.refresher = Refresher(store, settings)
         self.on_problem: Callable[[str], None] | None = None  # the UI shows these
         self._search_store: Store | None = None
         self._search_lock = threading.Lock()
         self._search_generation = 0
         self.save_problem: str | None = None
-        self.comments = CommentService(
-            store,
-            settings,
+
+    @cached_property
+    def comments(self) -> CommentService:
+        """The comment backends, built (and imported) the first time they are needed."""
+        from termnews.comments import CommentService
+
+        return CommentService(
+            self.store,
+            self.settings,
             self.identity,
-            restricted=restricted,
-            data_dir=data_dir,
+            restricted=self.restricted,
+            data_dir=self.data_dir,
         )
 
     @classmethod
@@ -120,7 +136,8 @@ class NewsService:
         self.store.close()
 
     def prepare_workers(self) -> None:
-        """Ready the parse workers' helpers before a UI replaces stdio (see start_helpers)."""
+        """Start the parse workers' helper processes now (the pool also starts them on
+        first use, from any thread: see start_helpers)."""
         try:
             start_helpers()
         except Exception:  # the first parse reports a pool that cannot start, per feed
@@ -162,6 +179,8 @@ class NewsService:
             return self.store.feed(existing.id) or existing
         title = None
         if discover:
+            from termnews.feeds.discover import DiscoveryError, discover_feeds
+
             async with self.refresher.fetcher() as fetcher:
                 try:
                     found = await discover_feeds(fetcher, url)
@@ -174,6 +193,8 @@ class NewsService:
     async def find_feeds(self, url: str) -> list[DiscoveredFeed]:
         """The feeds a site's page (or a feed URL) advertises, main feeds first."""
         self._operator_only()
+        from termnews.feeds.discover import DiscoveryError, discover_feeds
+
         async with self.refresher.fetcher() as fetcher:
             try:
                 return await discover_feeds(fetcher, url.strip())
@@ -234,6 +255,8 @@ class NewsService:
 
     async def _retry_outbox(self) -> list[Delivery]:
         """Comments that failed to deliver go out again with each refresh (when due)."""
+        from termnews.comments import PostOutcome
+
         try:
             results = await self.comments.retry_outbox()
         except Exception as exc:  # a refresh must not fail because the outbox could not be sent
@@ -252,6 +275,11 @@ class NewsService:
     def data_version(self) -> int:
         """Moves when another process (a cron refresh, the host's scheduler) wrote."""
         return self.store.data_version()
+
+    def drafts_waiting(self) -> int:
+        """How many unsent comment drafts this identity has (asked at start, so it needs
+        no comment backend)."""
+        return len(self.store.drafts(self.identity.name))
 
     def pending_index(self) -> int:
         return self.store.pending_index()
@@ -295,6 +323,68 @@ class NewsService:
     def article(self, article_id: int) -> ArticleDetail | None:
         return self.store.article(article_id)
 
+    def full_article_on_open(self, article: ArticleDetail) -> bool:
+        """The feed is set ([full_article]) to fetch the full article when a post opens."""
+        return self.settings.full_article.get(article.feed_url, False)
+
+    async def fetch_full_article(self, article_id: int) -> ArticleDetail:
+        """Fetch the post's page, extract its article (in the parse pool) and keep it.
+
+        Raises FullArticleError (ServiceError for a post without a page) with one line."""
+        article = self.store.article(article_id)
+        if article is None:
+            raise ServiceError("That post is gone (its feed was removed).")
+        if not article.link:
+            raise ServiceError("This post has no page of its own to fetch.")
+        settings = self.settings
+        from termnews.fullarticle import fetch_page
+        from termnews.http import host_label, make_client
+
+        async with make_client(settings.timeout) as client:
+            page, final_url = await fetch_page(client, article.link, settings.max_feed_mb << 20)
+        html = await self.pool.extract(page, final_url)
+        if html is None:
+            raise FullArticleError(f"found no article on the post's page ({host_label(final_url)})")
+        self._saving(lambda: self.store.set_extracted(article_id, html))
+        article.extracted = html
+        for key in [k for k in self._render_cache if k[0] == article_id]:
+            del self._render_cache[key]
+        return article
+
+    def play_attachments(self, article: ArticleDetail) -> list[str]:
+        """Start the player on the post's enclosures (never on a host: it runs a program)."""
+        if self.restricted:
+            raise ServiceError("Not available on this host.")
+        from termnews.attachments import play
+
+        return play(self.settings.player, article.enclosures)
+
+    def save_post(self, article: ArticleDetail, *, extracted: bool = False) -> Path:
+        """Save the post (the full article when shown) to general.save_dir; never on a host."""
+        if self.restricted:
+            raise ServiceError("Not available on this host.")
+        fmt = self.settings.save_format
+        body = article.extracted if extracted and article.extracted else None
+        text = post_text(article, fmt, body_html=body)
+        import platformdirs
+
+        where = self.settings.save_dir or platformdirs.user_downloads_dir()
+        return save(text, Path(where).expanduser(), file_name(article, fmt))
+
+    def pipe_post(self, article: ArticleDetail, *, url_only: bool, extracted: bool = False) -> None:
+        """Pipe the post as text (or only its address) to general.pipe_command (blocking:
+        call it from a worker thread); never on a host."""
+        if self.restricted:
+            raise ServiceError("Not available on this host.")
+        if url_only:
+            if not article.link:
+                raise ServiceError("This post has no address of its own.")
+            text = clean_line(article.link, 2000) + "\n"
+        else:
+            body = article.extracted if extracted and article.extracted else None
+            text = post_text(article, self.settings.save_format, body_html=body)
+        pipe(self.settings.pipe_command, text)
+
     # Read state, stars and preferences are saved as the user reads. When they cannot be
     # (a full disk, a read-only or damaged file) reading goes on: the reason is told once
     # through `on_problem` and kept in `save_problem` until a save works again.
@@ -320,6 +410,17 @@ class NewsService:
     def set_starred(self, article_id: int, starred: bool) -> None:
         self._saving(lambda: self.store.set_starred(article_id, starred))
 
+    def saved_searches(self) -> list[tuple[ArticleQuery, int]]:
+        """The settings' [[search]] lists with their unread counts, for the feed list."""
+        out = []
+        for saved in self.settings.searches:
+            try:
+                unread = self.store.count(replace(saved.query, unread_only=True))
+            except StoreError:
+                unread = 0
+            out.append((saved.query, unread))
+        return out
+
     def unread_total(self) -> int:
         return self.store.unread_total()
 
@@ -332,16 +433,25 @@ class NewsService:
         self, html: str, width: int, base_url: str | None = None
     ) -> RenderedDocument:
         """A comment body (or any HTML fragment) as terminal lines."""
+        from termnews.render import render_html
+
         return render_html(html, width, base_url=base_url)
 
-    def render(self, article: ArticleDetail, width: int) -> RenderedDocument:
-        """The post as terminal lines at `width`; recent renders are kept."""
-        key = (article.id, width)
+    def render(
+        self, article: ArticleDetail, width: int, *, extracted: bool = False
+    ) -> RenderedDocument:
+        """The post as terminal lines at `width` (the extracted full article when asked and
+        there is one); recent renders are kept."""
+        extracted = extracted and bool(article.extracted)
+        key = (article.id, width, extracted)
         cached = self._render_cache.get(key)
         if cached is not None:
             self._render_cache.move_to_end(key)
             return cached
-        document = render_html(article.body_html, width, base_url=article.link)
+        from termnews.render import render_html
+
+        html = (article.extracted or "") if extracted else article.body_html
+        document = render_html(html, width, base_url=article.link)
         self._render_cache[key] = document
         while len(self._render_cache) > 16:
             self._render_cache.popitem(last=False)

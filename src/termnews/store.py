@@ -32,6 +32,7 @@ from termnews.model import (
     CommentMeta,
     CommentStatus,
     Draft,
+    Enclosure,
     Feed,
     FeedValidators,
     OutboxRow,
@@ -172,6 +173,25 @@ MIGRATIONS: list[str] = [
     # 2 -> 3: a title the user chose (newsboat's "~Title") is kept over the feed's own.
     """
     ALTER TABLE feeds ADD COLUMN title_locked INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 3 -> 4: a post's article as extracted from its own page (the full article of a feed
+    # that carries only summaries), kept so it is fetched once; searched with the content.
+    """
+    ALTER TABLE articles ADD COLUMN extracted TEXT;
+    ALTER TABLE articles ADD COLUMN extracted_at REAL;
+    """,
+    # 4 -> 5: files attached to posts (podcast episodes, videos), in the feed's order.
+    """
+    CREATE TABLE enclosures (
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        url TEXT NOT NULL,
+        type TEXT,
+        length INTEGER,
+        duration REAL,
+        title TEXT,
+        PRIMARY KEY (article_id, position)
+    ) WITHOUT ROWID;
     """,
 ]
 
@@ -666,8 +686,12 @@ class Store:
                         ),
                     )
                     new += 1
+                    if entry.enclosures:
+                        self._put_enclosures(self._last_id(), entry.enclosures, replace=False)
                     continue
                 article_id, old_hash, old_meta = old
+                if entry.enclosures or old_hash != digest:
+                    self._put_enclosures(article_id, entry.enclosures, replace=True)
                 if old_hash != digest:
                     self._fts_delete([article_id])  # re-indexed later, with the new text
                     self.db.execute(
@@ -698,6 +722,34 @@ class Store:
                     )
         return StoredCounts(new, updated)
 
+    def _last_id(self) -> int:
+        return int(self.db.execute("SELECT last_insert_rowid()").fetchone()[0])
+
+    def _put_enclosures(
+        self, article_id: int, enclosures: Sequence[Enclosure], *, replace: bool
+    ) -> None:
+        if replace:
+            self.db.execute("DELETE FROM enclosures WHERE article_id = ?", (article_id,))
+        self.db.executemany(
+            "INSERT INTO enclosures (article_id, position, url, type, length, duration, title) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (article_id, n, e.url, e.type, e.length, e.duration, e.title)
+                for n, e in enumerate(enclosures)
+            ],
+        )
+
+    def enclosures(self, article_id: int) -> list[Enclosure]:
+        """The files attached to a post, in the feed's order."""
+        return [
+            Enclosure(row[0], row[1], row[2], row[3], row[4])
+            for row in self.db.execute(
+                "SELECT url, type, length, duration, title FROM enclosures "
+                "WHERE article_id = ? ORDER BY position",
+                (article_id,),
+            )
+        ]
+
     def pending_index(self) -> int:
         """How many articles are not in the search index yet."""
         return int(self.db.execute("SELECT COUNT(*) FROM articles WHERE indexed = 0").fetchone()[0])
@@ -713,7 +765,7 @@ class Store:
         while True:
             with self.transaction():
                 rows = self.db.execute(
-                    "SELECT id, title, author, summary, content FROM articles "
+                    "SELECT id, title, author, summary, content, extracted FROM articles "
                     "WHERE indexed = 0 LIMIT ?",
                     (batch,),
                 ).fetchall()
@@ -734,7 +786,8 @@ class Store:
         # so they are recomputed from the article row before it changes.
         for article_id in article_ids:
             row = self.db.execute(
-                "SELECT title, author, summary, content FROM articles WHERE id = ? AND indexed = 1",
+                "SELECT title, author, summary, content, extracted FROM articles "
+                "WHERE id = ? AND indexed = 1",
                 (article_id,),
             ).fetchone()
             if row is None:
@@ -772,6 +825,21 @@ class Store:
         if query.search:
             clauses.append("a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
             params.append(fts_query(query.search))
+        if query.feed_name is not None:
+            clauses.append(
+                "a.feed_id IN (SELECT id FROM feeds WHERE instr(lower(COALESCE(title, '')), ?) "
+                "OR instr(lower(url), ?))"
+            )
+            params += [query.feed_name.lower()] * 2
+        if query.author is not None:
+            clauses.append("instr(lower(COALESCE(a.author, '')), ?)")
+            params.append(query.author.lower())
+        if query.since is not None:
+            clauses.append("a.sort_key >= ?")
+            params.append(query.since)
+        if query.before is not None:
+            clauses.append("a.sort_key < ?")
+            params.append(query.before)
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def _list_sql(self, query: ArticleQuery) -> tuple[str, list[object]]:
@@ -890,7 +958,37 @@ class Store:
             ),
             read=bool(row["is_read"]),
             starred=bool(row["is_starred"]),
+            extracted=row["extracted"],
+            enclosures=self.enclosures(article_id),
         )
+
+    def set_extracted(self, article_id: int, html: str) -> None:
+        """Keep the article extracted from the post's page; it is searched from now on."""
+        with self.transaction():
+            self._fts_delete([article_id])  # re-indexed with the new text (index_pending)
+            self.db.execute(
+                "UPDATE articles SET extracted = ?, extracted_at = ?, indexed = 0 WHERE id = ?",
+                (html, time.time(), article_id),
+            )
+
+    def count(self, query: ArticleQuery) -> int:
+        """How many articles a list holds (a saved search's unread count)."""
+        if query.search:
+            with suppress(StoreFull, StoreDamaged, StoreReadOnly):
+                self.index_pending()
+        where, params = self._where(query)
+        return int(self.db.execute(f"SELECT COUNT(*) FROM articles a{where}", params).fetchone()[0])
+
+    def mark_new_read(self, feed_id: int, guids: Sequence[str]) -> None:
+        """The killfile's "read": posts nobody has touched yet become read (a post someone
+        marked unread again stays unread)."""
+        now = time.time()
+        with self.transaction():
+            self.db.executemany(
+                "INSERT OR IGNORE INTO article_state (identity, article_id, read, changed) "
+                "SELECT ?, id, 1, ? FROM articles WHERE feed_id = ? AND guid = ?",
+                [(self.identity, now, feed_id, guid) for guid in guids],
+            )
 
     def set_read(self, article_ids: Sequence[int], read: bool) -> None:
         now = time.time()
@@ -1193,9 +1291,17 @@ def _outbox_row(row: sqlite3.Row) -> OutboxRow:
 
 
 def _fts_values(
-    article_id: int, title: str, author: str | None, summary: str | None, content: str | None
+    article_id: int,
+    title: str,
+    author: str | None,
+    summary: str | None,
+    content: str | None,
+    extracted: str | None = None,
 ) -> tuple[int, str, str, str, str]:
-    return article_id, title, author or "", _strip_tags(summary), _strip_tags(content)
+    body = _strip_tags(content)
+    if extracted:  # the full article joins the content column: one index, one query
+        body = f"{body} {_strip_tags(extracted)}"
+    return article_id, title, author or "", _strip_tags(summary), body
 
 
 def _split_sql(script: str) -> list[str]:

@@ -71,7 +71,7 @@ class Terminal:
     def screen(self) -> str:
         return "\n".join(self.screen_model.display)
 
-    def wait_for(self, text: str, timeout: float = 20.0) -> str:
+    def wait_for(self, text: str, timeout: float = 45.0) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.pump()
@@ -90,6 +90,7 @@ class Terminal:
             "escape": "\x1b",
             "ctrl+s": "\x13",
             "ctrl+e": "\x05",
+            "ctrl+q": "\x11",
             "up": "\x1b[A",
             "down": "\x1b[B",
         }
@@ -104,7 +105,7 @@ class Terminal:
     def signal(self, signum: int = signal.SIGHUP) -> None:
         self.child.kill(signum)
 
-    def wait_exit(self, timeout: float = 15.0) -> int:
+    def wait_exit(self, timeout: float = 30.0) -> int:
         deadline = time.monotonic() + timeout
         while self.child.isalive() and time.monotonic() < deadline:
             self.pump()

@@ -9,6 +9,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from termnews.cli.common import (
     EXIT_FAILED,
@@ -21,11 +22,13 @@ from termnews.cli.common import (
     paths_of,
 )
 from termnews.config import default_config_text, load_settings
-from termnews.feeds.discover import DiscoveredFeed
 from termnews.feeds.opml import VIRTUAL_FEEDS
 from termnews.model import Feed
 from termnews.sanitize import clean_line
 from termnews.service import FeedRefresh, NewsService, RefreshOutcome, RefreshReport
+
+if TYPE_CHECKING:
+    from termnews.feeds.discover import DiscoveredFeed  # discovery (httpx) loads on `add`
 
 
 def register(sub: Subcommands) -> None:

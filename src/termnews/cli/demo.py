@@ -17,8 +17,6 @@ from termnews.cli.common import (
     open_service,
     run_app,
 )
-from termnews.demo.server import _FAULT_OPTIONS as FAULT_OPTIONS
-from termnews.demo.server import _SITE_OPTIONS as SITE_OPTIONS
 
 
 def register(sub: Subcommands) -> None:
@@ -33,6 +31,7 @@ def register(sub: Subcommands) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from termnews.demo import DemoSite, serve_forever
+    from termnews.demo.server import _FAULT_OPTIONS as FAULT_OPTIONS
 
     options = site_options(args)
     if args.serve_only:
@@ -185,6 +184,10 @@ def add_site_arguments(parser: argparse.ArgumentParser) -> None:
 
 def site_options(args: argparse.Namespace) -> dict[str, Any]:
     """serve_forever's keyword options from arguments parsed with add_site_arguments."""
+    # The sample site loads only for the commands that run it, not for every start.
+    from termnews.demo.server import _FAULT_OPTIONS as FAULT_OPTIONS
+    from termnews.demo.server import _SITE_OPTIONS as SITE_OPTIONS
+
     options = {name: getattr(args, name) for name in (*SITE_OPTIONS, *FAULT_OPTIONS)}
     options["app_passwords"] = dict(options["app_passwords"] or [])
     return options

@@ -144,7 +144,12 @@ class MemberServer(asyncssh.SSHServer):
         fingerprint = key.get_fingerprint()
         if self.hub.options.open_mode:
             text = key.export_public_key("openssh").decode("ascii")
-            caller.member, caller.pending_key = None, parse_public_key(text, "the client's key")
+            try:
+                pending = parse_public_key(text, "the client's key")
+            except MemberError as exc:  # a certificate or an odd key: never a member
+                log.warning("refused %s: %s", caller.peer, exc)
+                return False
+            caller.member, caller.pending_key = None, pending
             return True
         self._unknown.append(fingerprint)
         return False
@@ -248,9 +253,18 @@ async def _start_zygote(paths: Paths, options: ServeOptions) -> Zygote | None:
     return zygote
 
 
+def _prepare_cache(paths: Paths) -> None:
+    """Create (or migrate) the shared database before any session starts: otherwise the
+    first sessions race to create it, and one cut off early leaves an empty file behind."""
+    from termnews.service import NewsService
+
+    NewsService.open(paths, load_settings(paths.config_file)).close()
+
+
 async def run_server(paths: Paths, options: ServeOptions) -> int:
     """Serve until SIGTERM/SIGINT (or SIGHUP, unless it was ignored at start)."""
     host_key = load_or_create_host_key(paths.data_dir / HOST_KEY_FILE)
+    _prepare_cache(paths)
     hub = Hub(paths, options)
     for problem in read_members(hub.book.path)[1]:
         log.warning("%s", problem)

@@ -472,9 +472,20 @@ class _Parser(HTMLParser):
             if self._containers[index].kind == "quote" and kind != "quote":
                 return  # never close across a blockquote boundary
 
-    def _image(self, attrs: list[tuple[str, str | None]]) -> None:
-        alt = clean_line(dict(attrs).get("alt"), 200)
+    def _image_text(self, attrs: list[tuple[str, str | None]]) -> str:
+        """Shows as "[image: alt][N]": the image's address is a numbered link, so the link list
+        (and a digit key) reaches it."""
+        values = dict(attrs)
+        alt = clean_line(values.get("alt"), 200)
         text = f"[image: {alt}]" if alt else "[image]"
+        url = self._resolve(values.get("src"))
+        linked = any(entry.tag == "a" and entry.url for entry in self._open)
+        if url is not None and not linked:  # a linked thumbnail: the link is what counts
+            text += f"[{self._link_number(url, text[1:-1])}]"
+        return text
+
+    def _image(self, attrs: list[tuple[str, str | None]]) -> None:
+        text = self._image_text(attrs)
         sink = self._sink
         if not sink.space and sink.length:
             sink.add_literal(" ")
@@ -489,8 +500,7 @@ class _Parser(HTMLParser):
         elif tag == "a":
             self._open_link(attrs)
         elif tag == "img":
-            alt = clean_line(dict(attrs).get("alt"), 200)
-            self._pre.append(f"[image: {alt}]" if alt else "[image]")
+            self._pre.append(self._image_text(attrs))
 
     def _pre_endtag(self, tag: str) -> None:
         assert self._pre is not None

@@ -76,6 +76,9 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
         self.reply_to = reply_to
         self._save_timer: Timer | None = None
         self._sending = False
+        # Set once the comment went out (or into the outbox): from then on this modal's
+        # text is no draft, and a quit or hang-up before it closes must not save it again.
+        self._handed_over = False
 
     # -- layout -----------------------------------------------------------------------
 
@@ -205,7 +208,7 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
 
     def save_draft(self) -> None:
         """Write the draft now (also called on quit, SIGHUP and SIGTERM)."""
-        if self._sending:
+        if self._sending or self._handed_over:
             return
         draft = self.current_draft()
         comments = self.tn_app.service.comments
@@ -261,6 +264,7 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
             # The site said no: keep the modal open so the comment can be fixed.
             status.update(Text(clean_line(result.message, 300), style="bold"))
             return
+        self._handed_over = True
         self.dismiss(ComposeResultInfo(result))
 
     def action_edit_external(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -11,8 +13,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from termnews.render import Link
 from termnews.widgets.inert import inert
+
+if TYPE_CHECKING:
+    from termnews.render import Link  # the renderer loads with the first post, not at start
 
 
 class AskScreen(ModalScreen[str | None]):
@@ -80,10 +84,16 @@ class LinksScreen(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape,q", "cancel", "Close", id="links_close")]
 
-    def __init__(self, links: list[Link], post_url: str | None = None) -> None:
+    def __init__(
+        self,
+        links: list[Link],
+        post_url: str | None = None,
+        attachments: list[tuple[str, str]] | None = None,  # (url, description)
+    ) -> None:
         super().__init__()
         self.links = links
         self.post_url = post_url
+        self.attachments = attachments or []
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
@@ -100,6 +110,13 @@ class LinksScreen(ModalScreen[str | None]):
                 )
                 for link in self.links
             ]
+            options += [
+                Option(
+                    Text.assemble((f"[file {n}] ", "bold"), inert(url, 300), (f"  {about}", "dim")),
+                    id=f"file{n}",
+                )
+                for n, (url, about) in enumerate(self.attachments, start=1)
+            ]
             if not options:
                 options = [Option(Text("This post has no links.", style="dim"), disabled=True)]
             yield OptionList(*options, id="links")
@@ -108,6 +125,10 @@ class LinksScreen(ModalScreen[str | None]):
     def chosen(self, event: OptionList.OptionSelected) -> None:
         if event.option.id == "post":
             self.dismiss(self.post_url)
+            return
+        option_id = event.option.id or ""
+        if option_id.startswith("file"):
+            self.dismiss(self.attachments[int(option_id[4:]) - 1][0])
             return
         number = int(event.option.id or 0)
         for link in self.links:

@@ -107,11 +107,16 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
 
     def reload_feeds(self) -> None:
         service = self.tn_app.service
-        self.feed_list.show_feeds(service.feeds(), service.unread_total(), service.starred_total())
+        self.feed_list.show_feeds(
+            service.feeds(),
+            service.unread_total(),
+            service.starred_total(),
+            searches=service.saved_searches(),
+        )
 
     def load_list(self, key: str | None, *, keep_position: bool = False) -> None:
         self._list_key = key
-        query = FeedList.query_for(key)
+        query = self.feed_list.saved_query(key) or FeedList.query_for(key)
         self._load_query(query, keep_position=keep_position)
 
     def _load_query(self, query: ArticleQuery, *, keep_position: bool = False) -> None:
@@ -158,7 +163,8 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
     def _search_done(
         self, worker: Worker[None], query: ArticleQuery, ids: array[int], keep_position: bool
     ) -> None:
-        if worker.is_cancelled or self._list_key is not None:
+        picked = self._list_key is not None and self.feed_list.saved_query(self._list_key) != query
+        if worker.is_cancelled or picked:
             return  # superseded by a newer search, or the user picked another list
         self._show_ids(query, ids, keep_position)
 

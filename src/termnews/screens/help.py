@@ -31,7 +31,13 @@ def binding_rows(sources: list[tuple[str, list[Binding]]], keymap: dict[str, str
 
 
 def _pretty_key(key: str) -> str:
-    names = {"slash": "/", "question_mark": "?", "space": "space", "escape": "Esc"}
+    names = {
+        "slash": "/",
+        "question_mark": "?",
+        "space": "space",
+        "escape": "Esc",
+        "vertical_line": "|",
+    }
     return names.get(key.strip(), key.strip())
 
 

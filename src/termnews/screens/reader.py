@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from termnews.attachments import describe
+from termnews.errors import TermnewsError
 from termnews.model import ArticleDetail, ArticleQuery
 from termnews.render import RenderedDocument
 from termnews.sanitize import clean_line
@@ -45,11 +47,28 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         Binding("y", "copy_url", "Copy URL", show=False, id="copy_url"),
         Binding("s", "star", "Star", show=False, id="star"),
         Binding("m", "toggle_read", "Read/unread", show=False, id="toggle_read"),
+        Binding("F", "full_article", "Full article", show=False, id="full_article"),
+        Binding("E", "play_attachment", "Play attachment", show=False, id="play_attachment"),
+        Binding("S", "save_post", "Save post", show=False, id="save_post"),
+        Binding("vertical_line", "pipe_post(0)", "Pipe post", show=False, id="pipe_post"),
+        Binding("U", "pipe_post(1)", "Pipe URL", show=False, id="pipe_url"),
         *[
             Binding(str(n), f"open_link({n})", f"Open link {n}", show=False, id=f"open_link_{n}")
             for n in range(1, 10)
         ],
     ]
+
+    # Command palette entries while the reader is open: (title, help, action).
+    PALETTE: tuple[tuple[str, str, str], ...] = (
+        (
+            "Full article",
+            "Fetch the post's page and show its article (again: the feed's text)",
+            "full_article",
+        ),
+        ("Save post", "Save the post as Markdown or text to general.save_dir", "save_post"),
+        ("Pipe post", "Send the post's text to general.pipe_command", "pipe_post(0)"),
+        ("Pipe post URL", "Send the post's address to general.pipe_command", "pipe_post(1)"),
+    )
 
     def __init__(self, position: Position) -> None:
         super().__init__()
@@ -59,6 +78,8 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         self.document: RenderedDocument | None = None
         self.loaded_comments: dict[int, int] = {}  # article id -> comments shown
         self.moved_to: str | None = None  # the list key, once N moved on to another feed
+        self.show_extracted = False  # the full article from the post's page, not the feed's
+        self.fetching: int | None = None  # article id whose full article is being fetched
 
     @property
     def view(self) -> ArticleView:
@@ -88,13 +109,18 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
             service.mark_read([article.id])
             article.read = True
         self.article = article
+        self.show_extracted = bool(article.extracted)
         self._draw(keep_scroll=False)
+        if not article.extracted and service.full_article_on_open(article) and article.link:
+            self._fetch_full_article(article.id)
 
     def _draw(self, *, keep_scroll: bool) -> None:
         if self.article is None:
             return
         width = self.view.text_width
-        self.document = self.tn_app.service.render(self.article, width)
+        self.document = self.tn_app.service.render(
+            self.article, width, extracted=self.show_extracted
+        )
         self.query_one(ArticleHeader).update(self._header(self.article))
         lines = self.document.lines
         if not lines:
@@ -124,6 +150,20 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         if article.link:
             header.append("\n")
             header.append(clean_line(article.link, 300), style="underline dim")
+        if article.enclosures:
+            more = len(article.enclosures) - 1
+            header.append("\nAttachment: ", style="bold")
+            header.append(describe(article.enclosures[0]))
+            if more:
+                header.append(f" (+{more} more, in the links)")
+            header.append(" — E plays", style="dim")
+        if self.fetching == article.id:
+            header.append("\nFetching the full article from the post's page…", style="italic")
+        elif self.show_extracted and article.extracted:
+            header.append(
+                "\nFull article, extracted from the post's page (F: the feed's text)",
+                style="italic",
+            )
         return header
 
     @on(ArticleView.WidthChanged)
@@ -226,7 +266,8 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
                 self.tn_app.open_link(url)
 
         post_url = self.article.link if self.article else None
-        self.app.push_screen(LinksScreen(self.document.links, post_url), picked)
+        files = [(e.url, describe(e)) for e in self.article.enclosures] if self.article else []
+        self.app.push_screen(LinksScreen(self.document.links, post_url, files), picked)
 
     def action_open_post(self) -> None:
         """The post itself in a browser (copied with OSC 52 over SSH), as links are."""
@@ -256,6 +297,86 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
             self.tn_app.service.set_starred(self.article.id, self.article.starred)
             self.query_one(ArticleHeader).update(self._header(self.article))
             self.tn_app.tell("Starred." if self.article.starred else "Unstarred.")
+
+    def action_full_article(self) -> None:
+        """The full article from the post's page (fetched once, then kept); again: the
+        feed's own text."""
+        article = self.article
+        if article is None:
+            return
+        if article.extracted:
+            self.show_extracted = not self.show_extracted
+            self._draw(keep_scroll=False)
+        elif not article.link:
+            self.tn_app.tell("This post has no page of its own to fetch.")
+        elif self.fetching != article.id:
+            self._fetch_full_article(article.id)
+
+    def _fetch_full_article(self, article_id: int) -> None:
+        self.fetching = article_id
+        if self.article is not None:
+            self.query_one(ArticleHeader).update(self._header(self.article))
+        self.run_worker(
+            self._full_article_worker(article_id),
+            group="full_article",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    async def _full_article_worker(self, article_id: int) -> None:
+        try:
+            fetched = await self.tn_app.service.fetch_full_article(article_id)
+        except TermnewsError as exc:
+            self.tn_app.tell(str(exc), error=True)
+            fetched = None
+        finally:
+            if self.fetching == article_id:
+                self.fetching = None
+        current = self.article
+        if current is None or current.id != article_id:
+            return  # the reader moved on; the article is kept for next time
+        if fetched is not None:
+            current.extracted = fetched.extracted
+            self.show_extracted = True
+            self._draw(keep_scroll=False)
+        else:
+            self.query_one(ArticleHeader).update(self._header(current))
+
+    def action_play_attachment(self) -> None:
+        if self.article is None:
+            return
+        try:
+            argv = self.tn_app.service.play_attachments(self.article)
+        except TermnewsError as exc:
+            self.tn_app.tell(str(exc), error=True)
+            return
+        count = len(self.article.enclosures)
+        self.tn_app.tell(f"Playing {count} attachment{'s' if count != 1 else ''} with {argv[0]}.")
+
+    def action_save_post(self) -> None:
+        if self.article is None:
+            return
+        try:
+            path = self.tn_app.service.save_post(self.article, extracted=self.show_extracted)
+        except TermnewsError as exc:
+            self.tn_app.tell(str(exc), error=True)
+            return
+        self.tn_app.tell(f"Saved to {path}")
+
+    def action_pipe_post(self, url_only: int) -> None:
+        if self.article is not None:
+            self._pipe_worker(self.article, bool(url_only), self.show_extracted)
+
+    @work(thread=True, group="pipe", exit_on_error=False)
+    def _pipe_worker(self, article: ArticleDetail, url_only: bool, extracted: bool) -> None:
+        try:
+            self.tn_app.service.pipe_post(article, url_only=url_only, extracted=extracted)
+        except TermnewsError as exc:
+            self.app.call_from_thread(self.tn_app.tell, str(exc), error=True)
+            return
+        what = "The post's address" if url_only else "The post"
+        command = self.tn_app.service.settings.pipe_command
+        self.app.call_from_thread(self.tn_app.tell, f"{what} went to {command}.")
 
     def action_toggle_read(self) -> None:
         if self.article is not None:

@@ -1,8 +1,10 @@
-"""The feed list: All / Unread / Starred, then feeds grouped by tag with unread counts."""
+"""The feed list: All / Unread / Starred, saved searches, then feeds grouped by tag with unread
+counts."""
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 
 from rich.text import Text
 from textual.binding import Binding
@@ -30,9 +32,22 @@ class FeedList(OptionList):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.feeds: dict[int, Feed] = {}
+        self.searches: dict[str, ArticleQuery] = {}
 
-    def show_feeds(self, feeds: list[Feed], unread_total: int, starred_total: int) -> None:
-        """Rebuild the options, keeping the highlighted entry where it was."""
+    def saved_query(self, key: str | None) -> ArticleQuery | None:
+        """The saved search a key shows, if it is one."""
+        return self.searches.get(key or "")
+
+    def show_feeds(
+        self,
+        feeds: list[Feed],
+        unread_total: int,
+        starred_total: int,
+        *,
+        searches: Sequence[tuple[ArticleQuery, int]] = (),
+    ) -> None:
+        """Rebuild the options, keeping the highlighted entry where it was. `searches` are
+        the saved searches with their unread counts (listed as search:N)."""
         current = self.highlighted_key
         self.feeds = {feed.id: feed for feed in feeds}
         options: list[Option | None] = [
@@ -40,6 +55,11 @@ class FeedList(OptionList):
             Option(_label("Unread", unread_total), id="unread"),
             Option(_label("Starred", starred_total, muted=True), id="starred"),
         ]
+        self.searches = {f"search:{n}": query for n, (query, _) in enumerate(searches)}
+        for n, (query, unread) in enumerate(searches):
+            options.append(
+                Option(_label(f"⌕ {clean_line(query.label, 40)}", unread), id=f"search:{n}")
+            )
         seen: set[int] = set()
         for tag, members in _groups(feeds):
             options.append(None)

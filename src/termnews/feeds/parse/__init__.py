@@ -21,8 +21,22 @@ the standard library; nothing of the UI, the store or the network.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from termnews.feeds.parse.common import FeedParseError
-from termnews.feeds.parse.document import parse_feed
 from termnews.feeds.parse.pool import ParsePool, start_helpers
 
+if TYPE_CHECKING:
+    from termnews.feeds.parse.document import parse_feed
+
 __all__ = ["FeedParseError", "ParsePool", "parse_feed", "start_helpers"]
+
+
+def __getattr__(name: str) -> object:
+    # The readers (and feedparser, which the fast one mirrors) load on first use: a process
+    # that only holds a ParsePool, like the reader at start, never needs them itself.
+    if name == "parse_feed":
+        from termnews.feeds.parse.document import parse_feed
+
+        return parse_feed
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

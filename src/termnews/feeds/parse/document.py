@@ -6,7 +6,6 @@ from __future__ import annotations
 from termnews.feeds.parse.common import FeedParseError, one_line
 from termnews.feeds.parse.fast import fast_parse
 from termnews.feeds.parse.jsonfeed import looks_like_json, parse_json_feed
-from termnews.feeds.parse.reference import parse_with_feedparser
 from termnews.model import ParsedFeed
 
 __all__ = ["parse_feed", "trim_before_declaration"]
@@ -30,6 +29,10 @@ def parse_feed(
             feed = fast_parse(body, url, content_type)
             if feed is not None and (feed.entries or feed.title):
                 return feed
+        # feedparser loads on the first feed the fast reader cannot take (the parse
+        # workers' forkserver preloads it), not in every process that imports this.
+        from termnews.feeds.parse.reference import parse_with_feedparser
+
         return parse_with_feedparser(body, url, content_type)
     except FeedParseError:
         raise

@@ -245,6 +245,10 @@ class FastReader:
             raise Decline(f"markup in {container}")
         for sub in el:
             name = self._name(sub)
+            if _is_enclosure_part(name, sub) and not (
+                name == "media_content" and container == "media_group" and depth == 1
+            ):
+                raise Decline(f"{name} inside {container}")  # _enclosures reads children only
             if container == "contributor" and name in ("name", "email", "uri"):
                 self._text(sub)  # feedparser files these under contributors only
             elif name in ("title", "dc_title", "media_title"):
@@ -361,11 +365,14 @@ class FastReader:
         texts = EntryTexts(has_content)
         link = guid = author = None
         published = updated = None
+        parts: list[tuple[str, ElementTree.Element]] = []
         for child in item:
             name = self._name(child)
             if name in seen and name in RSS_ENTRY_FIELDS:
                 raise Decline(f"repeated {name}")
             seen.add(name)
+            if name in _ENCLOSURE_CHILDREN:
+                parts.append((name, child))
             if name in ("title", "dc_title", "media_title"):
                 texts.add_title(self._content_text(child), 1, media=name == "media_title")
             elif name == "link":
@@ -410,7 +417,7 @@ class FastReader:
             updated=updated,
             texts=texts,
             comments=self._comments(item),
-            enclosures=self._enclosures(item),
+            enclosures=self._enclosures(parts),
         )
 
     def _atom_entry(self, entry: ElementTree.Element, has_content: bool) -> ParsedEntry:
@@ -419,11 +426,14 @@ class FastReader:
         link = guid = author = None
         id_link = None
         published = updated = None
+        parts: list[tuple[str, ElementTree.Element]] = []
         for child in entry:
             name = self._name(child)
             if name in seen and name in ATOM_ENTRY_FIELDS:
                 raise Decline(f"repeated {name}")
             seen.add(name)
+            if name in _ENCLOSURE_CHILDREN:
+                parts.append((name, child))
             if name == "id":
                 guid = self._text(child, uri=attr_ci(child, "ispermalink", "true") == "true")
                 id_link = guid
@@ -457,7 +467,7 @@ class FastReader:
             updated=updated,
             texts=texts,
             comments=self._comments(entry),
-            enclosures=self._enclosures(entry),
+            enclosures=self._enclosures(parts),
         )
 
     def _atom_author(self, el: ElementTree.Element, texts: EntryTexts) -> str | None:
@@ -465,6 +475,8 @@ class FastReader:
         name = email = None
         for child in el:
             field = self._name(child)
+            if _is_enclosure_part(field, child):
+                raise Decline(f"{field} inside an author")
             if field == "name":
                 name = self._text(child)
             elif field == "email":
@@ -517,15 +529,14 @@ class FastReader:
             enclosures=enclosures,
         )
 
-    def _enclosures(self, item: ElementTree.Element) -> list[Enclosure]:
+    def _enclosures(self, parts: list[tuple[str, ElementTree.Element]]) -> list[Enclosure]:
         """What feedparser files as the entry's enclosure links, media:content and
-        itunes:duration (see media.py), read from the entry's children."""
+        itunes:duration (see media.py), from the entry's children of those names (_nested
+        and _atom_author decline any deeper than a media:group)."""
         links: list[dict[str, str]] = []
         media: list[dict[str, str]] = []
         duration: str | dict[str, str] | None = None
-        taken = 0
-        for child in item:
-            name = self._name(child)
+        for name, child in parts:
             if name == "enclosure":
                 links.append(enforce_href(_attributes(child)))
             elif name == "link" and _attributes(child).get("rel") == "enclosure":
@@ -539,23 +550,12 @@ class FastReader:
             elif name == "itunes_duration":  # feedparser keeps the last; attributes: a dict
                 duration = _attributes(child) if child.attrib else self._text(child)
             elif name == "media_group":
-                for sub in child:
-                    if self._name(sub) == "media_content":
-                        media.append(_attributes(sub))
-                        taken += 1
-                continue
-            else:
-                continue
-            taken += 1
-        if taken != sum(1 for el in item.iter() if self._is_enclosure_part(el)):
-            raise Decline("enclosure elements nested elsewhere in the entry")
+                media.extend(
+                    _attributes(sub) for sub in child if self._name(sub) == "media_content"
+                )
+        if not links and not media:
+            return []  # (an itunes:duration alone has nothing to be the duration of)
         return enclosures(links, media, duration)
-
-    def _is_enclosure_part(self, el: ElementTree.Element) -> bool:
-        name = self._name(el)
-        if name == "link":
-            return _attributes(el).get("rel") == "enclosure"
-        return name in ("enclosure", "media_content", "itunes_duration")
 
     def _comments(self, item: ElementTree.Element) -> CommentMeta:
         return element_comment_meta(item, self._text, self._base)
@@ -569,3 +569,14 @@ def _attributes(el: ElementTree.Element) -> dict[str, str]:
         for key, value in el.attrib.items()
         if key[:1] != "{"
     }
+
+
+_ENCLOSURE_CHILDREN = frozenset(
+    {"enclosure", "link", "media_content", "media_group", "itunes_duration"}
+)
+
+
+def _is_enclosure_part(name: str, el: ElementTree.Element) -> bool:
+    if name == "link":
+        return _attributes(el).get("rel") == "enclosure"
+    return name in ("enclosure", "media_content", "itunes_duration")

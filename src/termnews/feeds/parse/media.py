@@ -25,6 +25,7 @@ __all__ = ["enclosure_url", "enclosures", "enforce_href", "parse_duration"]
 
 _CLOCK = re.compile(r"(?:(\d+):)?(?:(\d+):)?(\d+(?:\.\d+)?)")
 _MEDIA_KINDS = ("audio", "video")
+_WEB = ("https://", "http://")
 
 
 def enforce_href(attrs: Mapping[str, str]) -> dict[str, str]:
@@ -107,7 +108,10 @@ def parse_duration(value: Any) -> float | None:
 
 def enclosure_url(value: Any) -> str | None:
     """Only URLs a player may be given: http(s) or relative (never javascript: and such)."""
-    return safe_url(clean_url(value))
+    url = clean_url(value)
+    if url is not None and url[:8].lower().startswith(_WEB) and url.isprintable():
+        return url  # the common case, without sanitize's full check (a third of the cost)
+    return safe_url(url)
 
 
 def _mime(value: Any) -> str | None:

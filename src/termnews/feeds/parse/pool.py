@@ -17,7 +17,6 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from termnews.feeds.parse.common import FeedParseError, one_line
-from termnews.feeds.parse.document import parse_feed
 from termnews.model import ParsedFeed
 
 __all__ = ["ParsePool", "start_helpers"]
@@ -36,7 +35,9 @@ def _mp_context() -> multiprocessing.context.BaseContext:
             if sys.platform.startswith("linux"):
                 ctx = multiprocessing.get_context("forkserver")
                 # Workers fork from a server that has already imported feedparser.
-                ctx.set_forkserver_preload(["termnews.feeds.parse"])
+                ctx.set_forkserver_preload(
+                    ["termnews.feeds.parse.document", "termnews.feeds.parse.reference"]
+                )
                 _context = ctx
             else:
                 _context = multiprocessing.get_context("spawn")
@@ -50,19 +51,39 @@ def _ready() -> bool:
 def start_helpers() -> None:
     """Start multiprocessing's helper processes (resource tracker, forkserver) now.
 
-    Call before a UI takes over the terminal: both hand their new process the current
-    `sys.stderr.fileno()`, and Textual's stand-in for stderr has none, so starting them
-    later from inside the app fails ("bad value(s) in fds_to_keep"). Cheap: the
-    forkserver imports termnews.feeds.parse in its own process, without waiting.
+    Safe at any time, from any thread: the resource tracker hands its new process
+    `sys.stderr.fileno()`, and Textual's stand-in for stderr answers -1 ("bad value(s) in
+    fds_to_keep" once made every refresh inside the app fail), so while it is started
+    the process' real stderr stands in (the forkserver inherits fd 2 either way). The
+    pool calls this itself before its first worker; the forkserver then imports the
+    readers and feedparser in its own process.
     """
     from multiprocessing import resource_tracker
 
     context = _mp_context()
-    resource_tracker.ensure_running()
+    with _helpers_lock:
+        if _has_real_fileno(sys.stderr) or not _has_real_fileno(sys.__stderr__):
+            resource_tracker.ensure_running()
+        else:
+            stand_in, sys.stderr = sys.stderr, sys.__stderr__
+            try:
+                resource_tracker.ensure_running()
+            finally:
+                sys.stderr = stand_in
     if isinstance(context, multiprocessing.context.ForkServerContext):
         from multiprocessing import forkserver
 
         forkserver.ensure_running()
+
+
+_helpers_lock = threading.Lock()
+
+
+def _has_real_fileno(stream: Any) -> bool:
+    try:
+        return stream is not None and int(stream.fileno()) >= 0
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 class ParsePool:
@@ -90,6 +111,8 @@ class ParsePool:
 
     async def parse(self, body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
         """parse_feed in a worker process. Raises FeedParseError for every failure."""
+        from termnews.feeds.parse.document import parse_feed
+
         return await self._call(parse_feed, body, url, content_type)
 
     async def _call(self, func: Callable[..., T], *args: Any) -> T:
@@ -107,11 +130,23 @@ class ParsePool:
         except Exception as exc:
             raise FeedParseError(f"could not parse the feed: {one_line(exc)}") from None
 
+    async def extract(self, page: str, url: str) -> str | None:
+        """A web page's article (fullarticle.extract_article) in a worker process."""
+        from termnews.errors import FullArticleError
+        from termnews.fullarticle import extract_article
+
+        try:
+            return await self._call(extract_article, page, url)
+        except FeedParseError as exc:
+            reason = str(exc).removeprefix("could not parse the feed: ")
+            raise FullArticleError(f"could not extract the article: {reason}") from None
+
     def _get_executor(self) -> Executor:
         with self._lock:
             if self._closed:
                 raise FeedParseError("the parser pool has been closed")
             if self._executor is None:
+                start_helpers()
                 self._executor = ProcessPoolExecutor(
                     max_workers=self._max_workers, mp_context=_mp_context()
                 )

@@ -1,0 +1,54 @@
+"""Full articles: a post's own web page, fetched and reduced to its article.
+
+For feeds that carry only a summary. The page is fetched through termnews.http (the
+feeds' size cap, timeout and redirect checks); the article is extracted with trafilatura
+(chosen over readability-lxml by bench/extract.py: better recall and precision on the
+sample site's post pages, about as fast) in a parse-pool process, since extraction is
+CPU-bound. The result is HTML, rendered like feed content and kept in the store.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from termnews.errors import FullArticleError
+from termnews.http import HttpFailure, get, host_label, status_line
+from termnews.sanitize import strip_controls, strip_tags
+
+PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
+MIN_ARTICLE_CHARS = 40  # less than this is a cookie notice or a title, not an article
+HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
+
+
+def extract_article(page: str, url: str) -> str | None:
+    """The article of an HTML page as HTML, or None when the page holds none (CPU-bound:
+    run it in the parse pool). Comments, navigation and sidebars are left out."""
+    import trafilatura  # imported in the worker that extracts, not by the app
+
+    html = trafilatura.extract(
+        page,
+        url=url,
+        output_format="html",
+        include_comments=False,
+        include_links=True,
+        include_images=True,
+        include_tables=True,
+    )
+    if not html or len(strip_tags(html).strip()) < MIN_ARTICLE_CHARS:
+        return None
+    return strip_controls(html)
+
+
+async def fetch_page(client: httpx.AsyncClient, url: str, max_bytes: int) -> tuple[str, str]:
+    """The post's page as text and the address it ended at (after redirects)."""
+    host = host_label(url) or "the post's address"
+    try:
+        answer = await get(client, url, max_bytes=max_bytes, accept=PAGE_ACCEPT)
+    except HttpFailure as exc:
+        raise FullArticleError(f"{host}: {exc.message}") from None
+    if answer.status != 200:
+        raise FullArticleError(f"{host} answered {status_line(answer.status)} for the post's page")
+    kind = answer.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in HTML_TYPES:
+        raise FullArticleError(f"the post's page on {host} is not a web page ({kind})")
+    return answer.text(), answer.url
