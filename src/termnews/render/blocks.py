@@ -473,8 +473,7 @@ class _Parser(HTMLParser):
                 return  # never close across a blockquote boundary
 
     def _image_text(self, attrs: list[tuple[str, str | None]]) -> str:
-        """Shows as "[image: alt][N]": the image's address is a numbered link, so the link list
-        (and a digit key) reaches it."""
+        """Drawn "[image: alt][N]": its address is a numbered link (link list, digit key)."""
         values = dict(attrs)
         alt = clean_line(values.get("alt"), 200)
         text = f"[image: {alt}]" if alt else "[image]"
@@ -485,8 +484,7 @@ class _Parser(HTMLParser):
         return text
 
     def _image(self, attrs: list[tuple[str, str | None]]) -> None:
-        text = self._image_text(attrs)
-        sink = self._sink
+        text, sink = self._image_text(attrs), self._sink
         if not sink.space and sink.length:
             sink.add_literal(" ")
         sink.add_literal(text, STYLES["image"])
