@@ -159,12 +159,12 @@ def _session_memory(parent: int) -> list[tuple[int, int]]:
 
 
 def _start_server(
-    base: Path, data_dir: Path, sessions: int, zygote: bool
+    base: Path, data_dir: Path, sessions: int, zygote: bool, host: str = "127.0.0.1"
 ) -> tuple[subprocess.Popen[bytes], int]:
     log = base / "serve.err"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TERMNEWS_", "SSH_"))}
     env["XDG_CONFIG_HOME"] = str(base / "xdg-config")
-    argv = [sys.executable, "-m", "termnews", "serve", "--listen", "127.0.0.1:0"]
+    argv = [sys.executable, "-m", "termnews", "serve", "--listen", f"{host}:0"]
     argv += ["--data-dir", str(data_dir), "--config", str(base / "config.toml")]
     argv += ["--max-sessions", str(sessions), "--max-per-member", "1", "--refresh-every", "0"]
     # Every login comes at once from 127.0.0.1: let them all through the start-up gate.
@@ -175,7 +175,7 @@ def _start_server(
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=err, stderr=err, env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        found = re.search(r"listening on 127\.0\.0\.1:(\d+)", log.read_text())
+        found = re.search(rf"listening on {re.escape(host)}:(\d+)", log.read_text())
         if found:
             return process, int(found.group(1))
         if process.poll() is not None:
@@ -185,13 +185,19 @@ def _start_server(
     raise SystemExit(f"termnews serve did not start:\n{log.read_text()}")
 
 
-async def _open(port: int, key: asyncssh.SSHKey, title: str) -> Session:
+async def _open(
+    port: int,
+    key: asyncssh.SSHKey,
+    title: str,
+    host: str = "127.0.0.1",
+    size: tuple[int, int] = (100, 30),
+) -> Session:
     started = time.perf_counter()
     conn = await asyncssh.connect(
-        "127.0.0.1", port, username="bench", client_keys=[key], known_hosts=None, agent_path=None
+        host, port, username="bench", client_keys=[key], known_hosts=None, agent_path=None
     )
     chan, term = await conn.create_session(
-        Terminal, encoding=None, term_type="xterm-256color", term_size=(100, 30)
+        Terminal, encoding=None, term_type="xterm-256color", term_size=size
     )
     session = Session(conn, chan, term, started)  # type: ignore[arg-type]
     deadline = time.perf_counter() + STEP_TIMEOUT

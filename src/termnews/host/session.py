@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 
 import asyncssh
 
+from termnews.host.backlog import OutputGate, unacknowledged
 from termnews.host.environment import SESSION_CWD, child_argv, child_environment
 from termnews.host.hub import Caller, Hub
 from termnews.host.members import MemberBook, MemberError, add_member, validate_name
@@ -105,6 +106,8 @@ class MemberSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
         self._member: str | None = None
         self._closed = False
         self._prompt_timer: asyncio.TimerHandle | None = None
+        self._gate: OutputGate | None = None
+        self._channel_full = False
 
     # -- asyncssh callbacks -----------------------------------------------------------
 
@@ -186,16 +189,18 @@ class MemberSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
             self._child.resize(width, height, pixwidth, pixheight)
 
     def pause_writing(self) -> None:
-        if self._child is not None:
-            self._child.pause_output()
+        self._channel_full = True
+        self._update_reading()
 
     def resume_writing(self) -> None:
-        if self._child is not None:
-            self._child.resume_output()
+        self._channel_full = False
+        self._update_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
         self._cancel_prompt_timer()
+        if self._gate is not None:
+            self._gate.close()
         if self._child is not None:
             self._hub.spawn(self._stop_child(self._child))
         self._end_record()
@@ -254,8 +259,15 @@ class MemberSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
         env = child_environment(
             self._chan.get_environment(), self._term_type, self._hub.options.extra_env
         )
-        child = ChildTerminal(self._write)
+        child = ChildTerminal(self._child_output)
         child.on_input_drained = self._input_drained
+        sock = self._chan.get_extra_info("socket")
+        chan = self._chan
+        self._gate = OutputGate(
+            lambda: unacknowledged(sock) + chan.get_write_buffer_size(),
+            child.pause_output,
+            lambda: self._update_reading(child),  # self._child is set once it has started
+        )
         try:
             await child.start(
                 child_argv(self._hub.paths, member),
@@ -286,6 +298,21 @@ class MemberSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
         status = await child.wait()
         child.drain_output()
         self._exit(status if status >= 0 else 128 - status)
+
+    def _child_output(self, data: bytes) -> None:
+        self._write(data)
+        if self._gate is not None:
+            self._gate.wrote()
+
+    def _update_reading(self, child: ChildTerminal | None = None) -> None:
+        """Read the PTY unless the channel's buffer is full or the link is backed up."""
+        child = child or self._child
+        if child is None:
+            return
+        if self._channel_full or (self._gate is not None and self._gate.holding):
+            child.pause_output()
+        else:
+            child.resume_output()
 
     def _client_left(self) -> bool:
         return self._closed  # a method: connection_lost may set it across an await

@@ -5,12 +5,19 @@ partial updates are drawn onto the model and only the difference reaches the dri
 one write per frame inside Textual's synchronized-output markers. Everything else (inline
 mode, other renderables, a Textual without the parts this needs) takes Textual's own path,
 and the shadow is forgotten whenever something else may have drawn on the terminal.
+
+While the terminal takes no output (a write still queued for the driver's writer thread,
+or the PTY full, as when the SSH host waits for a slow link), frames are only drawn onto
+the model; once the writer is free, one difference to the latest screen goes out, never
+a backlog of stale frames.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
+import select
 from typing import Any, TypeVar
 
 from rich.color import ColorSystem
@@ -42,6 +49,7 @@ HARMLESS = re.compile(
     r"|\x1b\[[0-9]* q"
     r"|\x07"
 )
+WRITER_POLL_SECONDS = 0.01  # how often a held frame looks whether the writer is free
 NEW_SCREEN = re.compile(r"\x1b\[\?(?:[0-9;]*;)?(?:1049|1047|47)[;hl]")
 
 
@@ -60,6 +68,7 @@ class DiffOutputApp(App[ReturnType]):
     _shown_screen: TextualScreen[Any] | None = None
     _watched: Driver | None = None
     _driver_write: Any = None
+    _held: asyncio.TimerHandle | None = None  # a frame waits for the writer
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -120,6 +129,18 @@ class DiffOutputApp(App[ReturnType]):
             output.invalidate()  # a screen switch repaints everything: a fresh start
         try:
             draw_update(output, update, self._pens)
+        except Exception as error:
+            output.invalidate()
+            self._handle_exception(error)
+            return
+        if self._held is None:
+            if writer_ready(driver):
+                self._write_frame(driver, output)
+            else:
+                self._hold_frame()
+
+    def _write_frame(self, driver: Driver, output: Screen) -> None:
+        try:
             cursor = self.screen.outer_size.clamp_offset(self.cursor_position)
             text = output.frame((cursor.x, cursor.y))
         except Exception as error:
@@ -132,6 +153,28 @@ class DiffOutputApp(App[ReturnType]):
             text = SYNC_START + text + SYNC_END
         self._driver_write(text)
         driver.flush()
+
+    def _hold_frame(self) -> None:
+        self._held = asyncio.get_running_loop().call_later(
+            WRITER_POLL_SECONDS, self._send_held_frame
+        )
+
+    def _send_held_frame(self) -> None:
+        """The model has every update since the last frame: send it once the writer is
+        free (the app may have stopped, or left the terminal, meanwhile)."""
+        self._held = None
+        driver, output = self._driver, self.output_screen
+        if driver is None or output is None or driver is not self._watched:
+            return
+        if not getattr(self, "_running", False) or getattr(self, "_closed", True):
+            return
+        thread = getattr(driver, "_writer_thread", None)
+        if thread is not None and not thread.is_alive():
+            output.invalidate()  # the terminal was handed over: repaint when back
+        elif writer_ready(driver):
+            self._write_frame(driver, output)
+        else:
+            self._hold_frame()
 
     def _watch(self, driver: Driver) -> None:
         """Route the driver's other writes through a check that forgets the shadow when
@@ -148,6 +191,24 @@ class DiffOutputApp(App[ReturnType]):
 
         # The driver offers no hook for this; an instance attribute shadows its method.
         driver.write = watched_write  # type: ignore[method-assign]
+
+
+def writer_ready(driver: Driver) -> bool:
+    """Whether the terminal takes output now: nothing queued for the driver's writer
+    thread (Textual's private `_writer_thread`; without one, always) and room in the PTY
+    (a writer blocked on a full PTY has taken its write off the queue)."""
+    thread = getattr(driver, "_writer_thread", None)
+    queue = getattr(thread, "_queue", None)
+    if thread is None or queue is None:
+        return True
+    if queue.qsize():
+        return False
+    try:
+        poll = select.poll()
+        poll.register(thread.fileno(), select.POLLOUT)
+        return bool(poll.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return True
 
 
 def terminal_theme(app: App[Any], theme: str, *, ansi: bool) -> str:
