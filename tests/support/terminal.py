@@ -44,7 +44,13 @@ class Terminal:
         lines: int = 40,
         cwd: Path | None = None,
     ) -> None:
-        base = {k: v for k, v in os.environ.items() if not k.startswith("TERMNEWS_")}
+        # pytest-xdist workers run with COLUMNS=80 LINES=24, which Textual prefers to the
+        # PTY's own size: the child must see only the PTY.
+        base = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("TERMNEWS_") and k not in ("COLUMNS", "LINES")
+        }
         base.update({"TERM": "xterm-256color", "COLORTERM": "truecolor"})
         base.update(env or {})
         self.screen_model = pyte.Screen(columns, lines)
