@@ -86,6 +86,18 @@ OPTIONS: tuple[Option, ...] = (
     Option("general", "save_format", "markdown", 'How posts are saved: "markdown" or "text".'),
     Option(
         "general",
+        "download_dir",
+        "",
+        "Directory D in the reader downloads attachments to; empty uses your Downloads directory.",
+    ),
+    Option(
+        "general",
+        "max_download_mb",
+        2048,
+        "Largest attachment D downloads, in MB.",
+    ),
+    Option(
+        "general",
         "pipe_command",
         "",
         "Command | in the reader pipes the post to (U: its address), on standard input.",
@@ -229,6 +241,8 @@ class Settings:
     player: str = ""
     save_dir: str = ""
     save_format: str = "markdown"
+    download_dir: str = ""
+    max_download_mb: int = 2048
     pipe_command: str = ""
     ansi_colors: bool = False
     diff_output: bool = True

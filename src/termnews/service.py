@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from termnews.config import Paths, Settings
-from termnews.errors import FullArticleError, PlayerError, TermnewsError
+from termnews.errors import DownloadError, FullArticleError, PlayerError, TermnewsError
 from termnews.feeds.opml import SubscriptionList, parse_subscriptions, to_opml
 from termnews.feeds.parse import ParsePool, start_helpers
 from termnews.model import Article, ArticleDetail, ArticleQuery, Feed, Identity
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     # Loaded on first use, not at start: the comment backends, discovery (httpx) and the
     # HTML renderer are not needed for the first frame (see tests/test_startup.py).
     from termnews.comments import CommentService, OutboxItem
+    from termnews.download import DownloadProgress
     from termnews.feeds.discover import DiscoveredFeed
     from termnews.render import RenderedDocument
 
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = [
     "HOSTED_FEEDS",
     "Delivery",
+    "DownloadError",
     "FeedRefresh",
     "FullArticleError",
     "NewsService",
@@ -359,6 +361,23 @@ class NewsService:
 
         return play(self.settings.player, article.enclosures)
 
+    async def download_attachment(
+        self, url: str, progress: Callable[[DownloadProgress], None] | None = None
+    ) -> Path:
+        """Download one attachment to general.download_dir (cancel the task to stop it: the
+        partial file goes); never on a host. Raises DownloadError with one line."""
+        if self.restricted:
+            raise ServiceError("Not available on this host.")
+        from termnews.download import download
+        from termnews.http import make_client
+
+        settings = self.settings
+        where = Path(settings.download_dir or _downloads_dir()).expanduser()
+        async with make_client(settings.timeout) as client:
+            return await download(
+                client, url, where, max_bytes=settings.max_download_mb << 20, progress=progress
+            )
+
     def save_post(self, article: ArticleDetail, *, extracted: bool = False) -> Path:
         """Save the post (the full article when shown) to general.save_dir; never on a host."""
         if self.restricted:
@@ -366,9 +385,7 @@ class NewsService:
         fmt = self.settings.save_format
         body = article.extracted if extracted and article.extracted else None
         text = post_text(article, fmt, body_html=body)
-        import platformdirs
-
-        where = self.settings.save_dir or platformdirs.user_downloads_dir()
+        where = self.settings.save_dir or _downloads_dir()
         return save(text, Path(where).expanduser(), file_name(article, fmt))
 
     def pipe_post(self, article: ArticleDetail, *, url_only: bool, extracted: bool = False) -> None:
@@ -479,6 +496,13 @@ class NewsService:
 
     def export_opml(self) -> str:
         return to_opml(self.store.feeds())
+
+
+def _downloads_dir() -> str:
+    """The user's Downloads directory (XDG_DOWNLOAD_DIR, else ~/Downloads)."""
+    import platformdirs
+
+    return platformdirs.user_downloads_dir()
 
 
 def _waiting(item: OutboxItem) -> str:
