@@ -326,8 +326,10 @@ class NewsService:
         return self.store.article(article_id)
 
     def full_article_on_open(self, article: ArticleDetail) -> bool:
-        """The feed is set ([full_article]) to fetch the full article when a post opens."""
-        return self.settings.full_article.get(article.feed_url, False)
+        """The feed is set ([full_article] "open", or "refresh" for what a refresh did not
+        reach) to fetch the full article when a post opens."""
+        mode = self.settings.full_article.get(article.feed_url, "never")
+        return mode == "open" or (mode == "refresh" and not article.extract_error)
 
     async def fetch_full_article(self, article_id: int) -> ArticleDetail:
         """Fetch the post's page, extract its article (in the parse pool) and keep it.
@@ -339,14 +341,17 @@ class NewsService:
         if not article.link:
             raise ServiceError("This post has no page of its own to fetch.")
         settings = self.settings
-        from termnews.fullarticle import fetch_page
-        from termnews.http import host_label, make_client
+        from termnews.fullarticle import full_article
+        from termnews.http import make_client
 
         async with make_client(settings.timeout) as client:
-            page, final_url = await fetch_page(client, article.link, settings.max_feed_mb << 20)
-        html = await self.pool.extract(page, final_url)
-        if html is None:
-            raise FullArticleError(f"found no article on the post's page ({host_label(final_url)})")
+            html = await full_article(
+                client,
+                self.pool,
+                article.link,
+                max_bytes=settings.max_feed_mb << 20,
+                timeout=settings.timeout,
+            )
         self._saving(lambda: self.store.set_extracted(article_id, html))
         article.extracted = html
         for key in [k for k in self._render_cache if k[0] == article_id]:

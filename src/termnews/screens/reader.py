@@ -178,6 +178,10 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
                 "\nFull article, extracted from the post's page (F: the feed's text)",
                 style="italic",
             )
+        elif article.extract_error and not article.extracted:
+            header.append("\nNo full article at refresh: ", style="italic")
+            header.append(clean_line(article.extract_error, 200))
+            header.append(" (F tries again)", style="dim")
         return header
 
     @on(ArticleView.WidthChanged)
