@@ -161,3 +161,23 @@ async def test_a_served_session_does_not_offer_it(
         assert "Download attachment" in table_text(app.screen)
     assert dl(tmp_path) == []
     assert feed_server.hits("/cdn/ep2.mp3") == 0
+
+
+async def test_quitting_mid_download_keeps_no_partial(
+    radio: NewsService, tmp_path: Path, feed_server: FeedServer
+) -> None:
+    feed_server.add_slow("/cdn/ep2.mp3", EPISODE, chunk_size=2048, delay=0.2)
+    app = TermNewsApp(radio)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("tab", "enter", "D")
+        reader = app.screen
+        assert isinstance(reader, ReaderScreen)
+
+        def started() -> bool:
+            bar = reader.query_one(DownloadBar)
+            return bar.progress is not None and bar.progress.received > 0
+
+        await wait_until(pilot, started)
+        assert len(dl(tmp_path)) == 1
+        await pilot.press("ctrl+q")
+    assert dl(tmp_path) == []
