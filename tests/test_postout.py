@@ -17,6 +17,7 @@ from termnews.postout import post_text
 from termnews.screens.reader import ReaderScreen
 from termnews.service import NewsService, PostOutError, ServiceError
 from tests.support.feedserver import FeedServer, make_rss
+from tests.support.pilot import wait_until
 
 BODY = (
     "<p>The <b>ferry</b> leaves at <a href='https://example.org/times'>nine</a>.</p>"
@@ -140,9 +141,9 @@ async def test_reader_keys_save_and_pipe(posts: NewsService, tmp_path: Path) -> 
         await pilot.press("tab", "enter")
         await pilot.pause()
         assert isinstance(app.screen, ReaderScreen)
-        await pilot.press("S")
-        await pilot.pause()
-        assert len(list((tmp_path / "saved").iterdir())) == 1
+        await pilot.press("S")  # written on a worker thread
+        saved = tmp_path / "saved"
+        await wait_until(pilot, lambda: saved.exists() and len(list(saved.iterdir())) == 1)
         await pilot.press("U")
         for _ in range(100):
             if out.exists():

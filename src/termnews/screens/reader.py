@@ -427,14 +427,18 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
             bar.stop()
 
     def action_save_post(self) -> None:
-        if self.article is None:
-            return
+        if self.article is not None:
+            self._save_worker(self.article, self.show_extracted)
+
+    @work(thread=True, group="save", exit_on_error=False)
+    def _save_worker(self, article: ArticleDetail, extracted: bool) -> None:
+        """Off the UI thread: a long post takes a second or more to write as Markdown."""
         try:
-            path = self.tn_app.service.save_post(self.article, extracted=self.show_extracted)
+            path = self.tn_app.service.save_post(article, extracted=extracted)
         except TermnewsError as exc:
-            self.tn_app.tell(str(exc), error=True)
+            self.app.call_from_thread(self.tn_app.tell, str(exc), error=True)
             return
-        self.tn_app.tell(f"Saved to {path}")
+        self.app.call_from_thread(self.tn_app.tell, f"Saved to {path}")
 
     def action_pipe_post(self, url_only: int) -> None:
         if self.article is not None:
