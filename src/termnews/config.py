@@ -86,6 +86,18 @@ OPTIONS: tuple[Option, ...] = (
     Option("general", "save_format", "markdown", 'How posts are saved: "markdown" or "text".'),
     Option(
         "general",
+        "download_dir",
+        "",
+        "Directory D in the reader downloads attachments to; empty uses your Downloads directory.",
+    ),
+    Option(
+        "general",
+        "max_download_mb",
+        2048,
+        "Largest attachment D downloads, in MB.",
+    ),
+    Option(
+        "general",
         "pipe_command",
         "",
         "Command | in the reader pipes the post to (U: its address), on standard input.",
@@ -179,10 +191,14 @@ KEYMAPS: dict[str, dict[str, str]] = {
 
 # Free-form tables: [keys] binding_id = "key,key"; [wordpress."host"] user/app_password;
 # [intervals] "feed url" = minutes. [discussions] has its own reader (a list and a sub-table).
-# [full_article] "feed url" = true: fetch the post's page for its full article on open.
+# [full_article] "feed url" = "open" | "refresh" | "never" (true = "open"): when the post's
+# page is fetched for its full article.
 FREE_SECTIONS = {"keys", "wordpress", "intervals", "discussions", "full_article"}
 # Arrays of tables: [[search]] (saved searches) and [[kill]] (the killfile), filters.py.
 LIST_SECTIONS = {"search", "kill"}
+# When a feed's posts get their full article: when a post opens; at refresh (new posts, and
+# on open those a refresh did not reach); or only with F.
+FULL_ARTICLE = ("open", "refresh", "never")
 
 
 @dataclass(slots=True)
@@ -229,6 +245,8 @@ class Settings:
     player: str = ""
     save_dir: str = ""
     save_format: str = "markdown"
+    download_dir: str = ""
+    max_download_mb: int = 2048
     pipe_command: str = ""
     ansi_colors: bool = False
     diff_output: bool = True
@@ -242,7 +260,7 @@ class Settings:
     keys: dict[str, str] = field(default_factory=dict)
     wordpress: dict[str, WordPressLogin] = field(default_factory=dict)
     intervals: dict[str, int] = field(default_factory=dict)
-    full_article: dict[str, bool] = field(default_factory=dict)
+    full_article: dict[str, str] = field(default_factory=dict)  # feed url -> FULL_ARTICLE
     searches: list[SavedSearch] = field(default_factory=list)
     kills: list[KillRule] = field(default_factory=list)
     discussions: DiscussionSettings = field(default_factory=DiscussionSettings)
@@ -393,13 +411,16 @@ def load_settings(path: Path) -> Settings:
         if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 0:
             raise ConfigError(f"{where('intervals', url)}: intervals must be whole minutes")
         settings.intervals[url] = minutes
-    for url, on in data.get("full_article", {}).items():
-        if not isinstance(on, bool):
+    for url, mode in data.get("full_article", {}).items():
+        if isinstance(mode, bool):  # the first form: true fetched on open
+            mode = "open" if mode else "never"
+        if mode not in FULL_ARTICLE:
             raise ConfigError(
-                f"{where('full_article', url)}: full_article entries are true or false "
-                '("feed url" = true fetches full articles on open)'
+                f"{where('full_article', url)}: full_article entries are "
+                '"open", "refresh" or "never" ("feed url" = "refresh" fetches new posts\' '
+                f"pages at refresh), got {mode!r}"
             )
-        settings.full_article[url] = on
+        settings.full_article[url] = mode
     _load_discussions(data.get("discussions", {}), settings.discussions, where, path)
     _load_filters(data, settings, text, path)
     return settings

@@ -141,6 +141,7 @@ class ArticleDetail:
     read: bool
     starred: bool
     extracted: str | None = None  # the article extracted from the post's page (fullarticle)
+    extract_error: str | None = None  # why a refresh could not get it ([full_article])
     enclosures: list[Enclosure] = field(default_factory=list)
 
     @property

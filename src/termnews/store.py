@@ -40,7 +40,7 @@ from termnews.model import (
     ParsedFeed,
     StoredCounts,
 )
-from termnews.sanitize import strip_tags
+from termnews.sanitize import clean_line, strip_tags
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -192,6 +192,11 @@ MIGRATIONS: list[str] = [
         title TEXT,
         PRIMARY KEY (article_id, position)
     ) WITHOUT ROWID;
+    """,
+    # 5 -> 6: why a refresh could not get a post's full article ([full_article] "refresh");
+    # with extracted_at set it is not tried again by later refreshes (F still can).
+    """
+    ALTER TABLE articles ADD COLUMN extract_error TEXT;
     """,
 ]
 
@@ -959,6 +964,7 @@ class Store:
             read=bool(row["is_read"]),
             starred=bool(row["is_starred"]),
             extracted=row["extracted"],
+            extract_error=row["extract_error"],
             enclosures=self.enclosures(article_id),
         )
 
@@ -967,9 +973,29 @@ class Store:
         with self.transaction():
             self._fts_delete([article_id])  # re-indexed with the new text (index_pending)
             self.db.execute(
-                "UPDATE articles SET extracted = ?, extracted_at = ?, indexed = 0 WHERE id = ?",
+                "UPDATE articles SET extracted = ?, extracted_at = ?, extract_error = NULL, "
+                "indexed = 0 WHERE id = ?",
                 (html, time.time(), article_id),
             )
+
+    def set_extract_failed(self, article_id: int, reason: str) -> None:
+        """A refresh could not get the post's full article: noted, and not tried again."""
+        with self.transaction():
+            self.db.execute(
+                "UPDATE articles SET extract_error = ?, extracted_at = ? "
+                "WHERE id = ? AND extracted IS NULL",
+                (clean_line(reason, 300), time.time(), article_id),
+            )
+
+    def to_extract(self, feed_id: int, since: float, limit: int) -> list[tuple[int, str]]:
+        """(id, link) of the feed's posts stored since `since` that have no full article
+        and were never tried, newest first."""
+        rows = self.db.execute(
+            "SELECT id, link FROM articles WHERE feed_id = ? AND fetched >= ? "
+            "AND extracted_at IS NULL AND link LIKE 'http%' ORDER BY id DESC LIMIT ?",
+            (feed_id, since, limit),
+        )
+        return [(int(row[0]), str(row[1])) for row in rows]
 
     def count(self, query: ArticleQuery) -> int:
         """How many articles a list holds (a saved search's unread count)."""
