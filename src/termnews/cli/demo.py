@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from termnews.cli.common import (
     EXIT_OK,
@@ -15,8 +17,13 @@ from termnews.cli.common import (
     Subcommands,
     command,
     open_service,
+    paths_of,
     run_app,
 )
+from termnews.config import ConfigError, load_settings
+
+if TYPE_CHECKING:
+    from termnews.demo import DemoSite
 
 
 def register(sub: Subcommands) -> None:
@@ -65,6 +72,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             asyncio.run(service.refresh())
         finally:
             service.close()
+        args.config = str(
+            write_demo_settings(site, paths_of(args).config_file, Path(args.data_dir))
+        )
         try:
             return run_app(args)
         finally:
@@ -72,6 +82,59 @@ def cmd_demo(args: argparse.Namespace) -> int:
     finally:
         if throwaway is not None:
             shutil.rmtree(throwaway, ignore_errors=True)
+
+
+# -- the demo's settings: yours, with [discussions] pointed at the sample site -----------
+
+_HEADER = re.compile(r"^\s*\[\[?\s*\"?([^\]\".]+)")
+
+
+def write_demo_settings(site: DemoSite, yours: Path, data_dir: Path) -> Path:
+    """The settings file the demo's reader runs with, in its data dir (0600: it holds the
+    stand-in Mastodon account's token). Your settings are kept except [discussions], which
+    names the sample site's HN, Lobsters and Mastodon stand-ins and allows looking up its
+    loopback posts there (private sites are otherwise never looked up)."""
+    from termnews.demo.fediverse import DEMO_TOKEN
+
+    origin = site.url.rstrip("/")
+    section = "\n".join(
+        [
+            "[discussions]",
+            f'hackernews = "{origin}/hn"',
+            f'lobsters = "{origin}/lobsters"',
+            f'private_sites = ["{origin}"]',
+            f'mastodon_instance = "{origin}"',
+            f'mastodon_token = "{DEMO_TOKEN}"',
+            "",
+        ]
+    )
+    try:
+        kept = _without_discussions(yours.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        kept = []
+    target = data_dir / "demo-settings.toml"
+    for text in ("\n".join(kept) + "\n\n" + section, section):
+        target.unlink(missing_ok=True)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        try:
+            load_settings(target)
+        except ConfigError:
+            continue  # your file does something this line-based edit cannot keep
+        break
+    return target
+
+
+def _without_discussions(text: str) -> list[str]:
+    lines, skipping = [], False
+    for line in text.splitlines():
+        header = _HEADER.match(line)
+        if header:
+            skipping = header.group(1).strip() == "discussions"
+        if not skipping:
+            lines.append(line)
+    return lines
 
 
 # -- the sample site's options (also `termnews demo --serve-only`) ----------------------

@@ -24,7 +24,7 @@ from termnews.comments.outside import (
     body_html,
     count_line,
     get_json,
-    is_public_url,
+    may_look_up,
     number,
     same_page,
     text,
@@ -47,7 +47,7 @@ def linked_items(post: Post) -> list[str]:
 
 
 def wanted(post: Post, settings: DiscussionSettings) -> bool:
-    return settings.on(SERVICE) and (is_public_url(post.url) or bool(linked_items(post)))
+    return settings.on(SERVICE) and (may_look_up(post.url, settings) or bool(linked_items(post)))
 
 
 async def read(
@@ -56,7 +56,7 @@ async def read(
     base = settings.hackernews.rstrip("/")
     story_ids = linked_items(post)
     counts: dict[str, int | None] = {}
-    if not story_ids and is_public_url(post.url):
+    if not story_ids and may_look_up(post.url, settings):
         found = await get_json(
             client,
             SERVICE,

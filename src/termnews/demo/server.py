@@ -16,8 +16,9 @@ from typing import Any, TextIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from termnews.demo.blog import Blog, DemoPost, Request, Response, SiteOptions, iso_local
+from termnews.demo.outside import StandIns
 from termnews.demo.responses import TEXT
-from termnews.demo.routes import FAULTY_KINDS, handle, resolve
+from termnews.demo.routes import FAULTY_KINDS, handle, resolve, stand_ins_of
 from termnews.demo.state import APPROVED, CommentStore, DemoStateError
 
 MAX_BODY = 2 * 1024 * 1024
@@ -172,6 +173,7 @@ class DemoSite:
         else:
             shown = self.host
         self._blog = Blog(f"http://{shown}:{port}/", self.options, store)
+        stand_ins_of(self._blog)
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
@@ -219,6 +221,11 @@ class DemoSite:
         """The feeds to subscribe to: WordPress RSS first, then Blogger Atom, CommentAPI RSS."""
         base = self.url
         return [base + "feed/", base + "blogger/feeds/posts/default", base + "tidewater/rss.xml"]
+
+    @property
+    def discussions(self) -> StandIns:
+        """The HN, Lobsters and Mastodon stand-ins (their threads, faults, posted replies)."""
+        return stand_ins_of(self.blog)
 
     @property
     def comments_feed_url(self) -> str:
