@@ -12,6 +12,7 @@ mastodon_token; bluesky_handle and bluesky_app_password).
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 
 import httpx
@@ -105,7 +106,7 @@ class MastodonBackend(OutsideBackend):
         try:
             async with make_client(settings) as own:
                 who = await mastodon.whoami(own, me)
-                limit = await mastodon.character_limit(own, me)
+                limit = await self._limit(own, me)
         except DiscussionError as exc:
             probe.note = str(exc)
             return probe
@@ -118,9 +119,20 @@ class MastodonBackend(OutsideBackend):
                 needs_email=False,
                 note=f"at most {limit} characters ({me.host}'s limit)",
                 thread_url=statuses[0].link,
+                max_chars=limit,
             )
         )
         return probe
+
+    async def _limit(self, client: httpx.AsyncClient, me: mastodon.Account) -> int:
+        """The instance's character limit, asked once a day (kept in the store)."""
+        key = f"mastodon-limit:{me.host}"
+        limit, _, when = (self.deps.store.get_value(key) or "").partition("@")
+        if limit.isdigit() and _fresh(when, LIMIT_KEPT):
+            return int(limit)
+        found = await mastodon.character_limit(client, me)
+        self.deps.store.set_value(key, f"{found}@{time.time():.0f}")
+        return found
 
     async def post(
         self, client: httpx.AsyncClient, outgoing: Outgoing, *, retrying: bool
@@ -161,6 +173,16 @@ class MastodonBackend(OutsideBackend):
         return await mastodon.status_link(client, root.instance, status_id) or thread_url
 
 
+LIMIT_KEPT = 24 * 3600.0  # seconds an instance's character limit is trusted
+
+
+def _fresh(stamp: str, seconds: float) -> bool:
+    try:
+        return time.time() - float(stamp) < seconds
+    except ValueError:
+        return False
+
+
 def _reply_key(outgoing: Outgoing) -> str:
     """The same for every attempt at one reply: Mastodon's Idempotency-Key."""
     parts = (str(outgoing.article_id), outgoing.parent_id or "", outgoing.body)
@@ -196,6 +218,7 @@ class BlueskyBackend(OutsideBackend):
                 needs_email=False,
                 note=f"at most {bluesky.MAX_GRAPHEMES} characters",
                 thread_url=link,
+                max_chars=bluesky.MAX_GRAPHEMES,
             )
         )
         return probe

@@ -1,0 +1,153 @@
+"""The demo's discussed post in the UI (Pilot): sections per source, folding, and the compose
+modal for Mastodon (account identity, live counter, limit) and read-only HN, over real HTTP
+to the sample site's stand-ins."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.widgets import Static, TextArea
+
+from termnews.app import TermNewsApp
+from termnews.cli.demo import write_demo_settings
+from termnews.config import Paths, load_settings
+from termnews.demo import DemoSite
+from termnews.model import ArticleQuery, Identity
+from termnews.screens.comments import CommentsScreen
+from termnews.screens.compose import ComposeScreen
+from termnews.screens.reader import ReaderScreen
+from termnews.service import NewsService
+from tests.support.pilot import wait_until
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[tuple[DemoSite, NewsService, int]]:
+    with DemoSite() as site:
+        settings = load_settings(write_demo_settings(site, tmp_path / "none.toml", tmp_path))
+        settings.refresh_on_start = False
+        paths = Paths(tmp_path / "config.toml", tmp_path / "data")
+        service = NewsService.open(paths, settings, identity=Identity(name="ada"))
+        service.subscribe(site.feed_urls[0])
+        asyncio.run(service.refresh())
+        url = site.post_for("threaded").url
+        [article_id] = [
+            i for i in service.article_ids(ArticleQuery()) if service.article(i).link == url
+        ]
+        yield site, service, article_id
+        service.close()
+
+
+async def open_discussion(app: TermNewsApp, pilot: object, article_id: int) -> CommentsScreen:
+    app.screen.article_list.go_to_id(article_id)  # type: ignore[attr-defined]
+    await pilot.press("tab", "enter")  # type: ignore[attr-defined]
+    await wait_until(pilot, lambda: isinstance(app.screen, ReaderScreen))  # type: ignore[arg-type]
+    await pilot.press("c")  # type: ignore[attr-defined]
+    await wait_until(pilot, lambda: isinstance(app.screen, CommentsScreen))  # type: ignore[arg-type]
+    screen = app.screen
+    assert isinstance(screen, CommentsScreen)
+    await wait_until(pilot, lambda: len(screen.comments) == 18 and screen.info is not None)  # type: ignore[arg-type]
+    return screen
+
+
+def select(screen: CommentsScreen, author: str) -> None:
+    screen.selected = next(n for n, c in enumerate(screen.comments) if c.comment.author == author)
+
+
+async def test_every_source_has_its_section_and_a_source_folds(
+    demo: tuple[DemoSite, NewsService, int],
+) -> None:
+    _site, service, article_id = demo
+    app = TermNewsApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_discussion(app, pilot, article_id)
+        lines = [line.plain for line in screen.view.lines]
+        sections = [line for line in lines if line.startswith(("▾ ", "▸ "))]
+        assert sections == [
+            "▾ On 127.0.0.1 · 7 comments",
+            "▾ HN 87 points · 6 comments",
+            "▾ Lobsters 14 points · 2 comments",
+            "▾ Mastodon 19 favourites · 4 boosts · 3 replies",
+        ]
+        assert [screen.groups.count(g) for g in ("site", "hackernews", "lobsters", "mastodon")] == [
+            7,
+            6,
+            2,
+            3,
+        ]
+        assert screen.groups == sorted(screen.groups, key=screen.groups.index)  # contiguous
+        select(screen, "quaywalker")
+        await pilot.press("z")
+        lines = [line.plain for line in screen.view.lines]
+        assert "▸ HN 87 points · 6 comments  folded: z shows them" in lines
+        assert not any("quaywalker" in line or "netmender" in line for line in lines)
+        assert any("saltpan" in line for line in lines)
+        await pilot.press("tab")  # the folded section was one stop: the next is Lobsters
+        assert screen.comments[screen.selected].comment.author == "saltpan"
+        await pilot.press("shift+tab", "z")
+        lines = [line.plain for line in screen.view.lines]
+        assert any("netmender" in line for line in lines)
+
+
+async def test_a_mastodon_reply_shows_the_account_counts_and_refuses_too_long(
+    demo: tuple[DemoSite, NewsService, int],
+) -> None:
+    site, service, article_id = demo
+    posted = site.discussions.instance.posted
+    app = TermNewsApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_discussion(app, pilot, article_id)
+        select(screen, "Mill Lane Folk (@millanefolk)")
+        await pilot.press("r")
+        await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        modal = app.screen
+        assert isinstance(modal, ComposeScreen)
+        host = site.url[7:].rstrip("/")
+        assert f"Mastodon thread as @you@{host}" in str(modal.query_one("#where").render())
+        assert not modal.query_one("#identity-fields").display  # the account is the identity
+        modal.query_one("#body", TextArea).text = "e\u0301 👍🏽 🇩🇪 https://example.org/ " + "a" * 60
+        await pilot.pause()
+        count = str(modal.query_one("#count", Static).render())
+        assert count == "90 / 500 characters"  # é, 👍🏽 and the flag are one each; the URL 23
+        modal.query_one("#body", TextArea).text = "x" * 501
+        await pilot.pause()
+        assert str(modal.query_one("#count", Static).render()) == "501 / 500 characters"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        result = str(modal.query_one("#result", Static).render())
+        assert result.startswith("Too long to send: 501 characters")
+        assert app.screen is modal and posted == []
+        modal.query_one("#body", TextArea).text = "Parking first, then the move."
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is screen)
+        await wait_until(
+            pilot, lambda: any("Parking first" in c.comment.content_html for c in screen.comments)
+        )
+    assert [p["in_reply_to_id"] for p in posted] == ["115611024000000203"]
+
+
+async def test_a_reply_to_hn_is_read_only_and_offers_the_comment_page(
+    demo: tuple[DemoSite, NewsService, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site, service, article_id = demo
+    app = TermNewsApp(service)
+    copied: list[str] = []
+    monkeypatch.setattr(app, "copy_url", copied.append)  # OSC 52 cannot be read back here
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_discussion(app, pilot, article_id)
+        select(screen, "netmender")
+        await pilot.press("r")
+        await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        modal = app.screen
+        text = str(modal.query_one("#read-only", Static).render())
+        assert "HN is read-only in termnews" in text
+        assert "https://news.ycombinator.com/item?id=46210944" in text
+        assert not modal.query(TextArea)
+        await pilot.press("ctrl+s", "ctrl+y")
+        assert copied == ["https://news.ycombinator.com/item?id=46210944"]
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is screen)
+    assert site.discussions.instance.posted == []
+    assert service.comments.draft(article_id) is None
