@@ -151,3 +151,47 @@ async def test_a_reply_to_hn_is_read_only_and_offers_the_comment_page(
         await wait_until(pilot, lambda: app.screen is screen)
     assert site.discussions.instance.posted == []
     assert service.comments.draft(article_id) is None
+
+
+async def test_the_list_and_the_reader_show_the_combined_count_once_cached(
+    demo: tuple[DemoSite, NewsService, int],
+) -> None:
+    site, service, article_id = demo
+    assert service.articles([article_id])[article_id].total_comments == 7  # the feed's count
+    assert site.discussions.requests == []  # nothing looked up before the discussion opens
+    app = TermNewsApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        listing = app.screen.article_list  # type: ignore[attr-defined]
+        listing.go_to_id(article_id)
+        row = listing.render_line(listing.cursor - int(listing.scroll_y)).text
+        assert "(7)" in row
+        screen = await open_discussion(app, pilot, article_id)
+        await pilot.press("q")
+        await wait_until(pilot, lambda: isinstance(app.screen, ReaderScreen))
+        assert "· 18 comments" in str(app.screen.query_one("ArticleHeader").render())
+        await pilot.press("q")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ReaderScreen))
+        await pilot.pause()
+        row = listing.render_line(listing.cursor - int(listing.scroll_y)).text
+        assert "(18)" in row and "(7)" not in row
+        assert screen.comments  # read
+    # A fresh reader (no pane opened this time) adds the cached outside discussions.
+    detail = service.article(article_id)
+    assert detail is not None and detail.outside_comments == 11
+    assert service.articles([article_id])[article_id].total_comments == 18
+
+
+def test_counting_a_page_of_rows_is_one_query_on_the_index(
+    demo: tuple[DemoSite, NewsService, int],
+) -> None:
+    from termnews.store import _OUTSIDE_COUNT
+
+    _site, service, _article_id = demo
+    db = service.store.db
+    plan = " | ".join(
+        row[3]
+        for row in db.execute(
+            f"EXPLAIN QUERY PLAN SELECT {_OUTSIDE_COUNT} FROM articles a WHERE a.id IN (1, 2)"
+        )
+    )
+    assert "USING COVERING INDEX" in plan and "SCAN c" not in plan

@@ -13,7 +13,7 @@ from textual.widgets import Footer, Static
 
 from termnews.attachments import describe
 from termnews.errors import TermnewsError
-from termnews.model import ArticleDetail, ArticleQuery
+from termnews.model import ArticleDetail, ArticleQuery, combined_count
 from termnews.render import RenderedDocument
 from termnews.sanitize import clean_line
 from termnews.screens.base import TermNewsAccess
@@ -139,8 +139,11 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         if article.published:
             parts.append(time.strftime("%a %d %b %Y %H:%M", time.localtime(article.published)))
         # Once the discussion was loaded, its own count (the feed's goes stale: a site may
-        # answer 304 for the posts feed after new comments).
-        count = self.loaded_comments.get(article.id, article.comments.count)
+        # answer 304 for the posts feed after new comments); before, the feed's count plus
+        # the cached outside discussions (HN, Mastodon …).
+        count = self.loaded_comments.get(article.id)
+        if count is None:
+            count = combined_count(article.comments.count, article.outside_comments)
         if count is not None:
             parts.append(f"{count} comment{'s' if count != 1 else ''}")
         if article.starred:
