@@ -5,6 +5,7 @@ to the sample site's stand-ins."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -195,3 +196,81 @@ def test_counting_a_page_of_rows_is_one_query_on_the_index(
         )
     )
     assert "USING COVERING INDEX" in plan and "SCAN c" not in plan
+
+
+def outside_requests(site: DemoSite) -> list[str]:
+    return [path for _method, path in site.discussions.requests]
+
+
+async def test_an_outside_discussion_is_read_again_only_when_older_than_refresh_after(
+    demo: tuple[DemoSite, NewsService, int],
+) -> None:
+    from termnews.comments.discussions import mark_read
+
+    site, service, article_id = demo
+    article = service.article(article_id)
+    assert article is not None
+    comments = service.comments
+    assert len(await comments.load(article)) == 18
+    first = len(outside_requests(site))
+    assert first >= 3  # HN, Lobsters, Mastodon
+    await comments.load(article)  # just read: refresh_after (60 minutes) keeps the cache
+    assert len(outside_requests(site)) == first
+    assert await comments.load(article, stale_only=True) == []
+    old = time.time() - 61 * 60
+    mark_read(service.store, article_id, "hackernews", now=old)
+    assert len(await comments.load(article, stale_only=True)) == 18  # HN alone, read again
+    again = outside_requests(site)[first:]
+    assert again and all(path.startswith("/hn/") for path in again)
+    await comments.load(article, force=True)  # ctrl+r: everything
+    assert any(p.startswith("/lobsters/") for p in outside_requests(site)[first + len(again) :])
+
+
+async def test_refresh_after_zero_never_reads_again_on_open(
+    demo: tuple[DemoSite, NewsService, int],
+) -> None:
+    from termnews.comments.discussions import mark_read
+
+    site, service, article_id = demo
+    article = service.article(article_id)
+    assert article is not None
+    service.settings.discussions.refresh_after = 0
+    await service.comments.load(article)
+    for source in ("hackernews", "lobsters", "mastodon"):
+        mark_read(service.store, article_id, source, now=1.0)
+    count = len(outside_requests(site))
+    await service.comments.load(article)
+    assert len(outside_requests(site)) == count
+
+
+async def test_opening_a_post_refreshes_its_stale_discussion_but_never_a_new_one(
+    demo: tuple[DemoSite, NewsService, int],
+) -> None:
+    from termnews.comments.discussions import mark_read
+
+    site, service, article_id = demo
+    app = TermNewsApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.screen.article_list.go_to_id(article_id)  # type: ignore[attr-defined]
+        await pilot.press("tab", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ReaderScreen))
+        await pilot.pause(0.3)
+        assert site.discussions.requests == []  # never opened: nothing is looked up
+        await pilot.press("q")
+    article = service.article(article_id)
+    assert article is not None
+    await service.comments.load(article)
+    before = len(outside_requests(site))
+    site.discussions.instance._statuses["115611024000000299"] = site.discussions.instance.status_of(
+        "115611024000000299", "gullwatch", "<p>Late to this.</p>", "115611024000000100", 0
+    )
+    mark_read(service.store, article_id, "mastodon", now=time.time() - 2 * 3600)
+    app = TermNewsApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.screen.article_list.go_to_id(article_id)  # type: ignore[attr-defined]
+        await pilot.press("tab", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ReaderScreen))
+        header = app.screen.query_one("ArticleHeader")
+        await wait_until(pilot, lambda: "· 19 comments" in str(header.render()))
+    again = outside_requests(site)[before:]
+    assert again and all("/api/v1/statuses/" in path for path in again)

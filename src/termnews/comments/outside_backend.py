@@ -28,7 +28,15 @@ from termnews.comments.backend import (
     Probe,
 )
 from termnews.comments.deps import Deps
-from termnews.comments.discussions import Outcome, Source, post_of, remember
+from termnews.comments.discussions import (
+    Outcome,
+    Source,
+    forget_read,
+    mark_read,
+    post_of,
+    remember,
+    stale,
+)
 from termnews.comments.outside import DiscussionError, SendFailure, make_client
 from termnews.model import ArticleDetail, Comment, CommentSource, TargetKind
 
@@ -58,7 +66,15 @@ class OutsideBackend:
             remember(self.deps.store, article.id, [Outcome(service, error=str(exc))])
             raise CommentError(str(exc)) from exc
         remember(self.deps.store, article.id, [Outcome(service, discussions)])
+        mark_read(self.deps.store, article.id, service.value)
         return [comment for discussion in discussions for comment in discussion.comments]
+
+    def due(self, article: ArticleDetail, *, opened_before: bool = False) -> bool:
+        """Read it now? Never read for this post: yes (unless only `opened_before` ones are
+        wanted); read before: when older than discussions.refresh_after minutes."""
+        minutes = self.deps.settings.discussions.refresh_after
+        state = stale(self.deps.store, article.id, self.module.SERVICE.value, minutes)
+        return not opened_before if state is None else state
 
     async def post(
         self, client: httpx.AsyncClient, outgoing: Outgoing, *, retrying: bool
@@ -151,6 +167,7 @@ class MastodonBackend(OutsideBackend):
                     found = await mastodon.find_sent(own, me, status_url, outgoing.body)
                     if found is not None:
                         message = "Reply delivered on Mastodon (an earlier attempt had made it)."
+                        forget_read(self.deps.store, outgoing.article_id, mastodon.SERVICE.value)
                         return PostResult(PostOutcome.POSTED, message, found, False)
                 sent = await mastodon.reply(own, me, status_url, outgoing.body, key=key)
         except SendFailure as exc:
@@ -158,6 +175,7 @@ class MastodonBackend(OutsideBackend):
             return PostResult(outcome, str(exc), None, exc.retryable, uncertain=exc.uncertain)
         except DiscussionError as exc:  # reading back or finding the status answered
             return PostResult(PostOutcome.FAILED, str(exc), None, True, uncertain=retrying)
+        forget_read(self.deps.store, outgoing.article_id, mastodon.SERVICE.value)
         return PostResult(PostOutcome.POSTED, f"Reply posted on Mastodon ({me.host}).", sent, False)
 
     async def _answered(
@@ -247,4 +265,5 @@ class BlueskyBackend(OutsideBackend):
             return PostResult(outcome, str(exc), None, exc.retryable, uncertain=exc.uncertain)
         except DiscussionError as exc:
             return PostResult(PostOutcome.FAILED, str(exc), None, True, uncertain=retrying)
+        forget_read(self.deps.store, outgoing.article_id, bluesky.SERVICE.value)
         return PostResult(PostOutcome.POSTED, "Reply posted on Bluesky.", sent, False)

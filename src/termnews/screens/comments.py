@@ -117,14 +117,15 @@ class CommentsScreen(TermNewsAccess, Screen[None]):
     # -- data ------------------------------------------------------------------------
 
     @work(exclusive=True, group="load-comments", exit_on_error=False)
-    async def load(self) -> None:
+    async def load(self, force: bool = False) -> None:
+        """Read the discussion (outside ones only when due, unless `force`: ctrl+r)."""
         comments_service = self.tn_app.service.comments
         try:
             self.info = await comments_service.info(self.article)
         except Exception as exc:  # where comments go is a nicety; reading goes on
             self.state = f"Could not check the post's site: {exc}"
         try:
-            comments = await comments_service.load(self.article)
+            comments = await comments_service.load(self.article, force=force)
             self.state = ""
         except CommentError as exc:
             comments = comments_service.cached(self.article.id)
@@ -247,7 +248,7 @@ class CommentsScreen(TermNewsAccess, Screen[None]):
     def action_reload(self) -> None:
         self.state = "Reloading …"
         self.query_one(CommentsHeader).update(self._header())
-        self.load()
+        self.load(force=True)
 
     def _stops(self) -> list[int]:
         """What Tab steps through: every comment shown, and each folded section once."""

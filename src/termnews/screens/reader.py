@@ -113,6 +113,24 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         self._draw(keep_scroll=False)
         if not article.extracted and service.full_article_on_open(article) and article.link:
             self._fetch_full_article(article.id)
+        if article.outside_comments:  # its outside discussions were read once: keep them fresh
+            self._refresh_discussions(article)
+
+    @work(exclusive=True, group="refresh-discussions", exit_on_error=False)
+    async def _refresh_discussions(self, article: ArticleDetail) -> None:
+        """Re-read the post's outside discussions older than discussions.refresh_after."""
+        from termnews.comments import CommentError
+
+        try:
+            if not await self.tn_app.service.comments.load(article, stale_only=True):
+                return
+        except CommentError:
+            return  # offline: the cached discussion stays, and the pane says why when opened
+        fresh = self.tn_app.service.article(article.id)
+        if fresh is not None and self.article is not None and self.article.id == article.id:
+            self.article.outside_comments = fresh.outside_comments
+            self.loaded_comments.pop(article.id, None)
+            self.query_one(ArticleHeader).update(self._header(self.article))
 
     def _draw(self, *, keep_scroll: bool) -> None:
         if self.article is None:
