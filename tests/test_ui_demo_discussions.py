@@ -274,3 +274,26 @@ async def test_opening_a_post_refreshes_its_stale_discussion_but_never_a_new_one
         await wait_until(pilot, lambda: "· 19 comments" in str(header.render()))
     again = outside_requests(site)[before:]
     assert again and all("/api/v1/statuses/" in path for path in again)
+
+
+async def test_the_counter_uses_the_instances_own_limit_asked_once(
+    demo: tuple[DemoSite, NewsService, int],
+) -> None:
+    site, service, article_id = demo
+    site.discussions.instance.max_characters = 120
+    app = TermNewsApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_discussion(app, pilot, article_id)
+        for _ in range(2):  # the pane asked once; each compose asks where replies go again
+            select(screen, "Gull Watch (@gullwatch)")
+            await pilot.press("r")
+            await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+            modal = app.screen
+            modal.query_one("#body", TextArea).text = "y" * 121
+            await pilot.pause()
+            assert str(modal.query_one("#count", Static).render()) == "121 / 120 characters"
+            modal.query_one("#body", TextArea).text = ""
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: app.screen is screen)
+    asked = [p for p in outside_requests(site) if p.startswith("/api/v2/instance")]
+    assert len(asked) == 1
