@@ -244,3 +244,27 @@ def test_refresh_after_zero_and_private_sites_load(tmp_path: Path) -> None:
     path.write_text('[discussions]\nrefresh_after = 0\nprivate_sites = ["http://10.0.0.5:8080/"]\n')
     settings = load_settings(path).discussions
     assert settings.refresh_after == 0 and settings.private_sites == ["http://10.0.0.5:8080"]
+
+
+async def test_the_demo_commands_fault_options_reach_the_stand_ins(
+    site: DemoSite, tmp_path: Path
+) -> None:
+    import argparse
+
+    from termnews.cli.demo import add_site_arguments, site_options
+    from termnews.demo.server import outside_faults
+
+    parser = argparse.ArgumentParser()
+    add_site_arguments(parser)
+    args = parser.parse_args(["--outside-fail-next", "1", "--outside-retry-after", "120"])
+    options = site_options(args)
+    faults = outside_faults(options)
+    assert faults == {"fail_next": 1, "fail_status": 429, "retry_after": "120"}
+    assert not any(name.startswith("outside_") for name in options)
+    site.discussions.set_faults(**faults)
+    settings = demo_settings(site, tmp_path)
+    outcomes = await read_discussions(discussed(site), settings)
+    errors = [o.error for o in outcomes if o.error]  # whichever asked first got the 429
+    assert len(errors) == 1 and errors[0].endswith(": rate-limited (HTTP 429); try again in 120 s")
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--outside-fail-status", "42"])

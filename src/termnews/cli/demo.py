@@ -39,12 +39,14 @@ def register(sub: Subcommands) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     from termnews.demo import DemoSite, serve_forever
     from termnews.demo.server import _FAULT_OPTIONS as FAULT_OPTIONS
+    from termnews.demo.server import outside_faults
 
     options = site_options(args)
     if args.serve_only:
         serve_forever(args.host, args.port, **options)
         return EXIT_OK
     faults = {k: options.pop(k) for k in FAULT_OPTIONS if k in options}
+    outside = outside_faults(options)
     kept = args.data_dir is not None  # a data dir the user keeps between runs
     throwaway = None if kept else tempfile.mkdtemp(prefix="termnews-demo-")
     args.data_dir = args.data_dir or throwaway
@@ -65,6 +67,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     ) from exc
                 site = DemoSite(args.host, 0, **options).start()  # last run's port is taken
             site.set_faults(**faults)
+            site.discussions.set_faults(**outside)
             if kept:
                 service.set_preference("demo-port", str(site.url.rsplit(":", 1)[1].strip("/")))
             for url in site.feed_urls:
@@ -243,14 +246,36 @@ def add_site_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="close the connection of the next N feed/comment requests without answering",
     )
+    group.add_argument(
+        "--outside-fail-next",
+        type=_non_negative(int),
+        default=0,
+        metavar="N",
+        help="answer the next N requests to the HN, Lobsters and Mastodon stand-ins with "
+        "--outside-fail-status",
+    )
+    group.add_argument(
+        "--outside-fail-status",
+        type=_status,
+        default=429,
+        metavar="CODE",
+        help="status for --outside-fail-next (429)",
+    )
+    group.add_argument(
+        "--outside-retry-after",
+        metavar="SECONDS",
+        help="the Retry-After header sent with those answers",
+    )
 
 
 def site_options(args: argparse.Namespace) -> dict[str, Any]:
     """serve_forever's keyword options from arguments parsed with add_site_arguments."""
     # The sample site loads only for the commands that run it, not for every start.
     from termnews.demo.server import _FAULT_OPTIONS as FAULT_OPTIONS
+    from termnews.demo.server import _OUTSIDE_OPTIONS as OUTSIDE_OPTIONS
     from termnews.demo.server import _SITE_OPTIONS as SITE_OPTIONS
 
-    options = {name: getattr(args, name) for name in (*SITE_OPTIONS, *FAULT_OPTIONS)}
+    names = (*SITE_OPTIONS, *FAULT_OPTIONS, *OUTSIDE_OPTIONS)
+    options = {name: getattr(args, name) for name in names}
     options["app_passwords"] = dict(options["app_passwords"] or [])
     return options
