@@ -59,6 +59,11 @@ async def test_the_discussed_post_is_found_on_hn_lobsters_and_mastodon(
     assert all(outcome.error is None for outcome in outcomes.values())
     [hn] = outcomes[Service.HACKERNEWS].discussions
     assert hn.header == "HN 87 points · 6 comments"  # the near miss Algolia sends is dropped
+    assert hn.url == f"{site.url}hn/item?id=46210815"
+    first = outcomes[Service.HACKERNEWS].comments[0]
+    async with httpx.AsyncClient(timeout=5) as client:
+        for link in (hn.url, first.link, first.author_url):
+            assert link is not None and (await client.get(link)).status_code == 200, link
     assert shape(outcomes[Service.HACKERNEWS])[:3] == [
         ("quaywalker", None),
         ("netmender", "quaywalker"),

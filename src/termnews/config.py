@@ -124,6 +124,12 @@ OPTIONS: tuple[Option, ...] = (
         "Also search Reddit for the post's URL (sends the URL to Reddit).",
     ),
     Option("discussions", "hackernews", "https://hn.algolia.com", "Hacker News search API."),
+    Option(
+        "discussions",
+        "hackernews_site",
+        "https://news.ycombinator.com",
+        "Where Hacker News shows its threads (the links of stories, comments and users).",
+    ),
     Option("discussions", "lobsters", "https://lobste.rs", "Lobsters site (its JSON API)."),
     Option("discussions", "reddit", "https://www.reddit.com", "Reddit site (its RSS feeds)."),
     Option("discussions", "bluesky", "https://public.api.bsky.app", "Bluesky public AppView."),
@@ -170,7 +176,10 @@ OPTIONS: tuple[Option, ...] = (
         "Where your Bluesky account lives (the server that signs you in).",
     ),
 )
-_URL_KEYS = {"hackernews", "lobsters", "reddit", "bluesky", "bluesky_pds", "mastodon_instance"}
+# Keys whose value must be an http(s) URL: those with a URL default, and your instance.
+_URL_KEYS = {o.key for o in OPTIONS if str(o.default).startswith("https://")} | {
+    "mastodon_instance"
+}
 _SECRET_KEYS = ("mastodon_token", "bluesky_app_password")
 
 DISCUSSION_SERVICES = ("hackernews", "lobsters", "reddit", "mastodon", "bluesky")
@@ -213,6 +222,7 @@ class DiscussionSettings:
     private_sites: list[str] = field(default_factory=list)
     refresh_after: int = 60
     hackernews: str = "https://hn.algolia.com"
+    hackernews_site: str = "https://news.ycombinator.com"
     lobsters: str = "https://lobste.rs"
     reddit: str = "https://www.reddit.com"
     bluesky: str = "https://public.api.bsky.app"

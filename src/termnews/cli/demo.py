@@ -104,6 +104,7 @@ def write_demo_settings(site: DemoSite, yours: Path, data_dir: Path) -> Path:
         [
             "[discussions]",
             f'hackernews = "{origin}/hn"',
+            f'hackernews_site = "{origin}/hn"',
             f'lobsters = "{origin}/lobsters"',
             f'private_sites = ["{origin}"]',
             f'mastodon_instance = "{origin}"',

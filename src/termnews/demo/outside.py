@@ -2,7 +2,8 @@
 
 - Hacker News' Algolia API under `/hn/`: `GET /hn/api/v1/search?query=URL&
   restrictSearchableAttributes=url` (hits: objectID, title, url, points, num_comments, ...)
-  and `GET /hn/api/v1/items/ID` (the story, its comments nested in `children`).
+  and `GET /hn/api/v1/items/ID` (the story, its comments nested in `children`), with the
+  site's own pages beside it (`/hn/item?id=N`, `/hn/user?id=NAME`).
 - Lobsters under `/lobsters/`: `GET /lobsters/stories/url/all.json?url=URL` and
   `GET /lobsters/s/SHORT_ID.json` (comments flat, in thread order, with parent_comment).
 - A Mastodon instance at the root (`/api/v1/...`, `/api/v2/...`, `/@user/ID`): fediverse.py.
@@ -146,6 +147,8 @@ class StandIns:
         path = req.path.removeprefix("/hn")
         if path == "/api/v1/search":
             return self._hn_search(req.query)
+        if path in ("/item", "/user"):  # the thread's pages, as news.ycombinator.com has
+            return self._hn_page(path, req.query.get("id", ""))
         if path.startswith("/api/v1/items/"):
             item = path.removeprefix("/api/v1/items/")
             if item == str(HN_STORY_ID):
@@ -178,6 +181,21 @@ class StandIns:
                 "processingTimeMS": 1,
             },
         )
+
+    def _hn_page(self, path: str, wanted: str) -> Response:
+        if path == "/user":
+            known = {r.author for r in HN_THREAD} | {"harbourwatcher"}
+            if wanted not in known:
+                return Response(404, b"<!doctype html><p>No such user.</p>", HTML)
+            return Response(200, f"<!doctype html><h1>{wanted}</h1>".encode(), HTML)
+        if wanted == str(HN_STORY_ID):
+            page = f"<!doctype html><h1>{HN_TITLE}</h1><p>{len(HN_THREAD)} comments</p>"
+            return Response(200, page.encode(), HTML)
+        remark = next((r for r in HN_THREAD if str(r.id) == wanted), None)
+        if remark is None:
+            return Response(404, b"<!doctype html><p>No such item.</p>", HTML)
+        page = f"<!doctype html><p>{remark.author}</p>{remark.html}"
+        return Response(200, page.encode(), HTML)
 
     @staticmethod
     def _hn_hit(story_id: int, title: str, url: str, points: int, comments: int) -> dict[str, Any]:
