@@ -60,6 +60,7 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
     ComposeScreen #result { color: $error; height: auto; }
     ComposeScreen #count { height: 1; text-align: right; }
     ComposeScreen #read-only { height: auto; margin: 1 0; }
+    ComposeScreen.read-only #compose { height: auto; }
     ComposeScreen.compact #compose { border: none; padding: 0; height: 100%; }
     ComposeScreen.compact #about, ComposeScreen.compact #why-email { display: none; }
     ComposeScreen.compact #note { max-height: 1; }
@@ -158,6 +159,7 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
     def on_mount(self) -> None:
         self._fit()
         if self.read_only is not None:
+            self.add_class("read-only")  # a few lines, not a tall empty box
             return
         self._show_target()
         self.query_one("#body", TextArea).focus()
