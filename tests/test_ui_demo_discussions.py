@@ -298,3 +298,24 @@ async def test_the_counter_uses_the_instances_own_limit_asked_once(
             await wait_until(pilot, lambda: app.screen is screen)
     asked = [p for p in outside_requests(site) if p.startswith("/api/v2/instance")]
     assert len(asked) == 1
+
+
+async def test_with_prefetch_opening_the_post_reads_its_outside_discussions(
+    demo: tuple[DemoSite, NewsService, int],
+) -> None:
+    site, service, article_id = demo
+    service.settings.discussions.prefetch = True
+    app = TermNewsApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.screen.article_list.go_to_id(article_id)  # type: ignore[attr-defined]
+        await pilot.press("tab", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ReaderScreen))
+        header = app.screen.query_one("ArticleHeader")
+        await wait_until(pilot, lambda: "· 18 comments" in str(header.render()))
+        seen = len(outside_requests(site))
+        assert any(p.startswith("/hn/api/v1/search") for p in outside_requests(site))
+        await pilot.press("q")
+        await pilot.press("enter")  # opened again: fresh, nothing read again
+        await wait_until(pilot, lambda: isinstance(app.screen, ReaderScreen))
+        await pilot.pause(0.3)
+    assert len(outside_requests(site)) == seen

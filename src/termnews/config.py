@@ -146,6 +146,7 @@ OPTIONS: tuple[Option, ...] = (
         60,
         "Minutes after which an outside discussion is read again when you open it; 0: never.",
     ),
+    Option("discussions", "prefetch", False, "Read a post's outside discussions when it opens."),
     Option("discussions", "timeout", 10.0, "Seconds before a discussion request gives up."),
     Option("discussions", "max_comments", 10000, "Most comments read from one discussion."),
     Option(
@@ -221,6 +222,7 @@ class DiscussionSettings:
     reddit_search: bool = False
     private_sites: list[str] = field(default_factory=list)
     refresh_after: int = 60
+    prefetch: bool = False
     hackernews: str = "https://hn.algolia.com"
     hackernews_site: str = "https://news.ycombinator.com"
     lobsters: str = "https://lobste.rs"

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import httpx
 
 from termnews.comments import bluesky, mastodon
 from termnews.comments.backend import (
     Capability,
+    CommentBackend,
     CommentError,
     CommentTarget,
     Outgoing,
@@ -189,6 +190,25 @@ class MastodonBackend(OutsideBackend):
             return thread_url
         root = roots[0]
         return await mastodon.status_link(client, root.instance, status_id) or thread_url
+
+
+def to_read(
+    backends: Sequence[CommentBackend],
+    article: ArticleDetail,
+    force: bool,
+    stale_only: bool,
+    prefetch: bool,
+) -> list[CommentBackend]:
+    """The readers a load asks (see CommentService.load): outside discussions only when due
+    (never read, or older than discussions.refresh_after), every one with `force`."""
+    background = stale_only or prefetch  # only outside discussions, only when due
+    return [
+        b
+        for b in backends
+        if b.source is not None
+        and (force or not isinstance(b, OutsideBackend) or b.due(article, opened_before=stale_only))
+        and (not background or isinstance(b, OutsideBackend))
+    ]
 
 
 LIMIT_KEPT = 24 * 3600.0  # seconds an instance's character limit is trusted

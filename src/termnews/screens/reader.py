@@ -113,16 +113,20 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         self._draw(keep_scroll=False)
         if not article.extracted and service.full_article_on_open(article) and article.link:
             self._fetch_full_article(article.id)
-        if article.outside_comments:  # its outside discussions were read once: keep them fresh
-            self._refresh_discussions(article)
+        # Outside discussions read once are kept fresh; others only with the prefetch opt-in.
+        prefetch = service.settings.discussions.prefetch
+        if article.outside_comments or prefetch:
+            self._refresh_discussions(article, prefetch)
 
     @work(exclusive=True, group="refresh-discussions", exit_on_error=False)
-    async def _refresh_discussions(self, article: ArticleDetail) -> None:
-        """Re-read the post's outside discussions older than discussions.refresh_after."""
+    async def _refresh_discussions(self, article: ArticleDetail, prefetch: bool) -> None:
+        """Re-read the post's outside discussions older than discussions.refresh_after
+        (and, with discussions.prefetch, read those never read)."""
         from termnews.comments import CommentError
 
+        comments = self.tn_app.service.comments
         try:
-            if not await self.tn_app.service.comments.load(article, stale_only=True):
+            if not await comments.load(article, stale_only=not prefetch, prefetch=prefetch):
                 return
         except CommentError:
             return  # offline: the cached discussion stays, and the pane says why when opened
