@@ -209,11 +209,12 @@ def test_the_demo_settings_keep_yours_but_name_the_sample_site(
         '[general]\nreader_width = 72\n\n[discussions]\nmastodon_token = "real-secret"\n'
         'mastodon_instance = "https://mastodon.example"\n\n[discussions.mastodon]\n'
         '"https://a.example/feed" = "https://m.example/@a/"\n\n[keys]\nnext_article = "n"\n'
+        '\n[wordpress."blog.example"]\nuser = "ada"\napp_password = "wp-secret"\n'
     )
     os.chmod(yours, 0o600)
     written = write_demo_settings(site, yours, tmp_path)
     assert stat.S_IMODE(written.stat().st_mode) == 0o600
-    assert "real-secret" not in written.read_text()
+    assert "real-secret" not in written.read_text() and "wp-secret" not in written.read_text()
     settings = load_settings(written)
     assert settings.reader_width == 72 and settings.keys == {"next_article": "n"}
     origin = site.url.rstrip("/")

@@ -94,7 +94,8 @@ _HEADER = re.compile(r"^\s*\[\[?\s*\"?([^\]\".]+)")
 
 def write_demo_settings(site: DemoSite, yours: Path, data_dir: Path) -> Path:
     """The settings file the demo's reader runs with, in its data dir (0600: it holds the
-    stand-in Mastodon account's token). Your settings are kept except [discussions], which
+    stand-in Mastodon account's token). Your settings are kept except [wordpress] (your
+    application passwords) and [discussions], which
     names the sample site's HN, Lobsters and Mastodon stand-ins and allows looking up its
     loopback posts there (private sites are otherwise never looked up)."""
     from termnews.demo.fediverse import DEMO_TOKEN
@@ -113,7 +114,7 @@ def write_demo_settings(site: DemoSite, yours: Path, data_dir: Path) -> Path:
         ]
     )
     try:
-        kept = _without_discussions(yours.read_text(encoding="utf-8"))
+        kept = _without_accounts(yours.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError):
         kept = []
     target = data_dir / "demo-settings.toml"
@@ -130,12 +131,13 @@ def write_demo_settings(site: DemoSite, yours: Path, data_dir: Path) -> Path:
     return target
 
 
-def _without_discussions(text: str) -> list[str]:
+def _without_accounts(text: str) -> list[str]:
     lines, skipping = [], False
     for line in text.splitlines():
         header = _HEADER.match(line)
         if header:
-            skipping = header.group(1).strip() == "discussions"
+            # Your accounts never come along: the demo has its own, on loopback.
+            skipping = header.group(1).strip() in ("discussions", "wordpress")
         if not skipping:
             lines.append(line)
     return lines
