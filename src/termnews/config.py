@@ -136,9 +136,29 @@ OPTIONS: tuple[Option, ...] = (
         "Also search Reddit for the post's URL (sends the URL to Reddit).",
     ),
     Option("discussions", "hackernews", "https://hn.algolia.com", "Hacker News search API."),
+    Option(
+        "discussions",
+        "hackernews_site",
+        "https://news.ycombinator.com",
+        "Where Hacker News shows its threads (the links of stories, comments and users).",
+    ),
     Option("discussions", "lobsters", "https://lobste.rs", "Lobsters site (its JSON API)."),
     Option("discussions", "reddit", "https://www.reddit.com", "Reddit site (its RSS feeds)."),
     Option("discussions", "bluesky", "https://public.api.bsky.app", "Bluesky public AppView."),
+    Option(
+        "discussions",
+        "private_sites",
+        [],
+        "Sites on loopback or a private network (origins: http://127.0.0.1:8080) whose posts "
+        "may still be looked up on these services; `termnews demo` names its sample site.",
+    ),
+    Option(
+        "discussions",
+        "refresh_after",
+        60,
+        "Minutes after which an outside discussion is read again when you open it; 0: never.",
+    ),
+    Option("discussions", "prefetch", False, "Read a post's outside discussions when it opens."),
     Option("discussions", "timeout", 10.0, "Seconds before a discussion request gives up."),
     Option("discussions", "max_comments", 10000, "Most comments read from one discussion."),
     Option(
@@ -169,7 +189,10 @@ OPTIONS: tuple[Option, ...] = (
         "Where your Bluesky account lives (the server that signs you in).",
     ),
 )
-_URL_KEYS = {"hackernews", "lobsters", "reddit", "bluesky", "bluesky_pds", "mastodon_instance"}
+# Keys whose value must be an http(s) URL: those with a URL default, and your instance.
+_URL_KEYS = {o.key for o in OPTIONS if str(o.default).startswith("https://")} | {
+    "mastodon_instance"
+}
 _SECRET_KEYS = ("mastodon_token", "bluesky_app_password")
 
 DISCUSSION_SERVICES = ("hackernews", "lobsters", "reddit", "mastodon", "bluesky")
@@ -213,7 +236,11 @@ class DiscussionSettings:
 
     enabled: list[str] = field(default_factory=lambda: list(DISCUSSION_SERVICES))
     reddit_search: bool = False
+    private_sites: list[str] = field(default_factory=list)
+    refresh_after: int = 60
+    prefetch: bool = False
     hackernews: str = "https://hn.algolia.com"
+    hackernews_site: str = "https://news.ycombinator.com"
     lobsters: str = "https://lobste.rs"
     reddit: str = "https://www.reddit.com"
     bluesky: str = "https://public.api.bsky.app"
@@ -500,6 +527,16 @@ def _load_discussions(
                 )
             target.enabled = list(value)
             continue
+        if key == "private_sites":
+            if not isinstance(value, list) or not all(
+                isinstance(v, str) and v.startswith(("http://", "https://")) for v in value
+            ):
+                raise ConfigError(
+                    f"{where('discussions', key)}: discussions.private_sites must be a list "
+                    'of http(s) origins: ["http://127.0.0.1:8080"]'
+                )
+            target.private_sites = [v.rstrip("/") for v in value]
+            continue
         expected = option.kind
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
@@ -508,8 +545,10 @@ def _load_discussions(
                 f"{where('discussions', key)}: discussions.{key} must be "
                 f"{_kind_name(expected)}, got {value!r}"
             )
-        if isinstance(value, int | float) and not isinstance(value, bool) and value <= 0:
-            raise ConfigError(f"{where('discussions', key)}: discussions.{key} must be positive")
+        floor = 0 if key == "refresh_after" else 1e-9  # refresh_after = 0 turns it off
+        if isinstance(value, int | float) and not isinstance(value, bool) and value < floor:
+            word = "must not be negative" if floor == 0 else "must be positive"
+            raise ConfigError(f"{where('discussions', key)}: discussions.{key} {word}")
         if (
             key in _URL_KEYS
             and isinstance(value, str)

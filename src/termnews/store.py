@@ -204,6 +204,14 @@ SCHEMA_VERSION = len(MIGRATIONS)
 BROAD_SEARCH = 5000  # matches above which a search walks the time index instead
 
 
+# Cached comments of a post's outside discussions, counted per row of a page (the UNIQUE
+# (article_id, source, remote_id) index answers it without touching the comments' text).
+_OUTSIDE_COUNT = (
+    "(SELECT COUNT(*) FROM comments c WHERE c.article_id = a.id AND c.source IN "
+    "('hackernews', 'lobsters', 'reddit', 'mastodon', 'bluesky'))"
+)
+
+
 class StoreError(TermnewsError):
     """A database problem the user can act on."""
 
@@ -909,6 +917,7 @@ class Store:
         rows = self.db.execute(
             "SELECT a.id, a.feed_id, COALESCE(f.title, f.url) AS feed_title, a.title, a.link, "
             "a.author, a.published, a.comment_count, "
+            f"{_OUTSIDE_COUNT} AS outside_comments, "
             "COALESCE(s.read, 0) AS read, COALESCE(s.starred, 0) AS starred "
             "FROM articles a JOIN feeds f ON f.id = a.feed_id "
             "LEFT JOIN article_state s ON s.article_id = a.id AND s.identity = ? "
@@ -927,6 +936,7 @@ class Store:
                 read=bool(row["read"]),
                 starred=bool(row["starred"]),
                 comment_count=row["comment_count"],
+                outside_comments=row["outside_comments"],
             )
             for row in rows
         }
@@ -934,6 +944,7 @@ class Store:
     def article(self, article_id: int) -> ArticleDetail | None:
         row = self.db.execute(
             "SELECT a.*, COALESCE(f.title, f.url) AS feed_title, f.url AS feed_url, "
+            f"{_OUTSIDE_COUNT} AS outside_comments, "
             "COALESCE(s.read, 0) AS is_read, COALESCE(s.starred, 0) AS is_starred "
             "FROM articles a JOIN feeds f ON f.id = a.feed_id "
             "LEFT JOIN article_state s ON s.article_id = a.id AND s.identity = ? "
@@ -966,6 +977,7 @@ class Store:
             extracted=row["extracted"],
             extract_error=row["extract_error"],
             enclosures=self.enclosures(article_id),
+            outside_comments=row["outside_comments"],
         )
 
     def set_extracted(self, article_id: int, html: str) -> None:

@@ -15,7 +15,7 @@ from textual.worker import Worker
 
 from termnews.attachments import describe
 from termnews.errors import TermnewsError
-from termnews.model import ArticleDetail, ArticleQuery
+from termnews.model import ArticleDetail, ArticleQuery, combined_count
 from termnews.render import RenderedDocument
 from termnews.sanitize import clean_line
 from termnews.screens.base import TermNewsAccess
@@ -126,6 +126,28 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         self._draw(keep_scroll=False)
         if not article.extracted and service.full_article_on_open(article) and article.link:
             self._fetch_full_article(article.id)
+        # Outside discussions read once are kept fresh; others only with the prefetch opt-in.
+        prefetch = service.settings.discussions.prefetch
+        if article.outside_comments or prefetch:
+            self._refresh_discussions(article, prefetch)
+
+    @work(exclusive=True, group="refresh-discussions", exit_on_error=False)
+    async def _refresh_discussions(self, article: ArticleDetail, prefetch: bool) -> None:
+        """Re-read the post's outside discussions older than discussions.refresh_after
+        (and, with discussions.prefetch, read those never read)."""
+        from termnews.comments import CommentError
+
+        comments = self.tn_app.service.comments
+        try:
+            if not await comments.load(article, stale_only=not prefetch, prefetch=prefetch):
+                return
+        except CommentError:
+            return  # offline: the cached discussion stays, and the pane says why when opened
+        fresh = self.tn_app.service.article(article.id)
+        if fresh is not None and self.article is not None and self.article.id == article.id:
+            self.article.outside_comments = fresh.outside_comments
+            self.loaded_comments.pop(article.id, None)
+            self.query_one(ArticleHeader).update(self._header(self.article))
 
     def _draw(self, *, keep_scroll: bool) -> None:
         if self.article is None:
@@ -152,8 +174,11 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         if article.published:
             parts.append(time.strftime("%a %d %b %Y %H:%M", time.localtime(article.published)))
         # Once the discussion was loaded, its own count (the feed's goes stale: a site may
-        # answer 304 for the posts feed after new comments).
-        count = self.loaded_comments.get(article.id, article.comments.count)
+        # answer 304 for the posts feed after new comments); before, the feed's count plus
+        # the cached outside discussions (HN, Mastodon …).
+        count = self.loaded_comments.get(article.id)
+        if count is None:
+            count = combined_count(article.comments.count, article.outside_comments)
         if count is not None:
             parts.append(f"{count} comment{'s' if count != 1 else ''}")
         if article.starred:
