@@ -93,9 +93,17 @@ class ArticleView(ScrollView, can_focus=True):
         key = (index, width, scroll_x, style)
         strip = self._strips.get(index)
         if strip is None or strip[0] != key:
-            segments = list(self.lines[index].render(self.app.console, end=""))
-            line = Strip(Segment.apply_style(segments, style))
-            strip = (key, line.crop_extend(scroll_x, scroll_x + width, style))
+            segments = list(
+                Segment.apply_style(self.lines[index].render(self.app.console, end=""), style)
+            )
+            length = Segment.get_line_length(segments)
+            if scroll_x == 0 and length <= width:  # the usual case: pad, one Strip not three
+                if length < width:
+                    segments.append(Segment(" " * (width - length), style))
+                drawn = Strip(segments, width)
+            else:
+                drawn = Strip(segments, length).crop_extend(scroll_x, scroll_x + width, style)
+            strip = (key, drawn)
             self._strips[index] = strip
             while len(self._strips) > MAX_CACHED_STRIPS:
                 self._strips.popitem(last=False)
