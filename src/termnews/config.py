@@ -54,6 +54,13 @@ OPTIONS: tuple[Option, ...] = (
         "Widest line of text in the reader and comments, in columns; 0 uses the whole width.",
     ),
     Option("general", "mouse", True, "Enable mouse support (false sends no mouse modes)."),
+    Option(
+        "general",
+        "hyperlinks",
+        "auto",
+        'Clickable links (OSC 8) in the reader: "auto" (where the terminal shows them; see '
+        'Hyperlinks), "on" or "off".',
+    ),
     Option("general", "theme", "textual-dark", "Textual theme; changed from the command palette."),
     Option(
         "general",
@@ -223,6 +230,7 @@ class Settings:
     mark_read_on_open: bool = True
     reader_width: int = 100
     mouse: bool = True
+    hyperlinks: str = "auto"
     theme: str = "textual-dark"
     keymap: str = "default"
     browser: str = ""
@@ -366,6 +374,11 @@ def load_settings(path: Path) -> Settings:
         raise ConfigError(
             f"{where('general', 'keymap')}: general.keymap must be one of "
             f"{', '.join(repr(k) for k in KEYMAPS)}, got {settings.keymap!r}"
+        )
+    if settings.hyperlinks not in ("auto", "on", "off"):
+        raise ConfigError(
+            f"{where('general', 'hyperlinks')}: general.hyperlinks must be "
+            f'"auto", "on" or "off", got {settings.hyperlinks!r}'
         )
     if settings.save_format not in ("markdown", "text"):
         raise ConfigError(

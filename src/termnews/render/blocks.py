@@ -30,7 +30,7 @@ from termnews.render.document import (
     shift_spans,
 )
 from termnews.render.state import Container, ListState, OpenInline, TableState
-from termnews.render.styles import BULLETS, DD_INDENT, QUOTE_BAR, STYLES
+from termnews.render.styles import BULLETS, DD_INDENT, QUOTE_BAR, STYLES, linked
 from termnews.render.tags import (
     GAP_BLOCKS,
     INLINE_STYLES,
@@ -244,8 +244,8 @@ class _Parser(HTMLParser):
             self._add_text(f"[{kind}]", STYLES["media"])
         else:
             number = self._link_number(url, f"{kind}")
-            self._add_text(f"[{kind}: {url}]", STYLES["media"])
-            self._add_text(f"[{number}]", STYLES["link.number"])
+            self._add_text(f"[{kind}: {url}]", linked(STYLES["media"], url))
+            self._add_text(f"[{number}]", linked(STYLES["link.number"], url))
         if own_line:
             self._flush()
 
@@ -418,7 +418,7 @@ class _Parser(HTMLParser):
         url = self._resolve(dict(attrs).get("href"))
         sink = self._sink if self._pre is None or self._table is not None else self._flow
         start = sink.length if self._pre is None else len("".join(self._pre))
-        style = STYLES["link"] if url is not None else None
+        style = linked(STYLES["link"], url) if url is not None else None
         self._open.append(OpenInline("a", start, style, sink, url))
 
     def _close_inline(self, tag: str) -> None:
@@ -450,7 +450,7 @@ class _Parser(HTMLParser):
         """ "[N]" right after the link's text, which is sink's text from entry.start on."""
         assert entry.url is not None
         number = self._link_number(entry.url, "".join(sink.parts)[entry.start :])
-        sink.add_literal(f"[{number}]", STYLES["link.number"])
+        sink.add_literal(f"[{number}]", linked(STYLES["link.number"], entry.url))
 
     def _close_items(self) -> None:
         """Close the list items of the innermost open list (and anything left inside them)."""
@@ -487,7 +487,7 @@ class _Parser(HTMLParser):
         text, sink = self._image_text(attrs), self._sink
         if not sink.space and sink.length:
             sink.add_literal(" ")
-        sink.add_literal(text, STYLES["image"])
+        sink.add_literal(text, linked(STYLES["image"], self._resolve(dict(attrs).get("src"))))
 
     def _pre_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         assert self._pre is not None

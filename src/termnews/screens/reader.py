@@ -14,6 +14,7 @@ from textual.widgets import Footer, Static
 from termnews.attachments import describe
 from termnews.errors import TermnewsError
 from termnews.model import ArticleDetail, ArticleQuery
+from termnews.remote import hyperlinks_on
 from termnews.render import RenderedDocument
 from termnews.sanitize import clean_line
 from termnews.screens.base import TermNewsAccess
@@ -52,6 +53,7 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         Binding("S", "save_post", "Save post", show=False, id="save_post"),
         Binding("vertical_line", "pipe_post(0)", "Pipe post", show=False, id="pipe_post"),
         Binding("U", "pipe_post(1)", "Pipe URL", show=False, id="pipe_url"),
+        Binding("L", "toggle_hyperlinks", "Clickable links", show=False, id="toggle_hyperlinks"),
         *[
             Binding(str(n), f"open_link({n})", f"Open link {n}", show=False, id=f"open_link_{n}")
             for n in range(1, 10)
@@ -68,6 +70,7 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         ("Save post", "Save the post as Markdown or text to general.save_dir", "save_post"),
         ("Pipe post", "Send the post's text to general.pipe_command", "pipe_post(0)"),
         ("Pipe post URL", "Send the post's address to general.pipe_command", "pipe_post(1)"),
+        ("Clickable links", "Turn OSC 8 hyperlinks in the reader on or off", "toggle_hyperlinks"),
     )
 
     def __init__(self, position: Position) -> None:
@@ -87,7 +90,12 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
 
     def compose(self) -> ComposeResult:
         yield ArticleHeader(id="article-header")
-        yield ArticleView(max_width=self.tn_app.service.settings.reader_width, id="article-view")
+        settings = self.tn_app.service.settings
+        yield ArticleView(
+            max_width=settings.reader_width,
+            hyperlinks=hyperlinks_on(settings.hyperlinks),
+            id="article-view",
+        )
         yield Footer()
 
     def on_mount(self) -> None:
@@ -284,6 +292,13 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
                 self.tn_app.open_link(link.url)
                 return
         self.tn_app.tell(f"This post has no link [{number}].")
+
+    def action_toggle_hyperlinks(self) -> None:
+        """OSC 8 links on or off for this session (general.hyperlinks sets the default)."""
+        on = not self.view.hyperlinks
+        self.tn_app.service.settings.hyperlinks = "on" if on else "off"
+        self.view.set_hyperlinks(on)
+        self.tn_app.tell("Links are clickable (OSC 8)." if on else "Links are plain text.")
 
     def action_copy_url(self) -> None:
         if self.article and self.article.link:

@@ -17,7 +17,11 @@ MAX_CACHED_STRIPS = 400
 
 
 class ArticleView(ScrollView, can_focus=True):
-    """Scrolls through a list of rich Text lines (one per terminal row)."""
+    """Scrolls through a list of rich Text lines (one per terminal row).
+
+    Link text carries `Style(link=...)` from the renderer (already checked addresses only):
+    Textual writes it as an OSC 8 hyperlink the terminal opens on click, never as a Textual
+    action. With `hyperlinks` off the links are stripped before drawing."""
 
     BINDINGS = [
         Binding("j,down", "scroll_line(1)", "Down", show=False, id="line_down"),
@@ -44,10 +48,16 @@ class ArticleView(ScrollView, can_focus=True):
             self.width = width
 
     def __init__(
-        self, *, max_width: int = 0, name: str | None = None, id: str | None = None
+        self,
+        *,
+        max_width: int = 0,
+        hyperlinks: bool = False,
+        name: str | None = None,
+        id: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id)
         self.max_width = max_width  # 0: as wide as the widget
+        self.hyperlinks = hyperlinks
         self.lines: list[Text] = []
         self._strips: OrderedDict[int, Strip] = OrderedDict()
         self._text_width = 0
@@ -66,6 +76,11 @@ class ArticleView(ScrollView, can_focus=True):
             self.scroll_to(y=0, animate=False, immediate=True)
         self.refresh()
 
+    def set_hyperlinks(self, on: bool) -> None:
+        self.hyperlinks = on
+        self._strips.clear()
+        self.refresh()
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         index = int(self.scroll_y) + y
@@ -74,6 +89,8 @@ class ArticleView(ScrollView, can_focus=True):
         strip = self._strips.get(index)
         if strip is None:
             segments = list(self.lines[index].render(self.app.console, end=""))
+            if not self.hyperlinks:
+                segments = list(Segment.strip_links(segments))
             strip = Strip(Segment.apply_style(segments, self.rich_style))
             self._strips[index] = strip
             while len(self._strips) > MAX_CACHED_STRIPS:
