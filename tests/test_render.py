@@ -237,7 +237,11 @@ def test_images_show_alt_and_their_address_is_a_numbered_link() -> None:
     assert plain(hostile) == ["[image: x]"] and hostile.links == []
     linked = render_html('<a href="https://e.org/big.png"><img src="s.png" alt="thumb"></a>', 80)
     assert plain(linked)[0] == "[image: thumb][1]"
-    assert [link.url for link in linked.links] == ["https://e.org/big.png"]
+    # the thumbnail's own address is listed after the others (never numbered in the text)
+    assert [(link.url, link.image) for link in linked.links] == [
+        ("https://e.org/big.png", False),
+        ("s.png", True),
+    ]
 
 
 def test_links_numbered_listed_reused_and_resolved() -> None:

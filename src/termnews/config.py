@@ -61,6 +61,22 @@ OPTIONS: tuple[Option, ...] = (
         'Clickable links (OSC 8) in the reader: "auto" (where the terminal shows them; see '
         'Hyperlinks), "on" or "off".',
     ),
+    Option(
+        "general",
+        "images",
+        "auto",
+        'Images inline in the reader: "auto" (where the terminal has a graphics protocol, '
+        'or with image_halfblocks; not over SSH), "on" (over SSH too) or "off" (i still '
+        "shows one).",
+    ),
+    Option(
+        "general",
+        "image_halfblocks",
+        False,
+        "Where the terminal has no graphics protocol, draw inline images with coloured "
+        "half blocks.",
+    ),
+    Option("general", "image_cache_mb", 64, "Disk space for downloaded images, in MB."),
     Option("general", "theme", "textual-dark", "Textual theme; changed from the command palette."),
     Option(
         "general",
@@ -231,6 +247,9 @@ class Settings:
     reader_width: int = 100
     mouse: bool = True
     hyperlinks: str = "auto"
+    images: str = "auto"
+    image_halfblocks: bool = False
+    image_cache_mb: int = 64
     theme: str = "textual-dark"
     keymap: str = "default"
     browser: str = ""
@@ -379,6 +398,11 @@ def load_settings(path: Path) -> Settings:
         raise ConfigError(
             f"{where('general', 'hyperlinks')}: general.hyperlinks must be "
             f'"auto", "on" or "off", got {settings.hyperlinks!r}'
+        )
+    if settings.images not in ("auto", "on", "off"):
+        raise ConfigError(
+            f"{where('general', 'images')}: general.images must be "
+            f'"auto", "on" or "off", got {settings.images!r}'
         )
     if settings.save_format not in ("markdown", "text"):
         raise ConfigError(

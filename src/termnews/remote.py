@@ -15,7 +15,7 @@ def over_ssh() -> bool:
     """Whether the reader runs for someone on the other end of an SSH connection: sshd
     sets SSH_CONNECTION/SSH_TTY; `termnews serve` filters those out of its sessions'
     environment and sets TERMNEWS_SERVED instead (served means remote)."""
-    return any(os.environ.get(name) for name in ("SSH_CONNECTION", "SSH_TTY", "TERMNEWS_SERVED"))
+    return over_ssh_in()
 
 
 def has_display() -> bool:
@@ -54,3 +54,32 @@ def hyperlinks_on(setting: str, environ: Mapping[str, str] | None = None) -> boo
     if setting == "auto":
         return hyperlinks_supported(environ)
     return setting == "on"
+
+
+def graphics_protocol(environ: Mapping[str, str] | None = None) -> str | None:
+    """The terminal graphics protocol the reader can draw images with: "kitty" (the
+    protocol with Unicode placeholders: kitty, ghostty; not through tmux, which does not
+    pass it on by default), or None."""
+    env = os.environ if environ is None else environ
+    if env.get("TMUX"):
+        return None
+    term = env.get("TERM", "").lower()
+    if term in ("xterm-kitty", "xterm-ghostty") or env.get("TERM_PROGRAM") == "ghostty":
+        return "kitty"
+    return None
+
+
+def inline_images(setting: str, halfblocks: bool, environ: Mapping[str, str] | None = None) -> str:
+    """How the reader draws images inline: "kitty", "halfblock" or "" (not inline), from
+    the `images` and `image_halfblocks` settings and the terminal; "auto" is never over SSH."""
+    if setting == "off" or (setting == "auto" and over_ssh_in(environ)):
+        return ""
+    protocol = graphics_protocol(environ)
+    if protocol is not None:
+        return protocol
+    return "halfblock" if halfblocks else ""
+
+
+def over_ssh_in(environ: Mapping[str, str] | None = None) -> bool:
+    env = os.environ if environ is None else environ
+    return any(env.get(name) for name in ("SSH_CONNECTION", "SSH_TTY", "TERMNEWS_SERVED"))

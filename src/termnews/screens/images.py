@@ -1,0 +1,193 @@
+"""Images in the reader: where a post's pictures go among its lines, drawing them (half
+blocks, or Kitty's graphics protocol), and the modal that shows one picture.
+
+Pictures are plain lines of cells (render/pictures.py), so the reader's virtual view keeps
+drawing with `render_line`: an inline image is a run of extra lines after the line of its
+`[image: alt][N]`. Loading happens in workers through `NewsService.image`; a picture that
+cannot be loaded or decoded is a one-line message, never an exception on the screen.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from typing import TYPE_CHECKING, Any
+
+from rich.style import Style
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from termnews.errors import TermnewsError
+from termnews.sanitize import hyperlink_target
+from termnews.widgets.article_view import ArticleView
+from termnews.widgets.inert import inert
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+    from termnews.images import Picture
+    from termnews.render import Link, RenderedDocument
+    from termnews.service import NewsService
+
+INLINE_ROWS = 20  # the most rows an inline picture takes
+MAX_INLINE = 12  # pictures loaded inline per post; `i` shows any other
+
+
+def image_anchors(document: RenderedDocument) -> list[tuple[int, Link]]:
+    """(line index, link) of each image drawn in the text: the last line of the run of lines
+    its `[image: alt][N]` link covers, before the link list."""
+    targets: dict[str, Link] = {}
+    for link in document.links:
+        target = hyperlink_target(link.url) if link.image else None
+        if target is not None:
+            targets.setdefault(target, link)
+    lines = document.lines
+    end = len(lines)
+    for index in range(len(lines) - 1, 0, -1):
+        if lines[index].plain == "Links:":
+            end = index - 1
+            break
+    anchors: dict[str, int] = {}
+    ended: set[str] = set()  # images whose first run of lines is over
+    before: set[str] = set()
+    for index in range(end):
+        here: set[str] = set()
+        for span in lines[index].spans:
+            address = getattr(span.style, "link", None)
+            if isinstance(address, str) and address in targets:
+                here.add(address)
+        ended |= before - here
+        for address in here - ended:
+            anchors[address] = index
+        before = here
+    found = [(at, targets[address]) for address, at in anchors.items()]
+    return sorted(found, key=lambda item: item[0])
+
+
+class PicturePainter:
+    """Draws pictures as lines for one terminal: half blocks, or Kitty placeholders (each
+    picture sent to the terminal once per size, freed when the painter is closed)."""
+
+    def __init__(self, app: App[Any], mode: str) -> None:
+        self.app = app
+        self.mode = mode  # "kitty" or "halfblock"
+        self._sent: dict[tuple[int, int, int], int] = {}  # (picture id, cols, rows) -> image id
+        self._ids = itertools.count(random.randrange(1 << 16, 1 << 23))
+
+    def lines(self, picture: Picture, columns: int, rows: int) -> list[Text]:
+        from termnews.render.pictures import fit_cells, halfblock_lines, kitty_lines
+
+        if self.mode != "kitty":
+            return halfblock_lines(picture, columns, rows)
+        columns, rows = fit_cells(picture, columns, rows)
+        key = (id(picture), columns, rows)
+        image_id = self._sent.get(key)
+        if image_id is None:
+            image_id = self._sent[key] = next(self._ids) & 0xFFFFFF or 1
+            self._write_graphics(picture, image_id, columns, rows)
+        return kitty_lines(image_id, columns, rows)
+
+    def _write_graphics(self, picture: Picture, image_id: int, columns: int, rows: int) -> None:
+        from termnews.render.pictures import kitty_transmit
+
+        self._write(kitty_transmit(picture, picture.rgb, image_id, columns, rows))
+
+    def _write(self, data: str) -> None:
+        # Textual has no public way to send bytes that are not cells: its driver's write.
+        # The output layer lets a graphics command by without repainting (terminal/hook.py).
+        driver = getattr(self.app, "_driver", None)
+        if driver is not None and not self.app.is_headless:
+            driver.write(data)
+
+    def close(self) -> None:
+        from termnews.render.pictures import kitty_delete
+
+        for image_id in self._sent.values():
+            self._write(kitty_delete(image_id))
+        self._sent.clear()
+
+
+def with_pictures(
+    lines: list[Text],
+    anchors: list[tuple[int, Link]],
+    pictures: dict[str, Picture | str],
+    painter: PicturePainter,
+    width: int,
+    rows: int,
+) -> list[Text]:
+    """The post's lines with each loaded picture after its anchor line (a message in its
+    place for one that failed)."""
+    out: list[Text] = []
+    by_line: dict[int, list[Link]] = {}
+    for at, link in anchors:
+        by_line.setdefault(at, []).append(link)
+    for index, line in enumerate(lines):
+        out.append(line)
+        for link in by_line.get(index, ()):
+            picture = pictures.get(link.url)
+            if isinstance(picture, str):
+                out.append(Text(f"[image {link.number}: {picture}]", style="dim", end=""))
+            elif picture is not None:
+                out.extend(painter.lines(picture, width, rows))
+    return out
+
+
+class ImageScreen(ModalScreen[None]):
+    """One picture, as large as the window allows (with any terminal: half blocks where
+    there is no graphics protocol)."""
+
+    BINDINGS = [Binding("escape,q,i", "close", "Close", id="close_image")]
+    DEFAULT_CSS = """
+    ImageScreen #image-view { height: 1fr; background: $surface; }
+    ImageScreen .dialog { height: 90%; }
+    """
+
+    def __init__(self, service: NewsService, link: Link, mode: str) -> None:
+        super().__init__()
+        self.service = service
+        self.link = link
+        self.painter: PicturePainter | None = None
+        self.mode = mode
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            title = Text.assemble((f"[{self.link.number}] ", "bold"), inert(self.link.url, 300))
+            yield Static(title, id="image-title")
+            yield Static(Text("Loading the image…", style="italic"), id="image-status")
+            yield ArticleView(id="image-view")
+
+    def on_mount(self) -> None:
+        self.painter = PicturePainter(self.app, self.mode)
+        self._load()
+
+    @work(exclusive=True, group="image", exit_on_error=False)
+    async def _load(self) -> None:
+        status = self.query_one("#image-status", Static)
+        try:
+            picture = await self.service.image(self.link.url)
+        except TermnewsError as exc:
+            status.update(inert(f"Cannot show the image: {exc}", 300))
+            return
+        except Exception:  # a hostile file must never take the reader down
+            status.update(Text("Cannot show the image: it could not be read.", style="bold"))
+            return
+        view = self.query_one(ArticleView)
+        size = view.scrollable_content_region
+        assert self.painter is not None
+        lines = self.painter.lines(picture, max(1, size.width), max(1, size.height))
+        status.update(
+            Text(f"{picture.width}x{picture.height} pixels — Esc closes", style=Style(dim=True))
+        )
+        view.show(lines)
+
+    def on_unmount(self) -> None:
+        if self.painter is not None:
+            self.painter.close()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
