@@ -301,3 +301,52 @@ async def test_i_works_with_inline_images_off_and_reports_a_bad_one(
         assert "cannot be read" in str(status.content)
         await pilot.press("escape")
         assert isinstance(app.screen, ReaderScreen)
+
+
+async def test_i_picks_the_image_at_the_top_of_the_window(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    feed_server.add_feed("/one.png", png(30, 30), "image/png")
+    feed_server.add_feed("/two.png", png(30, 30, split=False), "image/png")
+    filler = "".join(f"<p>Paragraph {n} of the long middle part.</p>" for n in range(60))
+    content = (
+        f"<p><img src='{feed_server.url_for('/one.png')}' alt='one'></p>{filler}"
+        f"<p><img src='{feed_server.url_for('/two.png')}' alt='two'></p><p>End.</p>"
+    )
+    items = [{"title": "Two pictures", "guid": "t", "content": content, "pub_date": 1}]
+    feed_server.add_feed("/two.xml", make_rss("Two", items))
+    paths = Paths(config_file=tmp_path / "config.toml", data_dir=tmp_path / "data")
+    settings = Settings(refresh_on_start=False, images="on", image_halfblocks=True)
+    service = NewsService.open(paths, settings, identity=Identity())
+    service.subscribe(feed_server.url_for("/two.xml"))
+    await service.refresh()
+    app = TermNewsApp(service)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("tab", "enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, ReaderScreen))
+            reader = app.screen
+            assert isinstance(reader, ReaderScreen)
+            await wait_until(pilot, lambda: sum(UPPER_HALF in t for t in view_text(app)) > 20)
+            text = view_text(app)
+            second = next(i for i, t in enumerate(text) if "[image: two]" in t)
+            reader.view.scroll_to(y=second - 5, animate=False, immediate=True)
+            await pilot.pause()
+            await pilot.press("i")
+            await wait_until(pilot, lambda: isinstance(app.screen, ImageScreen))
+            modal = app.screen
+            assert isinstance(modal, ImageScreen) and modal.link.url.endswith("/two.png")
+            await pilot.press("escape")
+            reader.view.scroll_to(y=0, animate=False, immediate=True)
+            await pilot.pause()
+            await pilot.press("i")
+            await wait_until(pilot, lambda: isinstance(app.screen, ImageScreen))
+            modal = app.screen
+            assert isinstance(modal, ImageScreen) and modal.link.url.endswith("/one.png")
+    finally:
+        service.close()
+
+
+def test_kitty_numbers_fit_the_colours_the_terminal_gets() -> None:
+    lines = kitty_lines(17, 2, 1, truecolor=False)
+    assert lines[0].style.color.number == 17  # type: ignore[union-attr]

@@ -78,10 +78,15 @@ def halfblock_lines(picture: PictureLike, columns: int, rows: int) -> list[Text]
     return lines
 
 
-def kitty_lines(image_id: int, columns: int, rows: int) -> list[Text]:
-    """Placeholder cells for image `image_id` (1..2**24-1: its number is the colour), each
-    cell naming its row and column, so any part of the lines redrawn alone is right."""
-    style = Style(color=Color.from_rgb(image_id >> 16 & 255, image_id >> 8 & 255, image_id & 255))
+def kitty_lines(image_id: int, columns: int, rows: int, *, truecolor: bool = True) -> list[Text]:
+    """Placeholder cells for image `image_id` (its number is the colour: 24 bits, or an
+    indexed colour 1..255 where the terminal gets no truecolor), each cell naming its row
+    and column, so any part of the lines redrawn alone is right."""
+    if truecolor:
+        red, green, blue = image_id >> 16 & 255, image_id >> 8 & 255, image_id & 255
+        style = Style(color=Color.from_rgb(red, green, blue))
+    else:
+        style = Style(color=Color.from_ansi(image_id & 255))
     lines = []
     for row in range(rows):
         mark = chr(DIACRITICS[row])

@@ -76,21 +76,31 @@ class PicturePainter:
     def __init__(self, app: App[Any], mode: str) -> None:
         self.app = app
         self.mode = mode  # "kitty" or "halfblock"
-        self._sent: dict[tuple[int, int, int], int] = {}  # (picture id, cols, rows) -> image id
+        self._sent: dict[tuple[str, int, int], int] = {}  # (address, cols, rows) -> image id
         self._ids = itertools.count(random.randrange(1 << 16, 1 << 23))
 
-    def lines(self, picture: Picture, columns: int, rows: int) -> list[Text]:
+    def lines(self, url: str, picture: Picture, columns: int, rows: int) -> list[Text]:
         from termnews.render.pictures import fit_cells, halfblock_lines, kitty_lines
 
         if self.mode != "kitty":
             return halfblock_lines(picture, columns, rows)
         columns, rows = fit_cells(picture, columns, rows)
-        key = (id(picture), columns, rows)
+        key = (url, columns, rows)
         image_id = self._sent.get(key)
         if image_id is None:
-            image_id = self._sent[key] = next(self._ids) & 0xFFFFFF or 1
+            image_id = self._sent[key] = self._next_id()
             self._write_graphics(picture, image_id, columns, rows)
-        return kitty_lines(image_id, columns, rows)
+        return kitty_lines(image_id, columns, rows, truecolor=self._truecolor())
+
+    def _truecolor(self) -> bool:
+        # The placeholders' colour is the image's number: 24 bits in truecolor, else one
+        # of the 256 indexed colours (the output layer downgrades colours it cannot send).
+        return self.app.console.color_system == "truecolor"
+
+    def _next_id(self) -> int:
+        if self._truecolor():
+            return next(self._ids) & 0xFFFFFF or 1
+        return next(self._ids) % 255 + 1
 
     def _write_graphics(self, picture: Picture, image_id: int, columns: int, rows: int) -> None:
         from termnews.render.pictures import kitty_transmit
@@ -119,22 +129,24 @@ def with_pictures(
     painter: PicturePainter,
     width: int,
     rows: int,
-) -> list[Text]:
+) -> tuple[list[Text], list[tuple[int, Link]]]:
     """The post's lines with each loaded picture after its anchor line (a message in its
-    place for one that failed)."""
+    place for one that failed), and where each anchor line is among them."""
     out: list[Text] = []
+    shown: list[tuple[int, Link]] = []
     by_line: dict[int, list[Link]] = {}
     for at, link in anchors:
         by_line.setdefault(at, []).append(link)
     for index, line in enumerate(lines):
         out.append(line)
         for link in by_line.get(index, ()):
+            shown.append((len(out) - 1, link))
             picture = pictures.get(link.url)
             if isinstance(picture, str):
                 out.append(Text(f"[image {link.number}: {picture}]", style="dim", end=""))
             elif picture is not None:
-                out.extend(painter.lines(picture, width, rows))
-    return out
+                out.extend(painter.lines(link.url, picture, width, rows))
+    return out, shown
 
 
 class ImageScreen(ModalScreen[None]):
@@ -179,7 +191,7 @@ class ImageScreen(ModalScreen[None]):
         view = self.query_one(ArticleView)
         size = view.scrollable_content_region
         assert self.painter is not None
-        lines = self.painter.lines(picture, max(1, size.width), max(1, size.height))
+        lines = self.painter.lines(self.link.url, picture, size.width or 1, size.height or 1)
         status.update(
             Text(f"{picture.width}x{picture.height} pixels — Esc closes", style=Style(dim=True))
         )

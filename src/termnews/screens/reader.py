@@ -14,6 +14,7 @@ from textual.widgets import Footer, Static
 
 if TYPE_CHECKING:
     from termnews.images import Picture
+    from termnews.render import Link
 
 from termnews.attachments import describe
 from termnews.errors import TermnewsError
@@ -104,6 +105,7 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         self.pictures: dict[str, Picture | str] = {}  # this post's loaded images (or why not)
         self.painter: PicturePainter | None = None  # set when images are drawn inline
         self.fetching_images: set[str] = set()  # image addresses a worker is fetching
+        self.anchors: list[tuple[int, Link]] = []  # (line in the view, image) drawn in the text
 
     @property
     def view(self) -> ArticleView:
@@ -165,11 +167,15 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         if self.painter is not None:
             anchors = image_anchors(self.document)[:MAX_INLINE]
             rows = min(INLINE_ROWS, max(4, self.view.scrollable_content_region.height - 2))
-            lines = with_pictures(lines, anchors, self.pictures, self.painter, width, rows)
+            lines, self.anchors = with_pictures(
+                lines, anchors, self.pictures, self.painter, width, rows
+            )
             wanted = {link.url for _, link in anchors} - set(self.pictures) - self.fetching_images
             if wanted:
                 self.fetching_images |= wanted
                 self._load_pictures(self.article.id, sorted(wanted))
+        else:
+            self.anchors = image_anchors(self.document)
         self.view.show(lines, keep_scroll=keep_scroll)
 
     @work(group="pictures", exit_on_error=False)
@@ -365,7 +371,7 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
             self.tn_app.tell("This post has no images.")
             return
         top = int(self.view.scroll_y)
-        anchors = image_anchors(self.document)
+        anchors = self.anchors
         shown = [link for line, link in anchors if line >= top] + [link for _, link in anchors]
         link = (shown or images)[0]
         mode = graphics_protocol() or "halfblock"
