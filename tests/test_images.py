@@ -30,6 +30,7 @@ from termnews.render.pictures import (
     kitty_lines,
     kitty_transmit,
 )
+from termnews.screens.dialogs import LinksScreen
 from termnews.screens.images import ImageScreen, image_anchors
 from termnews.screens.reader import ReaderScreen
 from termnews.service import NewsService
@@ -350,3 +351,22 @@ async def test_i_picks_the_image_at_the_top_of_the_window(
 def test_kitty_numbers_fit_the_colours_the_terminal_gets() -> None:
     lines = kitty_lines(17, 2, 1, truecolor=False)
     assert lines[0].style.color.number == 17  # type: ignore[union-attr]
+
+
+async def test_i_in_the_link_list_shows_the_highlighted_image(
+    image_service: NewsService,
+) -> None:
+    image_service.settings.images = "off"
+    app = TermNewsApp(image_service)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("tab", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ReaderScreen))
+        await pilot.press("o")
+        await wait_until(pilot, lambda: isinstance(app.screen, LinksScreen))
+        links = app.screen
+        await pilot.press("i")  # [1] is highlighted (the post has no address of its own)
+        await wait_until(pilot, lambda: isinstance(app.screen, ImageScreen))
+        modal = app.screen
+        assert isinstance(modal, ImageScreen) and modal.link.url.endswith("/red.png")
+        await pilot.press("escape")
+        assert app.screen is links  # back in the list

@@ -337,7 +337,8 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
 
         post_url = self.article.link if self.article else None
         files = [(e.url, describe(e)) for e in self.article.enclosures] if self.article else []
-        self.app.push_screen(LinksScreen(self.document.links, post_url, files), picked)
+        links = LinksScreen(self.document.links, post_url, files, show_image=self._show_image)
+        self.app.push_screen(links, picked)
 
     def action_open_post(self) -> None:
         """The post itself in a browser (copied with OSC 52 over SSH), as links are."""
@@ -373,7 +374,9 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         top = int(self.view.scroll_y)
         anchors = self.anchors
         shown = [link for line, link in anchors if line >= top] + [link for _, link in anchors]
-        link = (shown or images)[0]
+        self._show_image((shown or images)[0])
+
+    def _show_image(self, link: Link) -> None:
         mode = graphics_protocol() or "halfblock"
         self.app.push_screen(ImageScreen(self.tn_app.service, link, mode))
 
