@@ -370,3 +370,35 @@ async def test_i_in_the_link_list_shows_the_highlighted_image(
         assert isinstance(modal, ImageScreen) and modal.link.url.endswith("/red.png")
         await pilot.press("escape")
         assert app.screen is links  # back in the list
+
+
+async def test_a_picture_arriving_above_the_window_does_not_move_the_text(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    feed_server.add_held("/slow.png", png(40, 40), hold=1.5, content_type="image/png")
+    filler = "".join(f"<p>Paragraph {n} of the long part.</p>" for n in range(80))
+    content = f"<p><img src='{feed_server.url_for('/slow.png')}' alt='slow'></p>{filler}"
+    items = [{"title": "Slow picture", "guid": "s", "content": content, "pub_date": 1}]
+    feed_server.add_feed("/slow.xml", make_rss("Slow", items))
+    paths = Paths(config_file=tmp_path / "config.toml", data_dir=tmp_path / "data")
+    settings = Settings(refresh_on_start=False, images="on", image_halfblocks=True)
+    service = NewsService.open(paths, settings, identity=Identity())
+    service.subscribe(feed_server.url_for("/slow.xml"))
+    await service.refresh()
+    app = TermNewsApp(service)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("tab", "enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, ReaderScreen))
+            reader = app.screen
+            assert isinstance(reader, ReaderScreen)
+            await pilot.pause()
+            reader.view.scroll_to(y=60, animate=False, immediate=True)
+            await pilot.pause()
+            top = view_text(app)[int(reader.view.scroll_y)]
+            assert top.startswith("Paragraph") and not any(UPPER_HALF in t for t in view_text(app))
+            await wait_until(pilot, lambda: any(UPPER_HALF in t for t in view_text(app)))
+            await pilot.pause()
+            assert view_text(app)[int(reader.view.scroll_y)] == top
+    finally:
+        service.close()

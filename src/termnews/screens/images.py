@@ -77,13 +77,19 @@ class PicturePainter:
         self.app = app
         self.mode = mode  # "kitty" or "halfblock"
         self._sent: dict[tuple[str, int, int], int] = {}  # (address, cols, rows) -> image id
+        self._drawn: dict[tuple[str, int, int], list[Text]] = {}  # half-block lines made
         self._ids = itertools.count(random.randrange(1 << 16, 1 << 23))
 
     def lines(self, url: str, picture: Picture, columns: int, rows: int) -> list[Text]:
         from termnews.render.pictures import fit_cells, halfblock_lines, kitty_lines
 
         if self.mode != "kitty":
-            return halfblock_lines(picture, columns, rows)
+            drawn = self._drawn.get((url, columns, rows))
+            if drawn is None:
+                if len(self._drawn) > 64:
+                    self._drawn.clear()
+                drawn = self._drawn[(url, columns, rows)] = halfblock_lines(picture, columns, rows)
+            return drawn
         columns, rows = fit_cells(picture, columns, rows)
         key = (url, columns, rows)
         image_id = self._sent.get(key)
@@ -120,6 +126,7 @@ class PicturePainter:
         for image_id in self._sent.values():
             self._write(kitty_delete(image_id))
         self._sent.clear()
+        self._drawn.clear()
 
 
 def with_pictures(

@@ -193,7 +193,12 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
                 return
             self.fetching_images.discard(url)
             self.pictures[url] = value
+            view, top = self.view, self.view.scroll_y
+            above = any(at < top for at, link in self.anchors if link.url == url)
+            before = len(view.lines)
             self._draw(keep_scroll=True)
+            if above:  # the picture went in above the window: the text read stays put
+                view.scroll_to(y=top + len(view.lines) - before, animate=False, immediate=True)
 
     def on_unmount(self) -> None:
         if self.painter is not None:
