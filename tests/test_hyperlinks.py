@@ -363,3 +363,21 @@ async def test_l_turns_links_off_and_on_in_the_open_reader(link_service: NewsSer
         assert link_service.settings.hyperlinks == "off"
         await pilot.press("L")
         assert linked()
+
+
+async def test_clicking_a_link_runs_nothing_in_the_app(link_service: NewsService) -> None:
+    link_service.settings.hyperlinks = "on"
+    app = TermNewsApp(link_service)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("tab", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ReaderScreen))
+        view = app.screen.query_one(ArticleView)
+        await wait_until(pilot, lambda: bool(view.lines))
+        row = next(y for y, line in enumerate(view.lines) if "the quay" in line.plain)
+        x = view.lines[row].plain.index("the quay") + 1  # + the view's padding
+        stack = list(app.screen_stack)
+        assert await pilot.click(ArticleView, offset=(x + 2, row))
+        await pilot.pause()
+        # the terminal opens the link (OSC 8); Textual has nothing to run for a style link
+        assert list(app.screen_stack) == stack
+        assert not app._notifications  # no message, no error

@@ -402,3 +402,12 @@ async def test_a_picture_arriving_above_the_window_does_not_move_the_text(
             assert view_text(app)[int(reader.view.scroll_y)] == top
     finally:
         service.close()
+
+
+def test_graphics_commands_do_not_make_the_output_layer_repaint() -> None:
+    from termnews.render.pictures import kitty_delete
+    from termnews.terminal.hook import changes_cells
+
+    picture = Picture(3, 3, random.Random(2).randbytes(27))
+    assert not changes_cells(kitty_transmit(picture, picture.rgb, 9, 2, 1) + kitty_delete(9))
+    assert changes_cells(kitty_transmit(picture, picture.rgb, 9, 2, 1) + "x")
