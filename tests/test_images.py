@@ -275,6 +275,8 @@ async def test_reader_shows_images_inline_and_a_hostile_one_as_a_line(
         modal = app.screen
         assert isinstance(modal, ImageScreen) and modal.link.url.endswith("/red.png")
         await wait_until(pilot, lambda: any(UPPER_HALF in t for t in view_text(app)))
+        # the picture (cached, so ready at once) fills the window, not a cell of it
+        assert max(len(t) for t in view_text(app)) >= 40
         await pilot.press("escape")
         assert isinstance(app.screen, ReaderScreen)
 

@@ -172,6 +172,7 @@ class ImageScreen(ModalScreen[None]):
         self.link = link
         self.painter: PicturePainter | None = None
         self.mode = mode
+        self.picture: Picture | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
@@ -182,7 +183,7 @@ class ImageScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.painter = PicturePainter(self.app, self.mode)
-        self._load()
+        self.call_after_refresh(self._load)  # once laid out: the picture fits the view
 
     @work(exclusive=True, group="image", exit_on_error=False)
     async def _load(self) -> None:
@@ -195,14 +196,22 @@ class ImageScreen(ModalScreen[None]):
         except Exception:  # a hostile file must never take the reader down
             status.update(Text("Cannot show the image: it could not be read.", style="bold"))
             return
-        view = self.query_one(ArticleView)
-        size = view.scrollable_content_region
-        assert self.painter is not None
-        lines = self.painter.lines(self.link.url, picture, size.width or 1, size.height or 1)
+        self.picture = picture
         status.update(
             Text(f"{picture.width}x{picture.height} pixels — Esc closes", style=Style(dim=True))
         )
-        view.show(lines)
+        self._paint()
+
+    def _paint(self) -> None:
+        """The picture as large as the view is now (not before the view has a size)."""
+        view = self.query_one(ArticleView)
+        size = view.scrollable_content_region
+        if self.picture is None or self.painter is None or not (size.width and size.height):
+            return
+        view.show(self.painter.lines(self.link.url, self.picture, size.width, size.height))
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._paint)
 
     def on_unmount(self) -> None:
         if self.painter is not None:
