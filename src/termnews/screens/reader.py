@@ -12,10 +12,6 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-if TYPE_CHECKING:
-    from termnews.images import Picture
-    from termnews.render import Link
-
 from termnews.attachments import describe
 from termnews.errors import TermnewsError
 from termnews.model import ArticleDetail, ArticleQuery
@@ -35,6 +31,10 @@ from termnews.screens.images import (
 from termnews.widgets.article_list import Position
 from termnews.widgets.article_view import ArticleView
 from termnews.widgets.feed_list import FeedList
+
+if TYPE_CHECKING:
+    from termnews.images import Picture
+    from termnews.render import Link
 
 UNREAD_SCAN = 512
 
