@@ -413,3 +413,18 @@ def test_graphics_commands_do_not_make_the_output_layer_repaint() -> None:
     picture = Picture(3, 3, random.Random(2).randbytes(27))
     assert not changes_cells(kitty_transmit(picture, picture.rgb, 9, 2, 1) + kitty_delete(9))
     assert changes_cells(kitty_transmit(picture, picture.rgb, 9, 2, 1) + "x")
+
+
+async def test_the_palette_shows_the_image(image_service: NewsService) -> None:
+    image_service.settings.images = "off"
+    app = TermNewsApp(image_service)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("tab", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ReaderScreen))
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert {"Show image", "Clickable links"} <= set(titles)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Show image")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ImageScreen))
