@@ -94,8 +94,11 @@ class LinksScreen(ModalScreen[str | None]):
         post_url: str | None = None,
         attachments: list[tuple[str, str]] | None = None,  # (url, description)
         show_image: Callable[[Link], None] | None = None,  # i on an image's address
+        *,
+        title: str = "Links in this post — Enter opens (or copies over SSH)",
     ) -> None:
         super().__init__()
+        self.title_line = title
         self.links = links
         self.post_url = post_url
         self.attachments = attachments or []
@@ -103,7 +106,7 @@ class LinksScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
-            yield Label(Text("Links in this post — Enter opens (or copies over SSH)", style="bold"))
+            yield Label(Text(self.title_line, style="bold"))
             options = []
             if self.post_url:
                 options.append(
