@@ -102,6 +102,10 @@ class Settings:
     mark_read_on_open: bool = True
     reader_width: int = 100
     mouse: bool = True
+    hyperlinks: str = "auto"
+    images: str = "auto"
+    image_halfblocks: bool = False
+    image_cache_mb: int = 64
     theme: str = "textual-dark"
     keymap: str = "default"
     browser: str = ""
@@ -250,6 +254,16 @@ def load_settings(path: Path) -> Settings:
         raise ConfigError(
             f"{where('general', 'keymap')}: general.keymap must be one of "
             f"{', '.join(repr(k) for k in KEYMAPS)}, got {settings.keymap!r}"
+        )
+    if settings.hyperlinks not in ("auto", "on", "off"):
+        raise ConfigError(
+            f"{where('general', 'hyperlinks')}: general.hyperlinks must be "
+            f'"auto", "on" or "off", got {settings.hyperlinks!r}'
+        )
+    if settings.images not in ("auto", "on", "off"):
+        raise ConfigError(
+            f"{where('general', 'images')}: general.images must be "
+            f'"auto", "on" or "off", got {settings.images!r}'
         )
     if settings.save_format not in ("markdown", "text"):
         raise ConfigError(

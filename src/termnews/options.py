@@ -42,6 +42,29 @@ OPTIONS: tuple[Option, ...] = (
         "Widest line of text in the reader and comments, in columns; 0 uses the whole width.",
     ),
     Option("general", "mouse", True, "Enable mouse support (false sends no mouse modes)."),
+    Option(
+        "general",
+        "hyperlinks",
+        "auto",
+        'Clickable links (OSC 8) in the reader: "auto" (where the terminal shows them; see '
+        'Hyperlinks), "on" or "off".',
+    ),
+    Option(
+        "general",
+        "images",
+        "auto",
+        'Images inline in the reader: "auto" (where the terminal has a graphics protocol, '
+        'or with image_halfblocks; not over SSH), "on" (over SSH too) or "off" (i still '
+        "shows one).",
+    ),
+    Option(
+        "general",
+        "image_halfblocks",
+        False,
+        "Where the terminal has no graphics protocol, draw inline images with coloured "
+        "half blocks.",
+    ),
+    Option("general", "image_cache_mb", 64, "Disk space for downloaded images, in MB."),
     Option("general", "theme", "textual-dark", "Textual theme; changed from the command palette."),
     Option(
         "general",

@@ -7,6 +7,7 @@ network work is async.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from array import array
@@ -16,6 +17,7 @@ from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import urlsplit
 
 from termnews.config import Paths, Settings
 from termnews.errors import DownloadError, FullArticleError, PlayerError, TermnewsError
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from termnews.comments import CommentService, OutboxItem
     from termnews.download import DownloadProgress
     from termnews.feeds.discover import DiscoveredFeed
+    from termnews.images import Picture
     from termnews.render import RenderedDocument
 
 # The refresh types are part of this facade: the UI and the CLI import them from here.
@@ -84,6 +87,7 @@ class NewsService:
         self.restricted = restricted
         self.data_dir = data_dir
         self._render_cache: OrderedDict[tuple[int, int, bool], RenderedDocument] = OrderedDict()
+        self._pictures: dict[str, Picture] = {}
         self.refresher = Refresher(store, settings)
         self.on_problem: Callable[[str], None] | None = None  # the UI shows these
         self._search_store: Store | None = None
@@ -324,6 +328,30 @@ class NewsService:
 
     def article(self, article_id: int) -> ArticleDetail | None:
         return self.store.article(article_id)
+
+    async def image(self, url: str) -> Picture:
+        """A post's image, decoded and scaled down (images.py: size cap, timeout, Pillow's
+        limits); the file is kept in the data dir's bounded image cache. ImageError says why
+        one cannot be shown."""
+        from termnews.images import ImageCache, ImageError, decode, download
+
+        picture = self._pictures.pop(url, None)
+        if picture is None:
+            if urlsplit(url).scheme.lower() not in ("http", "https"):
+                raise ImageError("only images on http(s) addresses are shown")
+            cache = None
+            if self.data_dir is not None:
+                cache = ImageCache(self.data_dir / "images", self.settings.image_cache_mb << 20)
+            data = await asyncio.to_thread(cache.get, url) if cache else None
+            if data is None:
+                data = await download(url, timeout=self.settings.timeout)
+                if cache is not None:
+                    await asyncio.to_thread(cache.put, url, data)
+            picture = await asyncio.to_thread(decode, data)
+        self._pictures[url] = picture  # the most recent last; a few are kept decoded
+        while len(self._pictures) > 16:
+            del self._pictures[next(iter(self._pictures))]
+        return picture
 
     def full_article_on_open(self, article: ArticleDetail) -> bool:
         """The feed is set ([full_article] "open", or "refresh" for what a refresh did not

@@ -4,10 +4,13 @@ pyte measures each codepoint with wcwidth and stops drawing at a zero-width join
 modern terminal (and Textual's compositor) treats an emoji ZWJ sequence as one wide cell.
 This screen draws grapheme by grapheme with Rich's widths, and records the attributes pyte
 leaves out (dim, conceal, double underline, blink2, frame, encircle, overline) in `extra`.
+pyte ignores OSC 8; `LinkStream` reads it and each cell keeps the hyperlink it was drawn
+with in `link` ("id=...;url" as the sequence carried it, "" for none).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, NamedTuple
 
 import pyte
@@ -30,16 +33,25 @@ class Cell(NamedTuple):
     reverse: bool = False
     blink: bool = False
     extra: int = 0
+    link: str = ""
 
 
 class RichScreen(pyte.Screen):
+    link = ""  # the hyperlink OSC 8 opened ("" none): what cells drawn now get
+
     @property
     def default_char(self) -> Any:  # a Cell: pyte's Char and `extra`
         return Cell(data=" ", reverse=modes.DECSCNM in self.mode)
 
     def reset(self) -> None:
         super().reset()
+        self.link = ""
         self.cursor.attrs = self.default_char
+
+    def set_link(self, link: str) -> None:
+        self.link = link
+        attrs: Any = self.cursor.attrs
+        self.cursor.attrs = Cell(*attrs)._replace(link=link)
 
     def select_graphic_rendition(self, *attrs: int, **kwargs: Any) -> None:
         extra: int = getattr(self.cursor.attrs, "extra", 0)
@@ -59,7 +71,7 @@ class RichScreen(pyte.Screen):
         attrs_now: Any = self.cursor.attrs
         if not isinstance(attrs_now, Cell):
             attrs_now = Cell(*attrs_now)
-        self.cursor.attrs = attrs_now._replace(extra=extra)
+        self.cursor.attrs = attrs_now._replace(extra=extra, link=self.link)
 
     def draw(self, data: str) -> None:
         spans, _ = split_graphemes(data)
@@ -88,6 +100,27 @@ class RichScreen(pyte.Screen):
         return [[Cell(*self.buffer[y][x]) for x in range(self.columns)] for y in range(self.lines)]
 
 
-def emulator(columns: int, lines: int) -> tuple[RichScreen, pyte.ByteStream]:
+# OSC 8 ; params ; URI, ended by ST or BEL (the URI may hold ";").
+OSC8 = re.compile(rb"\x1b\]8;([^;\x07\x1b]*);([^\x07\x1b]*)(?:\x1b\\|\x07)")
+
+
+class LinkStream:
+    """pyte's byte stream with OSC 8 read between its pieces (sequences arrive whole)."""
+
+    def __init__(self, screen: RichScreen) -> None:
+        self.screen = screen
+        self.stream = pyte.ByteStream(screen)
+
+    def feed(self, data: bytes) -> None:
+        at = 0
+        for match in OSC8.finditer(data):
+            self.stream.feed(data[at : match.start()])
+            params, uri = match.group(1).decode(), match.group(2).decode()
+            self.screen.set_link(f"{params};{uri}" if uri else "")
+            at = match.end()
+        self.stream.feed(data[at:])
+
+
+def emulator(columns: int, lines: int) -> tuple[RichScreen, LinkStream]:
     screen = RichScreen(columns, lines)
-    return screen, pyte.ByteStream(screen)
+    return screen, LinkStream(screen)

@@ -16,6 +16,7 @@ from textual.widgets import Footer, Static
 from termnews.comments import CommentError, CommentInfo, Threaded, thread
 from termnews.comments.discussions import SourceHeader
 from termnews.model import ArticleDetail, Comment, CommentSource, CommentStatus
+from termnews.remote import hyperlinks_on
 from termnews.sanitize import clean_line
 from termnews.screens.base import TermNewsAccess
 from termnews.widgets.article_view import ArticleView
@@ -106,7 +107,12 @@ class CommentsScreen(TermNewsAccess, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield CommentsHeader(id="comments-header")
-        yield ArticleView(max_width=self.tn_app.service.settings.reader_width, id="comments-view")
+        settings = self.tn_app.service.settings
+        yield ArticleView(
+            max_width=settings.reader_width,
+            hyperlinks=hyperlinks_on(settings.hyperlinks),
+            id="comments-view",
+        )
         yield Footer()
 
     def on_mount(self) -> None:

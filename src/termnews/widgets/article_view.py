@@ -18,7 +18,11 @@ MAX_CACHED_STRIPS = 400
 
 
 class ArticleView(ScrollView, can_focus=True):
-    """Scrolls through a list of rich Text lines (one per terminal row)."""
+    """Scrolls through a list of rich Text lines (one per terminal row).
+
+    Link text carries `Style(link=...)` from the renderer (already checked addresses only):
+    Textual writes it as an OSC 8 hyperlink the terminal opens on click, never as a Textual
+    action. With `hyperlinks` off the links are stripped before drawing."""
 
     BINDINGS = [
         Binding("j,down", "scroll_line(1)", "Down", show=False, id="line_down"),
@@ -45,10 +49,16 @@ class ArticleView(ScrollView, can_focus=True):
             self.width = width
 
     def __init__(
-        self, *, max_width: int = 0, name: str | None = None, id: str | None = None
+        self,
+        *,
+        max_width: int = 0,
+        hyperlinks: bool = False,
+        name: str | None = None,
+        id: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id)
         self.max_width = max_width  # 0: as wide as the widget
+        self.hyperlinks = hyperlinks
         self.lines: list[Text] = []
         # line index -> ((index, width, scroll x, style), the line as drawn)
         self._strips: OrderedDict[int, tuple[tuple[int, int, int, Style], Strip]] = OrderedDict()
@@ -75,6 +85,11 @@ class ArticleView(ScrollView, can_focus=True):
             self.scroll_to(y=0, animate=False, immediate=True)
         self.refresh()
 
+    def set_hyperlinks(self, on: bool) -> None:
+        self.hyperlinks = on
+        self._strips.clear()
+        self.refresh()
+
     def render_lines(self, crop: Region) -> list[Strip]:
         # The style and width are the same for every line of one pass: `rich_style` walks
         # the ancestors and was a third of this widget's rendering time per key.
@@ -93,9 +108,10 @@ class ArticleView(ScrollView, can_focus=True):
         key = (index, width, scroll_x, style)
         strip = self._strips.get(index)
         if strip is None or strip[0] != key:
-            segments = list(
-                Segment.apply_style(self.lines[index].render(self.app.console, end=""), style)
-            )
+            segments = list(self.lines[index].render(self.app.console, end=""))
+            if not self.hyperlinks:
+                segments = list(Segment.strip_links(segments))
+            segments = list(Segment.apply_style(segments, style))
             length = Segment.get_line_length(segments)
             if scroll_x == 0 and length <= width:  # the usual case: pad, one Strip not three
                 if length < width:
