@@ -68,7 +68,15 @@ class ArticleView(ScrollView, can_focus=True):
     @property
     def text_width(self) -> int:
         """Columns available for text (what the renderer should wrap to)."""
-        width = max(20, self.scrollable_content_region.width)
+        width = self.scrollable_content_region.width
+        if not self.size.width:
+            # Not laid out yet (a post opened in a new reader): guess from the terminal, less
+            # the padding and a scroll bar, rather than wrap the first frame at 20 columns and
+            # draw the post a second time when the real width arrives.
+            width = (
+                self.app.size.width - self.styles.gutter.width - self.styles.scrollbar_size_vertical
+            )
+        width = max(20, width)
         return min(width, self.max_width) if self.max_width else width
 
     def show(self, lines: list[Text], *, keep_scroll: bool = False) -> None:
