@@ -110,6 +110,25 @@ OPTIONS: tuple[Option, ...] = (
     Option("profile", "email", "", "Your e-mail for comments (WordPress requires one)."),
     Option("profile", "url", "", "Your website, shown with your comments where sites allow."),
     Option(
+        "replies",
+        "max_threads",
+        20,
+        "Threads of your comments checked for replies in one refresh (the longest unchecked "
+        "first); 0 stops checking.",
+    ),
+    Option(
+        "replies",
+        "watch_days",
+        14,
+        "Days after you post a comment that its thread is still checked for replies.",
+    ),
+    Option(
+        "replies",
+        "check_minutes",
+        15,
+        "Least minutes between two checks of one thread (the host refreshes every minute).",
+    ),
+    Option(
         "discussions",
         "enabled",
         ["hackernews", "lobsters", "reddit", "mastodon", "bluesky"],
@@ -239,6 +258,9 @@ class Settings:
     name: str = ""
     email: str = ""
     url: str = ""
+    max_threads: int = 20  # [replies]: the comment inbox's checks (comments/inbox.py)
+    watch_days: int = 14
+    check_minutes: int = 15
     keys: dict[str, str] = field(default_factory=dict)
     wordpress: dict[str, WordPressLogin] = field(default_factory=dict)
     intervals: dict[str, int] = field(default_factory=dict)

@@ -80,6 +80,7 @@ class RefreshReport:
     seconds: float
     indexed: int = 0  # articles added to the search index afterwards
     deliveries: list[Delivery] = field(default_factory=list)
+    new_replies: int = 0  # replies to your comments found (comments/inbox.py)
 
     @property
     def failed(self) -> list[FeedRefresh]:
@@ -91,11 +92,13 @@ class RefreshReport:
 
     def summary(self) -> str:
         """ "Refreshed 3 feeds in 1.2 s: 1 new article, 0 failed"."""
+        replies = f"; {plural(self.new_replies, 'new reply', 'new replies')} to you"
+        replies = replies if self.new_replies else ""
         if not self.results:
-            return "Feeds are up to date: none was due"
+            return "Feeds are up to date: none was due" + replies
         return (
             f"Refreshed {plural(len(self.results), 'feed')} in {self.seconds:.1f} s: "
-            f"{plural(self.new_articles, 'new article')}, {len(self.failed)} failed"
+            f"{plural(self.new_articles, 'new article')}, {len(self.failed)} failed{replies}"
         )
 
 
