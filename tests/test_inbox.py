@@ -7,7 +7,10 @@ with a real SQLite file. "Someone else" replies through the site's own comment f
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -321,3 +324,28 @@ async def test_board_replies_are_found_without_the_network(tmp_path: Path, site:
     finally:
         bob.close()
         ada.close()
+
+
+async def test_termnews_refresh_checks_the_threads_and_says_what_it_found(
+    tmp_path: Path, site: DemoSite
+) -> None:
+    service = open_service(tmp_path)
+    service.subscribe(site.feed_urls[0])
+    await service.refresh()
+    article = article_for(service, site, "threaded")
+    mine = await post_comment(service.comments, article, "From the command line.")
+    reply_from_someone_else(site, article, mine, "Seen from cron.")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TERMNEWS_")}
+    env["TERMNEWS_DATA_DIR"] = str(tmp_path / "data")
+    env["TERMNEWS_CONFIG"] = str(tmp_path / "no-config.toml")
+    done = subprocess.run(
+        [sys.executable, "-m", "termnews", "refresh"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "1 new reply to you" in done.stdout.splitlines()[-1]
+    assert [r.first_line for r in service.replies()] == ["Seen from cron."]
+    service.close()
