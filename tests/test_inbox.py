@@ -349,3 +349,24 @@ async def test_termnews_refresh_checks_the_threads_and_says_what_it_found(
     assert "1 new reply to you" in done.stdout.splitlines()[-1]
     assert [r.first_line for r in service.replies()] == ["Seen from cron."]
     service.close()
+
+
+async def test_a_comment_the_outbox_delivers_later_is_remembered_too(
+    service: NewsService, site: DemoSite
+) -> None:
+    article = article_for(service, site, "threaded")
+    info = await service.comments.info(article)
+    form = next(t for t in info.targets if t.kind == "wordpress-form")
+    site.set_faults(fail_next=1, fail_status=503)  # the site fails the first send
+    draft = Draft(article_id=article.id, identity="ada", body="Sent on the second try.")
+    first = await service.comments.post(article, draft, form)
+    assert first.outcome is PostOutcome.FAILED
+    assert not service.replies_posted()  # not delivered: nothing to watch yet
+
+    [delivered] = await service.comments.retry_outbox(force=True)
+    assert delivered.outcome is PostOutcome.POSTED, delivered.message
+    [mine] = service.store.my_comments()
+    assert (mine.identity, mine.kind) == ("ada", "wordpress-form")
+    assert mine.remote_id.isdigit()  # the site's own id, from the read-back or the send
+    reply_from_someone_else(site, article, mine.remote_id, "Worth the wait.")
+    assert (await service.refresh()).new_replies == 1

@@ -1,4 +1,5 @@
-"""The comment inbox on outside discussions: a reply you posted on Mastodon, answered there.
+"""The comment inbox beyond the sample site: a Mastodon reply answered there, and the
+conditional GETs under a backend's read (a gzip'd comment feed from the test feed server).
 
 The Mastodon instance is the loopback stand-in of tests/support/discussions.py (real HTTP,
 Mastodon's wire format); the post is stored in a real SQLite file.
@@ -11,12 +12,16 @@ from pathlib import Path
 
 import pytest
 
+from termnews import http
 from termnews.comments import CommentService, PostOutcome
+from termnews.comments.feeds import read_comment_feed
+from termnews.comments.revalidate import MAX_KEPT_BYTES, Revalidating
 from termnews.config import Settings
 from termnews.model import ArticleDetail, Draft, Identity, ParsedEntry, ParsedFeed
 from termnews.store import Store
 from tests.support.discussion_shapes import T0
 from tests.support.discussions import DiscussionServer, Reply
+from tests.support.feedserver import FeedServer
 
 
 @pytest.fixture
@@ -80,4 +85,71 @@ async def test_a_reply_to_your_mastodon_reply_is_found(
         assert store.replies("bob") == []
         assert len(server.posted) == 1  # checking never posts
     finally:
+        store.close()
+
+
+COMMENT_FEED = b"""<?xml version="1.0"?>
+<rss version="2.0" xmlns:thr="http://purl.org/syndication/thread/1.0"><channel><title>c</title>
+<item><title>By: Ada</title><link>https://blog.example.org/p/#comment-1</link>
+<guid>https://blog.example.org/?c=1</guid><description>Mine</description></item>
+<item><title>By: Bea</title><link>https://blog.example.org/p/#comment-2</link>
+<guid>https://blog.example.org/?c=2</guid>
+<thr:in-reply-to ref="https://blog.example.org/?c=1" href="https://blog.example.org/p/#comment-1"/>
+<description>Yours</description></item>
+</channel></rss>"""
+
+
+async def test_a_kept_gzip_response_is_revalidated_and_read_again_from_the_store(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    feed_server.add_feed("/comments.xml", COMMENT_FEED, encoding="gzip")
+    url = feed_server.url_for("/comments.xml")
+    store = Store(tmp_path / "termnews.db")
+
+    async def read_through() -> tuple[Revalidating, list[str]]:
+        revalidating = Revalidating(store, 1.0)
+        token = http.transport_wrapper.set(revalidating.wrap)
+        try:
+            async with http.make_client(5.0) as client:
+                comments = await read_comment_feed(client, url)
+        finally:
+            http.transport_wrapper.reset(token)
+        return revalidating, [f"{c.remote_id}<{c.parent_id}" for c in comments]
+
+    try:
+        first, listed = await read_through()
+        assert (first.fresh, first.not_modified) == (1, 0)
+        assert listed == ["1<None", "2<1"]
+        kept = store.cached_response(url)
+        assert kept is not None and kept.body.startswith(b"\x1f\x8b")  # as sent: gzip
+        assert ("content-encoding", "gzip") in kept.headers
+        second, again = await read_through()
+        assert (second.fresh, second.not_modified, second.unchanged) == (0, 1, True)
+        assert again == listed  # the kept (still gzip'd) body, decoded under the same cap
+        [_, revalidated] = feed_server.requests_for("/comments.xml")
+        assert revalidated.header("if-none-match") == first.validators[0][1]
+        async with http.make_client(5.0) as plain:  # no wrapper outside a check
+            await read_comment_feed(plain, url)
+        assert feed_server.requests_for("/comments.xml")[-1].header("if-none-match") is None
+    finally:
+        store.close()
+
+
+async def test_a_response_too_big_to_keep_is_passed_on_whole_and_not_kept(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    big = COMMENT_FEED.replace(b"<description>Yours", b"<description>" + b"long " * 600_000)
+    assert len(big) > MAX_KEPT_BYTES
+    feed_server.add_feed("/big.xml", big)
+    url = feed_server.url_for("/big.xml")
+    store = Store(tmp_path / "termnews.db")
+    revalidating = Revalidating(store, 1.0)
+    token = http.transport_wrapper.set(revalidating.wrap)
+    try:
+        async with http.make_client(5.0) as client:
+            comments = await read_comment_feed(client, url)
+        assert len(comments[1].content_html) > MAX_KEPT_BYTES  # every byte arrived
+        assert store.cached_response(url) is None
+    finally:
+        http.transport_wrapper.reset(token)
         store.close()

@@ -256,7 +256,7 @@ class NewsService:
 
     async def _check_replies(self, report: RefreshReport) -> None:
         """The threads of your comments that are due, read for replies (comments/inbox.py)."""
-        if self.settings.max_threads <= 0 or not self.store.my_comments(since=0.0):
+        if self.settings.max_threads <= 0 or not self.store.has_my_comments():
             return  # nothing posted yet: the comment backends are not even imported
         try:
             report.new_replies = (await self.comments.check_replies()).new

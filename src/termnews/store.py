@@ -1340,10 +1340,14 @@ class Store:
             for r in rows
         ]
 
-    def has_my_comments(self, identity: str) -> bool:
-        row = self.db.execute(
-            "SELECT 1 FROM my_comments WHERE identity = ? LIMIT 1", (identity,)
-        ).fetchone()
+    def has_my_comments(self, identity: str | None = None) -> bool:
+        """Whether this identity (anyone, without one) has posted a comment remembered here."""
+        if identity is None:
+            row = self.db.execute("SELECT 1 FROM my_comments LIMIT 1").fetchone()
+        else:
+            row = self.db.execute(
+                "SELECT 1 FROM my_comments WHERE identity = ? LIMIT 1", (identity,)
+            ).fetchone()
         return row is not None
 
     def my_comment_checked(
