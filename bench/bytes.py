@@ -9,6 +9,7 @@ post of the Saltmarsh Quay Gazette feed (the sample site's posts feed), presses 
 the feed, then opens the long post and presses `j`. For every key it counts the bytes read
 from the PTY master between the key and quiet (no byte for --quiet seconds), and checks on
 a pyte screen that the key did what it should. Prints medians and each count. Not run by CI.
+`--no-truecolor` drops COLORTERM, as most SSH logins do (Textual then sends 256 colours).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import select
+import shutil
 import statistics
 import sys
 import tempfile
@@ -98,7 +100,10 @@ def run_mode(config: str, args: argparse.Namespace) -> dict[str, list[int]]:
         settings.mkdir(parents=True)
         (settings / "config.toml").write_text("[general]\n" + config, encoding="utf-8")
         env = termnews_env(home)
-        env["COLORTERM"] = "truecolor"
+        if args.truecolor:
+            env["COLORTERM"] = "truecolor"
+        else:
+            env.pop("COLORTERM", None)
         argv = [sys.executable, "-m", "termnews", "demo", "--data-dir", str(home / "data")]
         term = Pty(argv, env, args.columns, args.rows)
         counts: dict[str, list[int]] = {"first open": [], "n": [], "j": []}
@@ -128,6 +133,45 @@ def run_mode(config: str, args: argparse.Namespace) -> dict[str, list[int]]:
         return counts
 
 
+def run_newsboat(args: argparse.Namespace) -> dict[str, list[int]]:
+    """newsboat on the sample site's posts feed: open the feed, its first post, then `J`."""
+    sys.path.insert(0, str(REPO / "src"))
+    from termnews.demo.server import DemoSite
+
+    with tempfile.TemporaryDirectory(prefix="tn-bytes-nb-") as home_dir, DemoSite() as site:
+        home = Path(home_dir)
+        (home / "urls").write_text(site.feed_urls[0] + "\n", encoding="utf-8")
+        (home / "config").write_text("refresh-on-startup yes\n", encoding="utf-8")
+        env = {"TERM": "xterm-256color", "HOME": str(home), "LANG": "C.UTF-8"}
+        env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
+        if args.truecolor:
+            env["COLORTERM"] = "truecolor"
+        argv = ["newsboat", "-u", str(home / "urls"), "-c", str(home / "cache.db")]
+        term = Pty([*argv, "-C", str(home / "config")], env, args.columns, args.rows)
+        counts: dict[str, list[int]] = {"first open": [], "n": [], "j": []}
+        try:
+            term.wait_for(FEED)
+            term.settle(args.quiet)
+            term.key(b"\r", args.quiet)  # the feed's posts
+            counts["first open"].append(term.key(b"\r", args.quiet))
+            term.wait_for("Title:")
+            for _ in range(args.presses):
+                before = term.screen.display[0]
+                counts["n"].append(term.key(b"J", args.quiet))
+                if term.screen.display[0] == before:
+                    raise RuntimeError("newsboat did not go to the next post:\n" + term.text())
+            for _ in range(args.presses):  # back to the long post
+                if LONG_POST in term.screen.display[0]:
+                    break
+                term.key(b"K", args.quiet)
+            term.wait_for("Title: " + LONG_POST)
+            for _ in range(args.scrolls):  # the pager scrolls with the arrow keys (keypad mode)
+                counts["j"].append(term.key(b"\x1bOB", args.quiet))
+        finally:
+            term.close()
+        return counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--columns", type=int, default=120)
@@ -135,12 +179,24 @@ def main() -> None:
     parser.add_argument("--presses", type=int, default=4, help="n presses (the feed has 5)")
     parser.add_argument("--scrolls", type=int, default=20, help="j presses in the long post")
     parser.add_argument("--quiet", type=float, default=0.3, help="seconds without output")
-    parser.add_argument("--mode", action="append", choices=sorted(MODES), help="default: all")
+    parser.add_argument(
+        "--no-truecolor",
+        dest="truecolor",
+        action="store_false",
+        help="no COLORTERM (what an SSH login usually gets: 256 colours)",
+    )
+    parser.add_argument(
+        "--mode", action="append", choices=[*sorted(MODES), "newsboat"], help="default: all"
+    )
     args = parser.parse_args()
-    print(f"termnews demo, {args.columns}x{args.rows}, TERM=xterm-256color, COLORTERM=truecolor")
+    colours = "COLORTERM=truecolor" if args.truecolor else "no COLORTERM (256 colours)"
+    print(f"termnews demo, {args.columns}x{args.rows}, TERM=xterm-256color, {colours}")
     print(f"{'mode':<12} {'open':>7} {'n median':>9} {'j median':>9}   each n / each j")
-    for mode in args.mode or list(MODES):
-        counts = run_mode(MODES[mode], args)
+    modes = args.mode or [*MODES, *(["newsboat"] if shutil.which("newsboat") else [])]
+    if not shutil.which("newsboat"):
+        print("(newsboat is not installed: no comparison)")
+    for mode in modes:
+        counts = run_newsboat(args) if mode == "newsboat" else run_mode(MODES[mode], args)
         n, j = counts["n"], counts["j"]
         print(
             f"{mode:<12} {counts['first open'][0]:>7} {statistics.median(n):>9.0f} "

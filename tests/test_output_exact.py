@@ -146,7 +146,9 @@ def test_random_frames_show_what_textual_would(system: str, seed: int) -> None:
     width, height = rng.randint(8, 50), rng.randint(3, 14)
     console = Console(file=io.StringIO(), force_terminal=True, color_system=system)  # type: ignore[arg-type]
     pens = PenTable(console._color_system)  # type: ignore[arg-type]
-    screen = Screen(width, height, Capabilities(bce=rng.random() < 0.7, ech=rng.random() < 0.8))
+    onlcr = rng.random() < 0.5  # the tty turns LF into CR LF, as it does by default
+    capabilities = Capabilities(bce=rng.random() < 0.7, ech=rng.random() < 0.8, onlcr=onlcr)
+    screen = Screen(width, height, capabilities)
     reference, reference_stream = emulator(width, height)
     mine, mine_stream = emulator(width, height)
     styles = [random_style(rng) for _ in range(rng.randint(1, 8))]
@@ -169,7 +171,7 @@ def test_random_frames_show_what_textual_would(system: str, seed: int) -> None:
         reference_stream.feed(expected.encode())
         draw_update(screen, update, pens)
         frame = screen.frame(cursor)
-        mine_stream.feed(frame.encode())
+        mine_stream.feed((frame.replace("\n", "\r\n") if onlcr else frame).encode())
         compare(reference, mine, f"seed {seed} step {step}")
         sent += len(frame.encode())
         textual_bytes += len(expected.encode())
@@ -290,3 +292,41 @@ def test_without_bce_only_default_background_blanks_are_erased() -> None:
         frame = screen.frame()
         assert ("\x1b[K" in frame) is erased, frame
         assert (" " * 39 in frame) is not erased
+
+
+def test_with_onlcr_a_bare_line_feed_starts_the_next_row() -> None:
+    console = Console(file=io.StringIO(), force_terminal=True, color_system="truecolor")
+    pens = PenTable(console._color_system)  # type: ignore[arg-type]
+    rows = [[Strip([Segment(f"row {y} of text".ljust(30))], 30)] for y in range(4)]
+    frames = {}
+    for onlcr in (False, True):
+        screen = Screen(30, 4, Capabilities(onlcr=onlcr))
+        draw_update(screen, LayoutUpdate(rows, Region(0, 0, 30, 4)), pens)
+        frames[onlcr] = screen.frame((0, 0))
+    assert "\r\n" in frames[False] and "\n" in frames[True]
+    assert "\r" not in frames[True]
+    assert frames[True] == frames[False].replace("\r\n", "\n")
+
+
+def test_translates_newlines_reads_the_ttys_output_flags() -> None:
+    import os
+    import pty
+    import termios
+    from types import SimpleNamespace
+
+    from termnews.terminal.hook import translates_newlines
+
+    master, slave = pty.openpty()
+    try:
+        with os.fdopen(os.dup(slave), "w") as file:
+            driver = SimpleNamespace(_file=file)
+            assert translates_newlines(driver) is True  # type: ignore[arg-type]  # a stand-in
+            attrs = termios.tcgetattr(slave)
+            attrs[1] &= ~termios.ONLCR
+            termios.tcsetattr(slave, termios.TCSANOW, attrs)
+            assert translates_newlines(driver) is False  # type: ignore[arg-type]
+        with open(os.devnull, "w") as not_a_tty:
+            assert translates_newlines(SimpleNamespace(_file=not_a_tty)) is False  # type: ignore[arg-type]
+    finally:
+        os.close(master)
+        os.close(slave)

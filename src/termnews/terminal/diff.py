@@ -46,6 +46,9 @@ class Capabilities:
     bce: bool = True  # erasing fills with the current background
     ech: bool = True  # ECH (erase characters) exists
     scroll: bool = True  # scrolling margins (DECSTBM) with insert / delete line (IL, DL)
+    # The tty turns LF into CR LF (termios OPOST and ONLCR, the default, which Textual
+    # keeps): a bare LF moves to the start of the next row, one byte less per row.
+    onlcr: bool = False
 
     @classmethod
     def for_term(cls, term: str) -> Capabilities:
@@ -351,7 +354,9 @@ class Screen:
                 vertical = _repeat(abs(y - cy), "B" if y > cy else "A")
                 best = min(best, vertical + self._across(y, cx, x), key=len)
                 if 0 < y - cy <= 4:
-                    best = min(best, "\r" + "\n" * (y - cy) + self._forward(y, x), key=len)
+                    newline = "\n" if self.capabilities.onlcr else "\r\n"
+                    lines = newline + "\n" * (y - cy - 1)
+                    best = min(best, lines + self._forward(y, x), key=len)
         out.append(best)
         self.cursor = (y, x)
 

@@ -18,6 +18,8 @@ import asyncio
 import os
 import re
 import select
+import termios
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from rich.color import ColorSystem
@@ -122,7 +124,8 @@ class DiffOutputApp(App[ReturnType]):
         width, height = self.size
         output = self.output_screen
         if output is None:
-            output = self.output_screen = Screen(width, height, self._capabilities)
+            capabilities = replace(self._capabilities, onlcr=translates_newlines(driver))
+            output = self.output_screen = Screen(width, height, capabilities)
         output.resize(width, height)
         if screen is not self._shown_screen:
             self._shown_screen = screen
@@ -191,6 +194,17 @@ class DiffOutputApp(App[ReturnType]):
 
         # The driver offers no hook for this; an instance attribute shadows its method.
         driver.write = watched_write  # type: ignore[method-assign]
+
+
+def translates_newlines(driver: Driver) -> bool:
+    """Whether the terminal's tty turns LF into CR LF (OPOST and ONLCR set); asked when the
+    first frame is drawn, once the driver has set the terminal up. Textual's drivers write
+    to `_file` (private: without it, the safe answer)."""
+    try:
+        oflag = termios.tcgetattr(driver._file.fileno())[1]  # type: ignore[attr-defined]
+    except (AttributeError, termios.error, OSError, ValueError):
+        return False
+    return bool(oflag & termios.OPOST and oflag & termios.ONLCR)
 
 
 def writer_ready(driver: Driver) -> bool:
