@@ -153,3 +153,55 @@ async def test_a_response_too_big_to_keep_is_passed_on_whole_and_not_kept(
     finally:
         http.transport_wrapper.reset(token)
         store.close()
+
+
+async def test_a_reply_to_your_bluesky_reply_is_found(
+    tmp_path: Path, server: DiscussionServer
+) -> None:
+    store = Store(tmp_path / "termnews.db", identity="ada")
+    settings = Settings()
+    settings.check_minutes = 0
+    handle, password = server.bluesky_login
+    settings.discussions = server.settings(
+        enabled=["bluesky"],
+        bluesky_pds=server.url,
+        bluesky_handle=handle,
+        bluesky_app_password=password,
+    )
+    link = server.add_bluesky("ada.example.com", "3kabc", [Reply("1", "cyd", "first")])
+    article = a_post_linking(store, link)
+    comments = CommentService(store, settings, Identity(name="ada"), timeout=5.0)
+    try:
+        target = next(t for t in (await comments.info(article)).targets if t.kind == "bluesky")
+        draft = Draft(article_id=article.id, identity="ada", body="Any sailings tomorrow?")
+        result = await comments.post(article, draft, target)
+        assert result.outcome is PostOutcome.POSTED, result.message
+        [record] = server.bluesky_records.values()
+        assert (await comments.check_replies()).new == 0
+        node = server._bluesky_node(record["uri"])
+        assert node is not None
+        answer = {
+            "$type": "app.bsky.feed.defs#threadViewPost",
+            "post": {
+                "uri": "at://did:plc:bea/app.bsky.feed.post/rbea",
+                "cid": "bafyreibea",
+                "author": {"did": "did:plc:bea", "handle": "bea.bsky.social", "displayName": "Bea"},
+                "record": {
+                    "$type": "app.bsky.feed.post",
+                    "text": "Two, at nine and at noon.",
+                    "createdAt": "2023-11-15T00:00:00Z",
+                    "reply": {
+                        "root": {"uri": record["uri"], "cid": record["cid"]},
+                        "parent": {"uri": record["uri"], "cid": record["cid"]},
+                    },
+                },
+                "likeCount": 0,
+            },
+        }
+        with server.lock:
+            node.setdefault("replies", []).append(answer)
+        assert (await comments.check_replies()).new == 1
+        [reply] = store.replies("ada")
+        assert reply.source == "bluesky" and reply.first_line == "Two, at nine and at noon."
+    finally:
+        store.close()
