@@ -149,3 +149,18 @@ async def test_I_opens_the_replies_and_outside_text_stays_text(
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, FeedsScreen))
         assert app.is_running
+
+
+async def test_the_palette_offers_the_replies(service: NewsService, site: DemoSite) -> None:
+    await answered(service, site)
+    app = TermNewsApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, FeedsScreen))
+        assert any(c.title == "Replies to you" for c in app.get_system_commands(app.screen))
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.2)
+        await pilot.press(*"Replies to you")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, RepliesScreen))
+        assert len(app.screen.replies) == 1
