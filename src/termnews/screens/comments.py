@@ -215,9 +215,9 @@ class CommentsScreen(TermNewsAccess, Screen[None]):
         self.load()
 
     def action_select(self, delta: int) -> None:
+        self.focus_on = None  # the user picks from here on
         if not self.comments:
             return
-        self.focus_on = None
         self.selected = max(0, min(len(self.comments) - 1, self.selected + delta))
         self._draw()
         self.view.scroll_to(y=self.starts[self.selected], animate=False)
