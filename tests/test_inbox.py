@@ -370,3 +370,31 @@ async def test_a_comment_the_outbox_delivers_later_is_remembered_too(
     assert mine.remote_id.isdigit()  # the site's own id, from the read-back or the send
     reply_from_someone_else(site, article, mine.remote_id, "Worth the wait.")
     assert (await service.refresh()).new_replies == 1
+
+
+async def test_a_comment_delivered_without_an_id_is_found_by_its_words(
+    service: NewsService, site: DemoSite
+) -> None:
+    """A 409 "duplicate" after a lost answer is delivered, but the site gave no id back."""
+    article = article_for(service, site, "threaded")
+    post = next(p for p in site.posts if p.url == article.link)
+    sent = httpx.post(
+        site.comment_post_url,
+        data={
+            "comment_post_ID": str(post.id),
+            "comment_parent": "0",
+            "author": "Ada Reader",
+            "email": "ada@example.org",
+            "comment": "Which pier does it leave from?",
+        },
+    )
+    real_id = sent.headers["location"].rsplit("#comment-", 1)[1]
+    lost = MyComment(
+        0, "ada", article.id, "wordpress-form", None, "local-0123", None,
+        "Which pier does it leave from?", time.time(), 0.0, None,
+    )  # fmt: skip
+    service.store.add_my_comment(lost)
+    reply_from_someone_else(site, article, real_id, "The north pier.")
+    assert (await service.comments.check_replies()).new == 1
+    [mine] = service.store.my_comments()
+    assert mine.remote_id == real_id  # learnt from the listing
