@@ -167,9 +167,9 @@ def test_migration_from_schema_3_keeps_articles(tmp_path: Path) -> None:
 def test_full_article_setting_is_checked(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text('[full_article]\n"http://example.org/feed" = true\n')
-    assert load_settings(config).full_article == {"http://example.org/feed": True}
+    assert load_settings(config).full_article == {"http://example.org/feed": "open"}
     config.write_text('[full_article]\n"http://example.org/feed" = "yes"\n')
-    with pytest.raises(ConfigError, match=r"line 2.*true or false"):
+    with pytest.raises(ConfigError, match=r"line 2.*\"open\", \"refresh\" or \"never\""):
         load_settings(config)
 
 
@@ -213,7 +213,7 @@ async def test_reader_key_fetches_and_toggles_the_full_article(summaries: NewsSe
 async def test_feed_set_to_full_article_fetches_on_open(
     summaries: NewsService, feed_server: FeedServer
 ) -> None:
-    summaries.settings.full_article[feed_server.url_for("/feed.xml")] = True
+    summaries.settings.full_article[feed_server.url_for("/feed.xml")] = "open"
     app = TermNewsApp(summaries)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("tab", "enter")

@@ -142,13 +142,13 @@ def test_the_store_keeps_your_comments_and_replies_per_identity(tmp_path: Path) 
     again.close()
 
 
-def test_a_version_5_database_gains_the_inbox_tables(tmp_path: Path) -> None:
+def test_a_version_6_database_gains_the_inbox_tables(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     Store(path).close()
     db = sqlite3.connect(path)
     for table in ("replies", "my_comments", "thread_cache"):
         db.execute(f"DROP TABLE {table}")
-    db.execute("PRAGMA user_version = 5")
+    db.execute("PRAGMA user_version = 6")
     db.commit()
     db.close()
     store = Store(path)

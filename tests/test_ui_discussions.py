@@ -207,3 +207,57 @@ async def test_replying_to_a_mastodon_comment_from_the_compose_modal(
         mine = next(c for c in screen.comments if "Thanks Bob" in c.comment.content_html)
         assert mine.depth == 2  # under Bob, under Ada
     assert [p["form"]["in_reply_to_id"] for p in discussions.posted] == ["102"]
+
+
+async def test_a_bluesky_reply_counts_300_graphemes_and_asks_no_name(
+    tmp_path: Path, discussions: DiscussionServer
+) -> None:
+    from textual.widgets import Static, TextArea
+
+    sky = discussions.add_bluesky("ada.example.com", "3kabc", THREAD)
+    content = f'<p>A post. <a href="{sky}">Discuss on Bluesky</a></p>'
+    handle, password = discussions.bluesky_login
+    account = discussions.settings(
+        bluesky_pds=discussions.url, bluesky_handle=handle, bluesky_app_password=password
+    )
+    with FeedServer() as feeds:
+        feeds.add_feed(
+            "/feed.xml", make_rss("Blog", [{"link": feeds.url_for("/p/1"), "content": content}])
+        )
+        settings = Settings(refresh_on_start=False, discussions=account)
+        paths = Paths(tmp_path / "config.toml", tmp_path / "data")
+        service = NewsService.open(paths, settings, identity=Identity(name="ada"))
+        try:
+            service.subscribe(feeds.url_for("/feed.xml"))
+            await service.refresh()
+            [article_id] = service.article_ids(ArticleQuery())
+            app = TermNewsApp(service)
+            async with app.run_test(size=(120, 40)) as pilot:
+                app.screen.article_list.go_to_id(article_id)  # type: ignore[attr-defined]
+                await pilot.press("tab", "enter")
+                await wait_until(pilot, lambda: isinstance(app.screen, ReaderScreen))
+                await pilot.press("c")
+                await wait_until(pilot, lambda: isinstance(app.screen, CommentsScreen))
+                screen = app.screen
+                assert isinstance(screen, CommentsScreen)
+                await wait_until(pilot, lambda: screen.info is not None and screen.comments != [])
+                await pilot.press("tab", "r")
+                await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+                modal = app.screen
+                where = str(modal.query_one("#where").render())
+                assert "Bluesky thread as @me.bsky.social" in where
+                assert not modal.query_one("#identity-fields").display
+                body = modal.query_one("#body", TextArea)
+                body.text = "👨\u200d👩\u200d👧" * 300
+                await pilot.pause()
+                assert str(modal.query_one("#count", Static).render()) == "300 / 300 characters"
+                body.text += "🇩🇪"
+                await pilot.pause()
+                assert str(modal.query_one("#count", Static).render()) == "301 / 300 characters"
+                await pilot.press("ctrl+s")
+                await pilot.pause()
+                result = str(modal.query_one("#result", Static).render())
+                assert "Too long to send: 301 characters, and Bluesky takes at most 300" in result
+            assert discussions.bluesky_records == {}
+        finally:
+            service.close()

@@ -58,7 +58,7 @@ def stylesheet_path() -> Path:
 
 
 # What a restricted (served) session may not do: each writes files or runs something.
-_READER_OUT = ("play_attachment", "save_post", "pipe_post")  # the reader's player, files, pipes
+_READER_OUT = ("play_attachment", "download_attachment", "save_post", "pipe_post")
 RESTRICTED_ACTIONS = frozenset(
     ("screenshot", "suspend_process", "simulate_key", "open_url", *_READER_OUT)
 )
@@ -230,8 +230,6 @@ class TermNewsApp(DiffOutputApp[int]):
 
     @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
     def _refresh_worker(self, feed_ids: list[int] | None, due_only: bool) -> None:
-        import asyncio
-
         if self._refresher is None:
             self._refresher = self.service.clone()
         refresher = self._refresher
@@ -528,7 +526,8 @@ class TermNewsApp(DiffOutputApp[int]):
 
         if isinstance(self.screen, HelpScreen):
             return
-        self.push_screen(HelpScreen(binding_places(), dict(self._keymap)))
+        hidden = RESTRICTED_ACTIONS if self.restricted else frozenset()
+        self.push_screen(HelpScreen(binding_places(), dict(self._keymap), hidden))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         for command in super().get_system_commands(screen):
@@ -549,7 +548,8 @@ class TermNewsApp(DiffOutputApp[int]):
             for title, help_text, action in screen_actions:
                 yield SystemCommand(title, help_text, getattr(feeds, f"action_{action}"))
         for title, help_text, action in getattr(screen, "PALETTE", ()):
-            yield SystemCommand(title, help_text, partial(screen.run_action, action))
+            if not (self.restricted and action.split("(")[0] in RESTRICTED_ACTIONS):
+                yield SystemCommand(title, help_text, partial(screen.run_action, action))
 
 
 def _bindings(items: Iterable[Any]) -> list[Binding]:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import platformdirs
 
 from termnews.errors import TermnewsError
+from termnews.options import OPTIONS
 
 if TYPE_CHECKING:
     from termnews.filters import KillRule, SavedSearch
@@ -24,159 +25,10 @@ class ConfigError(TermnewsError):
     """A settings problem, worded for the user (file, line, key)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Option:
-    section: str
-    key: str
-    default: Any
-    doc: str
-
-    @property
-    def kind(self) -> type:
-        return type(self.default)
-
-
-# Every setting, its default and what it does. The README's table and
-# `termnews config --defaults` are generated from this list.
-OPTIONS: tuple[Option, ...] = (
-    Option("general", "refresh_on_start", True, "Refresh feeds that are due when termnews starts."),
-    Option(
-        "general",
-        "refresh_interval",
-        30,
-        "Minutes between automatic refreshes while termnews is open; 0 turns them off.",
-    ),
-    Option("general", "mark_read_on_open", True, "Opening a post marks it read."),
-    Option(
-        "general",
-        "reader_width",
-        100,
-        "Widest line of text in the reader and comments, in columns; 0 uses the whole width.",
-    ),
-    Option("general", "mouse", True, "Enable mouse support (false sends no mouse modes)."),
-    Option("general", "theme", "textual-dark", "Textual theme; changed from the command palette."),
-    Option(
-        "general",
-        "keymap",
-        "default",
-        'Key preset: "default", or "newsboat" (n/p next/previous unread, J/K next/previous, '
-        "N toggle read, o open in browser, u links, A mark feed read, Q quit); [keys] "
-        "entries go on top.",
-    ),
-    Option(
-        "general",
-        "browser",
-        "",
-        "Command to open links (URL appended); empty uses the system browser, "
-        "or OSC 52 copy over SSH.",
-    ),
-    Option(
-        "general",
-        "player",
-        "",
-        "Command that plays a post's attachments (E in the reader; URLs appended); empty "
-        "uses mpv when it is installed.",
-    ),
-    Option(
-        "general",
-        "save_dir",
-        "",
-        "Directory S in the reader saves posts to; empty uses your Downloads directory.",
-    ),
-    Option("general", "save_format", "markdown", 'How posts are saved: "markdown" or "text".'),
-    Option(
-        "general",
-        "pipe_command",
-        "",
-        "Command | in the reader pipes the post to (U: its address), on standard input.",
-    ),
-    Option(
-        "general",
-        "ansi_colors",
-        False,
-        "Use the terminal's own colours and background (an ANSI theme): fewer bytes per key.",
-    ),
-    Option(
-        "general",
-        "diff_output",
-        True,
-        "Send the terminal only the cells that changed; false uses Textual's whole-line output.",
-    ),
-    Option("fetch", "timeout", 20.0, "Seconds before a feed request gives up."),
-    Option("fetch", "max_concurrency", 10, "Feeds fetched at once."),
-    Option("fetch", "per_host", 2, "Feeds fetched at once from one host."),
-    Option("fetch", "max_feed_mb", 20, "Largest feed body accepted, in MB."),
-    Option("profile", "name", "", "Your name on comments posted to sites."),
-    Option("profile", "email", "", "Your e-mail for comments (WordPress requires one)."),
-    Option("profile", "url", "", "Your website, shown with your comments where sites allow."),
-    Option(
-        "replies",
-        "max_threads",
-        20,
-        "Threads of your comments checked for replies in one refresh (the longest unchecked "
-        "first); 0 stops checking.",
-    ),
-    Option(
-        "replies",
-        "watch_days",
-        14,
-        "Days after you post a comment that its thread is still checked for replies.",
-    ),
-    Option(
-        "replies",
-        "check_minutes",
-        15,
-        "Least minutes between two checks of one thread (the host refreshes every minute).",
-    ),
-    Option(
-        "discussions",
-        "enabled",
-        ["hackernews", "lobsters", "reddit", "mastodon", "bluesky"],
-        "Outside discussions termnews may read when you open a post's comments: "
-        "hackernews and lobsters are searched for the post's URL; reddit, mastodon and "
-        "bluesky are read when the post links a thread there.",
-    ),
-    Option(
-        "discussions",
-        "reddit_search",
-        False,
-        "Also search Reddit for the post's URL (sends the URL to Reddit).",
-    ),
-    Option("discussions", "hackernews", "https://hn.algolia.com", "Hacker News search API."),
-    Option("discussions", "lobsters", "https://lobste.rs", "Lobsters site (its JSON API)."),
-    Option("discussions", "reddit", "https://www.reddit.com", "Reddit site (its RSS feeds)."),
-    Option("discussions", "bluesky", "https://public.api.bsky.app", "Bluesky public AppView."),
-    Option("discussions", "timeout", 10.0, "Seconds before a discussion request gives up."),
-    Option("discussions", "max_comments", 10000, "Most comments read from one discussion."),
-    Option(
-        "discussions",
-        "mastodon_instance",
-        "",
-        "Your Mastodon instance (https://mastodon.example), for replying to Mastodon threads.",
-    ),
-    Option(
-        "discussions",
-        "mastodon_token",
-        "",
-        "An access token of that instance (Preferences > Development), scopes read and "
-        "write:statuses; the settings file must then be readable by you only (chmod 600).",
-    ),
-    Option("discussions", "bluesky_handle", "", "Your Bluesky handle, for replying on Bluesky."),
-    Option(
-        "discussions",
-        "bluesky_app_password",
-        "",
-        "A Bluesky app password (Settings > App passwords), never your main password; "
-        "the settings file must then be readable by you only (chmod 600).",
-    ),
-    Option(
-        "discussions",
-        "bluesky_pds",
-        "https://bsky.social",
-        "Where your Bluesky account lives (the server that signs you in).",
-    ),
-)
-_URL_KEYS = {"hackernews", "lobsters", "reddit", "bluesky", "bluesky_pds", "mastodon_instance"}
+# Keys whose value must be an http(s) URL: those with a URL default, and your instance.
+_URL_KEYS = {o.key for o in OPTIONS if str(o.default).startswith("https://")} | {
+    "mastodon_instance"
+}
 _SECRET_KEYS = ("mastodon_token", "bluesky_app_password")
 
 DISCUSSION_SERVICES = ("hackernews", "lobsters", "reddit", "mastodon", "bluesky")
@@ -198,10 +50,14 @@ KEYMAPS: dict[str, dict[str, str]] = {
 
 # Free-form tables: [keys] binding_id = "key,key"; [wordpress."host"] user/app_password;
 # [intervals] "feed url" = minutes. [discussions] has its own reader (a list and a sub-table).
-# [full_article] "feed url" = true: fetch the post's page for its full article on open.
+# [full_article] "feed url" = "open" | "refresh" | "never" (true = "open"): when the post's
+# page is fetched for its full article.
 FREE_SECTIONS = {"keys", "wordpress", "intervals", "discussions", "full_article"}
 # Arrays of tables: [[search]] (saved searches) and [[kill]] (the killfile), filters.py.
 LIST_SECTIONS = {"search", "kill"}
+# When a feed's posts get their full article: when a post opens; at refresh (new posts, and
+# on open those a refresh did not reach); or only with F.
+FULL_ARTICLE = ("open", "refresh", "never")
 
 
 @dataclass(slots=True)
@@ -216,7 +72,11 @@ class DiscussionSettings:
 
     enabled: list[str] = field(default_factory=lambda: list(DISCUSSION_SERVICES))
     reddit_search: bool = False
+    private_sites: list[str] = field(default_factory=list)
+    refresh_after: int = 60
+    prefetch: bool = False
     hackernews: str = "https://hn.algolia.com"
+    hackernews_site: str = "https://news.ycombinator.com"
     lobsters: str = "https://lobste.rs"
     reddit: str = "https://www.reddit.com"
     bluesky: str = "https://public.api.bsky.app"
@@ -248,6 +108,8 @@ class Settings:
     player: str = ""
     save_dir: str = ""
     save_format: str = "markdown"
+    download_dir: str = ""
+    max_download_mb: int = 2048
     pipe_command: str = ""
     ansi_colors: bool = False
     diff_output: bool = True
@@ -264,7 +126,7 @@ class Settings:
     keys: dict[str, str] = field(default_factory=dict)
     wordpress: dict[str, WordPressLogin] = field(default_factory=dict)
     intervals: dict[str, int] = field(default_factory=dict)
-    full_article: dict[str, bool] = field(default_factory=dict)
+    full_article: dict[str, str] = field(default_factory=dict)  # feed url -> FULL_ARTICLE
     searches: list[SavedSearch] = field(default_factory=list)
     kills: list[KillRule] = field(default_factory=list)
     discussions: DiscussionSettings = field(default_factory=DiscussionSettings)
@@ -415,13 +277,16 @@ def load_settings(path: Path) -> Settings:
         if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 0:
             raise ConfigError(f"{where('intervals', url)}: intervals must be whole minutes")
         settings.intervals[url] = minutes
-    for url, on in data.get("full_article", {}).items():
-        if not isinstance(on, bool):
+    for url, mode in data.get("full_article", {}).items():
+        if isinstance(mode, bool):  # the first form: true fetched on open
+            mode = "open" if mode else "never"
+        if mode not in FULL_ARTICLE:
             raise ConfigError(
-                f"{where('full_article', url)}: full_article entries are true or false "
-                '("feed url" = true fetches full articles on open)'
+                f"{where('full_article', url)}: full_article entries are "
+                '"open", "refresh" or "never" ("feed url" = "refresh" fetches new posts\' '
+                f"pages at refresh), got {mode!r}"
             )
-        settings.full_article[url] = on
+        settings.full_article[url] = mode
     _load_discussions(data.get("discussions", {}), settings.discussions, where, path)
     _load_filters(data, settings, text, path)
     return settings
@@ -501,6 +366,16 @@ def _load_discussions(
                 )
             target.enabled = list(value)
             continue
+        if key == "private_sites":
+            if not isinstance(value, list) or not all(
+                isinstance(v, str) and v.startswith(("http://", "https://")) for v in value
+            ):
+                raise ConfigError(
+                    f"{where('discussions', key)}: discussions.private_sites must be a list "
+                    'of http(s) origins: ["http://127.0.0.1:8080"]'
+                )
+            target.private_sites = [v.rstrip("/") for v in value]
+            continue
         expected = option.kind
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
@@ -509,8 +384,10 @@ def _load_discussions(
                 f"{where('discussions', key)}: discussions.{key} must be "
                 f"{_kind_name(expected)}, got {value!r}"
             )
-        if isinstance(value, int | float) and not isinstance(value, bool) and value <= 0:
-            raise ConfigError(f"{where('discussions', key)}: discussions.{key} must be positive")
+        floor = 0 if key == "refresh_after" else 1e-9  # refresh_after = 0 turns it off
+        if isinstance(value, int | float) and not isinstance(value, bool) and value < floor:
+            word = "must not be negative" if floor == 0 else "must be positive"
+            raise ConfigError(f"{where('discussions', key)}: discussions.{key} {word}")
         if (
             key in _URL_KEYS
             and isinstance(value, str)

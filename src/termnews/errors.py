@@ -7,7 +7,7 @@ that are bugs stay ordinary exceptions. This module imports nothing of termnews.
 
 from __future__ import annotations
 
-__all__ = ["FullArticleError", "PlayerError", "TermnewsError"]
+__all__ = ["DownloadError", "FullArticleError", "PlayerError", "TermnewsError"]
 
 
 class TermnewsError(Exception):
@@ -20,3 +20,7 @@ class FullArticleError(TermnewsError):
 
 class PlayerError(TermnewsError):
     """No player, or it would not start; the message says what to set."""
+
+
+class DownloadError(TermnewsError):
+    """An attachment could not be downloaded; the message says why, in one line."""

@@ -9,11 +9,17 @@ CPU-bound. The result is HTML, rendered like feed content and kept in the store.
 
 from __future__ import annotations
 
+import asyncio
+from typing import TYPE_CHECKING
+
 import httpx
 
 from termnews.errors import FullArticleError
 from termnews.http import HttpFailure, get, host_label, status_line
 from termnews.sanitize import strip_controls, strip_tags
+
+if TYPE_CHECKING:
+    from termnews.feeds.parse import ParsePool
 
 PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
 MIN_ARTICLE_CHARS = 40  # less than this is a cookie notice or a title, not an article
@@ -52,3 +58,20 @@ async def fetch_page(client: httpx.AsyncClient, url: str, max_bytes: int) -> tup
     if kind not in HTML_TYPES:
         raise FullArticleError(f"the post's page on {host} is not a web page ({kind})")
     return answer.text(), answer.url
+
+
+async def full_article(
+    client: httpx.AsyncClient, pool: ParsePool, url: str, *, max_bytes: int, timeout: float
+) -> str:
+    """The article of the post at `url` as HTML: its page fetched (within `timeout` in all,
+    redirects included) and extracted in the parse pool. FullArticleError says why not."""
+    try:
+        async with asyncio.timeout(timeout):
+            page, final_url = await fetch_page(client, url, max_bytes)
+    except TimeoutError:
+        host = host_label(url) or "the post's address"
+        raise FullArticleError(f"{host}: timed out after {timeout:g} s") from None
+    html = await pool.extract(page, final_url)
+    if html is None:
+        raise FullArticleError(f"found no article on the post's page ({host_label(final_url)})")
+    return html

@@ -18,6 +18,7 @@ Imports only httpx and the standard library (plus termnews.sanitize for error te
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import email.utils
 import functools
@@ -27,7 +28,7 @@ import socket
 import ssl
 import time
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -361,8 +362,9 @@ class BodyDecoder:
         return self._count(data)
 
 
-async def read_body(response: httpx.Response, max_bytes: int) -> bytes:
-    """The body of a streamed response, decoded, refusing to hold more than `max_bytes`."""
+async def iter_body(response: httpx.Response, max_bytes: int) -> AsyncIterator[bytes]:
+    """The body of a streamed response in decoded pieces, refusing more than `max_bytes`
+    (a download writes them to a file as they come; `read_body` joins them)."""
     too_big = f"body larger than {format_size(max_bytes)}"
     declared = response.headers.get("content-length", "")
     if declared.strip().isdigit() and int(declared) > max_bytes:
@@ -370,11 +372,14 @@ async def read_body(response: httpx.Response, max_bytes: int) -> bytes:
     coding = response.headers.get("content-encoding", "")
     # Decoded here rather than by httpx so the cap holds while decompressing.
     decoder = BodyDecoder(coding, max_bytes)
-    chunks: list[bytes] = []
     try:
         async for raw in response.aiter_raw():
-            chunks.append(decoder.feed(raw))
-        chunks.append(decoder.finish())
+            data = decoder.feed(raw)
+            if data:
+                yield data
+        tail = decoder.finish()
+        if tail:
+            yield tail
     except (httpx.RemoteProtocolError, httpx.ReadError):
         raise HttpFailure("connection closed mid-body", retryable=True, sent=True) from None
     except BodyTooLarge:
@@ -382,7 +387,22 @@ async def read_body(response: httpx.Response, max_bytes: int) -> bytes:
     except BadEncoding:
         message = f"body could not be decoded (Content-Encoding: {clean_line(coding, 60)})"
         raise HttpFailure(message) from None
-    return b"".join(chunks)
+
+
+def declared_size(response: httpx.Response) -> int | None:
+    """The body's size as the answer announces it, when it is sent as is (not encoded)."""
+    declared = response.headers.get("content-length", "").strip()
+    if not declared.isdigit() or response.headers.get("content-encoding", "identity") not in (
+        "",
+        "identity",
+    ):
+        return None
+    return int(declared)
+
+
+async def read_body(response: httpx.Response, max_bytes: int) -> bytes:
+    """The body of a streamed response, decoded, refusing to hold more than `max_bytes`."""
+    return b"".join([chunk async for chunk in iter_body(response, max_bytes)])
 
 
 async def drain(response: httpx.Response, limit: int = 64 * 1024) -> None:
@@ -497,3 +517,38 @@ async def get(
         following = redirect_target(answer.url, location)
         answer = await exchange(client, "GET", following, max_bytes=max_bytes, headers=headers)
     return answer
+
+
+@contextlib.asynccontextmanager
+async def open_get(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    accept: str = "*/*",
+    max_redirects: int = MAX_REDIRECTS,
+) -> AsyncIterator[httpx.Response]:
+    """A GET whose answer is handed over unread (read it with `iter_body`), for bodies
+    too large to hold: redirects are followed by hand, each hop checked as `get` does."""
+    current = url
+    timeout = client.timeout.read or client.timeout.connect or 0.0
+    for _ in range(max_redirects + 1):
+        target = check_url(current)
+        host = host_label(target)
+        try:
+            request = client.build_request("GET", target, headers={"Accept": accept})
+            response = await client.send(request, stream=True)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raise failure(exc, host, timeout=timeout, sent=True) from exc
+        try:
+            location = response.headers.get("location", "").strip()
+            if response.status_code in REDIRECT_STATUSES and location:
+                await drain(response)
+                current = redirect_target(response.url, location)
+                continue
+            yield response
+            return
+        finally:
+            await response.aclose()
+    raise HttpFailure(f"too many redirects (more than {max_redirects})")

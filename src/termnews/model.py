@@ -119,6 +119,18 @@ class Article:
     read: bool
     starred: bool
     comment_count: int | None = None
+    outside_comments: int = 0  # cached comments of its outside discussions (HN, Mastodon …)
+
+    @property
+    def total_comments(self) -> int | None:
+        """The site's count and every outside discussion's, once any is known."""
+        return combined_count(self.comment_count, self.outside_comments)
+
+
+def combined_count(site: int | None, outside: int) -> int | None:
+    if site is None and not outside:
+        return None
+    return (site or 0) + outside
 
 
 @dataclass(slots=True)
@@ -141,7 +153,9 @@ class ArticleDetail:
     read: bool
     starred: bool
     extracted: str | None = None  # the article extracted from the post's page (fullarticle)
+    extract_error: str | None = None  # why a refresh could not get it ([full_article])
     enclosures: list[Enclosure] = field(default_factory=list)
+    outside_comments: int = 0  # cached comments of its outside discussions (HN, Mastodon …)
 
     @property
     def body_html(self) -> str:

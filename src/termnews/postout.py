@@ -1,9 +1,9 @@
 """A post out of termnews: saved as Markdown or plain text, or piped to a command.
 
-The text is the reader's own rendering (every outside string already cleaned by the
-renderer) at a fixed width, under a header with the title, feed, author, date and
-address. In Markdown the numbered links `[3]` become reference links (`[3]: URL` at the
-end), list bullets become `-` and quote bars `>`.
+Markdown is written from the post's HTML by markdown_out (headings, emphasis, inline
+links and images, lists, quotes, fenced code, under a front matter with the title,
+author, feed, date and address). Plain text is the reader's own rendering (every outside
+string already cleaned by the renderer) at a fixed width, under a header with the same.
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ from termnews.sanitize import clean_line
 FORMATS = ("markdown", "text")
 TEXT_WIDTH = 80
 PIPE_TIMEOUT = 30.0
-_BULLET = re.compile(r"^(\s*)[•◦▪] ")
-_QUOTE = re.compile(r"^((?:│ )+)")
 
 
 class PostOutError(TermnewsError):
@@ -32,6 +30,10 @@ class PostOutError(TermnewsError):
 
 def post_text(article: ArticleDetail, fmt: str, *, body_html: str | None = None) -> str:
     """The post as Markdown ("markdown") or plain text ("text")."""
+    if fmt == "markdown":
+        from termnews.markdown_out import post_markdown  # BeautifulSoup: only when saving
+
+        return post_markdown(article, body_html)
     html = body_html if body_html is not None else article.body_html
     document = render_html(html, TEXT_WIDTH, base_url=article.link)
     title = clean_line(article.title, 300) or "(untitled)"
@@ -40,31 +42,11 @@ def post_text(article: ArticleDetail, fmt: str, *, body_html: str | None = None)
         meta.append(clean_line(article.author, 80))
     if article.published:
         meta.append(time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(article.published)))
-    link = clean_line(article.link, 2000) if article.link else ""
+    head = [title, "=" * min(len(title), TEXT_WIDTH), " · ".join(meta)]
+    if article.link:
+        head.append(clean_line(article.link, 2000))
     body = [line.plain.rstrip() for line in document.lines]
-    markdown = fmt == "markdown"
-    if markdown and document.links and "Links:" in body:
-        # The reader's link list (a rule, "Links:", "[n] URL") becomes reference links.
-        cut = len(body) - 1 - body[::-1].index("Links:")
-        body = body[: max(0, cut - 1)]
-    if markdown:
-        body = [
-            _QUOTE.sub(lambda m: "> " * (len(m.group(1)) // 2), _BULLET.sub(r"\1- ", line))
-            for line in body
-        ]
-        head = [f"# {title}", "", " · ".join(meta)]
-        if link:
-            head += ["", f"<{link}>"]
-        links = [f"[{n.number}]: {clean_line(n.url, 2000)}" for n in document.links]
-    else:
-        head = [title, "=" * min(len(title), TEXT_WIDTH), " · ".join(meta)]
-        if link:
-            head.append(link)
-        links = []
-    parts = [*head, "", *body]
-    if links:
-        parts += ["", *links]
-    return "\n".join(parts).rstrip() + "\n"
+    return "\n".join([*head, "", *body]).rstrip() + "\n"
 
 
 def file_name(article: ArticleDetail, fmt: str) -> str:

@@ -36,6 +36,9 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 LEASE_SECONDS = 180.0
+# [full_article] "refresh": at most this many new posts' pages per feed, and per refresh.
+FULL_ARTICLES_PER_FEED = 10
+FULL_ARTICLES_PER_REFRESH = 40
 MAX_BACKOFF = 24 * 3600.0
 MIN_INTERVAL = 60.0
 
@@ -80,6 +83,8 @@ class RefreshReport:
     seconds: float
     indexed: int = 0  # articles added to the search index afterwards
     deliveries: list[Delivery] = field(default_factory=list)
+    full_articles: int = 0  # new posts whose page was fetched and extracted
+    full_article_failures: int = 0  # ... and those whose page gave none (noted on the post)
     new_replies: int = 0  # replies to your comments found (comments/inbox.py)
 
     @property
@@ -96,10 +101,15 @@ class RefreshReport:
         replies = replies if self.new_replies else ""
         if not self.results:
             return "Feeds are up to date: none was due" + replies
-        return (
+        line = (
             f"Refreshed {plural(len(self.results), 'feed')} in {self.seconds:.1f} s: "
-            f"{plural(self.new_articles, 'new article')}, {len(self.failed)} failed{replies}"
+            f"{plural(self.new_articles, 'new article')}, {len(self.failed)} failed"
         )
+        if self.full_articles or self.full_article_failures:
+            line += f"; {plural(self.full_articles, 'full article')} fetched"
+            if self.full_article_failures:
+                line += f" ({self.full_article_failures} not found)"
+        return line + replies
 
 
 ProgressCallback = Callable[[FeedRefresh, int, int], None]
@@ -191,6 +201,7 @@ class Refresher:
         Indexing runs on the store thread after the last feed, never on the caller's loop.
         """
         started = time.perf_counter()
+        since = time.time()
         if feed_ids is None:
             ids = (
                 self.due_feed_ids()
@@ -226,12 +237,62 @@ class Refresher:
                             group.create_task(one(feed_id))
                 except* StoreError as failed:
                     raise failed.exceptions[0] from None
+            fetched, missed = await self._full_articles(db, results, since)
             if index:
                 indexed = await db(Store.index_pending)
         finally:
             db.close()
             await warming
-        return RefreshReport(results, time.perf_counter() - started, indexed)
+        report = RefreshReport(results, time.perf_counter() - started, indexed)
+        report.full_articles, report.full_article_failures = fetched, missed
+        return report
+
+    async def _full_articles(
+        self, db: StoreThread, results: list[FeedRefresh], since: float
+    ) -> tuple[int, int]:
+        """For feeds set to [full_article] "refresh": fetch and extract the pages of the
+        posts this refresh stored (bounded), with the feeds' size cap and timeout. A page
+        that gives no article is noted on its post and not tried again by refreshes."""
+        pending: list[tuple[int, str]] = []
+        for result in results:
+            if result.outcome is not RefreshOutcome.NEW or not result.new:
+                continue
+            if self.settings.full_article.get(result.url) != "refresh":
+                continue
+            limit = min(result.new, FULL_ARTICLES_PER_FEED)
+            pending += await db(Store.to_extract, result.feed_id, since, limit)
+        pending = pending[:FULL_ARTICLES_PER_REFRESH]
+        if not pending:
+            return 0, 0
+        from termnews.errors import FullArticleError
+        from termnews.fullarticle import full_article
+        from termnews.http import make_client
+
+        s = self.settings
+        slots = asyncio.Semaphore(s.per_host)  # a feed's pages are mostly on its own site
+        done = [0, 0]
+
+        async def one(article_id: int, link: str) -> None:
+            async with slots:
+                try:
+                    html = await full_article(
+                        client, self.pool, link, max_bytes=s.max_feed_mb << 20, timeout=s.timeout
+                    )
+                except FullArticleError as exc:
+                    done[1] += 1
+                    await db(Store.set_extract_failed, article_id, str(exc))
+                    return
+                except Exception as exc:  # one page's surprise must not stop the others
+                    done[1] += 1
+                    reason = f"internal error: {type(exc).__name__}"
+                    await db(Store.set_extract_failed, article_id, reason)
+                    return
+            await db(Store.set_extracted, article_id, html)
+            done[0] += 1
+
+        async with make_client(s.timeout) as client:
+            await asyncio.gather(*(one(article_id, link) for article_id, link in pending))
+        return done[0], done[1]
 
     def _warm_pool(self) -> None:
         # Not fatal: a pool that cannot start reports it per feed when parsing.

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from termnews.config import Paths, Settings
-from termnews.errors import FullArticleError, PlayerError, TermnewsError
+from termnews.errors import DownloadError, FullArticleError, PlayerError, TermnewsError
 from termnews.feeds.opml import SubscriptionList, parse_subscriptions, to_opml
 from termnews.feeds.parse import ParsePool, start_helpers
 from termnews.model import Article, ArticleDetail, ArticleQuery, Feed, Identity, Reply
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     # Loaded on first use, not at start: the comment backends, discovery (httpx) and the
     # HTML renderer are not needed for the first frame (see tests/test_startup.py).
     from termnews.comments import CommentService, OutboxItem
+    from termnews.download import DownloadProgress
     from termnews.feeds.discover import DiscoveredFeed
     from termnews.render import RenderedDocument
 
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = [
     "HOSTED_FEEDS",
     "Delivery",
+    "DownloadError",
     "FeedRefresh",
     "FullArticleError",
     "NewsService",
@@ -351,8 +353,10 @@ class NewsService:
         return self.store.article(article_id)
 
     def full_article_on_open(self, article: ArticleDetail) -> bool:
-        """The feed is set ([full_article]) to fetch the full article when a post opens."""
-        return self.settings.full_article.get(article.feed_url, False)
+        """The feed is set ([full_article] "open", or "refresh" for what a refresh did not
+        reach) to fetch the full article when a post opens."""
+        mode = self.settings.full_article.get(article.feed_url, "never")
+        return mode == "open" or (mode == "refresh" and not article.extract_error)
 
     async def fetch_full_article(self, article_id: int) -> ArticleDetail:
         """Fetch the post's page, extract its article (in the parse pool) and keep it.
@@ -364,14 +368,17 @@ class NewsService:
         if not article.link:
             raise ServiceError("This post has no page of its own to fetch.")
         settings = self.settings
-        from termnews.fullarticle import fetch_page
-        from termnews.http import host_label, make_client
+        from termnews.fullarticle import full_article
+        from termnews.http import make_client
 
         async with make_client(settings.timeout) as client:
-            page, final_url = await fetch_page(client, article.link, settings.max_feed_mb << 20)
-        html = await self.pool.extract(page, final_url)
-        if html is None:
-            raise FullArticleError(f"found no article on the post's page ({host_label(final_url)})")
+            html = await full_article(
+                client,
+                self.pool,
+                article.link,
+                max_bytes=settings.max_feed_mb << 20,
+                timeout=settings.timeout,
+            )
         self._saving(lambda: self.store.set_extracted(article_id, html))
         article.extracted = html
         for key in [k for k in self._render_cache if k[0] == article_id]:
@@ -386,6 +393,23 @@ class NewsService:
 
         return play(self.settings.player, article.enclosures)
 
+    async def download_attachment(
+        self, url: str, progress: Callable[[DownloadProgress], None] | None = None
+    ) -> Path:
+        """Download one attachment to general.download_dir (cancel the task to stop it: the
+        partial file goes); never on a host. Raises DownloadError with one line."""
+        if self.restricted:
+            raise ServiceError("Not available on this host.")
+        from termnews.download import download
+        from termnews.http import make_client
+
+        settings = self.settings
+        where = Path(settings.download_dir or _downloads_dir()).expanduser()
+        async with make_client(settings.timeout) as client:
+            return await download(
+                client, url, where, max_bytes=settings.max_download_mb << 20, progress=progress
+            )
+
     def save_post(self, article: ArticleDetail, *, extracted: bool = False) -> Path:
         """Save the post (the full article when shown) to general.save_dir; never on a host."""
         if self.restricted:
@@ -393,9 +417,7 @@ class NewsService:
         fmt = self.settings.save_format
         body = article.extracted if extracted and article.extracted else None
         text = post_text(article, fmt, body_html=body)
-        import platformdirs
-
-        where = self.settings.save_dir or platformdirs.user_downloads_dir()
+        where = self.settings.save_dir or _downloads_dir()
         return save(text, Path(where).expanduser(), file_name(article, fmt))
 
     def pipe_post(self, article: ArticleDetail, *, url_only: bool, extracted: bool = False) -> None:
@@ -506,6 +528,13 @@ class NewsService:
 
     def export_opml(self) -> str:
         return to_opml(self.store.feeds())
+
+
+def _downloads_dir() -> str:
+    """The user's Downloads directory (XDG_DOWNLOAD_DIR, else ~/Downloads)."""
+    import platformdirs
+
+    return platformdirs.user_downloads_dir()
 
 
 def _waiting(item: OutboxItem) -> str:

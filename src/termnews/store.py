@@ -43,7 +43,7 @@ from termnews.model import (
     Reply,
     StoredCounts,
 )
-from termnews.sanitize import strip_tags
+from termnews.sanitize import clean_line, strip_tags
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -196,7 +196,12 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (article_id, position)
     ) WITHOUT ROWID;
     """,
-    # 5 -> 6: the comment inbox (comments/inbox.py). The comments each identity posted, with
+    # 5 -> 6: why a refresh could not get a post's full article ([full_article] "refresh");
+    # with extracted_at set it is not tried again by later refreshes (F still can).
+    """
+    ALTER TABLE articles ADD COLUMN extract_error TEXT;
+    """,
+    # 6 -> 7: the comment inbox (comments/inbox.py). The comments each identity posted, with
     # the thread they are in and what its validators were when last checked; the replies
     # found to them (unread until opened); the checked threads' last responses, kept to
     # revalidate them with conditional GETs.
@@ -245,6 +250,14 @@ MIGRATIONS: list[str] = [
 
 SCHEMA_VERSION = len(MIGRATIONS)
 BROAD_SEARCH = 5000  # matches above which a search walks the time index instead
+
+
+# Cached comments of a post's outside discussions, counted per row of a page (the UNIQUE
+# (article_id, source, remote_id) index answers it without touching the comments' text).
+_OUTSIDE_COUNT = (
+    "(SELECT COUNT(*) FROM comments c WHERE c.article_id = a.id AND c.source IN "
+    "('hackernews', 'lobsters', 'reddit', 'mastodon', 'bluesky'))"
+)
 
 
 class StoreError(TermnewsError):
@@ -952,6 +965,7 @@ class Store:
         rows = self.db.execute(
             "SELECT a.id, a.feed_id, COALESCE(f.title, f.url) AS feed_title, a.title, a.link, "
             "a.author, a.published, a.comment_count, "
+            f"{_OUTSIDE_COUNT} AS outside_comments, "
             "COALESCE(s.read, 0) AS read, COALESCE(s.starred, 0) AS starred "
             "FROM articles a JOIN feeds f ON f.id = a.feed_id "
             "LEFT JOIN article_state s ON s.article_id = a.id AND s.identity = ? "
@@ -970,6 +984,7 @@ class Store:
                 read=bool(row["read"]),
                 starred=bool(row["starred"]),
                 comment_count=row["comment_count"],
+                outside_comments=row["outside_comments"],
             )
             for row in rows
         }
@@ -977,6 +992,7 @@ class Store:
     def article(self, article_id: int) -> ArticleDetail | None:
         row = self.db.execute(
             "SELECT a.*, COALESCE(f.title, f.url) AS feed_title, f.url AS feed_url, "
+            f"{_OUTSIDE_COUNT} AS outside_comments, "
             "COALESCE(s.read, 0) AS is_read, COALESCE(s.starred, 0) AS is_starred "
             "FROM articles a JOIN feeds f ON f.id = a.feed_id "
             "LEFT JOIN article_state s ON s.article_id = a.id AND s.identity = ? "
@@ -1007,7 +1023,9 @@ class Store:
             read=bool(row["is_read"]),
             starred=bool(row["is_starred"]),
             extracted=row["extracted"],
+            extract_error=row["extract_error"],
             enclosures=self.enclosures(article_id),
+            outside_comments=row["outside_comments"],
         )
 
     def set_extracted(self, article_id: int, html: str) -> None:
@@ -1015,9 +1033,29 @@ class Store:
         with self.transaction():
             self._fts_delete([article_id])  # re-indexed with the new text (index_pending)
             self.db.execute(
-                "UPDATE articles SET extracted = ?, extracted_at = ?, indexed = 0 WHERE id = ?",
+                "UPDATE articles SET extracted = ?, extracted_at = ?, extract_error = NULL, "
+                "indexed = 0 WHERE id = ?",
                 (html, time.time(), article_id),
             )
+
+    def set_extract_failed(self, article_id: int, reason: str) -> None:
+        """A refresh could not get the post's full article: noted, and not tried again."""
+        with self.transaction():
+            self.db.execute(
+                "UPDATE articles SET extract_error = ?, extracted_at = ? "
+                "WHERE id = ? AND extracted IS NULL",
+                (clean_line(reason, 300), time.time(), article_id),
+            )
+
+    def to_extract(self, feed_id: int, since: float, limit: int) -> list[tuple[int, str]]:
+        """(id, link) of the feed's posts stored since `since` that have no full article
+        and were never tried, newest first."""
+        rows = self.db.execute(
+            "SELECT id, link FROM articles WHERE feed_id = ? AND fetched >= ? "
+            "AND extracted_at IS NULL AND link LIKE 'http%' ORDER BY id DESC LIMIT ?",
+            (feed_id, since, limit),
+        )
+        return [(int(row[0]), str(row[1])) for row in rows]
 
     def count(self, query: ArticleQuery) -> int:
         """How many articles a list holds (a saved search's unread count)."""

@@ -1,4 +1,4 @@
-"""The core subcommands: add, remove, feeds, refresh, import, export, config."""
+"""The core subcommands: add, remove, feeds, refresh, import, export, full-article, config."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from termnews.cli.common import (
     open_service,
     paths_of,
 )
-from termnews.config import default_config_text, load_settings
+from termnews.config import FULL_ARTICLE, default_config_text, load_settings
 from termnews.feeds.opml import VIRTUAL_FEEDS
 from termnews.model import Feed
 from termnews.sanitize import clean_line
@@ -64,6 +64,19 @@ def register(sub: Subcommands) -> None:
 
     p = command(sub, "export", cmd_export, help="write subscriptions as OPML 2")
     p.add_argument("--output", "-o", metavar="FILE", help="file to write (default: stdout)")
+
+    p = command(
+        sub,
+        "full-article",
+        cmd_full_article,
+        help="when a feed's posts get their full article: open, refresh or never",
+        description="Without arguments, list each feed's setting. With FEED and WHEN, write "
+        '[full_article] "feed url" = WHEN into the settings file: "open" fetches a post\'s '
+        'page when it opens, "refresh" fetches the pages of new posts at refresh (and on '
+        'open those a refresh did not reach), "never" only with F in the reader.',
+    )
+    p.add_argument("feed", nargs="?", help="feed id, URL, or a unique part of its title or URL")
+    p.add_argument("when", nargs="?", choices=FULL_ARTICLE, help="open, refresh or never")
 
     p = command(sub, "config", cmd_config, help="show where settings live, or print the defaults")
     p.add_argument(
@@ -337,6 +350,31 @@ def cmd_export(args: argparse.Namespace) -> int:
             raise CommandError(f"cannot write {args.output}: {exc}") from exc
     else:
         sys.stdout.write(text + "\n")
+    return EXIT_OK
+
+
+def cmd_full_article(args: argparse.Namespace) -> int:
+    from termnews.settings_file import set_entry
+
+    service, paths = open_service(args)
+    settings = service.settings
+    try:
+        if args.feed is None:
+            for feed in service.feeds():
+                mode = settings.full_article.get(feed.url, "never")
+                print(f"{mode:8} {clean_line(feed.display_title, 60)}  {feed.url}")
+            return EXIT_OK
+        found = service.find_feed(args.feed)
+        if found is None:
+            raise CommandError(f"no single feed matches {clean_line(args.feed, 80)!r}", EXIT_USAGE)
+        if args.when is None:
+            print(settings.full_article.get(found.url, "never"))
+            return EXIT_OK
+        set_entry(paths.config_file, "full_article", found.url, args.when)
+        load_settings(paths.config_file)  # the whole file still reads
+    finally:
+        service.close()
+    print(f"{clean_line(found.display_title, 60)}: full article {args.when} ({paths.config_file})")
     return EXIT_OK
 
 

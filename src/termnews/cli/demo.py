@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from termnews.cli.common import (
     EXIT_OK,
@@ -15,8 +17,13 @@ from termnews.cli.common import (
     Subcommands,
     command,
     open_service,
+    paths_of,
     run_app,
 )
+from termnews.config import ConfigError, load_settings
+
+if TYPE_CHECKING:
+    from termnews.demo import DemoSite
 
 
 def register(sub: Subcommands) -> None:
@@ -32,12 +39,14 @@ def register(sub: Subcommands) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     from termnews.demo import DemoSite, serve_forever
     from termnews.demo.server import _FAULT_OPTIONS as FAULT_OPTIONS
+    from termnews.demo.server import outside_faults
 
     options = site_options(args)
     if args.serve_only:
         serve_forever(args.host, args.port, **options)
         return EXIT_OK
     faults = {k: options.pop(k) for k in FAULT_OPTIONS if k in options}
+    outside = outside_faults(options)
     kept = args.data_dir is not None  # a data dir the user keeps between runs
     throwaway = None if kept else tempfile.mkdtemp(prefix="termnews-demo-")
     args.data_dir = args.data_dir or throwaway
@@ -58,6 +67,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     ) from exc
                 site = DemoSite(args.host, 0, **options).start()  # last run's port is taken
             site.set_faults(**faults)
+            site.discussions.set_faults(**outside)
             if kept:
                 service.set_preference("demo-port", str(site.url.rsplit(":", 1)[1].strip("/")))
             for url in site.feed_urls:
@@ -65,6 +75,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             asyncio.run(service.refresh())
         finally:
             service.close()
+        args.config = str(
+            write_demo_settings(site, paths_of(args).config_file, Path(args.data_dir))
+        )
         try:
             return run_app(args)
         finally:
@@ -72,6 +85,62 @@ def cmd_demo(args: argparse.Namespace) -> int:
     finally:
         if throwaway is not None:
             shutil.rmtree(throwaway, ignore_errors=True)
+
+
+# -- the demo's settings: yours, with [discussions] pointed at the sample site -----------
+
+_HEADER = re.compile(r"^\s*\[\[?\s*\"?([^\]\".]+)")
+
+
+def write_demo_settings(site: DemoSite, yours: Path, data_dir: Path) -> Path:
+    """The settings file the demo's reader runs with, in its data dir (0600: it holds the
+    stand-in Mastodon account's token). Your settings are kept except [wordpress] (your
+    application passwords) and [discussions], which
+    names the sample site's HN, Lobsters and Mastodon stand-ins and allows looking up its
+    loopback posts there (private sites are otherwise never looked up)."""
+    from termnews.demo.fediverse import DEMO_TOKEN
+
+    origin = site.url.rstrip("/")
+    section = "\n".join(
+        [
+            "[discussions]",
+            f'hackernews = "{origin}/hn"',
+            f'hackernews_site = "{origin}/hn"',
+            f'lobsters = "{origin}/lobsters"',
+            f'private_sites = ["{origin}"]',
+            f'mastodon_instance = "{origin}"',
+            f'mastodon_token = "{DEMO_TOKEN}"',
+            "",
+        ]
+    )
+    try:
+        kept = _without_accounts(yours.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        kept = []
+    target = data_dir / "demo-settings.toml"
+    for text in ("\n".join(kept) + "\n\n" + section, section):
+        target.unlink(missing_ok=True)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        try:
+            load_settings(target)
+        except ConfigError:
+            continue  # your file does something this line-based edit cannot keep
+        break
+    return target
+
+
+def _without_accounts(text: str) -> list[str]:
+    lines, skipping = [], False
+    for line in text.splitlines():
+        header = _HEADER.match(line)
+        if header:
+            # Your accounts never come along: the demo has its own, on loopback.
+            skipping = header.group(1).strip() in ("discussions", "wordpress")
+        if not skipping:
+            lines.append(line)
+    return lines
 
 
 # -- the sample site's options (also `termnews demo --serve-only`) ----------------------
@@ -180,14 +249,36 @@ def add_site_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="close the connection of the next N feed/comment requests without answering",
     )
+    group.add_argument(
+        "--outside-fail-next",
+        type=_non_negative(int),
+        default=0,
+        metavar="N",
+        help="answer the next N requests to the HN, Lobsters and Mastodon stand-ins with "
+        "--outside-fail-status",
+    )
+    group.add_argument(
+        "--outside-fail-status",
+        type=_status,
+        default=429,
+        metavar="CODE",
+        help="status for --outside-fail-next (429)",
+    )
+    group.add_argument(
+        "--outside-retry-after",
+        metavar="SECONDS",
+        help="the Retry-After header sent with those answers",
+    )
 
 
 def site_options(args: argparse.Namespace) -> dict[str, Any]:
     """serve_forever's keyword options from arguments parsed with add_site_arguments."""
     # The sample site loads only for the commands that run it, not for every start.
     from termnews.demo.server import _FAULT_OPTIONS as FAULT_OPTIONS
+    from termnews.demo.server import _OUTSIDE_OPTIONS as OUTSIDE_OPTIONS
     from termnews.demo.server import _SITE_OPTIONS as SITE_OPTIONS
 
-    options = {name: getattr(args, name) for name in (*SITE_OPTIONS, *FAULT_OPTIONS)}
+    names = (*SITE_OPTIONS, *FAULT_OPTIONS, *OUTSIDE_OPTIONS)
+    options = {name: getattr(args, name) for name in names}
     options["app_passwords"] = dict(options["app_passwords"] or [])
     return options

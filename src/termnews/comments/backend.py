@@ -72,6 +72,7 @@ class CommentTarget:
     needs_email: bool
     note: str | None = None
     thread_url: str | None = None  # an outside thread the reply goes to (a Mastodon status)
+    max_chars: int | None = None  # the service's length limit, counted by comments/length.py
 
 
 @dataclass(slots=True)

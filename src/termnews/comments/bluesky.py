@@ -20,8 +20,8 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from rich.cells import split_graphemes
 
+from termnews.comments.length import graphemes
 from termnews.comments.outside import (
     Discussion,
     DiscussionError,
@@ -214,20 +214,6 @@ def login(settings: DiscussionSettings) -> Login | None:
         return None
     handle = settings.bluesky_handle.removeprefix("@")
     return Login(settings.bluesky_pds.rstrip("/"), handle, settings.bluesky_app_password)
-
-
-def graphemes(body: str) -> int:
-    """User-perceived characters, as Bluesky counts its 300 (flags are one, not two)."""
-    spans = split_graphemes(body)[0]
-    count, pending_flag = 0, False
-    for start, end, _width in spans:
-        regional = end - start == 1 and "\U0001f1e6" <= body[start] <= "\U0001f1ff"
-        if regional and pending_flag:
-            pending_flag = False  # the second half of a flag
-            continue
-        pending_flag = regional
-        count += 1
-    return count
 
 
 def tid(created: float, clock_id: int = 0) -> str:

@@ -32,10 +32,13 @@ __all__ = [
     "SOURCES",
     "Outcome",
     "SourceHeader",
+    "forget_read",
+    "mark_read",
     "post_of",
     "read_discussions",
     "remember",
     "remembered",
+    "stale",
     "wanted",
 ]
 
@@ -212,3 +215,43 @@ def remember(
     kept.sort(key=lambda header: order.get(header.service, len(order)))
     store.set_value(_key(article_id), json.dumps([asdict(header) for header in kept]))
     return kept
+
+
+# -- when each source was last read for a post (found or not), for discussions.refresh_after --
+
+
+def _read_key(article_id: int) -> str:
+    return f"discussions-read:{article_id}"
+
+
+def read_times(store: KeyValues, article_id: int) -> dict[str, float]:
+    try:
+        times = json.loads(store.get_value(_read_key(article_id)) or "{}")
+    except ValueError:
+        return {}
+    if not isinstance(times, dict):
+        return {}
+    return {k: float(v) for k, v in times.items() if isinstance(v, int | float)}
+
+
+def mark_read(store: KeyValues, article_id: int, service: str, now: float | None = None) -> None:
+    times = read_times(store, article_id)
+    times[service] = time.time() if now is None else now
+    store.set_value(_read_key(article_id), json.dumps(times))
+
+
+def forget_read(store: KeyValues, article_id: int, service: str) -> None:
+    """The next load reads this source again (a reply was just posted there)."""
+    times = read_times(store, article_id)
+    if times.pop(service, None) is not None:
+        store.set_value(_read_key(article_id), json.dumps(times))
+
+
+def stale(
+    store: KeyValues, article_id: int, service: str, minutes: int, now: float | None = None
+) -> bool | None:
+    """None: never read for this post; True: read more than `minutes` ago (0: never stale)."""
+    when = read_times(store, article_id).get(service)
+    if when is None:
+        return None
+    return minutes > 0 and (time.time() if now is None else now) - when >= minutes * 60

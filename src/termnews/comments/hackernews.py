@@ -24,7 +24,7 @@ from termnews.comments.outside import (
     body_html,
     count_line,
     get_json,
-    is_public_url,
+    may_look_up,
     number,
     same_page,
     text,
@@ -33,7 +33,7 @@ from termnews.config import DiscussionSettings
 from termnews.model import Comment
 
 SERVICE = Service.HACKERNEWS
-SITE = "https://news.ycombinator.com"
+SITE = "https://news.ycombinator.com"  # discussions.hackernews_site, by default
 _ITEM_LINK = re.compile(r"^https?://news\.ycombinator\.com/item\?id=(\d{1,12})(?:[&#]|$)")
 
 
@@ -47,7 +47,7 @@ def linked_items(post: Post) -> list[str]:
 
 
 def wanted(post: Post, settings: DiscussionSettings) -> bool:
-    return settings.on(SERVICE) and (is_public_url(post.url) or bool(linked_items(post)))
+    return settings.on(SERVICE) and (may_look_up(post.url, settings) or bool(linked_items(post)))
 
 
 async def read(
@@ -56,7 +56,7 @@ async def read(
     base = settings.hackernews.rstrip("/")
     story_ids = linked_items(post)
     counts: dict[str, int | None] = {}
-    if not story_ids and is_public_url(post.url):
+    if not story_ids and may_look_up(post.url, settings):
         found = await get_json(
             client,
             SERVICE,
@@ -99,6 +99,7 @@ def _discussion(
 ) -> Discussion:
     comments: list[Comment] = []
     truncated = False
+    site = settings.hackernews_site.rstrip("/") or SITE
     # (node, parent remote id): depth-first, children in the order HN gives them.
     stack: list[tuple[Any, str | None]] = [(child, None) for child in reversed(_children(item))]
     while stack:
@@ -108,13 +109,13 @@ def _discussion(
         if len(comments) >= settings.max_comments:
             truncated = True
             break
-        comment = _comment(node, parent)
+        comment = _comment(node, parent, site)
         comments.append(comment)
         stack.extend((child, comment.remote_id) for child in reversed(_children(node)))
     count = listed if listed is not None else len(comments)
     return Discussion(
         service=SERVICE,
-        url=f"{SITE}/item?id={story_id}",
+        url=f"{site}/item?id={story_id}",
         title=text(item.get("title")) or f"HN item {story_id}",
         stats=[
             count_line(number(item.get("points")), "point", "points"),
@@ -130,7 +131,7 @@ def _children(node: dict[str, Any]) -> list[Any]:
     return children if isinstance(children, list) else []
 
 
-def _comment(node: dict[str, Any], parent: str | None) -> Comment:
+def _comment(node: dict[str, Any], parent: str | None, site: str) -> Comment:
     item_id = number(node.get("id"))
     author = text(node.get("author"), 100)
     content = body_html(node.get("text"))
@@ -142,10 +143,10 @@ def _comment(node: dict[str, Any], parent: str | None) -> Comment:
         remote_id=f"hn:{item_id}",
         parent_id=parent,
         author=author or "[deleted]",
-        author_url=f"{SITE}/user?id={author}"
+        author_url=f"{site}/user?id={author}"
         if author and re.fullmatch(r"[\w-]+", author)
         else None,
         published=float(published) if published is not None else None,
         content_html=content,
-        link=f"{SITE}/item?id={item_id}",
+        link=f"{site}/item?id={item_id}",
     )

@@ -24,8 +24,8 @@ from termnews.comments.outside import (
     body_html,
     count_line,
     get_json,
-    is_public_url,
     iso_time,
+    may_look_up,
     number,
     plain_html,
     text,
@@ -39,7 +39,7 @@ _SHORT_ID = re.compile(r"[A-Za-z0-9]{1,12}")
 
 
 def wanted(post: Post, settings: DiscussionSettings) -> bool:
-    return settings.on(SERVICE) and is_public_url(post.url)
+    return settings.on(SERVICE) and may_look_up(post.url, settings)
 
 
 async def read(

@@ -230,6 +230,23 @@ def is_public_url(url: str | None) -> bool:
     return address.is_global
 
 
+def may_look_up(url: str | None, settings: DiscussionSettings) -> bool:
+    """May this post's URL be sent to a discussion service? Public URLs may; a private one
+    only when its origin is named in `discussions.private_sites` (the demo's sample site)."""
+    if is_public_url(url):
+        return True
+    if not url or not settings.private_sites:
+        return False
+    try:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and origin in {
+        site.lower() for site in settings.private_sites
+    }
+
+
 def same_page(a: str | None, b: str | None) -> bool:
     """Two URLs of one page: scheme, "www.", default port, fragment and final "/" ignored."""
     key_a, key_b = page_key(a), page_key(b)

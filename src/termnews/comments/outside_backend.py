@@ -12,13 +12,15 @@ mastodon_token; bluesky_handle and bluesky_app_password).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 
 import httpx
 
 from termnews.comments import bluesky, mastodon
 from termnews.comments.backend import (
     Capability,
+    CommentBackend,
     CommentError,
     CommentTarget,
     Outgoing,
@@ -27,7 +29,15 @@ from termnews.comments.backend import (
     Probe,
 )
 from termnews.comments.deps import Deps
-from termnews.comments.discussions import Outcome, Source, post_of, remember
+from termnews.comments.discussions import (
+    Outcome,
+    Source,
+    forget_read,
+    mark_read,
+    post_of,
+    remember,
+    stale,
+)
 from termnews.comments.outside import DiscussionError, SendFailure, make_client
 from termnews.model import ArticleDetail, Comment, CommentSource, TargetKind
 
@@ -57,7 +67,15 @@ class OutsideBackend:
             remember(self.deps.store, article.id, [Outcome(service, error=str(exc))])
             raise CommentError(str(exc)) from exc
         remember(self.deps.store, article.id, [Outcome(service, discussions)])
+        mark_read(self.deps.store, article.id, service.value)
         return [comment for discussion in discussions for comment in discussion.comments]
+
+    def due(self, article: ArticleDetail, *, opened_before: bool = False) -> bool:
+        """Read it now? Never read for this post: yes (unless only `opened_before` ones are
+        wanted); read before: when older than discussions.refresh_after minutes."""
+        minutes = self.deps.settings.discussions.refresh_after
+        state = stale(self.deps.store, article.id, self.module.SERVICE.value, minutes)
+        return not opened_before if state is None else state
 
     async def post(
         self, client: httpx.AsyncClient, outgoing: Outgoing, *, retrying: bool
@@ -105,7 +123,7 @@ class MastodonBackend(OutsideBackend):
         try:
             async with make_client(settings) as own:
                 who = await mastodon.whoami(own, me)
-                limit = await mastodon.character_limit(own, me)
+                limit = await self._limit(own, me)
         except DiscussionError as exc:
             probe.note = str(exc)
             return probe
@@ -118,9 +136,20 @@ class MastodonBackend(OutsideBackend):
                 needs_email=False,
                 note=f"at most {limit} characters ({me.host}'s limit)",
                 thread_url=statuses[0].link,
+                max_chars=limit,
             )
         )
         return probe
+
+    async def _limit(self, client: httpx.AsyncClient, me: mastodon.Account) -> int:
+        """The instance's character limit, asked once a day (kept in the store)."""
+        key = f"mastodon-limit:{me.host}"
+        limit, _, when = (self.deps.store.get_value(key) or "").partition("@")
+        if limit.isdigit() and _fresh(when, LIMIT_KEPT):
+            return int(limit)
+        found = await mastodon.character_limit(client, me)
+        self.deps.store.set_value(key, f"{found}@{time.time():.0f}")
+        return found
 
     async def post(
         self, client: httpx.AsyncClient, outgoing: Outgoing, *, retrying: bool
@@ -139,6 +168,7 @@ class MastodonBackend(OutsideBackend):
                     found = await mastodon.find_sent(own, me, status_url, outgoing.body)
                     if found is not None:
                         message = "Reply delivered on Mastodon (an earlier attempt had made it)."
+                        forget_read(self.deps.store, outgoing.article_id, mastodon.SERVICE.value)
                         return PostResult(PostOutcome.POSTED, message, found, False)
                 sent = await mastodon.reply(own, me, status_url, outgoing.body, key=key)
         except SendFailure as exc:
@@ -146,6 +176,7 @@ class MastodonBackend(OutsideBackend):
             return PostResult(outcome, str(exc), None, exc.retryable, uncertain=exc.uncertain)
         except DiscussionError as exc:  # reading back or finding the status answered
             return PostResult(PostOutcome.FAILED, str(exc), None, True, uncertain=retrying)
+        forget_read(self.deps.store, outgoing.article_id, mastodon.SERVICE.value)
         return PostResult(PostOutcome.POSTED, f"Reply posted on Mastodon ({me.host}).", sent, False)
 
     async def _answered(
@@ -159,6 +190,35 @@ class MastodonBackend(OutsideBackend):
             return thread_url
         root = roots[0]
         return await mastodon.status_link(client, root.instance, status_id) or thread_url
+
+
+def to_read(
+    backends: Sequence[CommentBackend],
+    article: ArticleDetail,
+    force: bool,
+    stale_only: bool,
+    prefetch: bool,
+) -> list[CommentBackend]:
+    """The readers a load asks (see CommentService.load): outside discussions only when due
+    (never read, or older than discussions.refresh_after), every one with `force`."""
+    background = stale_only or prefetch  # only outside discussions, only when due
+    return [
+        b
+        for b in backends
+        if b.source is not None
+        and (force or not isinstance(b, OutsideBackend) or b.due(article, opened_before=stale_only))
+        and (not background or isinstance(b, OutsideBackend))
+    ]
+
+
+LIMIT_KEPT = 24 * 3600.0  # seconds an instance's character limit is trusted
+
+
+def _fresh(stamp: str, seconds: float) -> bool:
+    try:
+        return time.time() - float(stamp) < seconds
+    except ValueError:
+        return False
 
 
 def _reply_key(outgoing: Outgoing) -> str:
@@ -196,6 +256,7 @@ class BlueskyBackend(OutsideBackend):
                 needs_email=False,
                 note=f"at most {bluesky.MAX_GRAPHEMES} characters",
                 thread_url=link,
+                max_chars=bluesky.MAX_GRAPHEMES,
             )
         )
         return probe
@@ -224,4 +285,5 @@ class BlueskyBackend(OutsideBackend):
             return PostResult(outcome, str(exc), None, exc.retryable, uncertain=exc.uncertain)
         except DiscussionError as exc:
             return PostResult(PostOutcome.FAILED, str(exc), None, True, uncertain=retrying)
+        forget_read(self.deps.store, outgoing.article_id, bluesky.SERVICE.value)
         return PostResult(PostOutcome.POSTED, "Reply posted on Bluesky.", sent, False)

@@ -30,8 +30,8 @@ from termnews.comments.outside import (
     body_html,
     count_line,
     get_body,
-    is_public_url,
     iso_time,
+    may_look_up,
     text,
     url_of,
 )
@@ -59,7 +59,9 @@ def linked_threads(post: Post) -> list[tuple[str, str]]:
 def wanted(post: Post, settings: DiscussionSettings) -> bool:
     if not settings.on(SERVICE):
         return False
-    return bool(linked_threads(post)) or (settings.reddit_search and is_public_url(post.url))
+    return bool(linked_threads(post)) or (
+        settings.reddit_search and may_look_up(post.url, settings)
+    )
 
 
 async def read(
@@ -67,7 +69,7 @@ async def read(
 ) -> list[Discussion]:
     base = settings.reddit.rstrip("/")
     threads = linked_threads(post)
-    if not threads and settings.reddit_search and is_public_url(post.url):
+    if not threads and settings.reddit_search and may_look_up(post.url, settings):
         body = await get_body(
             client,
             SERVICE,

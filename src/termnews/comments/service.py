@@ -48,6 +48,7 @@ from termnews.comments.commentapi import CommentApiBackend
 from termnews.comments.deps import Deps
 from termnews.comments.discussions import SourceHeader, remembered
 from termnews.comments.feeds import CommentFeedBackend
+from termnews.comments.outside_backend import to_read
 from termnews.comments.profile import Profiles
 from termnews.comments.text import is_ours, sent_comment
 from termnews.comments.thread import merge
@@ -169,15 +170,27 @@ class CommentService:
         """One line per outside discussion last read for the post ("HN 412 points · …")."""
         return remembered(self.store, article_id)
 
-    async def load(self, article: ArticleDetail) -> list[Comment]:
+    async def load(
+        self,
+        article: ArticleDetail,
+        *,
+        force: bool = False,
+        stale_only: bool = False,
+        prefetch: bool = False,
+    ) -> list[Comment]:
         """Fetch from every source the post has, cache, and return the merged discussion.
 
+        An outside discussion read less than discussions.refresh_after minutes ago is not
+        read again unless `force`; `stale_only` reads only those read before and now stale,
+        `prefetch` only the outside ones not read yet or stale (nothing: []).
         Raises CommentError only when the post has sources and none could be read; the
         cache is kept either way.
         """
         errors: list[str] = []
         read = 0
-        readers = [b for b in self._backends() if b.source is not None]
+        readers = to_read(self._backends(), article, force, stale_only, prefetch)
+        if not readers and (stale_only or prefetch):
+            return []  # nothing was due: the caller keeps what it shows
         async with self._client() as client:
             outcomes = await asyncio.gather(
                 *(b.read(client, article) for b in readers), return_exceptions=True

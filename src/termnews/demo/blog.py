@@ -6,9 +6,13 @@ import email.utils
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from termnews.demo.content import BLOGGER, BLOGS, COMMENTAPI, POSTS, WORDPRESS, PostSeed, post_body
 from termnews.demo.state import CommentStore, StoredComment
+
+if TYPE_CHECKING:
+    from termnews.demo.outside import StandIns
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,7 @@ class Blog:
         self.seeds: dict[int, PostSeed] = {p.id: p for p in POSTS}
         self.posts: dict[int, DemoPost] = {p.id: self._post(p) for p in POSTS}
         self._bodies: dict[int, str] = {}
+        self.outside: StandIns | None = None  # the discussion stand-ins, made by routes.py
 
     # --- URLs -----------------------------------------------------------------------------
 

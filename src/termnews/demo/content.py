@@ -232,6 +232,8 @@ to watch the catch landed, not to walk up a lane behind the bus depot.</p>
 <p>The consultation closes at the end of December. We have opened the comments below for \
 anyone who wants to argue it out in public; please keep it civil, and please do not post \
 anyone's phone number.</p>
+<p>The harbour desk has posted this on Mastodon too: \
+<a href="{base}@harbourdesk/115611024000000100">comment on Mastodon</a>.</p>
 """
 
 _BLOGGER_GARLIC = """\

@@ -1,6 +1,7 @@
 """Request dispatch for the sample site.
 
-`resolve()` maps a request to a route kind ("feed", "comment", "page", "api", "asset") and
+`resolve()` maps a request to a route kind ("feed", "comment", "page", "api", "asset",
+"discussion": the outside services' stand-ins, with their own faults) and
 a handler; the server applies injected faults to feeds and comment endpoints only. Status
 codes and headers follow WORDPRESS.md; the comment endpoints are in `endpoints.py`.
 """
@@ -18,6 +19,7 @@ from termnews.demo import feeds, pages
 from termnews.demo.blog import Blog, DemoPost, Request, Response, http_date, md5
 from termnews.demo.content import BLOGGER, COMMENTAPI, WORDPRESS, sample_png
 from termnews.demo.endpoints import as_int, commentapi_post, moderation_hash, rest, wp_comments_post
+from termnews.demo.outside import StandIns
 from termnews.demo.responses import (
     ATOM,
     RSS,
@@ -173,11 +175,20 @@ def _root(blog: Blog, req: Request) -> Route:
     return _page(lambda: _wp_headers(blog, html_response(200, pages.home(blog))))
 
 
+def stand_ins_of(blog: Blog) -> StandIns:
+    if blog.outside is None:
+        blog.outside = StandIns(blog)
+    return blog.outside
+
+
 def resolve(blog: Blog, req: Request) -> Route:
     """Which handler answers this request, and what kind of route it is."""
     path = req.path
     if path in ("/", "/index.php"):
         return _root(blog, req)
+    if StandIns.handles(path):  # HN, Lobsters and Mastodon stand-ins (outside.py)
+        stand_ins = stand_ins_of(blog)
+        return Route("discussion", lambda: stand_ins.answer(req))
     if path == "/wp-comments-post.php":
         return Route("comment", lambda: wp_comments_post(blog, req))
     if path == "/wp-json" or path.startswith("/wp-json/"):
@@ -269,7 +280,7 @@ def handle(blog: Blog, req: Request) -> Response:
     route = resolve(blog, req)
     if req.method not in ("GET", "HEAD", "POST"):
         return method_not_allowed("GET, HEAD, POST")
-    if req.method == "POST" and route.kind not in ("comment", "api"):
+    if req.method == "POST" and route.kind not in ("comment", "api", "discussion"):
         return method_not_allowed("GET, HEAD")
     try:
         return route.run()

@@ -16,8 +16,9 @@ from typing import Any, TextIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from termnews.demo.blog import Blog, DemoPost, Request, Response, SiteOptions, iso_local
+from termnews.demo.outside import StandIns
 from termnews.demo.responses import TEXT
-from termnews.demo.routes import FAULTY_KINDS, handle, resolve
+from termnews.demo.routes import FAULTY_KINDS, handle, resolve, stand_ins_of
 from termnews.demo.state import APPROVED, CommentStore, DemoStateError
 
 MAX_BODY = 2 * 1024 * 1024
@@ -172,6 +173,7 @@ class DemoSite:
         else:
             shown = self.host
         self._blog = Blog(f"http://{shown}:{port}/", self.options, store)
+        stand_ins_of(self._blog)
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
@@ -219,6 +221,11 @@ class DemoSite:
         """The feeds to subscribe to: WordPress RSS first, then Blogger Atom, CommentAPI RSS."""
         base = self.url
         return [base + "feed/", base + "blogger/feeds/posts/default", base + "tidewater/rss.xml"]
+
+    @property
+    def discussions(self) -> StandIns:
+        """The HN, Lobsters and Mastodon stand-ins (their threads, faults, posted replies)."""
+        return stand_ins_of(self.blog)
 
     @property
     def comments_feed_url(self) -> str:
@@ -328,6 +335,17 @@ _SITE_OPTIONS = (
     "app_passwords",
 )
 _FAULT_OPTIONS = ("latency", "fail_next", "drop_next", "fail_status")
+# The discussion stand-ins' own faults (StandIns.set_faults), named outside_* on this side.
+_OUTSIDE_OPTIONS = ("outside_fail_next", "outside_fail_status", "outside_retry_after")
+
+
+def outside_faults(options: dict[str, Any]) -> dict[str, Any]:
+    """StandIns.set_faults' arguments from the outside_* options (removed from `options`)."""
+    return {
+        name.removeprefix("outside_"): options.pop(name)
+        for name in _OUTSIDE_OPTIONS
+        if name in options
+    }
 
 
 def serve_forever(host: str = "127.0.0.1", port: int = 0, **options: Any) -> None:
@@ -338,11 +356,12 @@ def serve_forever(host: str = "127.0.0.1", port: int = 0, **options: Any) -> Non
     port that cannot be bound ends with a one-line message and SystemExit(1).
     """
     out: TextIO = options.pop("out", None) or sys.stdout
-    unknown = set(options) - set(_SITE_OPTIONS) - set(_FAULT_OPTIONS)
+    unknown = set(options) - set(_SITE_OPTIONS) - set(_FAULT_OPTIONS) - set(_OUTSIDE_OPTIONS)
     if unknown:
         raise TypeError(f"serve_forever() got unexpected options: {', '.join(sorted(unknown))}")
     site_kwargs = {k: options[k] for k in _SITE_OPTIONS if k in options}
     fault_kwargs = {k: options[k] for k in _FAULT_OPTIONS if k in options}
+    outside_kwargs = outside_faults(options)
     site = DemoSite(host, port, **site_kwargs)
     try:
         site.start()
@@ -357,12 +376,19 @@ def serve_forever(host: str = "127.0.0.1", port: int = 0, **options: Any) -> Non
     try:
         if fault_kwargs:
             site.set_faults(**fault_kwargs)
+        if outside_kwargs:
+            site.discussions.set_faults(**outside_kwargs)
         print(f"termnews sample site: {site.url}", file=out)
         print("feeds:", file=out)
         for url in site.feed_urls:
             print(f"  {url}", file=out)
         print(f"comments feed: {site.comments_feed_url}", file=out)
         print(f"REST API: {site.rest_url}", file=out)
+        origin = site.url.rstrip("/")
+        print(
+            f"stand-ins: Hacker News {origin}/hn, Lobsters {origin}/lobsters, Mastodon {origin}",
+            file=out,
+        )
         print("press Ctrl-C to stop", file=out, flush=True)
         _wait_for_interrupt()
     finally:

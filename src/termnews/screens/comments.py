@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from rich.text import Text
 from textual import on, work
@@ -31,6 +32,36 @@ _SOURCE_LABELS: dict[str, str] = {
 }
 
 
+# The outside services, in the order their sections follow the site's own comments.
+_OUTSIDE = (
+    CommentSource.HACKERNEWS,
+    CommentSource.LOBSTERS,
+    CommentSource.REDDIT,
+    CommentSource.MASTODON,
+    CommentSource.BLUESKY,
+)
+
+
+def group_of(comment: Comment) -> str:
+    """The section a thread is shown in: "site", "board" or an outside service."""
+    if comment.source in _OUTSIDE or comment.source == CommentSource.BOARD:
+        return str(comment.source)
+    return "site"
+
+
+def by_source(threaded: list[Threaded]) -> list[Threaded]:
+    """Whole threads (a root and its replies) grouped by the root's section, in thread
+    order within each: the site's, the board's, then HN, Lobsters, Reddit, Mastodon, Bluesky."""
+    order = ["site", CommentSource.BOARD, *_OUTSIDE]
+    blocks: dict[str, list[Threaded]] = {}
+    current: list[Threaded] = []
+    for item in threaded:
+        if item.depth == 0 or not current:
+            current = blocks.setdefault(group_of(item.comment), [])
+        current.append(item)
+    return [item for key in order for item in blocks.get(key, [])]
+
+
 class CommentsHeader(Static):
     DEFAULT_CSS = """
     CommentsHeader { background: $panel; padding: 0 1; height: auto; max-height: 10; }
@@ -46,6 +77,7 @@ class CommentsScreen(TermNewsAccess, Screen[None]):
         Binding(
             "shift+tab,left_square_bracket", "select(-1)", "Prev comment", id="previous_comment"
         ),
+        Binding("z", "fold", "Fold source", id="fold_source"),
         Binding("ctrl+r", "reload", "Reload", id="reload_comments"),
         Binding("y", "copy_page", "Copy page URL", show=False, id="copy_comment_page"),
     ]
@@ -65,7 +97,9 @@ class CommentsScreen(TermNewsAccess, Screen[None]):
         self.focus_on = focus
         self.comments: list[Threaded] = []
         self.sources: list[SourceHeader] = []  # one line per outside discussion
-        self.starts: list[int] = []  # first line of each comment in the view
+        self.starts: dict[int, int] = {}  # first line in the view of each comment shown
+        self.folded: set[str] = set()  # sections shown as their header line only
+        self.groups: list[str] = []  # each comment's section, by position
         self.selected = -1
         self.info: CommentInfo | None = None
         self.state = "Loading comments …"
@@ -90,14 +124,15 @@ class CommentsScreen(TermNewsAccess, Screen[None]):
     # -- data ------------------------------------------------------------------------
 
     @work(exclusive=True, group="load-comments", exit_on_error=False)
-    async def load(self) -> None:
+    async def load(self, force: bool = False) -> None:
+        """Read the discussion (outside ones only when due, unless `force`: ctrl+r)."""
         comments_service = self.tn_app.service.comments
         try:
             self.info = await comments_service.info(self.article)
         except Exception as exc:  # where comments go is a nicety; reading goes on
             self.state = f"Could not check the post's site: {exc}"
         try:
-            comments = await comments_service.load(self.article)
+            comments = await comments_service.load(self.article, force=force)
             self.state = ""
         except CommentError as exc:
             comments = comments_service.cached(self.article.id)
@@ -105,7 +140,8 @@ class CommentsScreen(TermNewsAccess, Screen[None]):
         self.show(comments)
 
     def show(self, comments: list[Comment]) -> None:
-        self.comments = thread(comments)
+        self.comments = by_source(thread(comments))
+        self.groups = [group_of(item.comment) for item in self.comments]
         self.sources = self.tn_app.service.comments.discussion_headers(self.article.id)
         self._bodies.clear()
         focused = self._find_focus()
@@ -144,11 +180,21 @@ class CommentsScreen(TermNewsAccess, Screen[None]):
     def _draw(self) -> None:
         width = self.view.text_width
         lines: list[Text] = []
-        self.starts = []
+        self.starts = {}
+        groups = self.groups
+        sections = len(set(groups)) > 1 or any(g != "site" for g in groups)
+        chosen = groups[self.selected] if 0 <= self.selected < len(groups) else None
         for index, item in enumerate(self.comments):
+            group = groups[index]
+            folded = sections and group in self.folded
+            if sections and (index == 0 or groups[index - 1] != group):
+                self.starts[index] = len(lines)
+                lines.append(self._section_line(group, folded, folded and group == chosen))
+            if folded:
+                continue
             depth = min(item.depth, MAX_INDENT_LEVELS)
             prefix = "  " * depth
-            self.starts.append(len(lines))
+            self.starts[index] = len(lines)
             lines.append(self._comment_header(item.comment, prefix, index == self.selected))
             bar = Text(prefix + "│ ", style="dim")
             for line in self._body(index, max(20, width - len(prefix) - 2)):
@@ -158,6 +204,26 @@ class CommentsScreen(TermNewsAccess, Screen[None]):
             lines.append(Text("No comments yet.", style="dim italic"))
         self.view.show(lines, keep_scroll=True)
         self.query_one(CommentsHeader).update(self._header())
+
+    def _section_line(self, group: str, folded: bool, selected: bool) -> Text:
+        """ "▾ HN 87 points · 6 comments": a section's title; "▸ … (z unfolds)" folded."""
+        count = self.groups.count(group)
+        comments = f"{count} comment{'s' if count != 1 else ''}"
+        if group == "site":
+            host = urlsplit(self.article.link or "").hostname or "the post's site"
+            title = f"On {host} · {comments}"
+        elif group == CommentSource.BOARD:
+            title = f"On this host's board · {comments}"
+        else:
+            known = [h.header for h in self.sources if h.service == group and h.header]
+            title = known[0] if known else f"{_SOURCE_LABELS.get(group, group)} · {comments}"
+        line = Text("▸ " if folded else "▾ ", style="bold")
+        line.append(clean_line(title, 100), style="bold underline")
+        if folded:
+            line.append("  folded: z shows them", style="dim italic")
+        if selected:
+            line.stylize("reverse")
+        return line
 
     def _comment_header(self, comment: Comment, prefix: str, selected: bool) -> Text:
         line = Text(prefix)
@@ -212,21 +278,50 @@ class CommentsScreen(TermNewsAccess, Screen[None]):
     def action_reload(self) -> None:
         self.state = "Reloading …"
         self.query_one(CommentsHeader).update(self._header())
-        self.load()
+        self.load(force=True)
+
+    def _stops(self) -> list[int]:
+        """What Tab steps through: every comment shown, and each folded section once."""
+        stops = []
+        for index, group in enumerate(self.groups):
+            if group not in self.folded or index == 0 or self.groups[index - 1] != group:
+                stops.append(index)
+        return stops
 
     def action_select(self, delta: int) -> None:
         self.focus_on = None  # the user picks from here on
         if not self.comments:
             return
-        self.selected = max(0, min(len(self.comments) - 1, self.selected + delta))
+        stops = self._stops()
+        if self.selected in stops:
+            at = stops.index(self.selected) + delta
+        else:
+            at = 0 if delta > 0 else len(stops) - 1
+        self.selected = stops[max(0, min(len(stops) - 1, at))]
         self._draw()
-        self.view.scroll_to(y=self.starts[self.selected], animate=False)
+        self.view.scroll_to(y=self.starts.get(self.selected, 0), animate=False)
+
+    def action_fold(self) -> None:
+        """Fold the selected comment's section to its header line, or unfold it."""
+        if not 0 <= self.selected < len(self.comments):
+            self.tn_app.tell("Select a comment with Tab first, then z folds its source.")
+            return
+        group = self.groups[self.selected]
+        if group in self.folded:
+            self.folded.discard(group)
+        else:
+            self.folded.add(group)
+            self.selected = self.groups.index(group)  # the section's header stands for it
+        self._draw()
+        self.view.scroll_to(y=self.starts.get(self.selected, 0), animate=False)
 
     def action_compose(self) -> None:
         self.on_compose(None)
 
     def action_reply(self) -> None:
-        if 0 <= self.selected < len(self.comments):
+        if 0 <= self.selected < len(self.comments) and self.groups[self.selected] in self.folded:
+            self.tn_app.tell("That source is folded: z unfolds it.")
+        elif 0 <= self.selected < len(self.comments):
             self.on_compose(self.comments[self.selected].comment)
         else:
             self.tn_app.tell("Select a comment with Tab first, then r replies to it.")

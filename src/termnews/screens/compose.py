@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rich.text import Text
@@ -18,8 +18,9 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Label, Select, Static, TextArea
 
 from termnews.comments import CommentInfo, CommentTarget, PostOutcome, PostResult, reply_parent
+from termnews.comments.length import reply_length
 from termnews.config import split_command
-from termnews.model import ArticleDetail, Comment, Draft, TargetKind
+from termnews.model import ArticleDetail, Comment, CommentSource, Draft, TargetKind
 from termnews.sanitize import clean_line
 from termnews.screens.base import TermNewsAccess
 from termnews.widgets.inert import inert
@@ -43,6 +44,8 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
         Binding("ctrl+e", "edit_external", "Edit in $EDITOR", priority=True, id="external_editor"),
         # priority: the text fields would otherwise swallow it; quitting keeps the draft.
         Binding("ctrl+q", "quit_app", "Quit", show=False, priority=True, id="quit_compose"),
+        # Only when the reply cannot be sent from here (HN, Lobsters, Reddit): its address.
+        Binding("ctrl+y", "copy_thread", "Copy thread URL", priority=True, id="copy_thread_url"),
     ]
 
     DEFAULT_CSS = """
@@ -55,6 +58,9 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
     ComposeScreen #where { color: $text; text-style: bold; }
     ComposeScreen #why-email, ComposeScreen #note { color: $text-muted; }
     ComposeScreen #result { color: $error; height: auto; }
+    ComposeScreen #count { height: 1; text-align: right; }
+    ComposeScreen #read-only { height: auto; margin: 1 0; }
+    ComposeScreen.read-only #compose { height: auto; }
     ComposeScreen.compact #compose { border: none; padding: 0; height: 100%; }
     ComposeScreen.compact #about, ComposeScreen.compact #why-email { display: none; }
     ComposeScreen.compact #note { max-height: 1; }
@@ -72,8 +78,10 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
     ) -> None:
         super().__init__()
         self.article = article
-        self.info = info
+        self.info = for_reply(info, reply_to)
         self.reply_to = reply_to
+        # Why this reply cannot be sent from termnews, and where it can be written instead.
+        self.read_only = read_only(self.info, reply_to, article)
         self._save_timer: Timer | None = None
         self._sending = False
         # Set once the comment went out (or into the outbox): from then on this modal's
@@ -83,51 +91,63 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
     # -- layout -----------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        service = self.tn_app.service
-        draft = service.comments.draft(self.article.id)
-        # Whose name goes with a comment: what was last used on this site (else anywhere,
-        # else the profile), or on a shared host the member's (never the operator's).
-        name, email, url = service.comments.signature_for(self.article)
         about = Text.assemble(("Comment on ", "dim"), (clean_line(self.article.title, 120), "bold"))
         if self.reply_to is not None:
             about.append(f"\nin reply to {clean_line(self.reply_to.author, 60)}", style="dim")
         with Vertical(id="compose"):
             yield Static(about, id="about")
-            targets = self.info.targets
-            if len(targets) > 1:
-                yield Select(
-                    [(inert(t.label, 90), index) for index, t in enumerate(targets)],
-                    value=self._initial_target(draft),
-                    allow_blank=False,
-                    id="target",
-                )
-            yield Label("", id="where")
-            yield Static("", id="note")
-            with Horizontal(classes="fields", id="identity-fields"):
-                yield Input(
-                    name if service.restricted or not (draft and draft.author) else draft.author,
-                    placeholder="Name",
-                    id="author",
-                    disabled=service.restricted,
-                )
-                yield Input(
-                    draft.email if draft and draft.email else email,
-                    placeholder="E-mail",
-                    id="email",
-                )
-                yield Input(
-                    draft.url if draft and draft.url else url,
-                    placeholder="Website (optional)",
-                    id="url",
-                )
-            yield Static(
-                "WordPress requires a name and an e-mail address with every comment; "
-                "the site does not publish the e-mail.",
-                id="why-email",
-            )
-            yield TextArea(draft.body if draft else "", id="body", soft_wrap=True)
-            yield Static("", id="result")
+            if self.read_only is None:
+                yield from self._fields()
+            else:
+                message, where = self.read_only
+                text = Text(message, style="bold")
+                if where:
+                    text.append("\n" + clean_line(where, 300), style="underline")
+                    text.append("\nctrl+y copies the address.", style="dim")
+                yield Static(text, id="read-only")
         yield Footer()
+
+    def _fields(self) -> ComposeResult:
+        service = self.tn_app.service
+        draft = service.comments.draft(self.article.id)
+        # Whose name goes with a comment: what was last used on this site (else anywhere,
+        # else the profile), or on a shared host the member's (never the operator's).
+        name, email, url = service.comments.signature_for(self.article)
+        targets = self.info.targets
+        if len(targets) > 1:
+            yield Select(
+                [(inert(t.label, 90), index) for index, t in enumerate(targets)],
+                value=self._initial_target(draft),
+                allow_blank=False,
+                id="target",
+            )
+        yield Label("", id="where")
+        yield Static("", id="note")
+        with Horizontal(classes="fields", id="identity-fields"):
+            yield Input(
+                name if service.restricted or not (draft and draft.author) else draft.author,
+                placeholder="Name",
+                id="author",
+                disabled=service.restricted,
+            )
+            yield Input(
+                draft.email if draft and draft.email else email,
+                placeholder="E-mail",
+                id="email",
+            )
+            yield Input(
+                draft.url if draft and draft.url else url,
+                placeholder="Website (optional)",
+                id="url",
+            )
+        yield Static(
+            "WordPress requires a name and an e-mail address with every comment; "
+            "the site does not publish the e-mail.",
+            id="why-email",
+        )
+        yield TextArea(draft.body if draft else "", id="body", soft_wrap=True)
+        yield Static("", id="count")
+        yield Static("", id="result")
 
     def _initial_target(self, draft: Draft | None) -> int:
         if draft and draft.target:
@@ -138,6 +158,9 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
 
     def on_mount(self) -> None:
         self._fit()
+        if self.read_only is not None:
+            self.add_class("read-only")  # a few lines, not a tall empty box
+            return
         self._show_target()
         self.query_one("#body", TextArea).focus()
         if self.service_draft_exists():
@@ -168,14 +191,32 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
         target = self.target
         where = self.query_one("#where", Label)
         where.update(Text(f"Goes {clean_line(target.label, 120)}"))
-        hint = (
-            self.tn_app.service.comments.profile_hint() if target.kind != TargetKind.BOARD else None
-        )
-        notes = [n for n in (target.note, self.info.reason, hint) if n]
+        # The board knows you, and on Mastodon and Bluesky the account is the identity.
+        needs_identity = target.kind not in _ACCOUNT_KINDS
+        hint = self.tn_app.service.comments.profile_hint() if needs_identity else None
+        reason = self.info.reason if needs_identity else None  # about the site, not the account
+        notes = [n for n in (target.note, reason, hint) if n]
         self.query_one("#note", Static).update(Text(clean_line("; ".join(notes), 300)))
-        needs_identity = target.kind != TargetKind.BOARD
         self.query_one("#identity-fields").display = needs_identity
         self.query_one("#why-email").display = target.needs_email
+        self._show_count()
+
+    def _length(self) -> tuple[int, int] | None:
+        """(characters as the service counts them, its limit), where it has one."""
+        target = self.target
+        if target.max_chars is None:
+            return None
+        text = self.query_one("#body", TextArea).text
+        return reply_length(text, target.kind), target.max_chars
+
+    def _show_count(self) -> None:
+        counter = self.query_one("#count", Static)
+        length = self._length()
+        counter.display = length is not None
+        if length is not None:
+            used, limit = length
+            style = "bold red" if used > limit else "dim"
+            counter.update(Text(f"{used} / {limit} characters", style=style))
 
     @on(Select.Changed, "#target")
     def target_changed(self) -> None:
@@ -187,6 +228,8 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
     @on(TextArea.Changed)
     @on(Input.Changed)
     def changed(self) -> None:
+        if self.read_only is None:
+            self._show_count()
         self._schedule_save()
 
     def _schedule_save(self) -> None:
@@ -208,7 +251,7 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
 
     def save_draft(self) -> None:
         """Write the draft now (also called on quit, SIGHUP and SIGTERM)."""
-        if self._sending or self._handed_over:
+        if self._sending or self._handed_over or self.read_only is not None:
             return
         draft = self.current_draft()
         comments = self.tn_app.service.comments
@@ -229,16 +272,26 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
                 select.expanded = False
                 return
         self.save_draft()
-        if self.query_one("#body", TextArea).text.strip():
+        if self.read_only is None and self.query_one("#body", TextArea).text.strip():
             self.tn_app.tell("Draft kept: C on this post opens it again.")
         self.dismiss(ComposeResultInfo(None))
 
     def action_send(self) -> None:
+        if self.read_only is not None:
+            self.tn_app.tell(self.read_only[0])
+            return
         draft = self.current_draft()
         target = self.target
         problem = None
+        length = self._length()
         if not draft.body.strip():
             problem = "Write something first."
+        elif length is not None and length[0] > length[1]:
+            where = "Bluesky" if target.kind == TargetKind.BLUESKY else target.host
+            problem = (
+                f"Too long to send: {length[0]} characters, and {where} takes at most "
+                f"{length[1]}. Shorten it first."
+            )
         elif (
             target.kind != TargetKind.BOARD
             and target.needs_email
@@ -267,6 +320,17 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
         self._handed_over = True
         self.dismiss(ComposeResultInfo(result))
 
+    def action_copy_thread(self) -> None:
+        if self.read_only is not None and self.read_only[1]:
+            self.tn_app.copy_url(self.read_only[1])
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "copy_thread":
+            return self.read_only is not None and bool(self.read_only[1])
+        if action in ("send", "edit_external"):
+            return self.read_only is None
+        return True
+
     def action_edit_external(self) -> None:
         if self.tn_app.service.restricted:
             self.tn_app.tell("No external editor on this host.")
@@ -290,3 +354,58 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
         finally:
             path.unlink(missing_ok=True)
         self.save_draft()
+
+
+# -- which targets a reply may go to --------------------------------------------------
+
+_ACCOUNT_KINDS = (TargetKind.BOARD, TargetKind.MASTODON, TargetKind.BLUESKY)
+_REPLIED_ON: dict[str, TargetKind] = {
+    CommentSource.MASTODON: TargetKind.MASTODON,
+    CommentSource.BLUESKY: TargetKind.BLUESKY,
+}
+_READ_ONLY: dict[str, str] = {
+    CommentSource.HACKERNEWS: "HN",
+    CommentSource.LOBSTERS: "Lobsters",
+    CommentSource.REDDIT: "Reddit",
+}
+
+
+def for_reply(info: CommentInfo, reply_to: Comment | None) -> CommentInfo:
+    """The targets a reply can go to: a Mastodon (Bluesky) comment is answered on Mastodon
+    (Bluesky) only; HN, Lobsters and Reddit take no replies from here; a site comment is
+    answered on the site (or the board), never in an outside thread."""
+    if reply_to is None:
+        return info
+    kind = _REPLIED_ON.get(reply_to.source)
+    if kind is not None:
+        return replace(info, targets=[t for t in info.targets if t.kind == kind])
+    if reply_to.source in _READ_ONLY:
+        return replace(info, targets=[])
+    outside = (TargetKind.MASTODON, TargetKind.BLUESKY)
+    return replace(info, targets=[t for t in info.targets if t.kind not in outside])
+
+
+def read_only(
+    info: CommentInfo, reply_to: Comment | None, article: ArticleDetail
+) -> tuple[str, str | None] | None:
+    """(why nothing can be sent from here, the address to reply at instead), or None."""
+    if info.targets:
+        return None
+    where = (reply_to.link if reply_to else None) or info.page_url or article.link
+    source = reply_to.source if reply_to else None
+    if source in _READ_ONLY:
+        label = _READ_ONLY[source]
+        return f"{label} is read-only in termnews: reply on {label} itself, at", where
+    if source == CommentSource.MASTODON:
+        return (
+            "No Mastodon account to reply with: set discussions.mastodon_instance and "
+            "discussions.mastodon_token (members of a shared host cannot). The status:",
+            where,
+        )
+    if source == CommentSource.BLUESKY:
+        return (
+            "No Bluesky account to reply with: set discussions.bluesky_handle and "
+            "discussions.bluesky_app_password (members of a shared host cannot). The post:",
+            where,
+        )
+    return info.reason or "No comment can be sent from here. The comment page:", where

@@ -89,15 +89,18 @@ class LinksScreen(ModalScreen[str | None]):
         links: list[Link],
         post_url: str | None = None,
         attachments: list[tuple[str, str]] | None = None,  # (url, description)
+        *,
+        title: str = "Links in this post — Enter opens (or copies over SSH)",
     ) -> None:
         super().__init__()
+        self.title_line = title
         self.links = links
         self.post_url = post_url
         self.attachments = attachments or []
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
-            yield Label(Text("Links in this post — Enter opens (or copies over SSH)", style="bold"))
+            yield Label(Text(self.title_line, style="bold"))
             options = []
             if self.post_url:
                 options.append(

@@ -11,7 +11,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 
-def binding_rows(sources: list[tuple[str, list[Binding]]], keymap: dict[str, str]) -> Table:
+def binding_rows(
+    sources: list[tuple[str, list[Binding]]],
+    keymap: dict[str, str],
+    hidden: frozenset[str] = frozenset(),
+) -> Table:
+    """The key table; `hidden` actions (refused in a served session) are left out."""
     table = Table(box=None, pad_edge=False, show_header=True, header_style="bold", expand=False)
     table.add_column("where")
     table.add_column("keys")
@@ -23,6 +28,8 @@ def binding_rows(sources: list[tuple[str, list[Binding]]], keymap: dict[str, str
             keys = keymap.get(binding.id or "", binding.key)
             marker = (where, binding.id or binding.key)
             if marker in seen or not binding.description:
+                continue
+            if binding.action.split("(")[0] in hidden:
                 continue
             seen.add(marker)
             pretty = ", ".join(_pretty_key(k) for k in keys.split(","))
@@ -44,17 +51,23 @@ def _pretty_key(key: str) -> str:
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="close_help")]
 
-    def __init__(self, sources: list[tuple[str, list[Binding]]], keymap: dict[str, str]) -> None:
+    def __init__(
+        self,
+        sources: list[tuple[str, list[Binding]]],
+        keymap: dict[str, str],
+        hidden: frozenset[str] = frozenset(),
+    ) -> None:
         super().__init__()
         self.sources = sources
         self.keymap = keymap
+        self.hidden = hidden
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog wide", id="help"):
             yield Static(
                 Text("termnews keys — Esc closes; ctrl+p opens the command palette", style="bold")
             )
-            yield Static(binding_rows(self.sources, self.keymap))
+            yield Static(binding_rows(self.sources, self.keymap, self.hidden))
 
     def action_dismiss(self) -> None:  # type: ignore[override]
         self.dismiss(None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from rich.text import Text
@@ -10,16 +11,18 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
+from textual.worker import Worker
 
 from termnews.attachments import describe
 from termnews.errors import TermnewsError
-from termnews.model import ArticleDetail, ArticleQuery
+from termnews.model import ArticleDetail, ArticleQuery, combined_count
 from termnews.render import RenderedDocument
 from termnews.sanitize import clean_line
 from termnews.screens.base import TermNewsAccess
 from termnews.screens.dialogs import LinksScreen
 from termnews.widgets.article_list import Position
 from termnews.widgets.article_view import ArticleView
+from termnews.widgets.download_bar import DownloadBar
 from termnews.widgets.feed_list import FeedList
 
 UNREAD_SCAN = 512
@@ -49,6 +52,9 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         Binding("m", "toggle_read", "Read/unread", show=False, id="toggle_read"),
         Binding("F", "full_article", "Full article", show=False, id="full_article"),
         Binding("E", "play_attachment", "Play attachment", show=False, id="play_attachment"),
+        Binding(
+            "D", "download_attachment", "Download attachment", show=False, id="download_attachment"
+        ),
         Binding("S", "save_post", "Save post", show=False, id="save_post"),
         Binding("vertical_line", "pipe_post(0)", "Pipe post", show=False, id="pipe_post"),
         Binding("U", "pipe_post(1)", "Pipe URL", show=False, id="pipe_url"),
@@ -65,6 +71,11 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
             "Fetch the post's page and show its article (again: the feed's text)",
             "full_article",
         ),
+        (
+            "Download attachment",
+            "Download the post's attachment (podcast episode) to general.download_dir",
+            "download_attachment",
+        ),
         ("Save post", "Save the post as Markdown or text to general.save_dir", "save_post"),
         ("Pipe post", "Send the post's text to general.pipe_command", "pipe_post(0)"),
         ("Pipe post URL", "Send the post's address to general.pipe_command", "pipe_post(1)"),
@@ -80,6 +91,7 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         self.moved_to: str | None = None  # the list key, once N moved on to another feed
         self.show_extracted = False  # the full article from the post's page, not the feed's
         self.fetching: int | None = None  # article id whose full article is being fetched
+        self.download: Worker[None] | None = None  # the attachment download under way
 
     @property
     def view(self) -> ArticleView:
@@ -88,6 +100,7 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
     def compose(self) -> ComposeResult:
         yield ArticleHeader(id="article-header")
         yield ArticleView(max_width=self.tn_app.service.settings.reader_width, id="article-view")
+        yield DownloadBar(id="download-bar")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -113,6 +126,28 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         self._draw(keep_scroll=False)
         if not article.extracted and service.full_article_on_open(article) and article.link:
             self._fetch_full_article(article.id)
+        # Outside discussions read once are kept fresh; others only with the prefetch opt-in.
+        prefetch = service.settings.discussions.prefetch
+        if article.outside_comments or prefetch:
+            self._refresh_discussions(article, prefetch)
+
+    @work(exclusive=True, group="refresh-discussions", exit_on_error=False)
+    async def _refresh_discussions(self, article: ArticleDetail, prefetch: bool) -> None:
+        """Re-read the post's outside discussions older than discussions.refresh_after
+        (and, with discussions.prefetch, read those never read)."""
+        from termnews.comments import CommentError
+
+        comments = self.tn_app.service.comments
+        try:
+            if not await comments.load(article, stale_only=not prefetch, prefetch=prefetch):
+                return
+        except CommentError:
+            return  # offline: the cached discussion stays, and the pane says why when opened
+        fresh = self.tn_app.service.article(article.id)
+        if fresh is not None and self.article is not None and self.article.id == article.id:
+            self.article.outside_comments = fresh.outside_comments
+            self.loaded_comments.pop(article.id, None)
+            self.query_one(ArticleHeader).update(self._header(self.article))
 
     def _draw(self, *, keep_scroll: bool) -> None:
         if self.article is None:
@@ -139,8 +174,11 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         if article.published:
             parts.append(time.strftime("%a %d %b %Y %H:%M", time.localtime(article.published)))
         # Once the discussion was loaded, its own count (the feed's goes stale: a site may
-        # answer 304 for the posts feed after new comments).
-        count = self.loaded_comments.get(article.id, article.comments.count)
+        # answer 304 for the posts feed after new comments); before, the feed's count plus
+        # the cached outside discussions (HN, Mastodon …).
+        count = self.loaded_comments.get(article.id)
+        if count is None:
+            count = combined_count(article.comments.count, article.outside_comments)
         if count is not None:
             parts.append(f"{count} comment{'s' if count != 1 else ''}")
         if article.starred:
@@ -156,7 +194,8 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
             header.append(describe(article.enclosures[0]))
             if more:
                 header.append(f" (+{more} more, in the links)")
-            header.append(" — E plays", style="dim")
+            if not self.tn_app.restricted:
+                header.append(" — E plays, D downloads", style="dim")
         if self.fetching == article.id:
             header.append("\nFetching the full article from the post's page…", style="italic")
         elif self.show_extracted and article.extracted:
@@ -164,6 +203,10 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
                 "\nFull article, extracted from the post's page (F: the feed's text)",
                 style="italic",
             )
+        elif article.extract_error and not article.extracted:
+            header.append("\nNo full article at refresh: ", style="italic")
+            header.append(clean_line(article.extract_error, 200))
+            header.append(" (F tries again)", style="dim")
         return header
 
     @on(ArticleView.WidthChanged)
@@ -174,6 +217,9 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
     # -- actions ------------------------------------------------------------------
 
     def action_close(self) -> None:
+        if self.downloading:  # Escape stops the download first; again goes back
+            self.action_download_attachment()
+            return
         self.dismiss(self.index)
 
     def action_step(self, delta: int) -> None:
@@ -353,15 +399,71 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         count = len(self.article.enclosures)
         self.tn_app.tell(f"Playing {count} attachment{'s' if count != 1 else ''} with {argv[0]}.")
 
-    def action_save_post(self) -> None:
+    @property
+    def downloading(self) -> bool:
+        return self.download is not None and self.download.is_running
+
+    def action_download_attachment(self) -> None:
+        """Download the post's attachment (a chooser when it has several); while one is
+        downloading, this (or Escape) cancels it."""
+        if self.downloading and self.download is not None:
+            self.download.cancel()
+            return
         if self.article is None:
             return
+        files = [
+            (e.url, describe(e))
+            for e in self.article.enclosures
+            if e.url.startswith(("http://", "https://"))
+        ]
+        if not files:
+            self.tn_app.tell("This post has no attachment to download.")
+        elif len(files) == 1:
+            self._start_download(files[0][0])
+        else:
+
+            def picked(url: str | None) -> None:
+                if url:
+                    self._start_download(url)
+
+            title = "Attachments — Enter downloads one"
+            self.app.push_screen(LinksScreen([], None, files, title=title), picked)
+
+    def _start_download(self, url: str) -> None:
+        bar = self.query_one(DownloadBar)
+        bar.start(clean_line(url.rpartition("/")[2], 80) or "attachment")
+        self.download = self.run_worker(
+            self._download_worker(url), group="download", exclusive=True, exit_on_error=False
+        )
+
+    async def _download_worker(self, url: str) -> None:
+        bar = self.query_one(DownloadBar)
         try:
-            path = self.tn_app.service.save_post(self.article, extracted=self.show_extracted)
+            path = await self.tn_app.service.download_attachment(url, bar.show_progress)
         except TermnewsError as exc:
-            self.tn_app.tell(str(exc), error=True)
+            self.tn_app.tell(f"Download failed: {exc}", error=True)
+        except asyncio.CancelledError:
+            self.tn_app.tell("Download cancelled; nothing was kept.")
+            raise
+        else:
+            got = f" ({bar.progress.size()})" if bar.progress else ""
+            self.tn_app.tell(f"Downloaded to {path}{got}")
+        finally:
+            bar.stop()
+
+    def action_save_post(self) -> None:
+        if self.article is not None:
+            self._save_worker(self.article, self.show_extracted)
+
+    @work(thread=True, group="save", exit_on_error=False)
+    def _save_worker(self, article: ArticleDetail, extracted: bool) -> None:
+        """Off the UI thread: a long post takes a second or more to write as Markdown."""
+        try:
+            path = self.tn_app.service.save_post(article, extracted=extracted)
+        except TermnewsError as exc:
+            self.app.call_from_thread(self.tn_app.tell, str(exc), error=True)
             return
-        self.tn_app.tell(f"Saved to {path}")
+        self.app.call_from_thread(self.tn_app.tell, f"Saved to {path}")
 
     def action_pipe_post(self, url_only: int) -> None:
         if self.article is not None:

@@ -236,7 +236,11 @@ class ArticleList(ScrollView, can_focus=True):
         feed_width = 0
         if self.show_feed and width >= 70:
             feed_width = min(22, max(12, width // 6))
-        title_width = max(1, width - 4 - feed_width - date_width - (1 if feed_width else 0))
+        count = article.total_comments  # the site's and the outside discussions', with the row
+        count_width = COUNT_WIDTH if width >= 60 else 0
+        title_width = max(
+            1, width - 4 - feed_width - date_width - count_width - (1 if feed_width else 0)
+        )
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         text.append(" ")
         text.append("●" if not article.read else " ", style=title_style)
@@ -247,6 +251,9 @@ class ArticleList(ScrollView, can_focus=True):
         if feed_width:
             text.append(" ")
             text.append_text(_fit(clean_line(article.feed_title, 200), feed_width, meta))
+        if count_width:
+            shown = f"({count})" if count else ""
+            text.append_text(_fit(shown.rjust(count_width), count_width, meta))
         text.append_text(_fit(date.rjust(date_width), date_width, meta))
         segments = list(text.render(self.app.console, end=""))
         return Strip(Segment.apply_style(segments, base)).crop_extend(0, width, base)
@@ -295,6 +302,9 @@ class ArticleList(ScrollView, can_focus=True):
             if index == self.cursor and event.chain >= 2:
                 self.action_select()
             self.go_to(index)
+
+
+COUNT_WIDTH = 7  # " (1234)": comments on the post, everywhere
 
 
 def _fit(text: str, width: int, style: Style) -> Text:
