@@ -72,6 +72,12 @@ def mouse_modes(tmp_path: Path, config: str, env: dict[str, str]) -> bytes:
         ("[general]\nmouse = false\n", {}, False),
         ("", {"SSH_CONNECTION": "10.0.0.1 50000 10.0.0.2 22"}, False),  # off over SSH ...
         ("[general]\nmouse = true\n", {"SSH_CONNECTION": "10.0.0.1 50000 10.0.0.2 22"}, True),
+        # only a setting asks: the word in a comment does not
+        (
+            "# mouse: maybe later\n[general]\n",
+            {"SSH_CONNECTION": "10.0.0.1 50000 10.0.0.2 22"},
+            False,
+        ),
     ],
 )
 def test_mouse_modes_only_when_wanted(

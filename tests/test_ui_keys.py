@@ -281,3 +281,23 @@ async def test_a_feed_with_several_tags_is_under_each(news: NewsService) -> None
         await pilot.press("enter")
         await pilot.pause()
         assert len(screen.article_list.ids) == 3
+
+
+async def test_q_typed_fast_from_the_reader_loses_no_key(news: NewsService) -> None:
+    """Three `q` at once from the reader: back to the list, back to the feeds, quit. Keys
+    typed before the reader has gone must reach the screen under it, not vanish."""
+    from textual import events
+
+    app = TermNewsApp(news)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_list(app, pilot, "all")
+        await pilot.press("tab", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ReaderScreen)
+        for _ in range(3):  # all queued before the first is handled, as a fast typist's
+            app.post_message(events.Key("q", "q"))
+        for _ in range(20):
+            await pilot.pause(0.05)
+            if app.return_code is not None:
+                break
+        assert app.return_code == 0, (app.screen, screen.feed_list.has_focus)

@@ -580,18 +580,10 @@ def run_app(service: NewsService, *, open_sample_site: Callable[[], int] | None 
     (in a throwaway data dir, as `termnews demo` does) when the welcome screen asks for it:
     the app itself never starts a server or subscribes to one."""
     app = TermNewsApp(service, offer_sample_site=open_sample_site is not None)
-    mouse = service.settings.mouse and not (over_ssh() and "mouse" not in _explicit(service))
+    # Over SSH, mouse modes only if the settings file asks for them.
+    asked = "general.mouse" in service.settings.written
+    mouse = service.settings.mouse and not (over_ssh() and not asked)
     result = app.run(mouse=mouse)
     if app.wants_sample_site and open_sample_site is not None:
         return open_sample_site()
     return int(result or 0) if app.return_code in (None, 0) else int(app.return_code or 1)
-
-
-def _explicit(service: NewsService) -> set[str]:
-    """Settings keys the user wrote in the config file (mouse over SSH only if asked)."""
-    path = service.settings.path
-    try:
-        text = path.read_text(encoding="utf-8") if path else ""
-    except OSError:
-        text = ""
-    return {"mouse"} if "mouse" in text else set()

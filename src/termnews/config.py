@@ -131,6 +131,8 @@ class Settings:
     kills: list[KillRule] = field(default_factory=list)
     discussions: DiscussionSettings = field(default_factory=DiscussionSettings)
     path: Path | None = None
+    # "section.key" of every setting the file itself sets (a default may mean "not asked").
+    written: set[str] = field(default_factory=set)
 
 
 @dataclass(slots=True)
@@ -245,6 +247,7 @@ def load_settings(path: Path) -> Settings:
             if expected in (int, float) and value < 0:
                 raise ConfigError(f"{where(section, key)}: {section}.{key} must not be negative")
             setattr(settings, key, value)
+            settings.written.add(f"{section}.{key}")
 
     if settings.keymap not in KEYMAPS:
         raise ConfigError(
