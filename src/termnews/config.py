@@ -124,6 +124,9 @@ class Settings:
     name: str = ""
     email: str = ""
     url: str = ""
+    max_threads: int = 20  # [replies]: the comment inbox's checks (comments/inbox.py)
+    watch_days: int = 14
+    check_minutes: int = 15
     keys: dict[str, str] = field(default_factory=dict)
     wordpress: dict[str, WordPressLogin] = field(default_factory=dict)
     intervals: dict[str, int] = field(default_factory=dict)

@@ -133,6 +133,25 @@ OPTIONS: tuple[Option, ...] = (
     Option("profile", "email", "", "Your e-mail for comments (WordPress requires one)."),
     Option("profile", "url", "", "Your website, shown with your comments where sites allow."),
     Option(
+        "replies",
+        "max_threads",
+        20,
+        "Threads of your comments checked for replies in one refresh (the longest unchecked "
+        "first); 0 stops checking.",
+    ),
+    Option(
+        "replies",
+        "watch_days",
+        14,
+        "Days after you post a comment that its thread is still checked for replies.",
+    ),
+    Option(
+        "replies",
+        "check_minutes",
+        15,
+        "Least minutes between two checks of one thread (the host refreshes every minute).",
+    ),
+    Option(
         "discussions",
         "enabled",
         ["hackernews", "lobsters", "reddit", "mastodon", "bluesky"],

@@ -23,7 +23,7 @@ from termnews.config import Paths, Settings
 from termnews.errors import DownloadError, FullArticleError, PlayerError, TermnewsError
 from termnews.feeds.opml import SubscriptionList, parse_subscriptions, to_opml
 from termnews.feeds.parse import ParsePool, start_helpers
-from termnews.model import Article, ArticleDetail, ArticleQuery, Feed, Identity
+from termnews.model import Article, ArticleDetail, ArticleQuery, Feed, Identity, Reply
 from termnews.postout import PostOutError, file_name, pipe, post_text, save
 from termnews.refresh import (
     Delivery,
@@ -257,7 +257,18 @@ class NewsService:
             feed_ids, due_only=due_only, progress=progress, index=index
         )
         report.deliveries = await self._retry_outbox()
+        await self._check_replies(report)
         return report
+
+    async def _check_replies(self, report: RefreshReport) -> None:
+        """The threads of your comments that are due, read for replies (comments/inbox.py)."""
+        if self.settings.max_threads <= 0 or not self.store.has_my_comments():
+            return  # nothing posted yet: the comment backends are not even imported
+        try:
+            report.new_replies = (await self.comments.check_replies()).new
+        except Exception as exc:  # a refresh must not fail because a thread could not be read
+            line = f"replies not checked: {type(exc).__name__}: {clean_line(str(exc))}"
+            report.deliveries.append(Delivery(False, line))
 
     async def _retry_outbox(self) -> list[Delivery]:
         """Comments that failed to deliver go out again with each refresh (when due)."""
@@ -277,6 +288,22 @@ class NewsService:
             if item.state in ("pending", "uncertain"):
                 deliveries.append(Delivery(False, f"comment pending: {_waiting(item)}"))
         return deliveries
+
+    # -- replies to you (the comment inbox) ----------------------------------------------
+
+    def replies_posted(self) -> bool:
+        """This identity has posted a comment termnews remembers: the Replies entry shows."""
+        return self.store.has_my_comments(self.identity.name)
+
+    def unread_replies(self) -> int:
+        return self.store.unread_replies(self.identity.name)
+
+    def replies(self) -> list[Reply]:
+        """Replies to this identity's comments (never anyone else's), unread first."""
+        return self.store.replies(self.identity.name)
+
+    def mark_reply_read(self, reply_id: int, read: bool = True) -> None:
+        self._saving(lambda: self.store.set_reply_read(self.identity.name, reply_id, read))
 
     def data_version(self) -> int:
         """Moves when another process (a cron refresh, the host's scheduler) wrote."""
