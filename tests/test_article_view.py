@@ -67,3 +67,37 @@ async def test_a_post_opens_rendered_once_at_its_width(tmp_path, feed_server) ->
             assert widths == [100]  # reader_width, once
     finally:
         service.close()
+
+
+async def test_the_next_post_is_rendered_while_this_one_is_read(tmp_path, feed_server) -> None:  # type: ignore[no-untyped-def]
+    from termnews.app import TermNewsApp
+    from termnews.config import Paths, Settings
+    from termnews.model import Identity
+    from termnews.screens.reader import READ_AHEAD_DELAY, ReaderScreen
+    from termnews.service import NewsService
+    from tests.support.feedserver import make_rss
+
+    items = [
+        {"title": f"P{i}", "link": f"http://example.org/{i}", "guid": str(i), "content": "<p>x</p>"}
+        for i in range(3)
+    ]
+    feed_server.add_feed("/f.xml", make_rss("F", items))
+    paths = Paths(config_file=tmp_path / "config.toml", data_dir=tmp_path / "data")
+    service = NewsService.open(paths, Settings(refresh_on_start=False), identity=Identity())
+    try:
+        service.subscribe(feed_server.url_for("/f.xml"))
+        await service.refresh()
+        app = TermNewsApp(service)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("tab", "enter")
+            await pilot.pause(READ_AHEAD_DELAY + 0.4)
+            reader = app.screen
+            assert isinstance(reader, ReaderScreen)
+            following = reader.ids[reader.index + 1]
+            cached = {key[0] for key in service._render_cache}
+            assert following in cached  # rendered before the key that shows it
+            await pilot.press("n")
+            await pilot.pause()
+            assert reader.article is not None and reader.article.id == following
+    finally:
+        service.close()

@@ -87,6 +87,7 @@ class NewsService:
         self.restricted = restricted
         self.data_dir = data_dir
         self._render_cache: OrderedDict[tuple[int, int, bool], RenderedDocument] = OrderedDict()
+        self._render_lock = threading.Lock()  # the reader renders the next post on a thread
         self._pictures: dict[str, Picture] = {}
         self.refresher = Refresher(store, settings)
         self.on_problem: Callable[[str], None] | None = None  # the UI shows these
@@ -215,7 +216,8 @@ class NewsService:
     def remove_feed(self, feed_id: int) -> None:
         self._operator_only()
         self.store.remove_feed(feed_id)
-        self._render_cache.clear()
+        with self._render_lock:
+            self._render_cache.clear()
 
     def find_feed(self, ref: str) -> Feed | None:
         """A feed by id, exact URL or (unique) title/URL substring."""
@@ -409,8 +411,9 @@ class NewsService:
             )
         self._saving(lambda: self.store.set_extracted(article_id, html))
         article.extracted = html
-        for key in [k for k in self._render_cache if k[0] == article_id]:
-            del self._render_cache[key]
+        with self._render_lock:
+            for key in [k for k in self._render_cache if k[0] == article_id]:
+                del self._render_cache[key]
         return article
 
     def play_attachments(self, article: ArticleDetail) -> list[str]:
@@ -518,20 +521,22 @@ class NewsService:
         self, article: ArticleDetail, width: int, *, extracted: bool = False
     ) -> RenderedDocument:
         """The post as terminal lines at `width` (the extracted full article when asked and
-        there is one); recent renders are kept."""
+        there is one); recent renders are kept. Safe to call from a thread."""
         extracted = extracted and bool(article.extracted)
         key = (article.id, width, extracted)
-        cached = self._render_cache.get(key)
-        if cached is not None:
-            self._render_cache.move_to_end(key)
-            return cached
+        with self._render_lock:
+            cached = self._render_cache.get(key)
+            if cached is not None:
+                self._render_cache.move_to_end(key)
+                return cached
         from termnews.render import render_html
 
         html = (article.extracted or "") if extracted else article.body_html
         document = render_html(html, width, base_url=article.link)
-        self._render_cache[key] = document
-        while len(self._render_cache) > 16:
-            self._render_cache.popitem(last=False)
+        with self._render_lock:
+            self._render_cache[key] = document
+            while len(self._render_cache) > 16:
+                self._render_cache.popitem(last=False)
         return document
 
     # -- settings kept in the database -----------------------------------------------

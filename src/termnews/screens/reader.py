@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
-from textual.worker import Worker
+from textual.worker import Worker, get_current_worker
 
 from termnews.attachments import describe
 from termnews.errors import TermnewsError
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from termnews.render import Link
 
 UNREAD_SCAN = 512
+READ_AHEAD_DELAY = 0.3  # seconds after a post is shown before the next is rendered
 
 
 class ArticleHeader(Static):
@@ -161,12 +162,23 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         self.article = article
         self.show_extracted = bool(article.extracted)
         self._draw(keep_scroll=False)
+        if index + 1 < len(self.ids):  # read ahead: the next post is usually the next key
+            self._read_ahead(self.ids[index + 1], self.view.text_width)
         if not article.extracted and service.full_article_on_open(article) and article.link:
             self._fetch_full_article(article.id)
         # Outside discussions read once are kept fresh; others only with the prefetch opt-in.
         prefetch = service.settings.discussions.prefetch
         if article.outside_comments or prefetch:
             self._refresh_discussions(article, prefetch)
+
+    @work(thread=True, exclusive=True, group="read-ahead", exit_on_error=False)
+    def _read_ahead(self, article_id: int, width: int) -> None:
+        """Render the next post while this one is read (a long post takes 50-100 ms)."""
+        time.sleep(READ_AHEAD_DELAY)
+        if get_current_worker().is_cancelled:  # another key came first
+            return
+        if article := self.app.call_from_thread(self.tn_app.service.article, article_id):
+            self.tn_app.service.render(article, width, extracted=bool(article.extracted))
 
     @work(exclusive=True, group="refresh-discussions", exit_on_error=False)
     async def _refresh_discussions(self, article: ArticleDetail, prefetch: bool) -> None:
