@@ -11,7 +11,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from termnews.comments import CommentError, CommentInfo, Threaded, thread
 from termnews.comments.discussions import SourceHeader
@@ -20,6 +20,7 @@ from termnews.remote import hyperlinks_on
 from termnews.sanitize import clean_line
 from termnews.screens.base import TermNewsAccess
 from termnews.widgets.article_view import ArticleView
+from termnews.widgets.key_bar import KeyBar
 
 MAX_INDENT_LEVELS = 8
 _SOURCE_LABELS: dict[str, str] = {
@@ -120,7 +121,7 @@ class CommentsScreen(TermNewsAccess, Screen[None]):
             hyperlinks=hyperlinks_on(settings.hyperlinks),
             id="comments-view",
         )
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.view.focus()

@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Label, Select, Static, TextArea
+from textual.widgets import Input, Label, Select, Static, TextArea
 
 from termnews.comments import CommentInfo, CommentTarget, PostOutcome, PostResult, reply_parent
 from termnews.comments.length import reply_length
@@ -24,6 +24,7 @@ from termnews.model import ArticleDetail, Comment, CommentSource, Draft, TargetK
 from termnews.sanitize import clean_line
 from termnews.screens.base import TermNewsAccess
 from termnews.widgets.inert import inert
+from termnews.widgets.key_bar import KeyBar
 
 SAVE_DELAY = 0.4  # seconds of quiet typing before the draft is written
 COMPACT_BELOW = 24  # rows: under this the modal folds its fields to one line each
@@ -105,7 +106,7 @@ class ComposeScreen(TermNewsAccess, ModalScreen[ComposeResultInfo]):
                     text.append("\n" + clean_line(where, 300), style="underline")
                     text.append("\nctrl+y copies the address.", style="dim")
                 yield Static(text, id="read-only")
-        yield Footer()
+        yield KeyBar()
 
     def _fields(self) -> ComposeResult:
         service = self.tn_app.service

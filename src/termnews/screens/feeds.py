@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList
+from textual.widgets import OptionList
 from textual.worker import Worker, get_current_worker
 
 from termnews.model import ArticleQuery
@@ -24,6 +24,7 @@ from termnews.service import HOSTED_FEEDS, SearchCancelled, ServiceError
 from termnews.widgets.article_list import ArticleList
 from termnews.widgets.feed_list import REPLIES, FeedList
 from termnews.widgets.inert import inert
+from termnews.widgets.key_bar import KeyBar
 from termnews.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
             yield FeedList(id="feed-list")
             yield ArticleList(self.tn_app.service, id="article-list")
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.feed_list.border_title = "Feeds"

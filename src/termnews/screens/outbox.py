@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from termnews.comments import CommentError
@@ -18,6 +18,7 @@ from termnews.model import OutboxState
 from termnews.sanitize import clean_line
 from termnews.screens.base import TermNewsAccess
 from termnews.screens.dialogs import ConfirmScreen
+from termnews.widgets.key_bar import KeyBar
 
 
 class OutboxScreen(TermNewsAccess, ModalScreen[None]):
@@ -38,7 +39,7 @@ class OutboxScreen(TermNewsAccess, ModalScreen[None]):
             )
             yield OptionList(id="unsent")
             yield Static("", id="outbox-status")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.reload()

@@ -11,7 +11,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker, get_current_worker
 
 from termnews.attachments import describe
@@ -34,6 +34,7 @@ from termnews.widgets.article_list import Position
 from termnews.widgets.article_view import ArticleView
 from termnews.widgets.download_bar import DownloadBar
 from termnews.widgets.feed_list import FeedList
+from termnews.widgets.key_bar import KeyBar
 
 if TYPE_CHECKING:
     from termnews.images import Picture
@@ -133,7 +134,7 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
             id="article-view",
         )
         yield DownloadBar(id="download-bar")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         settings = self.tn_app.service.settings

@@ -11,12 +11,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from termnews.model import CommentSource, Reply
 from termnews.sanitize import clean_line
 from termnews.screens.base import TermNewsAccess
+from termnews.widgets.key_bar import KeyBar
 
 _SOURCES: dict[str, str] = {
     CommentSource.FEED: "site",
@@ -65,7 +66,7 @@ class RepliesScreen(TermNewsAccess, ModalScreen[None]):
                 )
             )
             yield OptionList(id="replies")
-        yield Footer()
+        yield KeyBar()
 
     @property
     def reply_list(self) -> OptionList:

@@ -8,12 +8,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Button, Input, Static
 
 from termnews.feeds.opml import ImportError_
 from termnews.screens.base import TermNewsAccess
 from termnews.service import ServiceError
 from termnews.widgets.inert import inert
+from termnews.widgets.key_bar import KeyBar
 
 WELCOME = """Welcome to termnews.
 
@@ -60,7 +61,7 @@ class WelcomeScreen(TermNewsAccess, Screen[None]):
                         yield Button("Open the sample site", id="demo")
                 yield Button("Quit", id="quit")
             yield Static("", id="welcome-status")
-        yield Footer()
+        yield KeyBar()
 
     def say(self, message: str) -> None:
         self.query_one("#welcome-status", Static).update(inert(message, style="bold"))
