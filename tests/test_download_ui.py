@@ -3,7 +3,6 @@ cancels (nothing kept), and a served session neither offers nor runs it."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,14 +11,14 @@ import pytest
 from rich.console import Console
 
 from termnews.app import TermNewsApp
-from termnews.config import Paths, Settings
-from termnews.model import Identity
+from termnews.config import Settings
 from termnews.screens.dialogs import LinksScreen
 from termnews.screens.help import HelpScreen, binding_rows
 from termnews.screens.reader import ReaderScreen
 from termnews.service import NewsService
 from termnews.widgets.download_bar import DownloadBar
 from tests.support.feedserver import FeedServer
+from tests.support.news import subscribed
 from tests.support.pilot import wait_until
 
 EPISODE = bytes(range(256)) * 800  # 200 KB
@@ -39,11 +38,8 @@ def feed(server: FeedServer, files: list[str]) -> bytes:
 def radio(tmp_path: Path, feed_server: FeedServer) -> Iterator[NewsService]:
     feed_server.add_slow("/cdn/ep2.mp3", EPISODE, chunk_size=8192, delay=0.05)
     feed_server.add_feed("/radio.xml", feed(feed_server, ["ep2.mp3"]))
-    paths = Paths(config_file=tmp_path / "config.toml", data_dir=tmp_path / "data")
     settings = Settings(refresh_on_start=False, download_dir=str(tmp_path / "dl"))
-    service = NewsService.open(paths, settings, identity=Identity())
-    service.subscribe(feed_server.url_for("/radio.xml"))
-    asyncio.run(service.refresh())
+    service = subscribed(tmp_path, feed_server.url_for("/radio.xml"), settings=settings)
     yield service
     service.close()
 
