@@ -14,11 +14,10 @@ from termnews.config import Paths, Settings
 from termnews.model import ArticleQuery, Draft, Identity, TargetKind
 from termnews.screens.comments import CommentsHeader, CommentsScreen
 from termnews.screens.compose import ComposeScreen
-from termnews.screens.reader import ReaderScreen
 from termnews.service import NewsService
 from tests.support.discussions import DiscussionServer, Reply
 from tests.support.feedserver import FeedServer, make_rss
-from tests.support.pilot import wait_until
+from tests.support.pilot import open_post, press_to, wait_until
 
 THREAD = [
     Reply("101", "ada", "<p>First!</p>", None, 1_700_000_100),
@@ -60,14 +59,9 @@ async def test_three_outside_sources_in_one_pane(
     [article_id] = service.article_ids(ArticleQuery())
     app = TermNewsApp(service)
     async with app.run_test(size=(120, 40)) as pilot:
-        app.screen.article_list.go_to_id(article_id)  # type: ignore[attr-defined]
-        await pilot.press("tab", "enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, ReaderScreen))
+        await open_post(pilot, article_id)
         assert discussions.requests == []  # nothing is looked up before the discussion opens
-        await pilot.press("c")
-        await wait_until(pilot, lambda: isinstance(app.screen, CommentsScreen))
-        screen = app.screen
-        assert isinstance(screen, CommentsScreen)
+        screen = await press_to(pilot, "c", screen=CommentsScreen)
         await wait_until(pilot, lambda: len(screen.comments) == 6 and screen.sources != [])
         header = str(screen.query_one(CommentsHeader).render())
         assert "HN 412 points · 2 comments  https://news.ycombinator.com/item?id=4242" in header
@@ -184,13 +178,8 @@ async def test_replying_to_a_mastodon_comment_from_the_compose_modal(
     service, article_id = mastodon_service
     app = TermNewsApp(service)
     async with app.run_test(size=(120, 40)) as pilot:
-        app.screen.article_list.go_to_id(article_id)  # type: ignore[attr-defined]
-        await pilot.press("tab", "enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, ReaderScreen))
-        await pilot.press("c")
-        await wait_until(pilot, lambda: isinstance(app.screen, CommentsScreen))
-        screen = app.screen
-        assert isinstance(screen, CommentsScreen)
+        await open_post(pilot, article_id)
+        screen = await press_to(pilot, "c", screen=CommentsScreen)
         await wait_until(pilot, lambda: screen.info is not None and len(screen.comments) == 2)
         await pilot.press("tab", "tab")  # the second comment: Bob's answer to Ada
         assert screen.comments[screen.selected].comment.author == "Bob (@bob)"
@@ -233,13 +222,8 @@ async def test_a_bluesky_reply_counts_300_graphemes_and_asks_no_name(
             [article_id] = service.article_ids(ArticleQuery())
             app = TermNewsApp(service)
             async with app.run_test(size=(120, 40)) as pilot:
-                app.screen.article_list.go_to_id(article_id)  # type: ignore[attr-defined]
-                await pilot.press("tab", "enter")
-                await wait_until(pilot, lambda: isinstance(app.screen, ReaderScreen))
-                await pilot.press("c")
-                await wait_until(pilot, lambda: isinstance(app.screen, CommentsScreen))
-                screen = app.screen
-                assert isinstance(screen, CommentsScreen)
+                await open_post(pilot, article_id)
+                screen = await press_to(pilot, "c", screen=CommentsScreen)
                 await wait_until(pilot, lambda: screen.info is not None and screen.comments != [])
                 await pilot.press("tab", "r")
                 await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))

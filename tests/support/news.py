@@ -48,6 +48,13 @@ def by_guid(service: NewsService, guid: str) -> int:
     raise AssertionError(guid)
 
 
+def article_linking(service: NewsService, url: str) -> int:
+    """The id of the one article that links to `url`; fails when there is none."""
+    found = [i for i in service.article_ids(ArticleQuery()) if service.article(i).link == url]  # type: ignore[union-attr]
+    assert len(found) == 1, (url, found)
+    return found[0]
+
+
 def feed_items(prefix: str, n: int, base: int, **extra: object) -> list[dict[str, object]]:
     """`n` posts for `make_rss`, a minute apart from `base`, each with one link in its body."""
     return [
