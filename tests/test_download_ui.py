@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from textual.pilot import Pilot
 
 from termnews.app import TermNewsApp
 from termnews.config import Settings
@@ -60,6 +61,20 @@ def dl(tmp_path: Path) -> list[str]:
     return sorted(p.name for p in where.iterdir()) if where.exists() else []
 
 
+async def start_download(pilot: Pilot[int]) -> ReaderScreen:
+    """D on the first post of the feeds screen, once its first bytes have come in."""
+    await pilot.press("tab", "enter", "D")
+    reader = pilot.app.screen
+    assert isinstance(reader, ReaderScreen)
+
+    def started() -> bool:
+        bar = reader.query_one(DownloadBar)
+        return bar.progress is not None and bar.progress.received > 0
+
+    await wait_until(pilot, started)
+    return reader
+
+
 async def test_the_bar_moves_and_the_file_lands(radio: NewsService, tmp_path: Path) -> None:
     app = TermNewsApp(radio)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -93,15 +108,7 @@ async def test_escape_cancels_and_keeps_nothing(
     feed_server.add_slow("/cdn/ep2.mp3", EPISODE, chunk_size=2048, delay=0.2)
     app = TermNewsApp(radio)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("tab", "enter", "D")
-        reader = app.screen
-        assert isinstance(reader, ReaderScreen)
-
-        def started() -> bool:
-            bar = reader.query_one(DownloadBar)
-            return bar.progress is not None and bar.progress.received > 0
-
-        await wait_until(pilot, started)
+        reader = await start_download(pilot)
         assert len(dl(tmp_path)) == 1  # the hidden partial
         await pilot.press("escape")
         await wait_until(pilot, lambda: not reader.downloading)
@@ -165,15 +172,7 @@ async def test_quitting_mid_download_keeps_no_partial(
     feed_server.add_slow("/cdn/ep2.mp3", EPISODE, chunk_size=2048, delay=0.2)
     app = TermNewsApp(radio)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("tab", "enter", "D")
-        reader = app.screen
-        assert isinstance(reader, ReaderScreen)
-
-        def started() -> bool:
-            bar = reader.query_one(DownloadBar)
-            return bar.progress is not None and bar.progress.received > 0
-
-        await wait_until(pilot, started)
+        await start_download(pilot)
         assert len(dl(tmp_path)) == 1
         await pilot.press("ctrl+q")
     assert dl(tmp_path) == []
