@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from termnews.config import Paths, Settings
-from termnews.model import ArticleQuery, Identity
+from termnews.model import ArticleDetail, ArticleQuery, Identity
 from termnews.service import NewsService
 
 
@@ -36,6 +36,17 @@ def subscribed(
         service.subscribe(url, tags=(tags or {}).get(url, []))
     asyncio.run(service.refresh())
     return service
+
+
+async def only_article(service: NewsService, feed_url: str) -> ArticleDetail:
+    """Subscribe to `feed_url`, refresh without a failure, and return its one article."""
+    service.subscribe(feed_url)
+    report = await service.refresh()
+    assert not report.failed, [r.error for r in report.failed]
+    [article_id] = service.article_ids(ArticleQuery())
+    article = service.article(article_id)
+    assert article is not None
+    return article
 
 
 def by_guid(service: NewsService, guid: str) -> int:
