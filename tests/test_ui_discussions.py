@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from termnews.app import TermNewsApp
-from termnews.comments import PostOutcome
+from termnews.comments import CommentTarget, PostOutcome
 from termnews.config import Settings
-from termnews.model import ArticleQuery, Draft, Identity, TargetKind
+from termnews.model import ArticleDetail, ArticleQuery, Draft, Identity, TargetKind
 from termnews.screens.comments import CommentsHeader, CommentsScreen
 from termnews.screens.compose import ComposeScreen
 from termnews.service import NewsService
@@ -121,6 +121,32 @@ def bluesky_service(
         yield found
 
 
+async def reply_through_a_timeout(
+    service: NewsService,
+    discussions: DiscussionServer,
+    article: ArticleDetail,
+    target: CommentTarget,
+    parent_id: str | None,
+) -> None:
+    """Reply to `parent_id`: the first answer comes after the client gave up (the reply was
+    stored: uncertain), and the outbox's retry finds it posted."""
+    discussions.post_delay = 2.0
+    draft = Draft(article.id, "ada", "Replying to Bob", parent_id=parent_id)
+    first = await service.comments.post(article, draft, target)
+    assert first.outcome is PostOutcome.FAILED and first.uncertain
+    discussions.post_delay = 0.0
+    [retried] = await service.comments.retry_outbox(force=True)
+    assert retried.outcome is PostOutcome.POSTED, retried.message
+
+
+async def shown_once_under(
+    service: NewsService, article: ArticleDetail, parent_id: str | None
+) -> None:
+    shown = await service.comments.load(article)
+    mine = [c for c in shown if "Replying to Bob" in c.content_html]
+    assert len(mine) == 1 and mine[0].parent_id == parent_id
+
+
 async def test_a_mastodon_reply_from_your_account_is_sent_exactly_once(
     mastodon_service: tuple[NewsService, int], discussions: DiscussionServer
 ) -> None:
@@ -132,18 +158,10 @@ async def test_a_mastodon_reply_from_your_account_is_sent_exactly_once(
     assert target.note == f"at most 500 characters ({discussions.url[7:]}'s limit)"
     comments = await service.comments.load(article)
     bob = next(c for c in comments if c.author == "Bob (@bob)")
-    discussions.post_delay = 2.0  # stored, but the answer comes after the client gave up
-    draft = Draft(article_id, "ada", "Replying to Bob", parent_id=bob.remote_id)
-    first = await service.comments.post(article, draft, target)
-    assert first.outcome is PostOutcome.FAILED and first.uncertain
-    discussions.post_delay = 0.0
-    [retried] = await service.comments.retry_outbox(force=True)
-    assert retried.outcome is PostOutcome.POSTED, retried.message
+    await reply_through_a_timeout(service, discussions, article, target, bob.remote_id)
     assert len(discussions.posted) == 1
     assert discussions.posted[0]["form"]["in_reply_to_id"] == "102"  # Bob's status
-    shown = await service.comments.load(article)
-    mine = [c for c in shown if "Replying to Bob" in c.content_html]
-    assert len(mine) == 1 and mine[0].parent_id == bob.remote_id
+    await shown_once_under(service, article, bob.remote_id)
 
 
 async def test_a_bluesky_reply_under_a_comment_is_sent_exactly_once(
@@ -155,20 +173,12 @@ async def test_a_bluesky_reply_under_a_comment_is_sent_exactly_once(
     [target] = [t for t in info.targets if t.kind == TargetKind.BLUESKY]
     assert target.label == "to the post's Bluesky thread as @me.bsky.social"
     bob = next(c for c in await service.comments.load(article) if "bob" in c.author)
-    discussions.post_delay = 2.0
-    draft = Draft(article_id, "ada", "Replying to Bob", parent_id=bob.remote_id)
-    first = await service.comments.post(article, draft, target)
-    assert first.outcome is PostOutcome.FAILED and first.uncertain
-    discussions.post_delay = 0.0
-    [retried] = await service.comments.retry_outbox(force=True)
-    assert retried.outcome is PostOutcome.POSTED, retried.message
+    await reply_through_a_timeout(service, discussions, article, target, bob.remote_id)
     assert len(discussions.bluesky_records) == 1
     [record] = discussions.bluesky_records.values()
     assert record["value"]["reply"]["parent"]["uri"] == bob.remote_id.removeprefix("bluesky:")
     assert record["value"]["reply"]["root"]["uri"].endswith("/3kabc")
-    shown = await service.comments.load(article)
-    mine = [c for c in shown if "Replying to Bob" in c.content_html]
-    assert len(mine) == 1 and mine[0].parent_id == bob.remote_id
+    await shown_once_under(service, article, bob.remote_id)
 
 
 async def test_replying_to_a_mastodon_comment_from_the_compose_modal(
