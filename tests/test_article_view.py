@@ -31,3 +31,39 @@ async def test_the_scroll_bar_is_decided_when_a_post_is_shown() -> None:
         await pilot.pause()
         assert not view.show_vertical_scrollbar
         assert view.scroll_y == 0
+
+
+async def test_a_post_opens_rendered_once_at_its_width(tmp_path, feed_server) -> None:  # type: ignore[no-untyped-def]
+    """The reader renders a post once, at the width it is shown at: not first at 20 columns
+    (before layout) and again when the view learns its size."""
+    from termnews.app import TermNewsApp
+    from termnews.config import Paths, Settings
+    from termnews.model import Identity
+    from termnews.screens.reader import ReaderScreen
+    from termnews.service import NewsService
+    from tests.support.feedserver import make_rss
+
+    body = "<p>" + "word " * 400 + "</p>"
+    items = [{"title": "Long", "link": "http://example.org/1", "guid": "1", "content": body}]
+    feed_server.add_feed("/f.xml", make_rss("F", items))
+    paths = Paths(config_file=tmp_path / "config.toml", data_dir=tmp_path / "data")
+    service = NewsService.open(paths, Settings(refresh_on_start=False), identity=Identity())
+    try:
+        service.subscribe(feed_server.url_for("/f.xml"))
+        await service.refresh()
+        widths: list[int] = []
+        render = service.render
+
+        def counting_render(article, width, **options):  # type: ignore[no-untyped-def]
+            widths.append(width)
+            return render(article, width, **options)
+
+        service.render = counting_render  # type: ignore[method-assign]  # counts, still renders
+        app = TermNewsApp(service)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("tab", "enter")
+            await pilot.pause(0.3)
+            assert isinstance(app.screen, ReaderScreen)
+            assert widths == [100]  # reader_width, once
+    finally:
+        service.close()

@@ -67,6 +67,24 @@ async def test_hacker_news_story_is_found_by_url_and_threaded(server: Discussion
     assert search["query"] == POST_URL
 
 
+async def test_hacker_news_reads_each_discussed_submission_of_the_post(
+    server: DiscussionServer,
+) -> None:
+    url = POST_URL.rstrip("/")
+    server.add_hackernews(url, THREAD[:1], story_id=5151, points=3, title="Earlier")
+    server.add_hackernews(url, THREAD, story_id=4242)
+    server.add_hackernews(url, [], story_id=6161, points=1, title="Nobody came")
+    [outcome] = await read_discussions(Post(POST_URL), server.settings(enabled=["hackernews"]))
+    assert outcome.error is None
+    assert [d.url.rsplit("=", 1)[1] for d in outcome.discussions] == ["4242", "5151"]
+    assert [d.header for d in outcome.discussions] == [
+        "HN 412 points · 4 comments",
+        "HN 3 points · 1 comment",
+    ]
+    assert ("/api/v1/items/6161", {}) not in server.requests  # no comments: not read
+    assert len(outcome.comments) == 5
+
+
 async def test_lobsters_story_is_found_and_threaded_with_scores(server: DiscussionServer) -> None:
     server.add_lobsters(POST_URL, THREAD)
     [outcome] = await read_discussions(Post(POST_URL), server.settings(enabled=["lobsters"]))

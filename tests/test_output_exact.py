@@ -122,12 +122,18 @@ SHOWN_ON_BLANK = 8 | 16 | 32 | 64  # double underline, frame, encircle, overline
 
 def visible(cell: Cell) -> tuple[object, ...]:
     """What a person sees of a cell: of a blank, only its background (unless an attribute
-    such as underline or reverse shows on it)."""
+    such as underline or reverse shows on it) and the hyperlink a click on it opens."""
     if cell.data == " " and not (
         cell.underscore or cell.strikethrough or cell.reverse or cell.extra & SHOWN_ON_BLANK
     ):
-        return (" ", cell.bg)
-    return tuple(cell)
+        return (" ", cell.bg, address(cell.link))
+    return (*cell[:-1], address(cell.link))
+
+
+def address(link: str) -> str:
+    """Where a hyperlink goes ("id=...;url": the url); the id only groups cells on hover,
+    and the layer's ids are the address's own, Textual's a new number per style."""
+    return link.split(";", 1)[-1]
 
 
 def compare(reference: RichScreen, mine: RichScreen, what: str) -> None:

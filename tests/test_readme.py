@@ -11,6 +11,7 @@ from termnews.screens.compose import ComposeScreen
 from termnews.screens.feeds import FeedsScreen
 from termnews.screens.outbox import OutboxScreen
 from termnews.screens.reader import ReaderScreen
+from termnews.screens.replies import RepliesScreen
 from termnews.widgets.article_list import ArticleList
 from termnews.widgets.article_view import ArticleView
 from termnews.widgets.feed_list import FeedList
@@ -26,6 +27,7 @@ SCREENS = [
     CommentsScreen,
     ComposeScreen,
     OutboxScreen,
+    RepliesScreen,
 ]
 
 

@@ -21,6 +21,7 @@ from termnews.render import (
     render_html,
 )
 from termnews.render import lines as lines_module
+from termnews.render.styles import linked
 from tests.support.corpus import ABSENT, FEEDS
 
 CONTROL = re.compile(
@@ -236,7 +237,11 @@ def test_images_show_alt_and_their_address_is_a_numbered_link() -> None:
     assert plain(hostile) == ["[image: x]"] and hostile.links == []
     linked = render_html('<a href="https://e.org/big.png"><img src="s.png" alt="thumb"></a>', 80)
     assert plain(linked)[0] == "[image: thumb][1]"
-    assert [link.url for link in linked.links] == ["https://e.org/big.png"]
+    # the thumbnail's own address is listed after the others (never numbered in the text)
+    assert [(link.url, link.image) for link in linked.links] == [
+        ("https://e.org/big.png", False),
+        ("s.png", True),
+    ]
 
 
 def test_links_numbered_listed_reused_and_resolved() -> None:
@@ -266,7 +271,8 @@ def test_links_numbered_listed_reused_and_resolved() -> None:
     ]
     assert lines[-6] == ""
     line = doc.lines[0]
-    assert styles_of(line, "[1]") == [STYLES["link.number"]]
+    intro = "https://blog.example.org/docs/intro"
+    assert styles_of(line, "[1]") == [linked(STYLES["link.number"], intro)]
     assert styles_of(line, "this") == []
 
 
@@ -518,6 +524,6 @@ def test_link_around_blocks_and_trailing_space_in_link_text() -> None:
     doc = render_html(html, 60)
     assert body(doc) == ["Linked heading[1]", "", "A word[2] then more."]
     line = line_with(doc, "word[2]")
-    assert styles_of(line, "word") == [STYLES["link"]]
-    assert styles_of(line, "[2]") == [STYLES["link.number"]]
+    assert styles_of(line, "word") == [linked(STYLES["link"], "https://e.org/w")]
+    assert styles_of(line, "[2]") == [linked(STYLES["link.number"], "https://e.org/w")]
     assert [link.text for link in doc.links] == ["Linked heading", "word"]

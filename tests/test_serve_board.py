@@ -12,6 +12,7 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,9 +115,10 @@ async def _log_in(host: Host, key: str, username: str) -> Member:
     return member
 
 
-@pytest.fixture
-def board_host(tmp_path: Path) -> Iterator[Host]:
-    """A served host whose only feed is the sample Blogger blog; members ada and bob."""
+@contextmanager
+def board_server(tmp_path: Path, *extra: str) -> Iterator[Host]:
+    """A served host whose only feed is the sample Blogger blog; members ada and bob;
+    `extra` arguments for `termnews serve`."""
     data_dir, config = tmp_path / "data", tmp_path / "config.toml"
     common = ["--data-dir", str(data_dir), "--config", str(config)]
     keys = make_keys(tmp_path, ["ada", "bob"])
@@ -126,12 +128,18 @@ def board_host(tmp_path: Path) -> Iterator[Host]:
         for name in keys:
             result = termnews(tmp_path, "members", "add", name, f"{keys[name]}.pub", *common)
             assert result.returncode == 0, result.stderr
-        host = start_server(tmp_path, data_dir, config)
+        host = start_server(tmp_path, data_dir, config, *extra)
         host.keys, host.feed_title = keys, FEED_TITLE
         try:
             yield host
         finally:
             stop_server(host)
+
+
+@pytest.fixture
+def board_host(tmp_path: Path) -> Iterator[Host]:
+    with board_server(tmp_path) as host:
+        yield host
 
 
 def _board_rows(data_dir: Path) -> list[tuple[str, str]]:

@@ -34,7 +34,10 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TermNewsApp
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
     paths = Paths(tmp_path / "config.toml", tmp_path / "data")
-    service = NewsService.open(paths, Settings(refresh_on_start=False), identity=Identity())
+    # Hyperlinks and images off: "auto" would follow the runner's TERM (test_hyperlinks and
+    # test_images check them).
+    settings = Settings(refresh_on_start=False, hyperlinks="off", images="off")
+    service = NewsService.open(paths, settings, identity=Identity())
     for n, (title, tags) in enumerate(
         [("Saltmarsh Quay Gazette", ["local"]), ("Tidewater releases", ["software"]), ("Notes", [])]
     ):

@@ -1,6 +1,6 @@
 """Start-up imports only what the first frame needs (issue 13: first frame in 0.5 s).
 
-The network stack (httpx), feedparser, the comment backends, the SSH host and the sample
+The network stack (httpx), feedparser, the comment backends, the SSH host, Pillow and the sample
 site load later, in the functions that use them. Each check runs in a fresh interpreter,
 since this test process has long imported all of them.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-NOT_AT_START = ("httpx", "feedparser", "asyncssh", "termnews.comments", "termnews.demo")
+NOT_AT_START = ("httpx", "feedparser", "asyncssh", "termnews.comments", "termnews.demo", "PIL")
 
 SCRIPT = """
 import asyncio, json, sys, tempfile

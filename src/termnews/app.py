@@ -559,22 +559,19 @@ def _bindings(items: Iterable[Any]) -> list[Binding]:
 def binding_places() -> list[tuple[str, list[Binding]]]:
     """Every place keys are bound, with its bindings: the help table, the README's key
     table and the `[keys]` checks all read this."""
-    from termnews.screens.comments import CommentsScreen
-    from termnews.screens.compose import ComposeScreen
-    from termnews.screens.feeds import FeedsScreen
-    from termnews.screens.outbox import OutboxScreen
-    from termnews.screens.reader import ReaderScreen
+    from termnews.screens import comments, compose, feeds, outbox, reader, replies
 
     return [
         ("anywhere", _bindings(TermNewsApp.BINDINGS)),
-        ("lists", _bindings(FeedsScreen.BINDINGS)),
+        ("lists", _bindings(feeds.FeedsScreen.BINDINGS)),
         ("article list", _bindings(ArticleList.BINDINGS)),
         ("feed list", _bindings(FeedList.BINDINGS)),
-        ("reader", _bindings(ReaderScreen.BINDINGS)),
+        ("reader", _bindings(reader.ReaderScreen.BINDINGS)),
         ("reader text", _bindings(ArticleView.BINDINGS)),
-        ("comments", _bindings(CommentsScreen.BINDINGS)),
-        ("compose", _bindings(ComposeScreen.BINDINGS)),
-        ("unsent comments", _bindings(OutboxScreen.BINDINGS)),
+        ("comments", _bindings(comments.CommentsScreen.BINDINGS)),
+        ("compose", _bindings(compose.ComposeScreen.BINDINGS)),
+        ("unsent comments", _bindings(outbox.OutboxScreen.BINDINGS)),
+        ("replies", _bindings(replies.RepliesScreen.BINDINGS)),
     ]
 
 

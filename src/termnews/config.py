@@ -102,6 +102,10 @@ class Settings:
     mark_read_on_open: bool = True
     reader_width: int = 100
     mouse: bool = True
+    hyperlinks: str = "auto"
+    images: str = "auto"
+    image_halfblocks: bool = False
+    image_cache_mb: int = 64
     theme: str = "textual-dark"
     keymap: str = "default"
     browser: str = ""
@@ -120,6 +124,9 @@ class Settings:
     name: str = ""
     email: str = ""
     url: str = ""
+    max_threads: int = 20  # [replies]: the comment inbox's checks (comments/inbox.py)
+    watch_days: int = 14
+    check_minutes: int = 15
     keys: dict[str, str] = field(default_factory=dict)
     wordpress: dict[str, WordPressLogin] = field(default_factory=dict)
     intervals: dict[str, int] = field(default_factory=dict)
@@ -250,6 +257,16 @@ def load_settings(path: Path) -> Settings:
         raise ConfigError(
             f"{where('general', 'keymap')}: general.keymap must be one of "
             f"{', '.join(repr(k) for k in KEYMAPS)}, got {settings.keymap!r}"
+        )
+    if settings.hyperlinks not in ("auto", "on", "off"):
+        raise ConfigError(
+            f"{where('general', 'hyperlinks')}: general.hyperlinks must be "
+            f'"auto", "on" or "off", got {settings.hyperlinks!r}'
+        )
+    if settings.images not in ("auto", "on", "off"):
+        raise ConfigError(
+            f"{where('general', 'images')}: general.images must be "
+            f'"auto", "on" or "off", got {settings.images!r}'
         )
     if settings.save_format not in ("markdown", "text"):
         raise ConfigError(

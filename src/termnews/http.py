@@ -28,7 +28,8 @@ import socket
 import ssl
 import time
 import zlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,6 +79,14 @@ def _tls() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
+TransportWrapper = Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport]
+# Set while the comment inbox reads threads (comments/revalidate.py): every client made
+# meanwhile, in that task, sends its requests through the wrapper (conditional GETs).
+transport_wrapper: ContextVar[TransportWrapper | None] = ContextVar(
+    "transport_wrapper", default=None
+)
+
+
 def make_client(
     timeout: float,
     *,
@@ -85,15 +94,19 @@ def make_client(
     max_connections: int = 10,
 ) -> httpx.AsyncClient:
     """The client every part of termnews uses: redirects by hand, capped, our encodings."""
+    limits = httpx.Limits(
+        max_connections=max_connections,
+        max_keepalive_connections=max_connections,
+        keepalive_expiry=10.0,
+    )
+    wrap = transport_wrapper.get()
+    transport = wrap(httpx.AsyncHTTPTransport(verify=_tls(), limits=limits)) if wrap else None
     return httpx.AsyncClient(
         verify=_tls(),
         headers={"User-Agent": user_agent, "Accept-Encoding": ACCEPT_ENCODING},
         timeout=httpx.Timeout(timeout),
-        limits=httpx.Limits(
-            max_connections=max_connections,
-            max_keepalive_connections=max_connections,
-            keepalive_expiry=10.0,
-        ),
+        limits=limits,
+        transport=transport,
         follow_redirects=False,
     )
 

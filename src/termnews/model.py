@@ -310,3 +310,49 @@ class OutboxState(StrEnum):
     UNCERTAIN = "uncertain"  # an attempt may have reached the site: check before re-sending
     REJECTED = "rejected"  # the site said no; edit or discard it
     FAILED = "failed"  # gave up; edit or discard it
+
+
+@dataclass(slots=True)
+class MyComment:
+    """A comment you posted, remembered so its thread is checked for replies (comments/inbox)."""
+
+    id: int
+    identity: str
+    article_id: int
+    kind: str  # the TargetKind it was sent to
+    thread_url: str | None  # where its discussion is read (comment feed, status URL)
+    remote_id: str  # its id on the site ("local-…" while the site's id is not known)
+    link: str | None  # its own address there
+    body: str  # what you wrote (to find it in the site's listing when its id is unknown)
+    posted: float
+    checked: float  # when its thread was last read for replies (0: never)
+    validator: str | None  # the thread's ETag / Last-Modified from that read
+
+
+@dataclass(slots=True)
+class Reply:
+    """A comment that answers one of yours: an item of the "Replies" list."""
+
+    id: int
+    identity: str
+    article_id: int
+    article_title: str
+    source: str  # a CommentSource value
+    remote_id: str
+    author: str
+    published: float | None
+    first_line: str
+    link: str | None
+    found: float
+    read: bool
+
+
+@dataclass(slots=True)
+class CachedResponse:
+    """A response of a checked thread, kept to revalidate it (If-None-Match / -Modified-Since)."""
+
+    url: str
+    etag: str | None
+    last_modified: str | None
+    headers: list[tuple[str, str]]
+    body: bytes

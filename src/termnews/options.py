@@ -42,6 +42,29 @@ OPTIONS: tuple[Option, ...] = (
         "Widest line of text in the reader and comments, in columns; 0 uses the whole width.",
     ),
     Option("general", "mouse", True, "Enable mouse support (false sends no mouse modes)."),
+    Option(
+        "general",
+        "hyperlinks",
+        "auto",
+        'Clickable links (OSC 8) in the reader: "auto" (where the terminal shows them; see '
+        'Hyperlinks), "on" or "off".',
+    ),
+    Option(
+        "general",
+        "images",
+        "auto",
+        'Images inline in the reader: "auto" (where the terminal has a graphics protocol, '
+        'or with image_halfblocks; not over SSH), "on" (over SSH too) or "off" (i still '
+        "shows one).",
+    ),
+    Option(
+        "general",
+        "image_halfblocks",
+        False,
+        "Where the terminal has no graphics protocol, draw inline images with coloured "
+        "half blocks.",
+    ),
+    Option("general", "image_cache_mb", 64, "Disk space for downloaded images, in MB."),
     Option("general", "theme", "textual-dark", "Textual theme; changed from the command palette."),
     Option(
         "general",
@@ -109,6 +132,25 @@ OPTIONS: tuple[Option, ...] = (
     Option("profile", "name", "", "Your name on comments posted to sites."),
     Option("profile", "email", "", "Your e-mail for comments (WordPress requires one)."),
     Option("profile", "url", "", "Your website, shown with your comments where sites allow."),
+    Option(
+        "replies",
+        "max_threads",
+        20,
+        "Threads of your comments checked for replies in one refresh (the longest unchecked "
+        "first); 0 stops checking.",
+    ),
+    Option(
+        "replies",
+        "watch_days",
+        14,
+        "Days after you post a comment that its thread is still checked for replies.",
+    ),
+    Option(
+        "replies",
+        "check_minutes",
+        15,
+        "Least minutes between two checks of one thread (the host refreshes every minute).",
+    ),
     Option(
         "discussions",
         "enabled",

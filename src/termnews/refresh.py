@@ -85,6 +85,7 @@ class RefreshReport:
     deliveries: list[Delivery] = field(default_factory=list)
     full_articles: int = 0  # new posts whose page was fetched and extracted
     full_article_failures: int = 0  # ... and those whose page gave none (noted on the post)
+    new_replies: int = 0  # replies to your comments found (comments/inbox.py)
 
     @property
     def failed(self) -> list[FeedRefresh]:
@@ -96,8 +97,10 @@ class RefreshReport:
 
     def summary(self) -> str:
         """ "Refreshed 3 feeds in 1.2 s: 1 new article, 0 failed"."""
+        replies = f"; {plural(self.new_replies, 'new reply', 'new replies')} to you"
+        replies = replies if self.new_replies else ""
         if not self.results:
-            return "Feeds are up to date: none was due"
+            return "Feeds are up to date: none was due" + replies
         line = (
             f"Refreshed {plural(len(self.results), 'feed')} in {self.seconds:.1f} s: "
             f"{plural(self.new_articles, 'new article')}, {len(self.failed)} failed"
@@ -106,7 +109,7 @@ class RefreshReport:
             line += f"; {plural(self.full_articles, 'full article')} fetched"
             if self.full_article_failures:
                 line += f" ({self.full_article_failures} not found)"
-        return line
+        return line + replies
 
 
 ProgressCallback = Callable[[FeedRefresh, int, int], None]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from rich.cells import cell_len, get_character_cell_size, split_graphemes
 
@@ -24,6 +24,7 @@ __all__ = [
     "clean_text",
     "clean_url",
     "crop_cells",
+    "hyperlink_target",
     "is_single_cell",
     "strip_controls",
     "strip_tags",
@@ -114,6 +115,33 @@ def clean_url(url: str | None) -> str | None:
     if not scheme and ":" in url.split("/", 1)[0] and not url.startswith("//"):
         return None  # "java script:..." and friends that urlsplit does not call a scheme
     return url
+
+
+# Longest address sent in an OSC 8 hyperlink: VTE drops longer ones (2083 bytes), and a
+# longer one is more likely a payload than a page.
+HYPERLINK_MAX = 2048
+# What stays as it is in an OSC 8 address: printable ASCII, never ESC, BEL, ST or a space.
+_HYPERLINK_SAFE = "".join(chr(code) for code in range(0x21, 0x7F))
+
+
+def hyperlink_target(url: str | None) -> str | None:
+    """The address an OSC 8 hyperlink may carry for ``url`` (one that ``clean_url`` gave):
+    absolute http(s) with a host, or mailto; printable ASCII only (other characters are
+    percent-encoded), at most HYPERLINK_MAX bytes. None: the text is shown without a link."""
+    url = clean_url(url)
+    if url is None:
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if (scheme in ("http", "https") and not parts.hostname) or scheme not in _SAFE_SCHEMES:
+        return None
+    if scheme == "mailto" and not parts.path:
+        return None
+    target = quote(url, safe=_HYPERLINK_SAFE)
+    return target if len(target) <= HYPERLINK_MAX else None
 
 
 # A tag, a declaration or a processing instruction. "[^<>]*" stops at the next "<", so no

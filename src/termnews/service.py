@@ -7,6 +7,7 @@ network work is async.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from array import array
@@ -16,12 +17,13 @@ from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import urlsplit
 
 from termnews.config import Paths, Settings
 from termnews.errors import DownloadError, FullArticleError, PlayerError, TermnewsError
 from termnews.feeds.opml import SubscriptionList, parse_subscriptions, to_opml
 from termnews.feeds.parse import ParsePool, start_helpers
-from termnews.model import Article, ArticleDetail, ArticleQuery, Feed, Identity
+from termnews.model import Article, ArticleDetail, ArticleQuery, Feed, Identity, Reply
 from termnews.postout import PostOutError, file_name, pipe, post_text, save
 from termnews.refresh import (
     Delivery,
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from termnews.comments import CommentService, OutboxItem
     from termnews.download import DownloadProgress
     from termnews.feeds.discover import DiscoveredFeed
+    from termnews.images import Picture
     from termnews.render import RenderedDocument
 
 # The refresh types are part of this facade: the UI and the CLI import them from here.
@@ -84,6 +87,7 @@ class NewsService:
         self.restricted = restricted
         self.data_dir = data_dir
         self._render_cache: OrderedDict[tuple[int, int, bool], RenderedDocument] = OrderedDict()
+        self._pictures: dict[str, Picture] = {}
         self.refresher = Refresher(store, settings)
         self.on_problem: Callable[[str], None] | None = None  # the UI shows these
         self._search_store: Store | None = None
@@ -253,7 +257,18 @@ class NewsService:
             feed_ids, due_only=due_only, progress=progress, index=index
         )
         report.deliveries = await self._retry_outbox()
+        await self._check_replies(report)
         return report
+
+    async def _check_replies(self, report: RefreshReport) -> None:
+        """The threads of your comments that are due, read for replies (comments/inbox.py)."""
+        if self.settings.max_threads <= 0 or not self.store.has_my_comments():
+            return  # nothing posted yet: the comment backends are not even imported
+        try:
+            report.new_replies = (await self.comments.check_replies()).new
+        except Exception as exc:  # a refresh must not fail because a thread could not be read
+            line = f"replies not checked: {type(exc).__name__}: {clean_line(str(exc))}"
+            report.deliveries.append(Delivery(False, line))
 
     async def _retry_outbox(self) -> list[Delivery]:
         """Comments that failed to deliver go out again with each refresh (when due)."""
@@ -273,6 +288,22 @@ class NewsService:
             if item.state in ("pending", "uncertain"):
                 deliveries.append(Delivery(False, f"comment pending: {_waiting(item)}"))
         return deliveries
+
+    # -- replies to you (the comment inbox) ----------------------------------------------
+
+    def replies_posted(self) -> bool:
+        """This identity has posted a comment termnews remembers: the Replies entry shows."""
+        return self.store.has_my_comments(self.identity.name)
+
+    def unread_replies(self) -> int:
+        return self.store.unread_replies(self.identity.name)
+
+    def replies(self) -> list[Reply]:
+        """Replies to this identity's comments (never anyone else's), unread first."""
+        return self.store.replies(self.identity.name)
+
+    def mark_reply_read(self, reply_id: int, read: bool = True) -> None:
+        self._saving(lambda: self.store.set_reply_read(self.identity.name, reply_id, read))
 
     def data_version(self) -> int:
         """Moves when another process (a cron refresh, the host's scheduler) wrote."""
@@ -324,6 +355,30 @@ class NewsService:
 
     def article(self, article_id: int) -> ArticleDetail | None:
         return self.store.article(article_id)
+
+    async def image(self, url: str) -> Picture:
+        """A post's image, decoded and scaled down (images.py: size cap, timeout, Pillow's
+        limits); the file is kept in the data dir's bounded image cache. ImageError says why
+        one cannot be shown."""
+        from termnews.images import ImageCache, ImageError, decode, download
+
+        picture = self._pictures.pop(url, None)
+        if picture is None:
+            if urlsplit(url).scheme.lower() not in ("http", "https"):
+                raise ImageError("only images on http(s) addresses are shown")
+            cache = None
+            if self.data_dir is not None:
+                cache = ImageCache(self.data_dir / "images", self.settings.image_cache_mb << 20)
+            data = await asyncio.to_thread(cache.get, url) if cache else None
+            if data is None:
+                data = await download(url, timeout=self.settings.timeout)
+                if cache is not None:
+                    await asyncio.to_thread(cache.put, url, data)
+            picture = await asyncio.to_thread(decode, data)
+        self._pictures[url] = picture  # the most recent last; a few are kept decoded
+        while len(self._pictures) > 16:
+            del self._pictures[next(iter(self._pictures))]
+        return picture
 
     def full_article_on_open(self, article: ArticleDetail) -> bool:
         """The feed is set ([full_article] "open", or "refresh" for what a refresh did not

@@ -28,6 +28,7 @@ from termnews.model import (
     Article,
     ArticleDetail,
     ArticleQuery,
+    CachedResponse,
     Comment,
     CommentMeta,
     CommentStatus,
@@ -35,9 +36,11 @@ from termnews.model import (
     Enclosure,
     Feed,
     FeedValidators,
+    MyComment,
     OutboxRow,
     ParsedEntry,
     ParsedFeed,
+    Reply,
     StoredCounts,
 )
 from termnews.sanitize import clean_line, strip_tags
@@ -197,6 +200,51 @@ MIGRATIONS: list[str] = [
     # with extracted_at set it is not tried again by later refreshes (F still can).
     """
     ALTER TABLE articles ADD COLUMN extract_error TEXT;
+    """,
+    # 6 -> 7: the comment inbox (comments/inbox.py). The comments each identity posted, with
+    # the thread they are in and what its validators were when last checked; the replies
+    # found to them (unread until opened); the checked threads' last responses, kept to
+    # revalidate them with conditional GETs.
+    """
+    CREATE TABLE my_comments (
+        id INTEGER PRIMARY KEY,
+        identity TEXT NOT NULL,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        thread_url TEXT,
+        remote_id TEXT NOT NULL,
+        link TEXT,
+        body TEXT NOT NULL DEFAULT '',
+        posted REAL NOT NULL,
+        checked REAL NOT NULL DEFAULT 0,
+        validator TEXT,
+        UNIQUE (identity, kind, article_id, remote_id)
+    );
+    CREATE INDEX my_comments_by_check ON my_comments (posted, checked);
+    CREATE TABLE replies (
+        id INTEGER PRIMARY KEY,
+        identity TEXT NOT NULL,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        my_comment INTEGER NOT NULL REFERENCES my_comments(id) ON DELETE CASCADE,
+        source TEXT NOT NULL,
+        remote_id TEXT NOT NULL,
+        author TEXT NOT NULL,
+        published REAL,
+        first_line TEXT NOT NULL,
+        link TEXT,
+        found REAL NOT NULL,
+        read INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (identity, article_id, source, remote_id)
+    );
+    CREATE INDEX replies_by_identity ON replies (identity, read, found);
+    CREATE TABLE thread_cache (
+        url TEXT PRIMARY KEY,
+        etag TEXT,
+        last_modified TEXT,
+        headers TEXT NOT NULL,
+        body BLOB NOT NULL,
+        used REAL NOT NULL
+    );
     """,
 ]
 
@@ -1272,6 +1320,184 @@ class Store:
 
     def outbox_delete(self, item_id: int) -> None:
         self.db.execute("DELETE FROM outbox WHERE id = ?", (item_id,))
+
+    # -- the comment inbox: your comments, replies to them, checked threads ---------------
+
+    def add_my_comment(self, mine: MyComment) -> int:
+        """Remember a comment you posted (again: its row is kept, the id returned)."""
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO my_comments (identity, article_id, kind, thread_url, remote_id, "
+                "link, body, posted) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (
+                    mine.identity,
+                    mine.article_id,
+                    mine.kind,
+                    mine.thread_url,
+                    mine.remote_id,
+                    mine.link,
+                    mine.body,
+                    mine.posted,
+                ),
+            )
+            row = self.db.execute(
+                "SELECT id FROM my_comments WHERE identity = ? AND kind = ? AND article_id = ? "
+                "AND remote_id = ?",
+                (mine.identity, mine.kind, mine.article_id, mine.remote_id),
+            ).fetchone()
+        return int(row[0])
+
+    def my_comments(
+        self, *, identity: str | None = None, since: float = 0.0, article_id: int | None = None
+    ) -> list[MyComment]:
+        """Your comments posted at or after `since` (every identity's without `identity`),
+        the longest unchecked first."""
+        sql = "SELECT * FROM my_comments WHERE posted >= ?"
+        args: list[object] = [since]
+        if identity is not None:
+            sql += " AND identity = ?"
+            args.append(identity)
+        if article_id is not None:
+            sql += " AND article_id = ?"
+            args.append(article_id)
+        rows = self.db.execute(sql + " ORDER BY checked, posted, id", args).fetchall()
+        return [
+            MyComment(
+                id=r["id"],
+                identity=r["identity"],
+                article_id=r["article_id"],
+                kind=r["kind"],
+                thread_url=r["thread_url"],
+                remote_id=r["remote_id"],
+                link=r["link"],
+                body=r["body"],
+                posted=r["posted"],
+                checked=r["checked"],
+                validator=r["validator"],
+            )
+            for r in rows
+        ]
+
+    def has_my_comments(self, identity: str | None = None) -> bool:
+        """Whether this identity (anyone, without one) has posted a comment remembered here."""
+        if identity is None:
+            row = self.db.execute("SELECT 1 FROM my_comments LIMIT 1").fetchone()
+        else:
+            row = self.db.execute(
+                "SELECT 1 FROM my_comments WHERE identity = ? LIMIT 1", (identity,)
+            ).fetchone()
+        return row is not None
+
+    def my_comment_checked(
+        self, ids: Sequence[int], when: float, validator: str | None = None
+    ) -> None:
+        self.db.executemany(
+            "UPDATE my_comments SET checked = ?, validator = COALESCE(?, validator) WHERE id = ?",
+            [(when, validator, i) for i in ids],
+        )
+
+    def my_comment_found(self, my_id: int, remote_id: str, link: str | None) -> None:
+        """The site's own id for a comment first remembered without one."""
+        self.db.execute(
+            "UPDATE OR IGNORE my_comments SET remote_id = ?, link = COALESCE(link, ?) WHERE id = ?",
+            (remote_id, link, my_id),
+        )
+
+    def add_replies(self, replies: Sequence[tuple[int, Reply]]) -> int:
+        """Store replies found to your comments ((my comment id, reply) pairs); returns how
+        many were new. A reply already known keeps its read state."""
+        added = 0
+        with self.transaction():
+            for my_id, reply in replies:
+                cursor = self.db.execute(
+                    "INSERT INTO replies (identity, article_id, my_comment, source, remote_id, "
+                    "author, published, first_line, link, found) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (
+                        reply.identity,
+                        reply.article_id,
+                        my_id,
+                        reply.source,
+                        reply.remote_id,
+                        reply.author,
+                        reply.published,
+                        reply.first_line,
+                        reply.link,
+                        reply.found,
+                    ),
+                )
+                added += cursor.rowcount
+        return added
+
+    def replies(self, identity: str, limit: int = 500) -> list[Reply]:
+        """Replies to this identity's comments, unread first, newest first."""
+        rows = self.db.execute(
+            "SELECT r.*, a.title AS article_title FROM replies r "
+            "JOIN articles a ON a.id = r.article_id WHERE r.identity = ? "
+            "ORDER BY r.read, COALESCE(r.published, r.found) DESC, r.id DESC LIMIT ?",
+            (identity, limit),
+        ).fetchall()
+        return [
+            Reply(
+                id=r["id"],
+                identity=r["identity"],
+                article_id=r["article_id"],
+                article_title=r["article_title"],
+                source=r["source"],
+                remote_id=r["remote_id"],
+                author=r["author"],
+                published=r["published"],
+                first_line=r["first_line"],
+                link=r["link"],
+                found=r["found"],
+                read=bool(r["read"]),
+            )
+            for r in rows
+        ]
+
+    def unread_replies(self, identity: str) -> int:
+        return int(
+            self.db.execute(
+                "SELECT COUNT(*) FROM replies WHERE identity = ? AND read = 0", (identity,)
+            ).fetchone()[0]
+        )
+
+    def set_reply_read(self, identity: str, reply_id: int, read: bool = True) -> None:
+        self.db.execute(
+            "UPDATE replies SET read = ? WHERE id = ? AND identity = ?",
+            (int(read), reply_id, identity),
+        )
+
+    def cached_response(self, url: str) -> CachedResponse | None:
+        row = self.db.execute("SELECT * FROM thread_cache WHERE url = ?", (url,)).fetchone()
+        if row is None:
+            return None
+        try:
+            headers = [(str(k), str(v)) for k, v in json.loads(row["headers"])]
+        except (ValueError, TypeError):
+            return None
+        return CachedResponse(url, row["etag"], row["last_modified"], headers, bytes(row["body"]))
+
+    def keep_response(self, response: CachedResponse, when: float) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO thread_cache (url, etag, last_modified, headers, body, used) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                response.url,
+                response.etag,
+                response.last_modified,
+                json.dumps(response.headers),
+                response.body,
+                when,
+            ),
+        )
+
+    def response_used(self, url: str, when: float) -> None:
+        self.db.execute("UPDATE thread_cache SET used = ? WHERE url = ?", (when, url))
+
+    def forget_responses(self, before: float) -> None:
+        """Responses no check has used since `before` (their threads are no longer watched)."""
+        self.db.execute("DELETE FROM thread_cache WHERE used < ?", (before,))
 
 
 _INSERT_COMMENT = (

@@ -4,6 +4,8 @@ pyte measures each codepoint with wcwidth and stops drawing at a zero-width join
 modern terminal (and Textual's compositor) treats an emoji ZWJ sequence as one wide cell.
 This screen draws grapheme by grapheme with Rich's widths, and records the attributes pyte
 leaves out (dim, conceal, double underline, blink2, frame, encircle, overline) in `extra`.
+pyte ignores OSC 8; `LinkStream` reads it and each cell keeps the hyperlink it was drawn
+with in `link` ("id=...;url" as the sequence carried it, "" for none).
 It also records `widest`: the furthest column the output drew or erased to, or moved past
 the right edge to, so a test can tell output drawn for a wider terminal. Every support
 module reads terminal output through `emulator()` (or `feed()`), never a parser of its own.
@@ -11,6 +13,7 @@ module reads terminal output through `emulator()` (or `feed()`), never a parser 
 
 from __future__ import annotations
 
+import re
 from typing import Any, NamedTuple
 
 import pyte
@@ -33,9 +36,11 @@ class Cell(NamedTuple):
     reverse: bool = False
     blink: bool = False
     extra: int = 0
+    link: str = ""
 
 
 class RichScreen(pyte.Screen):
+    link = ""  # the hyperlink OSC 8 opened ("" none): what cells drawn now get
     widest = 0
 
     @property
@@ -50,6 +55,7 @@ class RichScreen(pyte.Screen):
 
     def reset(self) -> None:
         super().reset()
+        self.link = ""
         self.cursor.attrs = self.default_char
         self.widest = 0
 
@@ -80,6 +86,11 @@ class RichScreen(pyte.Screen):
         self._reached(self.columns if how != 1 else self.cursor.x + 1)
         super().erase_in_line(how, private)
 
+    def set_link(self, link: str) -> None:
+        self.link = link
+        attrs: Any = self.cursor.attrs
+        self.cursor.attrs = Cell(*attrs)._replace(link=link)
+
     def select_graphic_rendition(self, *attrs: int, **kwargs: Any) -> None:
         extra: int = getattr(self.cursor.attrs, "extra", 0)
         super().select_graphic_rendition(*attrs)
@@ -98,7 +109,7 @@ class RichScreen(pyte.Screen):
         attrs_now: Any = self.cursor.attrs
         if not isinstance(attrs_now, Cell):
             attrs_now = Cell(*attrs_now)
-        self.cursor.attrs = attrs_now._replace(extra=extra)
+        self.cursor.attrs = attrs_now._replace(extra=extra, link=self.link)
 
     def draw(self, data: str) -> None:
         spans, _ = split_graphemes(data)
@@ -128,9 +139,30 @@ class RichScreen(pyte.Screen):
         return [[Cell(*self.buffer[y][x]) for x in range(self.columns)] for y in range(self.lines)]
 
 
-def emulator(columns: int, lines: int) -> tuple[RichScreen, pyte.ByteStream]:
+# OSC 8 ; params ; URI, ended by ST or BEL (the URI may hold ";").
+OSC8 = re.compile(rb"\x1b\]8;([^;\x07\x1b]*);([^\x07\x1b]*)(?:\x1b\\|\x07)")
+
+
+class LinkStream:
+    """pyte's byte stream with OSC 8 read between its pieces (sequences arrive whole)."""
+
+    def __init__(self, screen: RichScreen) -> None:
+        self.screen = screen
+        self.stream = pyte.ByteStream(screen)
+
+    def feed(self, data: bytes) -> None:
+        at = 0
+        for match in OSC8.finditer(data):
+            self.stream.feed(data[at : match.start()])
+            params, uri = match.group(1).decode(), match.group(2).decode()
+            self.screen.set_link(f"{params};{uri}" if uri else "")
+            at = match.end()
+        self.stream.feed(data[at:])
+
+
+def emulator(columns: int, lines: int) -> tuple[RichScreen, LinkStream]:
     screen = RichScreen(columns, lines)
-    return screen, pyte.ByteStream(screen)
+    return screen, LinkStream(screen)
 
 
 def feed(output: bytes, columns: int, lines: int) -> RichScreen:

@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncssh
-import pyte
 import pytest
 
-from tests.support.emulator import RichScreen, emulator, feed
+from tests.support.emulator import LinkStream, RichScreen, emulator, feed
 
 WAIT = 30.0  # generous upper bound for the machine being busy; never a speed check
 
@@ -153,7 +152,7 @@ class Terminal(asyncssh.SSHClientSession):  # type: ignore[type-arg]
         self.output = bytearray()
         self.exit_status: int | None = None
         self.closed = asyncio.Event()
-        self._live: tuple[RichScreen, pyte.ByteStream, int] | None = None
+        self._live: tuple[RichScreen, LinkStream, int] | None = None
 
     def data_received(self, data: bytes, datatype: int | None) -> None:  # type: ignore[override]
         self.output += data

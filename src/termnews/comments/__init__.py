@@ -6,6 +6,8 @@ text.py      body/id/error-page helpers the backends share
 wordpress.py the post page and REST reads both WordPress backends use
 wordpress_form.py, wordpress_rest.py, commentapi.py, feeds.py, board.py: the backends
 service.py   CommentService: loops over `BACKENDS`; drafts, outbox, never-twice delivery
+inbox.py     replies to you: delivered comments remembered, their threads checked on refresh
+revalidate.py  conditional GETs under the backends' reads while the inbox checks threads
 
 May import: termnews.http, model, config, errors, sanitize, store. Never Textual.
 """

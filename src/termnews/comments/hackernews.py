@@ -34,6 +34,7 @@ from termnews.model import Comment
 
 SERVICE = Service.HACKERNEWS
 SITE = "https://news.ycombinator.com"  # discussions.hackernews_site, by default
+MAX_STORIES = 3  # submissions of one post read (each one request)
 _ITEM_LINK = re.compile(r"^https?://news\.ycombinator\.com/item\?id=(\d{1,12})(?:[&#]|$)")
 
 
@@ -78,13 +79,16 @@ async def read(
             and str(hit.get("objectID", "")).isdigit()
             and same_page(hit.get("url") if isinstance(hit.get("url"), str) else None, post.url)
         ]
-        # The most discussed submission is the discussion; the others rarely have comments.
+        # A post submitted again is discussed again: the most discussed submission, and up
+        # to MAX_STORIES - 1 more that have comments, most discussed first.
         matching.sort(key=lambda hit: number(hit.get("num_comments")) or 0, reverse=True)
-        for hit in matching[:1]:
+        for rank, hit in enumerate(matching[:MAX_STORIES]):
+            if rank and not number(hit.get("num_comments")):
+                break
             story_ids.append(str(hit["objectID"]))
             counts[str(hit["objectID"])] = number(hit.get("num_comments"))
     discussions = []
-    for story_id in story_ids[:1]:
+    for story_id in story_ids[:MAX_STORIES]:
         item = await get_json(client, SERVICE, f"{base}/api/v1/items/{story_id}")
         if item is None:
             continue

@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 
 from termnews import http
-from termnews.comments import hackernews, lobsters, outside_backend, reddit
+from termnews.comments import hackernews, inbox, lobsters, outside_backend, reddit
 from termnews.comments.backend import (
     DEFAULT_TIMEOUT,
     MAYBE_ARRIVED,
@@ -355,6 +355,7 @@ class CommentService:
             if site:
                 self._count_site_post()
             self.discard_draft(article.id)
+            inbox.remember(self.store, self.identity.name, outgoing, result.comment)
             if result.comment is not None and site:
                 self.store.add_comment(article.id, result.comment)
             self._log_activity(target.kind, target.host, article.link)
@@ -464,6 +465,10 @@ class CommentService:
         except OSError:
             pass  # the comment is posted; a full disk must not turn that into an error
 
+    async def check_replies(self) -> inbox.CheckReport:
+        """Look for replies to everyone's comments in the threads due (see comments/inbox)."""
+        return await inbox.check(self.store, self.settings, self._backends(), timeout=self.timeout)
+
     # -- outbox ------------------------------------------------------------------------
 
     def _item(self, row: OutboxRow) -> OutboxItem:
@@ -548,6 +553,7 @@ class CommentService:
     def _settle(self, row: OutboxRow, outgoing: Outgoing, result: PostResult) -> None:
         if result.outcome in (PostOutcome.POSTED, PostOutcome.HELD):
             self.store.outbox_delete(row.id)
+            inbox.remember(self.store, row.identity, outgoing, result.comment)
             if result.comment is not None:
                 self.store.add_comment(row.article_id, result.comment)
             self._log_activity(outgoing.kind, outgoing.host, outgoing.article_link)

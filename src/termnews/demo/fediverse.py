@@ -4,8 +4,9 @@ Its API, in Mastodon's wire shapes:
 - `GET /api/v1/statuses/ID` (a Status) and `GET /api/v1/statuses/ID/context` (ancestors and
   descendants, depth first); `{"error": "Record not found"}` with 404 otherwise;
 - `GET /api/v2/instance` (`configuration.statuses.max_characters`);
-- with `Authorization: Bearer DEMO_TOKEN` (anything else: 401):
-  `GET /api/v1/accounts/verify_credentials` (the account "you"),
+- with `Authorization: Bearer DEMO_TOKEN` ("you"; NEIGHBOUR_TOKEN is "gullwatch", to answer
+  you as someone else; anything else: 401):
+  `GET /api/v1/accounts/verify_credentials` (the token's account),
   `GET /api/v2/search?q=URL&resolve=true&type=statuses` (a status by its url or uri),
   `POST /api/v1/statuses` (JSON or a form: status, in_reply_to_id, visibility), which
   stores the reply in the thread; the same `Idempotency-Key` again answers the status it
@@ -38,6 +39,9 @@ from termnews.demo.responses import HTML, json_response, redirect
 
 DEMO_TOKEN = "termnews-demo-token"  # the demo's own account, "you"
 ME = "you"
+# A neighbour's token: with it a test (or curl) answers you as someone else.
+NEIGHBOUR_TOKEN = "termnews-demo-gullwatch"
+_ACCOUNTS = {DEMO_TOKEN: ME, NEIGHBOUR_TOKEN: "gullwatch"}
 _STATUS_PAGE = re.compile(r"^/@([\w.-]{1,64})/(\d{1,20})/?$")
 _USER_PAGE = re.compile(r"^/@([\w.-]{1,64})/?$")
 _USER_STATUS = re.compile(r"^/users/([\w.-]{1,64})/statuses/(\d{1,20})/?$")
@@ -120,7 +124,7 @@ class Instance:
         if path == "/api/v2/instance":
             return json_response(200, self._instance())
         if path == "/api/v1/accounts/verify_credentials":
-            return self._authorized(req) or json_response(200, self._account(ME))
+            return self._authorized(req) or json_response(200, self._account(_who(req)))
         if path == "/api/v2/search":
             return self._authorized(req) or self._search(req.query)
         if path == "/api/v1/statuses" and req.method == "POST":
@@ -226,7 +230,7 @@ class Instance:
     # -- posting -----------------------------------------------------------------------
 
     def _authorized(self, req: Request) -> Response | None:
-        if req.headers.get("authorization") == f"Bearer {DEMO_TOKEN}":
+        if _who(req):
             return None
         return json_response(401, {"error": "The access token is invalid"})
 
@@ -251,7 +255,7 @@ class Instance:
             if parent is not None and parent not in self._statuses:
                 return _not_found()
             self._next_id += 1
-            status = self.status_of(str(self._next_id), ME, _as_html(text), parent, 0)
+            status = self.status_of(str(self._next_id), _who(req), _as_html(text), parent, 0)
             status["created_at"] = _iso(None)
             status["visibility"] = str(form.get("visibility") or "public")
             self._statuses[status["id"]] = status
@@ -259,6 +263,12 @@ class Instance:
                 self._by_key[key] = status["id"]
             self.posted.append(status)
         return json_response(200, status)
+
+
+def _who(req: Request) -> str:
+    """The account a request's bearer token belongs to ("": none of this instance's)."""
+    scheme, _, token = req.headers.get("authorization", "").partition(" ")
+    return _ACCOUNTS.get(token, "") if scheme == "Bearer" else ""
 
 
 def _form(req: Request) -> dict[str, Any]:

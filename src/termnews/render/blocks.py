@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html as _html
 from html.parser import HTMLParser
-from urllib.parse import urljoin
 
 from rich.style import Style
 from rich.text import Span
@@ -27,10 +26,11 @@ from termnews.render.document import (
     RuleBlock,
     TableBlock,
     plain_blocks,
+    resolve_url,
     shift_spans,
 )
 from termnews.render.state import Container, ListState, OpenInline, TableState
-from termnews.render.styles import BULLETS, DD_INDENT, QUOTE_BAR, STYLES
+from termnews.render.styles import BULLETS, DD_INDENT, QUOTE_BAR, STYLES, linked
 from termnews.render.tags import (
     GAP_BLOCKS,
     INLINE_STYLES,
@@ -40,7 +40,7 @@ from termnews.render.tags import (
     SKIP,
     VOID,
 )
-from termnews.sanitize import clean_line, clean_text, clean_url, strip_tags
+from termnews.sanitize import clean_line, clean_text, strip_tags
 
 __all__ = ["html_to_blocks"]
 
@@ -52,6 +52,7 @@ class _Parser(HTMLParser):
         self.blocks: list[Block] = []
         self.links: list[Link] = []
         self._link_numbers: dict[str, int] = {}
+        self._thumbs: list[tuple[str, str]] = []  # linked thumbnails: listed after the rest
         self._flow = Inline()
         self._gap = 0
         self._containers: list[Container] = []
@@ -216,22 +217,13 @@ class _Parser(HTMLParser):
     # -- links ----------------------------------------------------------------------------
 
     def _resolve(self, url: str | None) -> str | None:
-        url = clean_url(url)
-        if url is None:
-            return None
-        if self.base_url:
-            try:
-                url = urljoin(self.base_url, url)
-            except ValueError:
-                return None
-        return clean_url(url)
+        return resolve_url(self.base_url, url)
 
-    def _link_number(self, url: str, text: str) -> int:
+    def _link_number(self, url: str, text: str, image: bool = False) -> int:
         number = self._link_numbers.get(url)
         if number is None:
-            number = len(self.links) + 1
-            self._link_numbers[url] = number
-            self.links.append(Link(number, url, clean_line(text, 200)))
+            number = self._link_numbers[url] = len(self.links) + 1
+            self.links.append(Link(number, url, clean_line(text, 200), image))
         return number
 
     def _media_placeholder(self, kind: str, src: str | None) -> None:
@@ -244,8 +236,8 @@ class _Parser(HTMLParser):
             self._add_text(f"[{kind}]", STYLES["media"])
         else:
             number = self._link_number(url, f"{kind}")
-            self._add_text(f"[{kind}: {url}]", STYLES["media"])
-            self._add_text(f"[{number}]", STYLES["link.number"])
+            self._add_text(f"[{kind}: {url}]", linked(STYLES["media"], url))
+            self._add_text(f"[{number}]", linked(STYLES["link.number"], url))
         if own_line:
             self._flush()
 
@@ -418,7 +410,7 @@ class _Parser(HTMLParser):
         url = self._resolve(dict(attrs).get("href"))
         sink = self._sink if self._pre is None or self._table is not None else self._flow
         start = sink.length if self._pre is None else len("".join(self._pre))
-        style = STYLES["link"] if url is not None else None
+        style = linked(STYLES["link"], url) if url is not None else None
         self._open.append(OpenInline("a", start, style, sink, url))
 
     def _close_inline(self, tag: str) -> None:
@@ -450,7 +442,7 @@ class _Parser(HTMLParser):
         """ "[N]" right after the link's text, which is sink's text from entry.start on."""
         assert entry.url is not None
         number = self._link_number(entry.url, "".join(sink.parts)[entry.start :])
-        sink.add_literal(f"[{number}]", STYLES["link.number"])
+        sink.add_literal(f"[{number}]", linked(STYLES["link.number"], entry.url))
 
     def _close_items(self) -> None:
         """Close the list items of the innermost open list (and anything left inside them)."""
@@ -479,15 +471,19 @@ class _Parser(HTMLParser):
         text = f"[image: {alt}]" if alt else "[image]"
         url = self._resolve(values.get("src"))
         linked = any(entry.tag == "a" and entry.url for entry in self._open)
-        if url is not None and not linked:  # a linked thumbnail: the link is what counts
-            text += f"[{self._link_number(url, text[1:-1])}]"
+        if url is not None and linked:  # a linked thumbnail: the link's number is drawn
+            self._thumbs.append((url, text[1:-1]))
+        elif url is not None:
+            text += f"[{self._link_number(url, text[1:-1], image=True)}]"
         return text
 
     def _image(self, attrs: list[tuple[str, str | None]]) -> None:
         text, sink = self._image_text(attrs), self._sink
         if not sink.space and sink.length:
             sink.add_literal(" ")
-        sink.add_literal(text, STYLES["image"])
+        thumbnail = any(entry.tag == "a" and entry.url for entry in self._open)
+        src = None if thumbnail else self._resolve(dict(attrs).get("src"))  # the link's, then
+        sink.add_literal(text, linked(STYLES["image"], src))
 
     def _pre_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         assert self._pre is not None
@@ -580,6 +576,8 @@ class _Parser(HTMLParser):
         if self._pre is not None:
             self._end_pre()
         self._flush()
+        for url, text in self._thumbs:  # the image's address is in the list all the same
+            self._link_number(url, text, image=True)
         return Blocks(self.blocks, self.links)
 
 

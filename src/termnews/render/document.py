@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from urllib.parse import urljoin
 
 from rich.style import Style
 from rich.text import Span, Text
 
-from termnews.sanitize import clean_text
+from termnews.sanitize import clean_text, clean_url
 
 
 @dataclass(slots=True)
@@ -22,6 +23,18 @@ class Link:
     number: int
     url: str
     text: str
+    image: bool = False  # an <img>'s address (the reader can show the picture)
+
+
+def resolve_url(base_url: str | None, url: str | None) -> str | None:
+    """``url`` cleaned and made absolute against ``base_url`` (None: not one to keep)."""
+    url = clean_url(url)
+    if url is None or not base_url:
+        return url
+    try:
+        return clean_url(urljoin(base_url, url))
+    except ValueError:
+        return None
 
 
 @dataclass(slots=True)

@@ -24,7 +24,7 @@ from termnews.render.document import (
     TableBlock,
     shift_spans,
 )
-from termnews.render.styles import CODE_INDENT, RULE_CHAR, STYLES, WRAP_MARK
+from termnews.render.styles import CODE_INDENT, RULE_CHAR, STYLES, WRAP_MARK, linked
 from termnews.render.wrap import chop, wrap_positions
 from termnews.sanitize import crop_cells, is_single_cell
 
@@ -312,9 +312,11 @@ def _layout_links(links: list[Link], width: int, out: list[Text]) -> None:
     out.append(Text(rule, spans=[Span(0, width, STYLES["rule"])]))
     title = crop_cells("Links:", width)
     out.append(Text(title, spans=[Span(0, len(title), STYLES["links.title"])]))
-    number_style = STYLES["link.number"]
     for link in links:
         marker = f"[{link.number}] "
+        number_style = linked(STYLES["link.number"], link.url) or STYLES["link.number"]
+        url_style = linked(None, link.url)  # the address itself is clickable too
+        spans = [Span(0, len(link.url), url_style)] if url_style is not None else []
         block = Block(
             0,
             Prefix(marker, (Span(0, len(marker) - 1, number_style),)),
@@ -322,7 +324,7 @@ def _layout_links(links: list[Link], width: int, out: list[Text]) -> None:
             NO_PREFIX,
         )
         first, rest, avail = _fit_prefixes(block, width)
-        _layout_flow(link.url, [], first, rest, avail, out)
+        _layout_flow(link.url, spans, first, rest, avail, out)
 
 
 def render_html(html: str, width: int, base_url: str | None = None) -> RenderedDocument:

@@ -6,9 +6,13 @@ attributes and the 8 basic colours, so 16-colour terminals work.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from rich.style import Style
 
-__all__ = ["STYLES"]
+from termnews.sanitize import hyperlink_target
+
+__all__ = ["STYLES", "linked"]
 
 STYLES: dict[str, Style] = {
     "bold": Style(bold=True),
@@ -40,3 +44,18 @@ RULE_CHAR = "─"
 WRAP_MARK = "↩"
 CODE_INDENT = "  "
 DD_INDENT = "    "
+
+
+@lru_cache(maxsize=4096)
+def _hyperlink(target: str) -> Style:
+    # One Style (so one OSC 8 id) per address: a link cut across lines hovers as one.
+    return Style(link=target)
+
+
+def linked(style: Style | None, url: str | None) -> Style | None:
+    """``style`` that also makes its text an OSC 8 hyperlink to ``url`` (only if the address
+    is one a hyperlink may carry: ``hyperlink_target``); the UI drops links it does not want."""
+    target = hyperlink_target(url)
+    if target is None:
+        return style
+    return (style or Style()) + _hyperlink(target)

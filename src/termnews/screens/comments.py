@@ -16,6 +16,7 @@ from textual.widgets import Footer, Static
 from termnews.comments import CommentError, CommentInfo, Threaded, thread
 from termnews.comments.discussions import SourceHeader
 from termnews.model import ArticleDetail, Comment, CommentSource, CommentStatus
+from termnews.remote import hyperlinks_on
 from termnews.sanitize import clean_line
 from termnews.screens.base import TermNewsAccess
 from termnews.widgets.article_view import ArticleView
@@ -83,11 +84,18 @@ class CommentsScreen(TermNewsAccess, Screen[None]):
     ]
 
     def __init__(
-        self, article: ArticleDetail, on_compose: Callable[[Comment | None], None]
+        self,
+        article: ArticleDetail,
+        on_compose: Callable[[Comment | None], None],
+        *,
+        focus: tuple[str, str] | None = None,
     ) -> None:
         super().__init__()
         self.article = article
         self.on_compose = on_compose
+        # (source, remote id) of a comment to select when it shows (a reply to you), until
+        # the user selects another.
+        self.focus_on = focus
         self.comments: list[Threaded] = []
         self.sources: list[SourceHeader] = []  # one line per outside discussion
         self.starts: dict[int, int] = {}  # first line in the view of each comment shown
@@ -106,7 +114,12 @@ class CommentsScreen(TermNewsAccess, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield CommentsHeader(id="comments-header")
-        yield ArticleView(max_width=self.tn_app.service.settings.reader_width, id="comments-view")
+        settings = self.tn_app.service.settings
+        yield ArticleView(
+            max_width=settings.reader_width,
+            hyperlinks=hyperlinks_on(settings.hyperlinks),
+            id="comments-view",
+        )
         yield Footer()
 
     def on_mount(self) -> None:
@@ -137,7 +150,30 @@ class CommentsScreen(TermNewsAccess, Screen[None]):
         self.groups = [group_of(item.comment) for item in self.comments]
         self.sources = self.tn_app.service.comments.discussion_headers(self.article.id)
         self._bodies.clear()
+        focused = self._find_focus()
+        if focused is not None:
+            self.selected = focused
         self._draw()
+        if focused is not None:
+            # After the new lines are laid out: scrolling before that is clamped to nothing.
+            y = self.starts[focused]
+            self.call_after_refresh(self.view.scroll_to, y=y, animate=False)
+
+    def _find_focus(self) -> int | None:
+        if self.focus_on is None:
+            return None
+        source, remote_id = self.focus_on
+        listed = (CommentSource.FEED, CommentSource.WORDPRESS)  # one id space: see merge
+        fallback = None
+        for index, item in enumerate(self.comments):
+            comment = item.comment
+            if comment.remote_id != remote_id:
+                continue
+            if comment.source == source:
+                return index
+            if source in listed and comment.source in listed:
+                fallback = index
+        return fallback
 
     def _body(self, index: int, width: int) -> list[Text]:
         lines = self._bodies.get((index, width))
@@ -259,6 +295,7 @@ class CommentsScreen(TermNewsAccess, Screen[None]):
         return stops
 
     def action_select(self, delta: int) -> None:
+        self.focus_on = None  # the user picks from here on
         if not self.comments:
             return
         stops = self._stops()

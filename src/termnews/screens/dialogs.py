@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -82,13 +83,17 @@ class LinksScreen(ModalScreen[str | None]):
     """The post's own address first, then its numbered links; Enter (or a link's digit)
     picks one."""
 
-    BINDINGS = [Binding("escape,q", "cancel", "Close", id="links_close")]
+    BINDINGS = [
+        Binding("escape,q", "cancel", "Close", id="links_close"),
+        Binding("i", "show_image", "Show image", id="links_show_image"),
+    ]
 
     def __init__(
         self,
         links: list[Link],
         post_url: str | None = None,
         attachments: list[tuple[str, str]] | None = None,  # (url, description)
+        show_image: Callable[[Link], None] | None = None,  # i on an image's address
         *,
         title: str = "Links in this post — Enter opens (or copies over SSH)",
     ) -> None:
@@ -97,6 +102,7 @@ class LinksScreen(ModalScreen[str | None]):
         self.links = links
         self.post_url = post_url
         self.attachments = attachments or []
+        self.show_image = show_image
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
@@ -108,7 +114,11 @@ class LinksScreen(ModalScreen[str | None]):
                 )
             options += [
                 Option(
-                    Text.assemble((f"[{link.number}] ", "bold"), inert(link.url, 300)),
+                    Text.assemble(
+                        (f"[{link.number}] ", "bold"),
+                        ("(image, i shows it) " if link.image else "", "dim"),
+                        inert(link.url, 300),
+                    ),
                     id=str(link.number),
                 )
                 for link in self.links
@@ -138,6 +148,16 @@ class LinksScreen(ModalScreen[str | None]):
             if link.number == number:
                 self.dismiss(link.url)
                 return
+
+    def action_show_image(self) -> None:
+        """The highlighted image (the list stays open under it)."""
+        highlighted = self.query_one(OptionList).highlighted_option
+        number = highlighted.id if highlighted is not None else None
+        for link in self.links:
+            if str(link.number) == number and link.image and self.show_image is not None:
+                self.show_image(link)
+                return
+        self.app.notify("That is not an image's address.", markup=False)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

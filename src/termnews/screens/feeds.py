@@ -22,7 +22,7 @@ from termnews.screens.base import TermNewsAccess
 from termnews.screens.dialogs import AskScreen, ConfirmScreen
 from termnews.service import HOSTED_FEEDS, SearchCancelled, ServiceError
 from termnews.widgets.article_list import ArticleList
-from termnews.widgets.feed_list import FeedList
+from termnews.widgets.feed_list import REPLIES, FeedList
 from termnews.widgets.inert import inert
 from termnews.widgets.status_line import StatusLine
 
@@ -48,7 +48,9 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
         Binding("A", "mark_all_read", "All read", show=False, id="mark_all_read"),
         Binding("o", "open_post", "Open in browser", show=False, id="open_post"),
         Binding("D", "unsent", "Unsent comments", show=False, id="unsent_comments"),
+        Binding("I", "replies", "Replies to you", show=False, id="replies"),
     ]
+    PALETTE = [("Replies to you", "Replies to your comments, from every source", "replies")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -112,6 +114,7 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
             service.unread_total(),
             service.starred_total(),
             searches=service.saved_searches(),
+            replies=service.unread_replies() if service.replies_posted() else None,
         )
 
     def load_list(self, key: str | None, *, keep_position: bool = False) -> None:
@@ -180,6 +183,9 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
         if not self.feed_list.has_focus:
             return
         key = FeedList.canonical(event.option.id)
+        if key == REPLIES:
+            self.status.say("Enter lists the replies to your comments.")
+            return
         if key and key != self._list_key:
             self.load_list(key)
         self._say_feed_state()
@@ -187,6 +193,9 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
     @on(OptionList.OptionSelected, "#feed-list")
     def feed_selected(self, event: OptionList.OptionSelected) -> None:
         key = FeedList.canonical(event.option.id)
+        if key == REPLIES:
+            self.action_replies()
+            return
         if key != self._list_key:
             self.load_list(key)
         self._show_articles()
@@ -349,6 +358,11 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
         from termnews.screens.outbox import OutboxScreen
 
         self.app.push_screen(OutboxScreen())
+
+    def action_replies(self) -> None:
+        from termnews.screens.replies import RepliesScreen
+
+        self.app.push_screen(RepliesScreen(), lambda _: self.reload_feeds())
 
     def action_mark_all_read(self) -> None:
         query = self.article_list.query_spec

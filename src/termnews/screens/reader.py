@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -16,14 +17,27 @@ from textual.worker import Worker
 from termnews.attachments import describe
 from termnews.errors import TermnewsError
 from termnews.model import ArticleDetail, ArticleQuery, combined_count
+from termnews.remote import graphics_protocol, hyperlinks_on, inline_images
 from termnews.render import RenderedDocument
 from termnews.sanitize import clean_line
 from termnews.screens.base import TermNewsAccess
 from termnews.screens.dialogs import LinksScreen
+from termnews.screens.images import (
+    INLINE_ROWS,
+    MAX_INLINE,
+    ImageScreen,
+    PicturePainter,
+    image_anchors,
+    with_pictures,
+)
 from termnews.widgets.article_list import Position
 from termnews.widgets.article_view import ArticleView
 from termnews.widgets.download_bar import DownloadBar
 from termnews.widgets.feed_list import FeedList
+
+if TYPE_CHECKING:
+    from termnews.images import Picture
+    from termnews.render import Link
 
 UNREAD_SCAN = 512
 
@@ -58,6 +72,8 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         Binding("S", "save_post", "Save post", show=False, id="save_post"),
         Binding("vertical_line", "pipe_post(0)", "Pipe post", show=False, id="pipe_post"),
         Binding("U", "pipe_post(1)", "Pipe URL", show=False, id="pipe_url"),
+        Binding("L", "toggle_hyperlinks", "Clickable links", show=False, id="toggle_hyperlinks"),
+        Binding("i", "show_image", "Show image", show=False, id="show_image"),
         *[
             Binding(str(n), f"open_link({n})", f"Open link {n}", show=False, id=f"open_link_{n}")
             for n in range(1, 10)
@@ -79,6 +95,12 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         ("Save post", "Save the post as Markdown or text to general.save_dir", "save_post"),
         ("Pipe post", "Send the post's text to general.pipe_command", "pipe_post(0)"),
         ("Pipe post URL", "Send the post's address to general.pipe_command", "pipe_post(1)"),
+        ("Clickable links", "Turn OSC 8 hyperlinks in the reader on or off", "toggle_hyperlinks"),
+        (
+            "Show image",
+            "The image at the top of the window, or the first",
+            "show_image",
+        ),
     )
 
     def __init__(self, position: Position) -> None:
@@ -91,6 +113,10 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         self.moved_to: str | None = None  # the list key, once N moved on to another feed
         self.show_extracted = False  # the full article from the post's page, not the feed's
         self.fetching: int | None = None  # article id whose full article is being fetched
+        self.pictures: dict[str, Picture | str] = {}  # this post's loaded images (or why not)
+        self.painter: PicturePainter | None = None  # set when images are drawn inline
+        self.fetching_images: set[str] = set()  # image addresses a worker is fetching
+        self.anchors: list[tuple[int, Link]] = []  # (line in the view, image) drawn in the text
         self.download: Worker[None] | None = None  # the attachment download under way
 
     @property
@@ -99,11 +125,20 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
 
     def compose(self) -> ComposeResult:
         yield ArticleHeader(id="article-header")
-        yield ArticleView(max_width=self.tn_app.service.settings.reader_width, id="article-view")
+        settings = self.tn_app.service.settings
+        yield ArticleView(
+            max_width=settings.reader_width,
+            hyperlinks=hyperlinks_on(settings.hyperlinks),
+            id="article-view",
+        )
         yield DownloadBar(id="download-bar")
         yield Footer()
 
     def on_mount(self) -> None:
+        settings = self.tn_app.service.settings
+        mode = inline_images(settings.images, settings.image_halfblocks)
+        if mode:
+            self.painter = PicturePainter(self.app, mode)
         self.view.focus()
         self.show_index(self.index)
 
@@ -121,6 +156,8 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         if self.tn_app.service.settings.mark_read_on_open and not article.read:
             service.mark_read([article.id])
             article.read = True
+        if self.article is None or self.article.id != article.id:
+            self.pictures, self.fetching_images = {}, set()
         self.article = article
         self.show_extracted = bool(article.extracted)
         self._draw(keep_scroll=False)
@@ -162,7 +199,45 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
             lines = [
                 Text("(This post has no text in the feed. Press o for its link.)", style="dim")
             ]
+        if self.painter is not None:
+            anchors = image_anchors(self.document)[:MAX_INLINE]
+            rows = min(INLINE_ROWS, max(4, self.view.scrollable_content_region.height - 2))
+            lines, self.anchors = with_pictures(
+                lines, anchors, self.pictures, self.painter, width, rows
+            )
+            wanted = {link.url for _, link in anchors} - set(self.pictures) - self.fetching_images
+            if wanted:
+                self.fetching_images |= wanted
+                self._load_pictures(self.article.id, sorted(wanted))
+        else:
+            self.anchors = image_anchors(self.document)
         self.view.show(lines, keep_scroll=keep_scroll)
+
+    @work(group="pictures", exit_on_error=False)
+    async def _load_pictures(self, article_id: int, urls: list[str]) -> None:
+        """The post's inline images, one after the other; each shows as it arrives."""
+        for url in urls:
+            value: Picture | str
+            try:
+                value = await self.tn_app.service.image(url)
+            except TermnewsError as exc:
+                value = clean_line(str(exc), 200)
+            except Exception:  # a hostile file must never take the reader down
+                value = "it could not be read"
+            if self.article is None or self.article.id != article_id:
+                return
+            self.fetching_images.discard(url)
+            self.pictures[url] = value
+            view, top = self.view, self.view.scroll_y
+            above = any(at < top for at, link in self.anchors if link.url == url)
+            before = len(view.lines)
+            self._draw(keep_scroll=True)
+            if above:  # the picture went in above the window: the text read stays put
+                view.scroll_to(y=top + len(view.lines) - before, animate=False, immediate=True)
+
+    def on_unmount(self) -> None:
+        if self.painter is not None:
+            self.painter.close()
 
     def _header(self, article: ArticleDetail) -> Text:
         header = Text(no_wrap=False)
@@ -313,7 +388,8 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
 
         post_url = self.article.link if self.article else None
         files = [(e.url, describe(e)) for e in self.article.enclosures] if self.article else []
-        self.app.push_screen(LinksScreen(self.document.links, post_url, files), picked)
+        links = LinksScreen(self.document.links, post_url, files, show_image=self._show_image)
+        self.app.push_screen(links, picked)
 
     def action_open_post(self) -> None:
         """The post itself in a browser (copied with OSC 52 over SSH), as links are."""
@@ -330,6 +406,30 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
                 self.tn_app.open_link(link.url)
                 return
         self.tn_app.tell(f"This post has no link [{number}].")
+
+    def action_toggle_hyperlinks(self) -> None:
+        """OSC 8 links on or off for this session (general.hyperlinks sets the default)."""
+        on = not self.view.hyperlinks
+        self.tn_app.service.settings.hyperlinks = "on" if on else "off"
+        self.view.set_hyperlinks(on)
+        self.tn_app.tell("Links are clickable (OSC 8)." if on else "Links are plain text.")
+
+    def action_show_image(self) -> None:
+        """The image at (or after) the top of the window, else the post's first image."""
+        if self.document is None:
+            return
+        images = [link for link in self.document.links if link.image]
+        if not images:
+            self.tn_app.tell("This post has no images.")
+            return
+        top = int(self.view.scroll_y)
+        anchors = self.anchors
+        shown = [link for line, link in anchors if line >= top] + [link for _, link in anchors]
+        self._show_image((shown or images)[0])
+
+    def _show_image(self, link: Link) -> None:
+        mode = graphics_protocol() or "halfblock"
+        self.app.push_screen(ImageScreen(self.tn_app.service, link, mode))
 
     def action_copy_url(self) -> None:
         if self.article and self.article.link:

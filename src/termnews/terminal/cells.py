@@ -8,6 +8,8 @@ Widths are Rich's, exactly as Textual's compositor measures them.
 
 from __future__ import annotations
 
+import re
+import zlib
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -43,6 +45,11 @@ ATTRIBUTES: tuple[tuple[str, str, str], ...] = (
     ("encircle", "52", "54"),
     ("overline", "53", "55"),
 )
+# What an OSC 8 link may hold ("id=...;address"): printable ASCII only, so no ESC, BEL or
+# ST can end the sequence early, and a length cap. The renderer checks addresses already
+# (sanitize.hyperlink_target); this is the last gate for any link a style carries.
+SAFE_LINK = re.compile(r"[!-~]{1,2200}")
+
 # Attributes that show on a blank cell: a run of blanks drawn with them cannot be erased.
 SHOWN_ON_BLANK = sum(
     1 << bit
@@ -94,7 +101,11 @@ class PenTable:
         if style.bgcolor is not None:
             bg = ";".join(style.bgcolor.downgrade(self.color_system).get_ansi_codes(False))
             bg = "" if bg == "49" else bg
-        link = f"id={style.link_id};{style.link}" if style.link else ""
+        # The id is the address's: Rich gives every combined style a new one, so a link cut
+        # across lines would hover as two, and a line drawn again would change its pens.
+        link = f"id={zlib.crc32(style.link.encode()):x};{style.link}" if style.link else ""
+        if link and SAFE_LINK.fullmatch(link) is None:
+            link = ""  # drawn as plain text: never a sequence the terminal could misread
         return (bits, fg, bg, link)
 
 

@@ -395,7 +395,8 @@ class Screen:
         old = self.pen
         if blank and old is not None and blank_of(old) == pen:
             return
-        if (old[3] if old is not None else "") != pen[3]:
+        # An unknown pen may have a link open (OSC 8 outlives SGR 0): say what is wanted.
+        if old is None or old[0] < 0 or old[3] != pen[3]:
             out.append(f"\x1b]8;{pen[3]}\x1b\\" if pen[3] else "\x1b]8;;\x1b\\")
         key = (old, pen)
         change = self._sgr.get(key)

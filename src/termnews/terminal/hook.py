@@ -41,10 +41,12 @@ ReturnType = TypeVar("ReturnType")
 SYNC_START = "\x1b[?2026h"
 SYNC_END = "\x1b[?2026l"
 # Written outside a frame, these leave every cell as it was: OSC strings (clipboard, pointer
-# shape), private modes (mouse, cursor, paste; not the alternate screen), mode queries,
-# keyboard protocol and cursor shape requests, the bell.
+# shape), Kitty graphics commands (images sent for placeholder cells, or freed), private
+# modes (mouse, cursor, paste; not the alternate screen), mode queries, keyboard protocol
+# and cursor shape requests, the bell.
 HARMLESS = re.compile(
     r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"
+    r"|\x1b_G[^\x1b]*\x1b\\"
     r"|\x1b\[\?[0-9;]*[hl]"
     r"|\x1b\[[<>=?][0-9;]*[a-zA-Z]"
     r"|\x1b\[[0-9;?]*\$p"

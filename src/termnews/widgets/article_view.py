@@ -18,7 +18,11 @@ MAX_CACHED_STRIPS = 400
 
 
 class ArticleView(ScrollView, can_focus=True):
-    """Scrolls through a list of rich Text lines (one per terminal row)."""
+    """Scrolls through a list of rich Text lines (one per terminal row).
+
+    Link text carries `Style(link=...)` from the renderer (already checked addresses only):
+    Textual writes it as an OSC 8 hyperlink the terminal opens on click, never as a Textual
+    action. With `hyperlinks` off the links are stripped before drawing."""
 
     BINDINGS = [
         Binding("j,down", "scroll_line(1)", "Down", show=False, id="line_down"),
@@ -45,10 +49,16 @@ class ArticleView(ScrollView, can_focus=True):
             self.width = width
 
     def __init__(
-        self, *, max_width: int = 0, name: str | None = None, id: str | None = None
+        self,
+        *,
+        max_width: int = 0,
+        hyperlinks: bool = False,
+        name: str | None = None,
+        id: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id)
         self.max_width = max_width  # 0: as wide as the widget
+        self.hyperlinks = hyperlinks
         self.lines: list[Text] = []
         # line index -> ((index, width, scroll x, style), the line as drawn)
         self._strips: OrderedDict[int, tuple[tuple[int, int, int, Style], Strip]] = OrderedDict()
@@ -58,7 +68,15 @@ class ArticleView(ScrollView, can_focus=True):
     @property
     def text_width(self) -> int:
         """Columns available for text (what the renderer should wrap to)."""
-        width = max(20, self.scrollable_content_region.width)
+        width = self.scrollable_content_region.width
+        if not self.size.width:
+            # Not laid out yet (a post opened in a new reader): guess from the terminal, less
+            # the padding and a scroll bar, rather than wrap the first frame at 20 columns and
+            # draw the post a second time when the real width arrives.
+            width = (
+                self.app.size.width - self.styles.gutter.width - self.styles.scrollbar_size_vertical
+            )
+        width = max(20, width)
         return min(width, self.max_width) if self.max_width else width
 
     def show(self, lines: list[Text], *, keep_scroll: bool = False) -> None:
@@ -73,6 +91,11 @@ class ArticleView(ScrollView, can_focus=True):
             refresh_scrollbars()
         if not keep_scroll:
             self.scroll_to(y=0, animate=False, immediate=True)
+        self.refresh()
+
+    def set_hyperlinks(self, on: bool) -> None:
+        self.hyperlinks = on
+        self._strips.clear()
         self.refresh()
 
     def render_lines(self, crop: Region) -> list[Strip]:
@@ -94,8 +117,17 @@ class ArticleView(ScrollView, can_focus=True):
         strip = self._strips.get(index)
         if strip is None or strip[0] != key:
             segments = list(self.lines[index].render(self.app.console, end=""))
-            line = Strip(Segment.apply_style(segments, style))
-            strip = (key, line.crop_extend(scroll_x, scroll_x + width, style))
+            if not self.hyperlinks:
+                segments = list(Segment.strip_links(segments))
+            segments = list(Segment.apply_style(segments, style))
+            length = Segment.get_line_length(segments)
+            if scroll_x == 0 and length <= width:  # the usual case: pad, one Strip not three
+                if length < width:
+                    segments.append(Segment(" " * (width - length), style))
+                drawn = Strip(segments, width)
+            else:
+                drawn = Strip(segments, length).crop_extend(scroll_x, scroll_x + width, style)
+            strip = (key, drawn)
             self._strips[index] = strip
             while len(self._strips) > MAX_CACHED_STRIPS:
                 self._strips.popitem(last=False)

@@ -14,9 +14,12 @@ from textual.widgets.option_list import Option, OptionDoesNotExist
 from termnews.model import ArticleQuery, Feed
 from termnews.sanitize import clean_line
 
+REPLIES = "replies"  # the key of the "Replies" entry (replies to your comments)
+
 
 class FeedList(OptionList):
-    """Each option's id encodes what it lists: all, unread, starred, tag:NAME, feed:ID."""
+    """Each option's id encodes what it lists: replies, all, unread, starred, tag:NAME,
+    feed:ID."""
 
     BINDINGS = [
         Binding("j,down", "cursor_down", "Down", show=False, id="feeds_down"),
@@ -45,12 +48,17 @@ class FeedList(OptionList):
         starred_total: int,
         *,
         searches: Sequence[tuple[ArticleQuery, int]] = (),
+        replies: int | None = None,
     ) -> None:
         """Rebuild the options, keeping the highlighted entry where it was. `searches` are
-        the saved searches with their unread counts (listed as search:N)."""
+        the saved searches with their unread counts (listed as search:N); `replies` the
+        unread replies to your comments (None: you have posted none, no entry)."""
         current = self.highlighted_key
         self.feeds = {feed.id: feed for feed in feeds}
-        options: list[Option | None] = [
+        options: list[Option | None] = []
+        if replies is not None:
+            options += [Option(_label("↩ Replies", replies), id=REPLIES), None]
+        options += [
             Option(_label("All", sum(f.total for f in feeds), muted=True), id="all"),
             Option(_label("Unread", unread_total), id="unread"),
             Option(_label("Starred", starred_total, muted=True), id="starred"),
@@ -77,7 +85,7 @@ class FeedList(OptionList):
             with contextlib.suppress(OptionDoesNotExist):  # gone when its feed was removed
                 self.highlighted = self.get_option_index(current)
                 return
-        self.highlighted = 0
+        self.highlighted = self.get_option_index("all")
 
     @property
     def highlighted_key(self) -> str | None:
