@@ -12,12 +12,12 @@ import pytest
 
 from termnews.app import TermNewsApp
 from termnews.attachments import PlayerError, describe, format_duration
-from termnews.config import Paths, Settings
-from termnews.model import ArticleQuery, Enclosure, Identity
+from termnews.model import Enclosure
 from termnews.screens.dialogs import LinksScreen
 from termnews.screens.reader import ReaderScreen
 from termnews.service import NewsService, ServiceError
 from tests.support.feedserver import FeedServer
+from tests.support.news import by_guid, subscribed
 
 
 def podcast(server: FeedServer, second: str = "ep1.mp3") -> bytes:
@@ -42,20 +42,9 @@ def podcast(server: FeedServer, second: str = "ep1.mp3") -> bytes:
 @pytest.fixture
 def radio(tmp_path: Path, feed_server: FeedServer) -> Iterator[NewsService]:
     feed_server.add_feed("/radio.xml", podcast(feed_server))
-    paths = Paths(config_file=tmp_path / "config.toml", data_dir=tmp_path / "data")
-    service = NewsService.open(paths, Settings(refresh_on_start=False), identity=Identity())
-    service.subscribe(feed_server.url_for("/radio.xml"))
-    asyncio.run(service.refresh())
+    service = subscribed(tmp_path, feed_server.url_for("/radio.xml"))
     yield service
     service.close()
-
-
-def by_guid(service: NewsService, guid: str) -> int:
-    for article_id in service.article_ids(ArticleQuery()):
-        detail = service.article(article_id)
-        if detail is not None and detail.guid == guid:
-            return article_id
-    raise AssertionError(guid)
 
 
 def recording_player(tmp_path: Path) -> tuple[str, Path]:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,23 +10,10 @@ import pytest
 from termnews import __version__
 from termnews.cli.demo import add_site_arguments, site_options
 from termnews.demo import DemoSite
+from tests.support.cli import run
 from tests.support.feedserver import FeedServer, make_rss
 
 SUBCOMMANDS = ["add", "remove", "feeds", "refresh", "import", "export", "config", "demo"]
-
-
-def run(*args: str, data: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TERMNEWS_")}
-    env["TERMNEWS_DATA_DIR"] = str(data)
-    env["TERMNEWS_CONFIG"] = str(data / "config.toml")
-    return subprocess.run(
-        [sys.executable, "-m", "termnews", *args],
-        capture_output=True,
-        text=True,
-        input=stdin,
-        env=env,
-        timeout=60,
-    )
 
 
 def test_version_and_help_for_every_subcommand(tmp_path: Path) -> None:

@@ -17,25 +17,15 @@ import pytest
 from termnews.comments import CommentService, PostOutcome
 from termnews.config import Settings
 from termnews.http import make_client
-from termnews.model import ArticleDetail, ArticleQuery, Draft, Identity, OutboxState, TargetKind
+from termnews.model import ArticleDetail, Draft, Identity, OutboxState, TargetKind
 from termnews.service import NewsService
 from termnews.store import Store
-from tests.support.commentsite import Site, comment_site
+from tests.support.commentsite import Site, comment_site, the_post
 
 site = comment_site  # the fixture, under the name these tests use
 
 ADA = Identity(name="ada")
 SIGNED = Settings(name="Ada Quill", email="ada@example.org")
-
-
-async def the_post(service: NewsService, site: Site) -> ArticleDetail:
-    service.subscribe(site.url("/feed.xml"))
-    report = await service.refresh()
-    assert not report.failed, [r.error for r in report.failed]
-    [article_id] = service.article_ids(ArticleQuery())
-    article = service.article(article_id)
-    assert article is not None
-    return article
 
 
 def commenter(service: NewsService, **options: Any) -> CommentService:

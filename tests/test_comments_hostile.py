@@ -12,9 +12,10 @@ from termnews.comments import CommentError, CommentService
 from termnews.comments.feeds import read_comment_feed
 from termnews.config import Settings
 from termnews.http import make_client
-from termnews.model import ArticleDetail, ArticleQuery, Identity
+from termnews.model import ArticleDetail, Identity
 from termnews.service import NewsService
 from tests.support.feedserver import FeedServer, make_rss
+from tests.support.news import only_article
 
 TERMINAL_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 DEPTH = 200
@@ -90,13 +91,7 @@ def server() -> Iterator[FeedServer]:
 
 async def article_from(service: NewsService, server: FeedServer, **item: str) -> ArticleDetail:
     server.add_feed("/feed.xml", make_rss("Hostile", [{"title": "A post", **item}]))
-    service.subscribe(server.url_for("/feed.xml"))
-    report = await service.refresh()
-    assert not report.failed, [r.error for r in report.failed]
-    [article_id] = service.article_ids(ArticleQuery())
-    article = service.article(article_id)
-    assert article is not None
-    return article
+    return await only_article(service, server.url_for("/feed.xml"))
 
 
 async def test_hostile_comments_load_cleanly(server: FeedServer, service: NewsService) -> None:

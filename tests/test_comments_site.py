@@ -10,22 +10,12 @@ from termnews.comments.wordpress import WordPressPost
 from termnews.comments.wordpress_rest import post_rest
 from termnews.config import Settings
 from termnews.http import make_client
-from termnews.model import ArticleDetail, ArticleQuery, Draft, Identity, TargetKind
+from termnews.model import Draft, Identity, TargetKind
 from termnews.service import NewsService
 from termnews.store import Store
-from tests.support.commentsite import Site, comment_site
+from tests.support.commentsite import Site, comment_site, the_post
 
 site = comment_site  # the fixture, under the name these tests use
-
-
-async def the_post(service: NewsService, site: Site) -> ArticleDetail:
-    service.subscribe(site.url("/feed.xml"))
-    report = await service.refresh()
-    assert not report.failed, [r.error for r in report.failed]
-    [article_id] = service.article_ids(ArticleQuery())
-    article = service.article(article_id)
-    assert article is not None
-    return article
 
 
 def commenter(service: NewsService, settings: Settings | None = None, **kw: Any) -> CommentService:

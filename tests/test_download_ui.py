@@ -3,23 +3,23 @@ cancels (nothing kept), and a served session neither offers nor runs it."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from rich.console import Console
+from textual.pilot import Pilot
 
 from termnews.app import TermNewsApp
-from termnews.config import Paths, Settings
-from termnews.model import Identity
+from termnews.config import Settings
 from termnews.screens.dialogs import LinksScreen
 from termnews.screens.help import HelpScreen, binding_rows
 from termnews.screens.reader import ReaderScreen
 from termnews.service import NewsService
 from termnews.widgets.download_bar import DownloadBar
 from tests.support.feedserver import FeedServer
+from tests.support.news import subscribed
 from tests.support.pilot import wait_until
 
 EPISODE = bytes(range(256)) * 800  # 200 KB
@@ -39,11 +39,8 @@ def feed(server: FeedServer, files: list[str]) -> bytes:
 def radio(tmp_path: Path, feed_server: FeedServer) -> Iterator[NewsService]:
     feed_server.add_slow("/cdn/ep2.mp3", EPISODE, chunk_size=8192, delay=0.05)
     feed_server.add_feed("/radio.xml", feed(feed_server, ["ep2.mp3"]))
-    paths = Paths(config_file=tmp_path / "config.toml", data_dir=tmp_path / "data")
     settings = Settings(refresh_on_start=False, download_dir=str(tmp_path / "dl"))
-    service = NewsService.open(paths, settings, identity=Identity())
-    service.subscribe(feed_server.url_for("/radio.xml"))
-    asyncio.run(service.refresh())
+    service = subscribed(tmp_path, feed_server.url_for("/radio.xml"), settings=settings)
     yield service
     service.close()
 
@@ -62,6 +59,20 @@ def table_text(screen: HelpScreen) -> str:
 def dl(tmp_path: Path) -> list[str]:
     where = tmp_path / "dl"
     return sorted(p.name for p in where.iterdir()) if where.exists() else []
+
+
+async def start_download(pilot: Pilot[int]) -> ReaderScreen:
+    """D on the first post of the feeds screen, once its first bytes have come in."""
+    await pilot.press("tab", "enter", "D")
+    reader = pilot.app.screen
+    assert isinstance(reader, ReaderScreen)
+
+    def started() -> bool:
+        bar = reader.query_one(DownloadBar)
+        return bar.progress is not None and bar.progress.received > 0
+
+    await wait_until(pilot, started)
+    return reader
 
 
 async def test_the_bar_moves_and_the_file_lands(radio: NewsService, tmp_path: Path) -> None:
@@ -97,15 +108,7 @@ async def test_escape_cancels_and_keeps_nothing(
     feed_server.add_slow("/cdn/ep2.mp3", EPISODE, chunk_size=2048, delay=0.2)
     app = TermNewsApp(radio)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("tab", "enter", "D")
-        reader = app.screen
-        assert isinstance(reader, ReaderScreen)
-
-        def started() -> bool:
-            bar = reader.query_one(DownloadBar)
-            return bar.progress is not None and bar.progress.received > 0
-
-        await wait_until(pilot, started)
+        reader = await start_download(pilot)
         assert len(dl(tmp_path)) == 1  # the hidden partial
         await pilot.press("escape")
         await wait_until(pilot, lambda: not reader.downloading)
@@ -169,15 +172,7 @@ async def test_quitting_mid_download_keeps_no_partial(
     feed_server.add_slow("/cdn/ep2.mp3", EPISODE, chunk_size=2048, delay=0.2)
     app = TermNewsApp(radio)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("tab", "enter", "D")
-        reader = app.screen
-        assert isinstance(reader, ReaderScreen)
-
-        def started() -> bool:
-            bar = reader.query_one(DownloadBar)
-            return bar.progress is not None and bar.progress.received > 0
-
-        await wait_until(pilot, started)
+        await start_download(pilot)
         assert len(dl(tmp_path)) == 1
         await pilot.press("ctrl+q")
     assert dl(tmp_path) == []

@@ -3,30 +3,15 @@ the rest of the file as the user wrote it; run as a real process."""
 
 from __future__ import annotations
 
-import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from termnews.config import ConfigError, load_settings
 from termnews.settings_file import set_entry
+from tests.support.cli import run
 from tests.support.feedserver import FeedServer, make_rss
-
-
-def run(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TERMNEWS_")}
-    env["TERMNEWS_DATA_DIR"] = str(data)
-    env["TERMNEWS_CONFIG"] = str(data / "config.toml")
-    return subprocess.run(
-        [sys.executable, "-m", "termnews", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
 
 
 def test_an_entry_is_replaced_or_added_and_the_rest_is_kept(tmp_path: Path) -> None:

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from termnews.app import TermNewsApp
-from termnews.config import ConfigError, Paths, Settings, load_settings
+from termnews.config import ConfigError, load_settings
 from termnews.demo import DemoSite
 from termnews.fullarticle import extract_article
-from termnews.model import ArticleQuery, Identity
+from termnews.model import ArticleQuery
 from termnews.sanitize import strip_tags
 from termnews.screens.reader import ReaderScreen
 from termnews.service import FullArticleError, NewsService, ServiceError
@@ -22,6 +22,7 @@ from termnews.store import MIGRATIONS, Store
 from termnews.widgets.article_view import ArticleView
 from tests.support.articlepages import article_page, score
 from tests.support.feedserver import FeedServer, make_rss
+from tests.support.news import by_guid, subscribed
 
 PAGES = 3
 
@@ -53,21 +54,9 @@ def summary_feed(server: FeedServer) -> bytes:
 @pytest.fixture
 def summaries(tmp_path: Path, feed_server: FeedServer) -> Iterator[NewsService]:
     feed_server.add_feed("/feed.xml", summary_feed(feed_server))
-    paths = Paths(config_file=tmp_path / "config.toml", data_dir=tmp_path / "data")
-    service = NewsService.open(paths, Settings(refresh_on_start=False), identity=Identity())
-    service.subscribe(feed_server.url_for("/feed.xml"))
-    asyncio.run(service.refresh())
+    service = subscribed(tmp_path, feed_server.url_for("/feed.xml"))
     yield service
     service.close()
-
-
-def by_guid(service: NewsService, guid: str) -> int:
-    for article_id in service.article_ids(ArticleQuery()):
-        detail = service.article(article_id)
-        assert detail is not None
-        if detail.guid == guid:
-            return article_id
-    raise AssertionError(guid)
 
 
 def test_extraction_keeps_the_article_and_drops_the_page_around_it() -> None:

@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 
 from termnews.app import TermNewsApp
-from termnews.config import ConfigError, Paths, Settings, load_settings
-from termnews.model import ArticleQuery, Identity
+from termnews.config import ConfigError, load_settings
+from termnews.model import ArticleQuery
 from termnews.refresh import FULL_ARTICLES_PER_FEED
 from termnews.screens.reader import ReaderScreen
 from termnews.service import NewsService
 from termnews.widgets.article_view import ArticleView
 from tests.support.articlepages import article_page
 from tests.support.feedserver import FeedServer, make_rss
+from tests.support.news import by_guid, open_service
 from tests.support.pilot import wait_until
 
 MARK = "Quokkazanzibar"  # a word only the pages have, never the feed
@@ -45,18 +46,9 @@ def item(server: FeedServer, n: int, link: str | None = None) -> dict[str, objec
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[NewsService]:
-    paths = Paths(config_file=tmp_path / "config.toml", data_dir=tmp_path / "data")
-    news = NewsService.open(paths, Settings(refresh_on_start=False), identity=Identity())
+    news = open_service(tmp_path)
     yield news
     news.close()
-
-
-def by_guid(service: NewsService, guid: str) -> int:
-    for article_id in service.article_ids(ArticleQuery()):
-        detail = service.article(article_id)
-        if detail is not None and detail.guid == guid:
-            return article_id
-    raise AssertionError(guid)
 
 
 def test_the_setting_takes_open_refresh_never(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@ program the test writes), refused in restricted mode; posts come over loopback H
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,12 +10,13 @@ from pathlib import Path
 import pytest
 
 from termnews.app import TermNewsApp
-from termnews.config import ConfigError, Paths, Settings, load_settings
-from termnews.model import ArticleDetail, ArticleQuery, Identity
+from termnews.config import ConfigError, Settings, load_settings
+from termnews.model import ArticleDetail, ArticleQuery
 from termnews.postout import post_text
 from termnews.screens.reader import ReaderScreen
 from termnews.service import NewsService, PostOutError, ServiceError
 from tests.support.feedserver import FeedServer, make_rss
+from tests.support.news import subscribed
 from tests.support.pilot import wait_until
 
 BODY = (
@@ -44,11 +44,8 @@ def posts(tmp_path: Path, feed_server: FeedServer) -> Iterator[NewsService]:
             ],
         ),
     )
-    paths = Paths(config_file=tmp_path / "config.toml", data_dir=tmp_path / "data")
     settings = Settings(refresh_on_start=False, save_dir=str(tmp_path / "saved"))
-    service = NewsService.open(paths, settings, identity=Identity())
-    service.subscribe(feed_server.url_for("/f.xml"))
-    asyncio.run(service.refresh())
+    service = subscribed(tmp_path, feed_server.url_for("/f.xml"), settings=settings)
     yield service
     service.close()
 

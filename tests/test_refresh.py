@@ -6,9 +6,7 @@ Real loopback servers (the test feed server, the sample site) and real SQLite fi
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -22,6 +20,7 @@ from termnews.model import ArticleQuery, Draft, Identity
 from termnews.refresh import FeedRefresh, RefreshReport, plural
 from termnews.service import NewsService, RefreshOutcome
 from termnews.store import Store
+from tests.support.cli import run
 from tests.support.feedserver import FeedServer, make_rss
 
 ADA = Identity(name="ada", display_name="Ada Quill", email="ada@example.org")
@@ -184,16 +183,8 @@ def test_summary_plurals() -> None:
 
 
 def cli(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TERMNEWS_")}
-    env.update(TERMNEWS_DATA_DIR=str(data), TERMNEWS_CONFIG=str(data / "config.toml"))
-    env.update(LOGNAME=ADA.name, USER=ADA.name)  # the CLI's identity is the login name
-    return subprocess.run(
-        [sys.executable, "-m", "termnews", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    # The CLI's identity is the login name.
+    return run(*args, data=data, env={"LOGNAME": ADA.name, "USER": ADA.name})
 
 
 async def _comment_into_outbox(site: DemoSite, paths: Paths, body: str) -> NewsService:

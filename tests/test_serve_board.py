@@ -12,16 +12,25 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import asyncssh
-import pyte
 import pytest
 
 from termnews.demo import DemoSite
 from termnews.demo.content import BLOGGER, BLOGS, POSTS
-from tests.support.sshhost import Host, make_keys, start_server, stop_server, termnews
+from tests.support.sshhost import (
+    Host,
+    Terminal,
+    connect,
+    make_keys,
+    session,
+    start_server,
+    stop_server,
+    termnews,
+)
 
 WAIT = 30.0  # upper bound for a busy machine; never a speed check
 COLUMNS, ROWS = 100, 30
@@ -30,40 +39,25 @@ NEWEST = max((p for p in POSTS if p.blog == BLOGGER), key=lambda p: p.published)
 BODY = "Beer traps under the brassicas did better than pellets here."
 
 
-class PyteTerminal(asyncssh.SSHClientSession):  # type: ignore[type-arg]
-    """The client's side of a session, drawn on a pyte screen."""
-
-    def __init__(self) -> None:
-        self.screen = pyte.Screen(COLUMNS, ROWS)
-        self.stream = pyte.ByteStream(self.screen)
-        self.closed = asyncio.Event()
-
-    def data_received(self, data: bytes, datatype: int | None) -> None:  # type: ignore[override]
-        self.stream.feed(data)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed.set()
-
-    def text(self) -> str:
-        return "\n".join(self.screen.display)
-
-
 @dataclass
 class Member:
     name: str
     conn: asyncssh.SSHClientConnection
     chan: asyncssh.SSHClientChannel[bytes]
-    term: PyteTerminal
+    term: Terminal
+
+    def text(self) -> str:
+        return self.term.live(COLUMNS, ROWS).text
 
     def press(self, keys: str) -> None:
         self.chan.write(keys.encode())
 
     def look(self, text: str) -> tuple[object, ...]:
         """How the first cell of `text` is drawn (colours, bold, reverse)."""
-        for row, line in enumerate(self.term.text().splitlines()):
+        for row, line in enumerate(self.text().splitlines()):
             col = line.find(text)
             if col >= 0:
-                char = self.term.screen.buffer[row][col]
+                char = self.term.live(COLUMNS, ROWS).buffer[row][col]
                 return (char.fg, char.bg, char.bold, char.reverse)
         pytest.fail(f"{text!r} is not on {self.name}'s screen")
 
@@ -71,7 +65,7 @@ class Member:
         """Wait until nothing on the screen has changed for `quiet` seconds."""
         shown, since = "", time.monotonic()
         while time.monotonic() - since < quiet:
-            now = self.term.text() + repr(self.look(NEWEST))
+            now = self.text() + repr(self.look(NEWEST))
             if now != shown:
                 shown, since = now, time.monotonic()
             await asyncio.sleep(0.05)
@@ -88,7 +82,7 @@ class Member:
         deadline = time.monotonic() + WAIT
         while self.look(NEWEST) == before:
             if time.monotonic() > deadline:
-                pytest.fail(f"Tab never moved {self.name}'s focus:\n{self.term.text()}")
+                pytest.fail(f"Tab never moved {self.name}'s focus:\n{self.text()}")
             await asyncio.sleep(0.05)
         self.press("\r")
         await self.wait_for(NEWEST, "Write comment")
@@ -97,7 +91,7 @@ class Member:
         """The screen once it shows every one of `texts`; fails showing what it shows."""
         deadline = time.monotonic() + timeout
         while True:
-            shown = self.term.text()
+            shown = self.text()
             if all(text in shown for text in texts):
                 return shown
             if self.term.closed.is_set() or time.monotonic() > deadline:
@@ -106,38 +100,25 @@ class Member:
 
     async def wait_gone(self, text: str, timeout: float = WAIT) -> None:
         deadline = time.monotonic() + timeout
-        while text in self.term.text():
+        while text in self.text():
             if self.term.closed.is_set() or time.monotonic() > deadline:
-                pytest.fail(f"{text!r} stayed on {self.name}'s screen:\n{self.term.text()}")
+                pytest.fail(f"{text!r} stayed on {self.name}'s screen:\n{self.text()}")
             await asyncio.sleep(0.05)
 
 
 async def _log_in(host: Host, key: str, username: str) -> Member:
     """Connect with `key`'s private key while claiming to be `username`."""
-    conn = await asyncssh.connect(
-        "127.0.0.1",
-        host.port,
-        username=username,
-        client_keys=[str(host.keys[key])],
-        known_hosts=None,
-        agent_path=None,
-        preferred_auth="publickey",
-    )
-    chan, term = await conn.create_session(
-        PyteTerminal,
-        encoding=None,
-        env={},
-        term_type="xterm-256color",
-        term_size=(COLUMNS, ROWS),
-    )
+    conn = await connect(host, key, username)
+    chan, term = await session(conn, size=(COLUMNS, ROWS))
     member = Member(key, conn, chan, term)
     await member.wait_for(FEED_TITLE, NEWEST)  # the feed list and its article list
     return member
 
 
-@pytest.fixture
-def board_host(tmp_path: Path) -> Iterator[Host]:
-    """A served host whose only feed is the sample Blogger blog; members ada and bob."""
+@contextmanager
+def board_server(tmp_path: Path, *extra: str) -> Iterator[Host]:
+    """A served host whose only feed is the sample Blogger blog; members ada and bob;
+    `extra` arguments for `termnews serve`."""
     data_dir, config = tmp_path / "data", tmp_path / "config.toml"
     common = ["--data-dir", str(data_dir), "--config", str(config)]
     keys = make_keys(tmp_path, ["ada", "bob"])
@@ -147,12 +128,18 @@ def board_host(tmp_path: Path) -> Iterator[Host]:
         for name in keys:
             result = termnews(tmp_path, "members", "add", name, f"{keys[name]}.pub", *common)
             assert result.returncode == 0, result.stderr
-        host = start_server(tmp_path, data_dir, config)
+        host = start_server(tmp_path, data_dir, config, *extra)
         host.keys, host.feed_title = keys, FEED_TITLE
         try:
             yield host
         finally:
             stop_server(host)
+
+
+@pytest.fixture
+def board_host(tmp_path: Path) -> Iterator[Host]:
+    with board_server(tmp_path) as host:
+        yield host
 
 
 def _board_rows(data_dir: Path) -> list[tuple[str, str]]:

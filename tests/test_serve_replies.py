@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from termnews.demo import DemoSite
-from tests.support.sshhost import Host, make_keys, start_server, stop_server, termnews
-from tests.test_serve_board import FEED_TITLE, WAIT, Member, _log_in
+from tests.support.sshhost import Host
+from tests.test_serve_board import WAIT, Member, _log_in, board_server
 
 ASKED = "Does the ferry run in fog?"
 ANSWERED = "Only when the horn is working."
@@ -21,32 +20,19 @@ ANSWERED = "Only when the horn is working."
 @pytest.fixture
 def host(tmp_path: Path) -> Iterator[Host]:
     """The board host of test_serve_board, refreshing every second (the inbox's checks)."""
-    data_dir, config = tmp_path / "data", tmp_path / "config.toml"
-    common = ["--data-dir", str(data_dir), "--config", str(config)]
-    keys = make_keys(tmp_path, ["ada", "bob"])
-    with DemoSite(flood_seconds=0) as site:
-        added = termnews(tmp_path, "add", "--no-discover", site.feed_urls[1], *common)
-        assert added.returncode == 0, added.stderr
-        for name in keys:
-            result = termnews(tmp_path, "members", "add", name, f"{keys[name]}.pub", *common)
-            assert result.returncode == 0, result.stderr
-        served = start_server(tmp_path, data_dir, config, "--refresh-every", "0.02")
-        served.keys, served.feed_title = keys, FEED_TITLE
-        try:
-            yield served
-        finally:
-            stop_server(served)
+    with board_server(tmp_path, "--refresh-every", "0.02") as served:
+        yield served
 
 
 async def select_comment(member: Member, text: str) -> None:
     """Tab through the comments until the one showing `text` is selected (▸)."""
     deadline = time.monotonic() + WAIT
     while True:
-        lines = member.term.text().splitlines()
+        lines = member.text().splitlines()
         if any("▸" in line and text in line for line in lines):
             return
         if time.monotonic() > deadline:
-            pytest.fail(f"never selected {text!r}:\n{member.term.text()}")
+            pytest.fail(f"never selected {text!r}:\n{member.text()}")
         member.press("\t")
         await asyncio.sleep(0.2)
 
@@ -57,7 +43,7 @@ async def test_a_board_reply_counts_only_in_its_addressees_replies(host: Host) -
         _log_in(host, "ada", username="ada"), _log_in(host, "bob", username="bob")
     )
     try:
-        assert "Replies" not in ada.term.text()  # nothing posted yet
+        assert "Replies" not in ada.text()  # nothing posted yet
         await ada.open_newest()
         ada.press("C")
         await ada.wait_for("to this host's board as @ada")

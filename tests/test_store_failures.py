@@ -4,7 +4,6 @@ read-only dir real permissions (a child process as an unprivileged user, when ro
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import sqlite3
@@ -17,12 +16,12 @@ from pathlib import Path
 import pytest
 
 from termnews.app import TermNewsApp
-from termnews.config import Paths, Settings
-from termnews.model import ArticleQuery, Identity, ParsedEntry, ParsedFeed
+from termnews.model import ArticleQuery, ParsedEntry, ParsedFeed
 from termnews.screens.reader import ReaderScreen
 from termnews.service import NewsService
 from termnews.store import Store, StoreDamaged, StoreFull
 from tests.support.feedserver import FeedServer, make_rss
+from tests.support.news import subscribed
 
 
 def fill_the_disk(store: Store) -> None:
@@ -95,10 +94,7 @@ def full_service(tmp_path: Path, feed_server: FeedServer) -> Iterator[NewsServic
         for i in range(1, 4)
     ]
     feed_server.add_feed("/tide.xml", make_rss("Tides", posts))
-    paths = Paths(config_file=tmp_path / "config.toml", data_dir=tmp_path / "data")
-    service = NewsService.open(paths, Settings(refresh_on_start=False), identity=Identity())
-    service.subscribe(feed_server.url_for("/tide.xml"))
-    asyncio.run(service.refresh())
+    service = subscribed(tmp_path, feed_server.url_for("/tide.xml"))
     yield service
     service.close()
 

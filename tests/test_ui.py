@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,31 +10,19 @@ from textual import events
 
 from termnews.app import TermNewsApp
 from termnews.config import Paths, Settings
-from termnews.model import ArticleQuery, Identity
+from termnews.model import ArticleQuery
 from termnews.screens.feeds import FeedsScreen
 from termnews.screens.reader import ReaderScreen
 from termnews.screens.welcome import WelcomeScreen
 from termnews.service import NewsService
 from termnews.widgets.article_list import ArticleList
 from tests.support.feedserver import FeedServer, make_rss
+from tests.support.news import feed_items, subscribed
 
 HOSTILE = (
     "Evil \x1b[2J\x1b]52;c;cHduZWQ=\x07\x1b]8;;http://x.example/\x1b\\link\x1b]8;;\x1b\\"
     " \u202eoverride\x9b31m"
 )
-
-
-def feed_items(prefix: str, n: int, base: int) -> list[dict]:
-    return [
-        {
-            "title": f"{prefix} post {i}",
-            "link": f"http://example.org/{prefix}/{i}",
-            "guid": f"{prefix}-{i}",
-            "content": f"<p>Body of {prefix} {i} with a <a href='http://example.org/l{i}'>link</a>.</p>",
-            "pub_date": base + i * 60,
-        }
-        for i in range(n)
-    ]
 
 
 @pytest.fixture
@@ -46,13 +33,8 @@ def ui_service(tmp_path: Path, feed_server: FeedServer) -> Iterator[NewsService]
         "/hostile.xml",
         make_rss(HOSTILE, [{"title": HOSTILE, "author": HOSTILE, "guid": "h", "pub_date": 1}]),
     )
-    paths = Paths(config_file=tmp_path / "config.toml", data_dir=tmp_path / "data")
-    service = NewsService.open(paths, Settings(refresh_on_start=False), identity=Identity())
-    for path in ("/alpha.xml", "/beta.xml", "/hostile.xml"):
-        service.subscribe(
-            feed_server.url_for(path), tags=["test"] if path != "/hostile.xml" else []
-        )
-    asyncio.run(service.refresh())
+    urls = [feed_server.url_for(path) for path in ("/alpha.xml", "/beta.xml", "/hostile.xml")]
+    service = subscribed(tmp_path, *urls, tags={url: ["test"] for url in urls[:2]})
     yield service
     service.close()
 

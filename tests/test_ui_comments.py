@@ -7,18 +7,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import TextArea
 
 from termnews.app import TermNewsApp
 from termnews.comments import reply_parent, thread
 from termnews.config import Paths, Settings
 from termnews.demo import DemoSite
-from termnews.model import ArticleQuery, Draft, Identity
+from termnews.model import Draft, Identity
 from termnews.screens.comments import CommentsScreen
 from termnews.screens.compose import ComposeScreen
 from termnews.screens.reader import ReaderScreen
 from termnews.service import NewsService
-from tests.support.pilot import wait_until
+from tests.support.news import article_linking
+from tests.support.pilot import open_post, press_to, wait_until
 
 
 @pytest.fixture
@@ -39,30 +41,21 @@ def service(tmp_path: Path, site: DemoSite) -> Iterator[NewsService]:
     svc.close()
 
 
-async def open_post(app: TermNewsApp, pilot, article_id: int) -> ReaderScreen:  # type: ignore[no-untyped-def]
-    screen = app.screen
-    screen.article_list.go_to_id(article_id)  # type: ignore[attr-defined]
-    await pilot.press("tab", "enter")
-    await pilot.pause()
-    assert isinstance(app.screen, ReaderScreen)
-    return app.screen
-
-
 def threaded_post(service: NewsService, site: DemoSite) -> int:
-    post = site.post_for("threaded")
-    for article_id in service.article_ids(ArticleQuery()):
-        if service.article(article_id).link == post.url:
-            return article_id
-    raise AssertionError("the threaded post was not in the feed")
+    return article_linking(service, site.post_for("threaded").url)
+
+
+async def open_compose(pilot: Pilot[int], article_id: int) -> ComposeScreen:
+    """The compose modal for that article, opened from the reader with C."""
+    await open_post(pilot, article_id)
+    return await press_to(pilot, "C", screen=ComposeScreen)
 
 
 async def test_comments_screen_shows_the_thread(service: NewsService, site: DemoSite) -> None:
     app = TermNewsApp(service)
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_post(app, pilot, threaded_post(service, site))
-        await pilot.press("c")
-        await wait_until(pilot, lambda: isinstance(app.screen, CommentsScreen))
-        screen = app.screen
+        await open_post(pilot, threaded_post(service, site))
+        screen = await press_to(pilot, "c", screen=CommentsScreen)
         await wait_until(pilot, lambda: screen.info is not None and len(screen.comments) >= 7)
         depths = [item.depth for item in screen.comments]
         assert max(depths) >= 2  # replies are threaded under their parents
@@ -82,10 +75,8 @@ async def test_selecting_comments_renders_no_html_again(
     monkeypatch.setattr(service, "render_fragment", counted)
     app = TermNewsApp(service)
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_post(app, pilot, threaded_post(service, site))
-        await pilot.press("c")
-        await wait_until(pilot, lambda: isinstance(app.screen, CommentsScreen))
-        screen = app.screen
+        await open_post(pilot, threaded_post(service, site))
+        screen = await press_to(pilot, "c", screen=CommentsScreen)
         await wait_until(pilot, lambda: screen.info is not None and len(screen.comments) >= 7)
         await pilot.pause(0.3)
         before = len(renders)
@@ -101,13 +92,10 @@ async def test_compose_send_and_see_the_new_comment(service: NewsService, site: 
     article_id = threaded_post(service, site)
     app = TermNewsApp(service)
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_post(app, pilot, article_id)
-        await pilot.press("c")
-        await wait_until(pilot, lambda: isinstance(app.screen, CommentsScreen))
-        comments_screen = app.screen
+        await open_post(pilot, article_id)
+        comments_screen = await press_to(pilot, "c", screen=CommentsScreen)
         await wait_until(pilot, lambda: comments_screen.info is not None)
-        await pilot.press("C")
-        await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        await press_to(pilot, "C", screen=ComposeScreen)
         where = str(app.screen.query_one("#where").render())
         assert "to 127.0.0.1 as Ada Reader <ada@example.org>" in where
         await pilot.press(*"Sent from the test suite")
@@ -135,15 +123,12 @@ async def test_escape_keeps_the_draft_and_reopening_restores_it(
     article_id = threaded_post(service, site)
     app = TermNewsApp(service)
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_post(app, pilot, article_id)
-        await pilot.press("C")
-        await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        await open_compose(pilot, article_id)
         await pilot.press(*"half a thought")
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, ReaderScreen))
         assert service.comments.draft(article_id).body == "half a thought"
-        await pilot.press("C")
-        await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        await press_to(pilot, "C", screen=ComposeScreen)
         assert app.screen.query_one("#body", TextArea).text == "half a thought"
 
 
@@ -154,9 +139,7 @@ async def test_a_rejected_comment_keeps_the_modal_open(
     service.settings.email = ""  # the site will refuse a comment without an e-mail
     app = TermNewsApp(service)
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_post(app, pilot, article_id)
-        await pilot.press("C")
-        await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        await open_compose(pilot, article_id)
         await pilot.press(*"no e-mail here")
         await pilot.press("ctrl+s")
         await pilot.pause(0.3)
@@ -191,9 +174,7 @@ async def test_undelivered_comment_waits_in_the_outbox_and_is_retried_from_it(
     article_id = threaded_post(service, site)
     app = TermNewsApp(service)
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_post(app, pilot, article_id)
-        await pilot.press("C")
-        await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        await open_compose(pilot, article_id)
         site.set_faults(fail_next=10, fail_status=500)  # the site is down for a while
         await pilot.press(*"Sent while the site was down")
         await pilot.press("ctrl+s")
@@ -247,9 +228,7 @@ async def test_on_a_shared_host_members_sign_with_their_own_name(
     svc = NewsService.open(paths, settings, identity=member, restricted=True)
     app = TermNewsApp(svc)
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_post(app, pilot, threaded_post(svc, site))
-        await pilot.press("C")
-        await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        await open_compose(pilot, threaded_post(svc, site))
         author = app.screen.query_one("#author", Input)
         assert author.value == "ada" and author.disabled
         assert app.screen.query_one("#email", Input).value == ""  # not the operator's
@@ -296,9 +275,7 @@ async def test_at_60x15_the_compose_body_stays_visible(
 ) -> None:
     app = TermNewsApp(service)
     async with app.run_test(size=(60, 15)) as pilot:
-        await open_post(app, pilot, threaded_post(service, site))
-        await pilot.press("C")
-        await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        await open_compose(pilot, threaded_post(service, site))
         await pilot.pause()
         body = app.screen.query_one("#body", TextArea)
         region = body.content_region  # the rows one can type in, inside any border
@@ -315,9 +292,7 @@ async def test_ctrl_q_in_the_compose_modal_quits_and_keeps_the_draft(
     article_id = threaded_post(service, site)
     app = TermNewsApp(service)
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_post(app, pilot, article_id)
-        await pilot.press("C")
-        await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        await open_compose(pilot, article_id)
         await pilot.press(*"written, then quit")
         await pilot.press("ctrl+q")
         await pilot.pause(0.2)
@@ -337,9 +312,7 @@ async def test_first_comment_says_where_to_set_a_profile_and_never_uses_the_logi
     await svc.refresh()
     app = TermNewsApp(svc)
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_post(app, pilot, threaded_post(svc, site))
-        await pilot.press("C")
-        await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        await open_compose(pilot, threaded_post(svc, site))
         assert app.screen.query_one("#author", Input).value == ""
         note = str(app.screen.query_one("#note").render())
         assert "[profile]" in note and "remembered per site" in note
@@ -350,12 +323,10 @@ async def test_on_a_single_user_machine_a_closed_post_offers_its_comment_page(
     service: NewsService, site: DemoSite
 ) -> None:
     post = site.post_for("closed")
-    article_id = next(
-        i for i in service.article_ids(ArticleQuery()) if service.article(i).link == post.url
-    )
+    article_id = article_linking(service, post.url)
     app = TermNewsApp(service)
     async with app.run_test(size=(120, 40)) as pilot:
-        reader = await open_post(app, pilot, article_id)
+        reader = await open_post(pilot, article_id)
 
         def told() -> list[str]:
             return [n.message for n in app._notifications]
@@ -395,10 +366,8 @@ async def test_a_quit_right_after_sending_does_not_bring_the_draft_back(
     article_id = threaded_post(service, site)
     app = TermNewsApp(service)
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_post(app, pilot, article_id)
-        await pilot.press("C")
-        await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
-        compose = app.screen
+        await open_post(pilot, article_id)
+        compose = await press_to(pilot, "C", screen=ComposeScreen)
         await pilot.press(*"Sent once, and only once")
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: not isinstance(app.screen, ComposeScreen))

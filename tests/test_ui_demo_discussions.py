@@ -16,12 +16,13 @@ from termnews.app import TermNewsApp
 from termnews.cli.demo import write_demo_settings
 from termnews.config import Paths, load_settings
 from termnews.demo import DemoSite
-from termnews.model import ArticleQuery, Identity
+from termnews.model import Identity
 from termnews.screens.comments import CommentsScreen
 from termnews.screens.compose import ComposeScreen
 from termnews.screens.reader import ReaderScreen
 from termnews.service import NewsService
-from tests.support.pilot import wait_until
+from tests.support.news import article_linking
+from tests.support.pilot import open_post, press_to, wait_until
 
 
 @pytest.fixture
@@ -33,22 +34,14 @@ def demo(tmp_path: Path) -> Iterator[tuple[DemoSite, NewsService, int]]:
         service = NewsService.open(paths, settings, identity=Identity(name="ada"))
         service.subscribe(site.feed_urls[0])
         asyncio.run(service.refresh())
-        url = site.post_for("threaded").url
-        [article_id] = [
-            i for i in service.article_ids(ArticleQuery()) if service.article(i).link == url
-        ]
+        article_id = article_linking(service, site.post_for("threaded").url)
         yield site, service, article_id
         service.close()
 
 
 async def open_discussion(app: TermNewsApp, pilot: object, article_id: int) -> CommentsScreen:
-    app.screen.article_list.go_to_id(article_id)  # type: ignore[attr-defined]
-    await pilot.press("tab", "enter")  # type: ignore[attr-defined]
-    await wait_until(pilot, lambda: isinstance(app.screen, ReaderScreen))  # type: ignore[arg-type]
-    await pilot.press("c")  # type: ignore[attr-defined]
-    await wait_until(pilot, lambda: isinstance(app.screen, CommentsScreen))  # type: ignore[arg-type]
-    screen = app.screen
-    assert isinstance(screen, CommentsScreen)
+    await open_post(pilot, article_id)
+    screen = await press_to(pilot, "c", screen=CommentsScreen)
     await wait_until(pilot, lambda: len(screen.comments) == 18 and screen.info is not None)  # type: ignore[arg-type]
     return screen
 
@@ -252,9 +245,7 @@ async def test_opening_a_post_refreshes_its_stale_discussion_but_never_a_new_one
     site, service, article_id = demo
     app = TermNewsApp(service)
     async with app.run_test(size=(120, 40)) as pilot:
-        app.screen.article_list.go_to_id(article_id)  # type: ignore[attr-defined]
-        await pilot.press("tab", "enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, ReaderScreen))
+        await open_post(pilot, article_id)
         await pilot.pause(0.3)
         assert site.discussions.requests == []  # never opened: nothing is looked up
         await pilot.press("q")
@@ -268,9 +259,7 @@ async def test_opening_a_post_refreshes_its_stale_discussion_but_never_a_new_one
     mark_read(service.store, article_id, "mastodon", now=time.time() - 2 * 3600)
     app = TermNewsApp(service)
     async with app.run_test(size=(120, 40)) as pilot:
-        app.screen.article_list.go_to_id(article_id)  # type: ignore[attr-defined]
-        await pilot.press("tab", "enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, ReaderScreen))
+        await open_post(pilot, article_id)
         header = app.screen.query_one("ArticleHeader")
         await wait_until(pilot, lambda: "· 19 comments" in str(header.render()))
     again = outside_requests(site)[before:]
@@ -307,9 +296,7 @@ async def test_with_prefetch_opening_the_post_reads_its_outside_discussions(
     service.settings.discussions.prefetch = True
     app = TermNewsApp(service)
     async with app.run_test(size=(120, 40)) as pilot:
-        app.screen.article_list.go_to_id(article_id)  # type: ignore[attr-defined]
-        await pilot.press("tab", "enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, ReaderScreen))
+        await open_post(pilot, article_id)
         header = app.screen.query_one("ArticleHeader")
         await wait_until(pilot, lambda: "· 18 comments" in str(header.render()))
         seen = len(outside_requests(site))

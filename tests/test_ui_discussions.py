@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from termnews.app import TermNewsApp
-from termnews.comments import PostOutcome
-from termnews.config import Paths, Settings
-from termnews.model import ArticleQuery, Draft, Identity, TargetKind
+from termnews.comments import CommentTarget, PostOutcome
+from termnews.config import Settings
+from termnews.model import ArticleDetail, ArticleQuery, Draft, Identity, TargetKind
 from termnews.screens.comments import CommentsHeader, CommentsScreen
 from termnews.screens.compose import ComposeScreen
-from termnews.screens.reader import ReaderScreen
 from termnews.service import NewsService
 from tests.support.discussions import DiscussionServer, Reply
 from tests.support.feedserver import FeedServer, make_rss
-from tests.support.pilot import wait_until
+from tests.support.news import subscribed
+from tests.support.pilot import open_post, press_to, wait_until
 
 THREAD = [
     Reply("101", "ada", "<p>First!</p>", None, 1_700_000_100),
@@ -32,6 +32,22 @@ def discussions() -> Iterator[DiscussionServer]:
         yield server
 
 
+@contextmanager
+def one_post(tmp_path: Path, content: str, settings: Settings) -> Iterator[tuple[NewsService, int]]:
+    """ada's service, subscribed to a blog whose one post has `content`, and that post's id."""
+    with FeedServer() as feeds:
+        post = {"link": feeds.url_for("/post/1"), "content": content}
+        feeds.add_feed("/feed.xml", make_rss("Blog", [post]))
+        svc = subscribed(
+            tmp_path, feeds.url_for("/feed.xml"), settings=settings, identity=Identity(name="ada")
+        )
+        try:
+            [article_id] = svc.article_ids(ArticleQuery())
+            yield svc, article_id
+        finally:
+            svc.close()
+
+
 @pytest.fixture
 def service(tmp_path: Path, discussions: DiscussionServer) -> Iterator[NewsService]:
     status = discussions.add_mastodon("110", THREAD)
@@ -42,16 +58,9 @@ def service(tmp_path: Path, discussions: DiscussionServer) -> Iterator[NewsServi
         '<p><a href="https://news.ycombinator.com/item?id=4242">On HN</a>, '
         f'<a href="{status}">comment on Mastodon</a>, <a href="{sky}">or Bluesky</a>.</p>'
     )
-    with FeedServer() as feeds:
-        post_url = feeds.url_for("/post/1")
-        feeds.add_feed("/feed.xml", make_rss("Blog", [{"link": post_url, "content": content}]))
-        settings = Settings(refresh_on_start=False, discussions=discussions.settings())
-        paths = Paths(tmp_path / "config.toml", tmp_path / "data")
-        svc = NewsService.open(paths, settings, identity=Identity(name="ada"))
-        svc.subscribe(feeds.url_for("/feed.xml"))
-        asyncio.run(svc.refresh())
+    settings = Settings(refresh_on_start=False, discussions=discussions.settings())
+    with one_post(tmp_path, content, settings) as (svc, _):
         yield svc
-        svc.close()
 
 
 async def test_three_outside_sources_in_one_pane(
@@ -60,14 +69,9 @@ async def test_three_outside_sources_in_one_pane(
     [article_id] = service.article_ids(ArticleQuery())
     app = TermNewsApp(service)
     async with app.run_test(size=(120, 40)) as pilot:
-        app.screen.article_list.go_to_id(article_id)  # type: ignore[attr-defined]
-        await pilot.press("tab", "enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, ReaderScreen))
+        await open_post(pilot, article_id)
         assert discussions.requests == []  # nothing is looked up before the discussion opens
-        await pilot.press("c")
-        await wait_until(pilot, lambda: isinstance(app.screen, CommentsScreen))
-        screen = app.screen
-        assert isinstance(screen, CommentsScreen)
+        screen = await press_to(pilot, "c", screen=CommentsScreen)
         await wait_until(pilot, lambda: len(screen.comments) == 6 and screen.sources != [])
         header = str(screen.query_one(CommentsHeader).render())
         assert "HN 412 points · 2 comments  https://news.ycombinator.com/item?id=4242" in header
@@ -88,22 +92,59 @@ def mastodon_service(
 ) -> Iterator[tuple[NewsService, int]]:
     status = discussions.add_mastodon("110", THREAD)
     content = f'<p>A post. <a href="{status}">Comment on Mastodon</a></p>'
-    with FeedServer() as feeds:
-        post_url = feeds.url_for("/post/1")
-        feeds.add_feed("/feed.xml", make_rss("Blog", [{"link": post_url, "content": content}]))
-        account = discussions.settings(
-            mastodon_instance=discussions.url,
-            mastodon_token=discussions.mastodon_token,
-            timeout=1.0,
-        )
-        settings = Settings(refresh_on_start=False, name="Ada", discussions=account)
-        paths = Paths(tmp_path / "config.toml", tmp_path / "data")
-        svc = NewsService.open(paths, settings, identity=Identity(name="ada"))
-        svc.subscribe(feeds.url_for("/feed.xml"))
-        asyncio.run(svc.refresh())
-        [article_id] = svc.article_ids(ArticleQuery())
-        yield svc, article_id
-        svc.close()
+    account = discussions.settings(
+        mastodon_instance=discussions.url,
+        mastodon_token=discussions.mastodon_token,
+        timeout=1.0,
+    )
+    settings = Settings(refresh_on_start=False, name="Ada", discussions=account)
+    with one_post(tmp_path, content, settings) as found:
+        yield found
+
+
+@pytest.fixture
+def bluesky_service(
+    tmp_path: Path, discussions: DiscussionServer
+) -> Iterator[tuple[NewsService, int]]:
+    sky = discussions.add_bluesky("ada.example.com", "3kabc", THREAD)
+    content = f'<p>A post. <a href="{sky}">Discuss on Bluesky</a></p>'
+    handle, password = discussions.bluesky_login
+    account = discussions.settings(
+        bluesky_pds=discussions.url,
+        bluesky_handle=handle,
+        bluesky_app_password=password,
+        timeout=1.0,
+    )
+    with one_post(
+        tmp_path, content, Settings(refresh_on_start=False, discussions=account)
+    ) as found:
+        yield found
+
+
+async def reply_through_a_timeout(
+    service: NewsService,
+    discussions: DiscussionServer,
+    article: ArticleDetail,
+    target: CommentTarget,
+    parent_id: str | None,
+) -> None:
+    """Reply to `parent_id`: the first answer comes after the client gave up (the reply was
+    stored: uncertain), and the outbox's retry finds it posted."""
+    discussions.post_delay = 2.0
+    draft = Draft(article.id, "ada", "Replying to Bob", parent_id=parent_id)
+    first = await service.comments.post(article, draft, target)
+    assert first.outcome is PostOutcome.FAILED and first.uncertain
+    discussions.post_delay = 0.0
+    [retried] = await service.comments.retry_outbox(force=True)
+    assert retried.outcome is PostOutcome.POSTED, retried.message
+
+
+async def shown_once_under(
+    service: NewsService, article: ArticleDetail, parent_id: str | None
+) -> None:
+    shown = await service.comments.load(article)
+    mine = [c for c in shown if "Replying to Bob" in c.content_html]
+    assert len(mine) == 1 and mine[0].parent_id == parent_id
 
 
 async def test_a_mastodon_reply_from_your_account_is_sent_exactly_once(
@@ -117,65 +158,27 @@ async def test_a_mastodon_reply_from_your_account_is_sent_exactly_once(
     assert target.note == f"at most 500 characters ({discussions.url[7:]}'s limit)"
     comments = await service.comments.load(article)
     bob = next(c for c in comments if c.author == "Bob (@bob)")
-    discussions.post_delay = 2.0  # stored, but the answer comes after the client gave up
-    draft = Draft(article_id, "ada", "Replying to Bob", parent_id=bob.remote_id)
-    first = await service.comments.post(article, draft, target)
-    assert first.outcome is PostOutcome.FAILED and first.uncertain
-    discussions.post_delay = 0.0
-    [retried] = await service.comments.retry_outbox(force=True)
-    assert retried.outcome is PostOutcome.POSTED, retried.message
+    await reply_through_a_timeout(service, discussions, article, target, bob.remote_id)
     assert len(discussions.posted) == 1
     assert discussions.posted[0]["form"]["in_reply_to_id"] == "102"  # Bob's status
-    shown = await service.comments.load(article)
-    mine = [c for c in shown if "Replying to Bob" in c.content_html]
-    assert len(mine) == 1 and mine[0].parent_id == bob.remote_id
+    await shown_once_under(service, article, bob.remote_id)
 
 
 async def test_a_bluesky_reply_under_a_comment_is_sent_exactly_once(
-    tmp_path: Path, discussions: DiscussionServer
+    bluesky_service: tuple[NewsService, int], discussions: DiscussionServer
 ) -> None:
-    sky = discussions.add_bluesky("ada.example.com", "3kabc", THREAD)
-    content = f'<p>A post. <a href="{sky}">Discuss on Bluesky</a></p>'
-    handle, password = discussions.bluesky_login
-    account = discussions.settings(
-        bluesky_pds=discussions.url,
-        bluesky_handle=handle,
-        bluesky_app_password=password,
-        timeout=1.0,
-    )
-    with FeedServer() as feeds:
-        post_url = feeds.url_for("/post/1")
-        feeds.add_feed("/feed.xml", make_rss("Blog", [{"link": post_url, "content": content}]))
-        settings = Settings(refresh_on_start=False, discussions=account)
-        paths = Paths(tmp_path / "config.toml", tmp_path / "data")
-        service = NewsService.open(paths, settings, identity=Identity(name="ada"))
-        try:
-            service.subscribe(feeds.url_for("/feed.xml"))
-            await service.refresh()
-            [article_id] = service.article_ids(ArticleQuery())
-            article = service.article(article_id)
-            info = await service.comments.info(article)
-            [target] = [t for t in info.targets if t.kind == TargetKind.BLUESKY]
-            assert target.label == "to the post's Bluesky thread as @me.bsky.social"
-            bob = next(c for c in await service.comments.load(article) if "bob" in c.author)
-            discussions.post_delay = 2.0
-            draft = Draft(article_id, "ada", "Replying to Bob", parent_id=bob.remote_id)
-            first = await service.comments.post(article, draft, target)
-            assert first.outcome is PostOutcome.FAILED and first.uncertain
-            discussions.post_delay = 0.0
-            [retried] = await service.comments.retry_outbox(force=True)
-            assert retried.outcome is PostOutcome.POSTED, retried.message
-            assert len(discussions.bluesky_records) == 1
-            [record] = discussions.bluesky_records.values()
-            assert record["value"]["reply"]["parent"]["uri"] == bob.remote_id.removeprefix(
-                "bluesky:"
-            )
-            assert record["value"]["reply"]["root"]["uri"].endswith("/3kabc")
-            shown = await service.comments.load(article)
-            mine = [c for c in shown if "Replying to Bob" in c.content_html]
-            assert len(mine) == 1 and mine[0].parent_id == bob.remote_id
-        finally:
-            service.close()
+    service, article_id = bluesky_service
+    article = service.article(article_id)
+    info = await service.comments.info(article)
+    [target] = [t for t in info.targets if t.kind == TargetKind.BLUESKY]
+    assert target.label == "to the post's Bluesky thread as @me.bsky.social"
+    bob = next(c for c in await service.comments.load(article) if "bob" in c.author)
+    await reply_through_a_timeout(service, discussions, article, target, bob.remote_id)
+    assert len(discussions.bluesky_records) == 1
+    [record] = discussions.bluesky_records.values()
+    assert record["value"]["reply"]["parent"]["uri"] == bob.remote_id.removeprefix("bluesky:")
+    assert record["value"]["reply"]["root"]["uri"].endswith("/3kabc")
+    await shown_once_under(service, article, bob.remote_id)
 
 
 async def test_replying_to_a_mastodon_comment_from_the_compose_modal(
@@ -184,13 +187,8 @@ async def test_replying_to_a_mastodon_comment_from_the_compose_modal(
     service, article_id = mastodon_service
     app = TermNewsApp(service)
     async with app.run_test(size=(120, 40)) as pilot:
-        app.screen.article_list.go_to_id(article_id)  # type: ignore[attr-defined]
-        await pilot.press("tab", "enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, ReaderScreen))
-        await pilot.press("c")
-        await wait_until(pilot, lambda: isinstance(app.screen, CommentsScreen))
-        screen = app.screen
-        assert isinstance(screen, CommentsScreen)
+        await open_post(pilot, article_id)
+        screen = await press_to(pilot, "c", screen=CommentsScreen)
         await wait_until(pilot, lambda: screen.info is not None and len(screen.comments) == 2)
         await pilot.press("tab", "tab")  # the second comment: Bob's answer to Ada
         assert screen.comments[screen.selected].comment.author == "Bob (@bob)"
@@ -210,54 +208,31 @@ async def test_replying_to_a_mastodon_comment_from_the_compose_modal(
 
 
 async def test_a_bluesky_reply_counts_300_graphemes_and_asks_no_name(
-    tmp_path: Path, discussions: DiscussionServer
+    bluesky_service: tuple[NewsService, int], discussions: DiscussionServer
 ) -> None:
     from textual.widgets import Static, TextArea
 
-    sky = discussions.add_bluesky("ada.example.com", "3kabc", THREAD)
-    content = f'<p>A post. <a href="{sky}">Discuss on Bluesky</a></p>'
-    handle, password = discussions.bluesky_login
-    account = discussions.settings(
-        bluesky_pds=discussions.url, bluesky_handle=handle, bluesky_app_password=password
-    )
-    with FeedServer() as feeds:
-        feeds.add_feed(
-            "/feed.xml", make_rss("Blog", [{"link": feeds.url_for("/p/1"), "content": content}])
-        )
-        settings = Settings(refresh_on_start=False, discussions=account)
-        paths = Paths(tmp_path / "config.toml", tmp_path / "data")
-        service = NewsService.open(paths, settings, identity=Identity(name="ada"))
-        try:
-            service.subscribe(feeds.url_for("/feed.xml"))
-            await service.refresh()
-            [article_id] = service.article_ids(ArticleQuery())
-            app = TermNewsApp(service)
-            async with app.run_test(size=(120, 40)) as pilot:
-                app.screen.article_list.go_to_id(article_id)  # type: ignore[attr-defined]
-                await pilot.press("tab", "enter")
-                await wait_until(pilot, lambda: isinstance(app.screen, ReaderScreen))
-                await pilot.press("c")
-                await wait_until(pilot, lambda: isinstance(app.screen, CommentsScreen))
-                screen = app.screen
-                assert isinstance(screen, CommentsScreen)
-                await wait_until(pilot, lambda: screen.info is not None and screen.comments != [])
-                await pilot.press("tab", "r")
-                await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
-                modal = app.screen
-                where = str(modal.query_one("#where").render())
-                assert "Bluesky thread as @me.bsky.social" in where
-                assert not modal.query_one("#identity-fields").display
-                body = modal.query_one("#body", TextArea)
-                body.text = "👨\u200d👩\u200d👧" * 300
-                await pilot.pause()
-                assert str(modal.query_one("#count", Static).render()) == "300 / 300 characters"
-                body.text += "🇩🇪"
-                await pilot.pause()
-                assert str(modal.query_one("#count", Static).render()) == "301 / 300 characters"
-                await pilot.press("ctrl+s")
-                await pilot.pause()
-                result = str(modal.query_one("#result", Static).render())
-                assert "Too long to send: 301 characters, and Bluesky takes at most 300" in result
-            assert discussions.bluesky_records == {}
-        finally:
-            service.close()
+    service, article_id = bluesky_service
+    app = TermNewsApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_post(pilot, article_id)
+        screen = await press_to(pilot, "c", screen=CommentsScreen)
+        await wait_until(pilot, lambda: screen.info is not None and screen.comments != [])
+        await pilot.press("tab", "r")
+        await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        modal = app.screen
+        where = str(modal.query_one("#where").render())
+        assert "Bluesky thread as @me.bsky.social" in where
+        assert not modal.query_one("#identity-fields").display
+        body = modal.query_one("#body", TextArea)
+        body.text = "👨\u200d👩\u200d👧" * 300
+        await pilot.pause()
+        assert str(modal.query_one("#count", Static).render()) == "300 / 300 characters"
+        body.text += "🇩🇪"
+        await pilot.pause()
+        assert str(modal.query_one("#count", Static).render()) == "301 / 300 characters"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        result = str(modal.query_one("#result", Static).render())
+        assert "Too long to send: 301 characters, and Bluesky takes at most 300" in result
+    assert discussions.bluesky_records == {}

@@ -3,7 +3,6 @@ preset, `[keys]` problems, failing feeds, the loaded comment count, feeds under 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,8 +10,8 @@ import pytest
 from textual.widgets import OptionList
 
 from termnews.app import TermNewsApp
-from termnews.config import KEYMAPS, Paths, Settings
-from termnews.model import ArticleQuery, Identity
+from termnews.config import KEYMAPS
+from termnews.model import ArticleQuery
 from termnews.screens.comments import CommentsScreen
 from termnews.screens.dialogs import LinksScreen
 from termnews.screens.feeds import FeedsScreen
@@ -21,31 +20,15 @@ from termnews.screens.reader import ReaderScreen
 from termnews.service import NewsService
 from termnews.widgets.status_line import StatusLine
 from tests.support.feedserver import FeedServer, make_rss
-
-
-def items(prefix: str, n: int, base: int, **extra: object) -> list[dict]:
-    return [
-        {
-            "title": f"{prefix} post {i}",
-            "link": f"http://example.org/{prefix}/{i}",
-            "guid": f"{prefix}-{i}",
-            "content": f"<p>Body {i}, <a href='http://example.org/{prefix}/l{i}'>a link</a>.</p>",
-            "pub_date": base + i * 60,
-            **extra,
-        }
-        for i in range(n)
-    ]
+from tests.support.news import feed_items, open_service, subscribed
 
 
 @pytest.fixture
 def news(tmp_path: Path, feed_server: FeedServer) -> Iterator[NewsService]:
-    feed_server.add_feed("/alpha.xml", make_rss("Alpha", items("alpha", 3, 1_700_000_000)))
-    feed_server.add_feed("/beta.xml", make_rss("Beta", items("beta", 2, 1_600_000_000)))
-    paths = Paths(config_file=tmp_path / "config.toml", data_dir=tmp_path / "data")
-    service = NewsService.open(paths, Settings(refresh_on_start=False), identity=Identity())
-    service.subscribe(feed_server.url_for("/alpha.xml"), tags=["news", "daily"])
-    service.subscribe(feed_server.url_for("/beta.xml"), tags=["news"])
-    asyncio.run(service.refresh())
+    feed_server.add_feed("/alpha.xml", make_rss("Alpha", feed_items("alpha", 3, 1_700_000_000)))
+    feed_server.add_feed("/beta.xml", make_rss("Beta", feed_items("beta", 2, 1_600_000_000)))
+    alpha, beta = feed_server.url_for("/alpha.xml"), feed_server.url_for("/beta.xml")
+    service = subscribed(tmp_path, alpha, beta, tags={alpha: ["news", "daily"], beta: ["news"]})
     yield service
     service.close()
 
@@ -237,8 +220,7 @@ async def test_reader_header_shows_the_loaded_comment_count(
         "pub_date": 1_700_000_000,
     }
     feed_server.add_feed("/d.xml", make_rss("Discussions", [post]))
-    paths = Paths(config_file=tmp_path / "config.toml", data_dir=tmp_path / "data")
-    service = NewsService.open(paths, Settings(refresh_on_start=False), identity=Identity())
+    service = open_service(tmp_path)
     service.subscribe(feed_server.url_for("/d.xml"))
     await service.refresh()
     app = TermNewsApp(service)

@@ -19,7 +19,10 @@ from typing import Any
 
 import pytest
 
+from termnews.model import ArticleDetail
+from termnews.service import NewsService
 from tests.support.feedserver import make_rss
+from tests.support.news import only_article
 
 
 @dataclass
@@ -164,3 +167,8 @@ def comment_site() -> Iterator[Site]:
     yield state
     server.shutdown()
     server.server_close()
+
+
+async def the_post(service: NewsService, site: Site) -> ArticleDetail:
+    """The site's one post, through a subscription to its feed."""
+    return await only_article(service, site.url("/feed.xml"))

@@ -6,6 +6,9 @@ This screen draws grapheme by grapheme with Rich's widths, and records the attri
 leaves out (dim, conceal, double underline, blink2, frame, encircle, overline) in `extra`.
 pyte ignores OSC 8; `LinkStream` reads it and each cell keeps the hyperlink it was drawn
 with in `link` ("id=...;url" as the sequence carried it, "" for none).
+It also records `widest`: the furthest column the output drew or erased to, or moved past
+the right edge to, so a test can tell output drawn for a wider terminal. Every support
+module reads terminal output through `emulator()` (or `feed()`), never a parser of its own.
 """
 
 from __future__ import annotations
@@ -38,15 +41,50 @@ class Cell(NamedTuple):
 
 class RichScreen(pyte.Screen):
     link = ""  # the hyperlink OSC 8 opened ("" none): what cells drawn now get
+    widest = 0
 
     @property
     def default_char(self) -> Any:  # a Cell: pyte's Char and `extra`
         return Cell(data=" ", reverse=modes.DECSCNM in self.mode)
 
+    @property
+    def text(self) -> str:
+        """The screen's characters, row by row (a wide character's second cell is empty)."""
+        rows = (self.buffer[y] for y in range(self.lines))
+        return "\n".join("".join(row[x].data for x in range(self.columns)) for row in rows)
+
     def reset(self) -> None:
         super().reset()
         self.link = ""
         self.cursor.attrs = self.default_char
+        self.widest = 0
+
+    def _reached(self, column: int) -> None:
+        self.widest = max(self.widest, column)
+
+    # pyte keeps the cursor on the screen; a move past the right edge is recorded first.
+    def cursor_position(self, line: int | None = None, column: int | None = None) -> None:
+        if (column or 1) > self.columns:
+            self._reached(column or 1)
+        super().cursor_position(line, column)
+
+    def cursor_to_column(self, column: int | None = None) -> None:
+        if (column or 1) > self.columns:
+            self._reached(column or 1)
+        super().cursor_to_column(column)
+
+    def cursor_forward(self, count: int | None = None) -> None:
+        if self.cursor.x + (count or 1) >= self.columns:
+            self._reached(self.cursor.x + (count or 1) + 1)
+        super().cursor_forward(count)
+
+    def erase_characters(self, count: int | None = None) -> None:
+        self._reached(min(self.cursor.x + (count or 1), self.columns))
+        super().erase_characters(count)
+
+    def erase_in_line(self, how: int = 0, private: bool = False) -> None:
+        self._reached(self.columns if how != 1 else self.cursor.x + 1)
+        super().erase_in_line(how, private)
 
     def set_link(self, link: str) -> None:
         self.link = link
@@ -77,6 +115,7 @@ class RichScreen(pyte.Screen):
         spans, _ = split_graphemes(data)
         for start, end, width in spans:
             grapheme = data[start:end]
+            self._reached(self.cursor.x + width)  # past the edge, when drawn for a wider one
             if width == 0:
                 x, y = self.cursor.x, self.cursor.y
                 if x:
@@ -124,3 +163,10 @@ class LinkStream:
 def emulator(columns: int, lines: int) -> tuple[RichScreen, LinkStream]:
     screen = RichScreen(columns, lines)
     return screen, LinkStream(screen)
+
+
+def feed(output: bytes, columns: int, lines: int) -> RichScreen:
+    """What a terminal of that size shows after `output`."""
+    screen, stream = emulator(columns, lines)
+    stream.feed(output)
+    return screen

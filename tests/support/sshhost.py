@@ -1,5 +1,5 @@
 """A real `termnews serve` for tests: start it, connect real asyncssh clients, look at
-its processes in /proc, and a tiny terminal to see what a session drew."""
+its processes in /proc, and see what a session drew (through tests.support.emulator)."""
 
 from __future__ import annotations
 
@@ -18,84 +18,9 @@ from pathlib import Path
 import asyncssh
 import pytest
 
+from tests.support.emulator import LinkStream, RichScreen, emulator, feed
+
 WAIT = 30.0  # generous upper bound for the machine being busy; never a speed check
-
-
-# -- a tiny terminal: enough of VT100 to see what the reader drew -------------------------
-
-_CONTROL = re.compile(
-    rb"\x1b\[([0-9;?<=>]*)[ -/]*([@-~])"  # CSI
-    rb"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC
-    rb"|\x1bP[^\x1b]*\x1b\\"  # DCS
-    rb"|\x1b[()][0-9A-Za-z]"  # charset
-    rb"|\x1b[^\[\]P()]"  # other two-byte escapes
-)
-
-
-class Screen:
-    """Applies cursor moves and text to a grid; records the widest column written."""
-
-    def __init__(self, columns: int, rows: int) -> None:
-        self.columns, self.rows = columns, rows
-        self.grid = [[" "] * columns for _ in range(rows)]
-        self.row = self.col = 0
-        self.widest = 0
-        self.margins: tuple[int, int] | None = None
-
-    def feed(self, data: bytes) -> None:
-        text_start = 0
-        for match in _CONTROL.finditer(data):
-            self._text(data[text_start : match.start()])
-            text_start = match.end()
-            params, final = match.group(1), match.group(2)
-            if params is None:
-                continue
-            if final == b"H":
-                parts = [int(p) if p.isdigit() else 1 for p in params.split(b";")] + [1, 1]
-                self.row, self.col = parts[0] - 1, parts[1] - 1
-            else:  # the moves and erases the output layer sends
-                self._csi(int(params) if params.isdigit() else 1, final, params)
-        self._text(data[text_start:])
-
-    def _csi(self, count: int, final: bytes, params: bytes) -> None:
-        if final in b"CDAB" and len(final) == 1:
-            step = {b"C": (0, count), b"D": (0, -count), b"A": (-count, 0), b"B": (count, 0)}
-            rows, cols = step[final]
-            self.row, self.col = max(0, self.row + rows), max(0, self.col + cols)
-        elif final in (b"X", b"K"):
-            count = count if final == b"X" else self.columns - self.col
-            for col in range(self.col, min(self.col + count, self.columns)):
-                if 0 <= self.row < self.rows:
-                    self.grid[self.row][col] = " "
-            self.widest = max(self.widest, min(self.col + count, self.columns))
-        elif final == b"r":
-            parts = [int(p) for p in params.split(b";") if p.isdigit()]
-            self.margins = (parts[0] - 1, parts[1] - 1) if len(parts) == 2 else None
-            self.row = self.col = 0
-        elif final in (b"M", b"L"):
-            _, bottom = self.margins or (0, self.rows - 1)
-            block = self.grid[self.row : bottom + 1]
-            blank = [[" "] * self.columns for _ in range(count)]
-            block = block[count:] + blank if final == b"M" else blank + block[:-count]
-            self.grid[self.row : bottom + 1] = block[: bottom + 1 - self.row]
-
-    def _text(self, raw: bytes) -> None:
-        for char in raw.decode("utf-8", "replace"):
-            if char == "\r":
-                self.col = 0
-            elif char == "\n":
-                self.row += 1
-            elif char == "\b":
-                self.col = max(0, self.col - 1)
-            elif char >= " ":
-                if 0 <= self.row < self.rows and 0 <= self.col < self.columns:
-                    self.grid[self.row][self.col] = char
-                self.col += 1
-                self.widest = max(self.widest, self.col)
-
-    @property
-    def text(self) -> str:
-        return "\n".join("".join(line) for line in self.grid)
 
 
 # -- the server, and clients --------------------------------------------------------------
@@ -227,6 +152,7 @@ class Terminal(asyncssh.SSHClientSession):  # type: ignore[type-arg]
         self.output = bytearray()
         self.exit_status: int | None = None
         self.closed = asyncio.Event()
+        self._live: tuple[RichScreen, LinkStream, int] | None = None
 
     def data_received(self, data: bytes, datatype: int | None) -> None:  # type: ignore[override]
         self.output += data
@@ -237,17 +163,26 @@ class Terminal(asyncssh.SSHClientSession):  # type: ignore[type-arg]
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed.set()
 
-    def screen(self, columns: int = 100, rows: int = 30, start: int = 0) -> Screen:
-        screen = Screen(columns, rows)
-        screen.feed(bytes(self.output[start:]))
+    def screen(self, columns: int = 100, rows: int = 30, start: int = 0) -> RichScreen:
+        """What a terminal of that size shows after the output from byte `start` on."""
+        return feed(bytes(self.output[start:]), columns, rows)
+
+    def live(self, columns: int = 100, rows: int = 30) -> RichScreen:
+        """`screen(columns, rows)`, kept and fed only the new output (cheap to poll)."""
+        if self._live is None or (self._live[0].columns, self._live[0].lines) != (columns, rows):
+            self._live = (*emulator(columns, rows), 0)
+        screen, stream, fed = self._live
+        stream.feed(bytes(self.output[fed:]))
+        self._live = (screen, stream, len(self.output))
         return screen
 
 
-async def connect(host: Host, name: str) -> asyncssh.SSHClientConnection:
+async def connect(host: Host, name: str, username: str = "root") -> asyncssh.SSHClientConnection:
+    """Log in with `name`'s key; the server ignores `username`: the key says who this is."""
     return await asyncssh.connect(
         "127.0.0.1",
         host.port,
-        username="root",  # ignored by the server: the key says who this is
+        username=username,
         client_keys=[str(host.keys[name])],
         known_hosts=None,
         agent_path=None,
@@ -335,7 +270,7 @@ async def open_reader(
     conn = await connect(host, name)
     chan, terminal = await session(conn, **options)  # type: ignore[arg-type]
     await until(
-        lambda: host.feed_title in terminal.screen().text,
+        lambda: host.feed_title in terminal.live().text,
         f"{name}'s feed list to show {host.feed_title!r}",
     )
     return conn, chan, terminal

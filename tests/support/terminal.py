@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 import pexpect
-import pyte
+
+from tests.support.emulator import emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,8 +54,7 @@ class Terminal:
         }
         base.update({"TERM": "xterm-256color", "COLORTERM": "truecolor"})
         base.update(env or {})
-        self.screen_model = pyte.Screen(columns, lines)
-        self.stream = pyte.ByteStream(self.screen_model)
+        self.screen_model, self.stream = emulator(columns, lines)
         self.raw = bytearray()
         self.child = pexpect.spawn(
             sys.executable,
@@ -75,7 +75,7 @@ class Terminal:
         self.stream.feed(data)
 
     def screen(self) -> str:
-        return "\n".join(self.screen_model.display)
+        return self.screen_model.text
 
     def wait_for(self, text: str, timeout: float = 45.0) -> str:
         deadline = time.monotonic() + timeout
