@@ -8,6 +8,7 @@ network work is async.
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 import time
 from array import array
@@ -61,6 +62,8 @@ __all__ = [
     "SearchCancelled",
     "ServiceError",
 ]
+
+LARGE_DOCUMENT_LINES = 2000  # a rendered post this long is collected ahead (render_ahead)
 
 HOSTED_FEEDS = "Feeds on this host are chosen by its operator."
 
@@ -538,6 +541,15 @@ class NewsService:
             while len(self._render_cache) > 16:
                 self._render_cache.popitem(last=False)
         return document
+
+    def render_ahead(self, article: ArticleDetail, width: int, *, extracted: bool = False) -> None:
+        """Render a post before it is shown (the reader's read-ahead, on a thread). A long
+        post is hundreds of thousands of new objects: Python's collector would then make a
+        full pass (~100 ms) at some allocation soon after, likely during the key that shows
+        it; the pass is made here instead, while the reader reads."""
+        document = self.render(article, width, extracted=extracted)
+        if len(document.lines) > LARGE_DOCUMENT_LINES:
+            gc.collect()
 
     # -- settings kept in the database -----------------------------------------------
 

@@ -179,7 +179,7 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         if get_current_worker().is_cancelled:  # another key came first
             return
         if article := self.app.call_from_thread(self.tn_app.service.article, article_id):
-            self.tn_app.service.render(article, width, extracted=bool(article.extracted))
+            self.tn_app.service.render_ahead(article, width, extracted=bool(article.extracted))
 
     @work(exclusive=True, group="refresh-discussions", exit_on_error=False)
     async def _refresh_discussions(self, article: ArticleDetail, prefetch: bool) -> None:
