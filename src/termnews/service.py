@@ -547,6 +547,10 @@ class NewsService:
         post is hundreds of thousands of new objects: Python's collector would then make a
         full pass (~100 ms) at some allocation soon after, likely during the key that shows
         it; the pass is made here instead, while the reader reads."""
+        key = (article.id, width, extracted and bool(article.extracted))
+        with self._render_lock:
+            if key in self._render_cache:
+                return
         document = self.render(article, width, extracted=extracted)
         if len(document.lines) > LARGE_DOCUMENT_LINES:
             gc.collect()

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static
-from textual.worker import Worker, get_current_worker
+from textual.worker import Worker
 
 from termnews.attachments import describe
 from termnews.errors import TermnewsError
@@ -98,11 +98,7 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         ("Pipe post", "Send the post's text to general.pipe_command", "pipe_post(0)"),
         ("Pipe post URL", "Send the post's address to general.pipe_command", "pipe_post(1)"),
         ("Clickable links", "Turn OSC 8 hyperlinks in the reader on or off", "toggle_hyperlinks"),
-        (
-            "Show image",
-            "The image at the top of the window, or the first",
-            "show_image",
-        ),
+        ("Show image", "The image at the top of the window, or the first", "show_image"),
     )
 
     def __init__(self, position: Position) -> None:
@@ -120,6 +116,7 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         self.fetching_images: set[str] = set()  # image addresses a worker is fetching
         self.anchors: list[tuple[int, Link]] = []  # (line in the view, image) drawn in the text
         self.download: Worker[None] | None = None  # the attachment download under way
+        self._ahead: asyncio.TimerHandle | None = None  # the read-ahead, once keys pause
 
     @property
     def view(self) -> ArticleView:
@@ -163,8 +160,12 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         self.article = article
         self.show_extracted = bool(article.extracted)
         self._draw(keep_scroll=False)
-        if index + 1 < len(self.ids):  # read ahead: the next post is usually the next key
-            self._read_ahead(self.ids[index + 1], self.view.text_width)
+        if self._ahead is not None:  # read ahead once keys pause: the next post is likely next
+            self._ahead.cancel()
+        if index + 1 < len(self.ids):
+            following, width = self.ids[index + 1], self.view.text_width
+            later = lambda: self.is_attached and self._read_ahead(following, width)  # noqa: E731
+            self._ahead = asyncio.get_running_loop().call_later(READ_AHEAD_DELAY, later)
         if not article.extracted and service.full_article_on_open(article) and article.link:
             self._fetch_full_article(article.id)
         # Outside discussions read once are kept fresh; others only with the prefetch opt-in.
@@ -175,9 +176,6 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
     @work(thread=True, exclusive=True, group="read-ahead", exit_on_error=False)
     def _read_ahead(self, article_id: int, width: int) -> None:
         """Render the next post while this one is read (a long post takes 50-100 ms)."""
-        time.sleep(READ_AHEAD_DELAY)
-        if get_current_worker().is_cancelled:  # another key came first
-            return
         if article := self.app.call_from_thread(self.tn_app.service.article, article_id):
             self.tn_app.service.render_ahead(article, width, extracted=bool(article.extracted))
 

@@ -1,0 +1,99 @@
+"""CPU one session spends per key: `n`/`p` through a feed, and `n` onto a long post.
+
+    .venv/bin/python bench/keycpu.py [--rounds 6] [--columns 120 --rows 40]
+
+Runs `termnews demo` in a real PTY (as bench/bytes.py does), opens the first post of the
+sample site's posts feed and reads the process's CPU time from /proc around the keys:
+`--rounds` times four `n` and four `p` (each waits for a quiet screen), then, from the
+post before it, `n` onto the sample site's 40k-word post after a 1.5 s pause (a reader
+reading: the read-ahead has run). CPU time, not wall time: what a shared host pays per
+key. Not run by CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bytes import FEED, LONG_POST, REPO, Pty
+
+sys.path.insert(0, str(REPO))
+from tests.support.terminal import termnews_env
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def idle(term: Pty, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        term.pump(0.1)
+
+
+def run(args: argparse.Namespace) -> tuple[list[float], float]:
+    with tempfile.TemporaryDirectory(prefix="tn-keycpu-") as home_dir:
+        home = Path(home_dir)
+        (home / "xdg-config" / "termnews").mkdir(parents=True)
+        (home / "xdg-config" / "termnews" / "config.toml").write_text("[general]\n")
+        argv = [sys.executable, "-m", "termnews", "demo", "--data-dir", str(home / "data")]
+        term = Pty(argv, termnews_env(home), args.columns, args.rows)
+        try:
+            term.wait_for(FEED)
+            term.settle(0.5)
+            for _ in range(8):  # down the feed list to the posts feed
+                if f"─ {FEED} " in term.text():
+                    break
+                term.key(b"j", 0.3)
+            term.key(b"\t", 0.3)
+            term.key(b"\r", 0.3)
+            term.wait_for(" 1/")
+            idle(term, 6.0)  # the start's own work (comment counts, search index) is done
+            per_round = []
+            for _ in range(args.rounds):
+                before = cpu_seconds(term.proc.pid)
+                for key in b"nnnnpppp":
+                    term.key(bytes([key]), 0.15)
+                per_round.append((cpu_seconds(term.proc.pid) - before) / 8)
+            for _ in range(6):  # to the post before the long one
+                if LONG_POST in term.screen.display[0]:
+                    break
+                term.key(b"n", 0.3)
+            term.key(b"p", 0.3)
+            idle(term, 1.5)
+            before = cpu_seconds(term.proc.pid)
+            term.key(b"n", 0.3)
+            long_post = cpu_seconds(term.proc.pid) - before
+            if LONG_POST not in term.screen.display[0]:
+                raise SystemExit("n did not reach the long post:\n" + term.text())
+            return per_round, long_post
+        finally:
+            term.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--columns", type=int, default=120)
+    parser.add_argument("--rows", type=int, default=40)
+    args = parser.parse_args()
+    per_round, long_post = run(args)
+    load = os.getloadavg()
+    print(f"termnews demo {args.columns}x{args.rows}, {os.cpu_count()} cores, load {load[0]:.1f}")
+    print(
+        f"CPU per n/p: median {statistics.median(per_round) * 1000:.1f} ms"
+        f" (rounds: {', '.join(f'{v * 1000:.1f}' for v in per_round)})"
+    )
+    print(f"CPU for n onto the long post after a pause: {long_post * 1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
