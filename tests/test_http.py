@@ -62,3 +62,30 @@ def test_error_wording_names_the_host_once() -> None:
     )
     assert http.status_line(404) == "HTTP 404 Not Found"
     assert http.status_line(599) == "HTTP 599"
+
+
+async def test_get_ok_wants_200_and_names_the_host(feed_server: FeedServer) -> None:
+    feed_server.add_feed("/feed", b"<rss/>")
+    feed_server.add_redirect("/old", feed_server.url_for("/feed"))
+    host = http.host_label(feed_server.url_for("/"))
+    async with http.make_client(5.0) as client:
+        answer = await http.get_ok(
+            client, feed_server.url_for("/old"), max_bytes=1000, accept="*/*", what="the feed"
+        )
+        assert answer.status == 200 and answer.body == b"<rss/>"
+        with pytest.raises(http.HttpFailure) as missing:
+            await http.get_ok(
+                client, feed_server.url_for("/gone"), max_bytes=1000, accept="*/*", what="it"
+            )
+        assert missing.value.message == f"{host} answered HTTP 404 Not Found for it"
+        feed_server.add_redirect("/loop", feed_server.url_for("/loop"))
+        with pytest.raises(http.HttpFailure) as looping:
+            await http.get_ok(
+                client, feed_server.url_for("/loop"), max_bytes=1000, accept="*/*", what="it"
+            )
+        assert looping.value.message.startswith(f"{host}: too many redirects")
+
+
+def test_media_type_is_the_lower_case_type_without_parameters() -> None:
+    assert http.media_type("Text/HTML; charset=UTF-8") == "text/html"
+    assert http.media_type(None) == http.media_type("") == ""

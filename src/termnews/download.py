@@ -32,6 +32,7 @@ from termnews.http import (
     format_size,
     host_label,
     iter_body,
+    media_type,
     open_get,
     status_line,
 )
@@ -116,7 +117,7 @@ def file_name_for(url: str, content_disposition: str = "", content_type: str = "
     else:
         name = DEFAULT_NAME
     if "." not in name:
-        kind = content_type.split(";")[0].strip().lower()
+        kind = media_type(content_type)
         ext = mimetypes.guess_extension(kind) if kind else None
         if ext:
             name += ext

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from termnews.errors import FullArticleError
-from termnews.http import HttpFailure, get, host_label, status_line
+from termnews.http import HttpFailure, get_ok, host_label
 from termnews.sanitize import strip_controls, strip_tags
 
 if TYPE_CHECKING:
@@ -47,16 +47,16 @@ def extract_article(page: str, url: str) -> str | None:
 
 async def fetch_page(client: httpx.AsyncClient, url: str, max_bytes: int) -> tuple[str, str]:
     """The post's page as text and the address it ended at (after redirects)."""
-    host = host_label(url) or "the post's address"
     try:
-        answer = await get(client, url, max_bytes=max_bytes, accept=PAGE_ACCEPT)
+        answer = await get_ok(
+            client, url, max_bytes=max_bytes, accept=PAGE_ACCEPT, what="the post's page"
+        )
     except HttpFailure as exc:
-        raise FullArticleError(f"{host}: {exc.message}") from None
-    if answer.status != 200:
-        raise FullArticleError(f"{host} answered {status_line(answer.status)} for the post's page")
-    kind = answer.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind not in HTML_TYPES:
-        raise FullArticleError(f"the post's page on {host} is not a web page ({kind})")
+        raise FullArticleError(exc.message) from None
+    if answer.media_type not in HTML_TYPES:
+        raise FullArticleError(
+            f"the post's page on {host_label(url)} is not a web page ({answer.media_type})"
+        )
     return answer.text(), answer.url
 
 

@@ -131,6 +131,11 @@ def status_line(code: int) -> str:
         return f"HTTP {code}"
 
 
+def media_type(content_type: str | None) -> str:
+    """ "text/html" of "Text/HTML; charset=utf-8": a Content-Type's media type, lower case."""
+    return (content_type or "").split(";")[0].strip().lower()
+
+
 def host_label(url: httpx.URL | str) -> str:
     """ "example.org" or "127.0.0.1:8080", for messages."""
     try:
@@ -433,6 +438,10 @@ class Answer:
     body: bytes
     url: str
 
+    @property
+    def media_type(self) -> str:
+        return media_type(self.headers.get("content-type"))
+
     def text(self) -> str:
         charset = "utf-8"
         match = re.search(r"charset=([\w-]+)", self.headers.get("content-type", ""), re.I)
@@ -516,6 +525,23 @@ async def get(
             raise HttpFailure(f"too many redirects (more than {max_redirects})")
         following = redirect_target(answer.url, location)
         answer = await exchange(client, "GET", following, max_bytes=max_bytes, headers=headers)
+    return answer
+
+
+async def get_ok(
+    client: httpx.AsyncClient, url: str, *, max_bytes: int, accept: str, what: str
+) -> Answer:
+    """A GET (redirects followed, body capped) that must end in 200 OK; otherwise an
+    HttpFailure whose message names the host: "example.org: timed out after 20 s",
+    "example.org answered HTTP 404 Not Found for the image" (`what`: "the image")."""
+    host = host_label(url) or "its address"
+    try:
+        answer = await get(client, url, max_bytes=max_bytes, accept=accept)
+    except HttpFailure as exc:
+        exc.message = f"{host}: {exc.message}"
+        raise
+    if answer.status != 200:
+        raise HttpFailure(f"{host} answered {status_line(answer.status)} for {what}")
     return answer
 
 

@@ -98,19 +98,18 @@ class ImageCache:
 
 async def download(url: str, *, timeout: float, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
     """The image's bytes, through the one client factory (redirects checked, body capped)."""
-    from termnews.http import HttpFailure, get, host_label, make_client, status_line
+    from termnews.http import HttpFailure, get_ok, host_label, make_client
 
-    host = host_label(url) or "the image's address"
     try:
         async with make_client(timeout) as client:
-            answer = await get(client, url, max_bytes=max_bytes, accept=IMAGE_ACCEPT)
+            answer = await get_ok(
+                client, url, max_bytes=max_bytes, accept=IMAGE_ACCEPT, what="the image"
+            )
     except HttpFailure as exc:
-        raise ImageError(f"{host}: {exc.message}") from None
-    if answer.status != 200:
-        raise ImageError(f"{host} answered {status_line(answer.status)} for the image")
-    kind = answer.headers.get("content-type", "").split(";")[0].strip().lower()
+        raise ImageError(exc.message) from None
+    kind = answer.media_type
     if kind and not kind.startswith("image/") and kind != "application/octet-stream":
-        raise ImageError(f"the address on {host} is not an image ({kind})")
+        raise ImageError(f"the address on {host_label(url)} is not an image ({kind})")
     return answer.body
 
 

@@ -20,6 +20,7 @@ from urllib.parse import urljoin, urlsplit
 from termnews.errors import TermnewsError
 from termnews.feeds.fetch import Fetcher, FetchResult
 from termnews.feeds.parse.jsonfeed import is_json_feed
+from termnews.http import media_type
 from termnews.model import FetchStatus
 from termnews.sanitize import clean_line, strip_tags
 
@@ -118,8 +119,7 @@ def is_probably_feed(body: bytes, content_type: str | None) -> bool:
     text = _sniff_text(body)
     if _root_element(text) is not None:
         return feed_kind(body) is not None
-    mime = (content_type or "").split(";")[0].strip().lower()
-    return mime in FEED_LINK_TYPES
+    return media_type(content_type) in FEED_LINK_TYPES
 
 
 def _decode(body: bytes, content_type: str | None) -> str:
@@ -177,7 +177,7 @@ class _LinkCollector(HTMLParser):
                 self.base = href
             return
         rels = values.get("rel", "").lower().split()
-        kind = FEED_LINK_TYPES.get(values.get("type", "").split(";")[0].strip().lower())
+        kind = FEED_LINK_TYPES.get(media_type(values.get("type")))
         if "alternate" in rels and kind is not None:
             self.links.append((href, values.get("title"), kind))
 
@@ -273,7 +273,7 @@ async def discover_feeds(fetcher: Fetcher, url: str) -> list[DiscoveredFeed]:
         title = feed_title(result.body, result.content_type)
         return [DiscoveredFeed(result.permanent_url or page_url, title, kind)]
 
-    mime = (result.content_type or "").split(";")[0].strip().lower()
+    mime = media_type(result.content_type)
     if mime in ("", "text/html", "application/xhtml+xml") or "html" in mime:
         page = _decode(result.body, result.content_type)
         links = feed_links(page, result.final_url)
