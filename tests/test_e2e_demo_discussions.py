@@ -36,13 +36,7 @@ def test_the_demo_post_is_discussed_in_three_places_and_takes_a_mastodon_reply(
         term.press("G")
         term.wait_for("You (demo) (@you)")
         term.wait_for("Parking first, then the move.")
-        term.press("q")
-        term.wait_for("C Write comment")  # the reader
-        term.press("q")
-        term.wait_for("a Add")  # the feed list: q leaves the article pane, then quits
-        term.press("q")
-        term.pump(0.5)
-        term.press("q")
-        assert term.wait_exit() == 0
+        term.leave_to_lists()
+        assert term.quit_from_lists() == 0
     finally:
         term.close()

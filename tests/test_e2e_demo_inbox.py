@@ -97,10 +97,7 @@ def test_a_reply_on_the_demo_mastodon_is_sent_once_and_its_answer_is_under_repli
             headers={"Authorization": f"Bearer {NEIGHBOUR_TOKEN}"},
         )
         assert answered.status_code == 200, answered.text
-        term.press("q")
-        term.wait_for("C Write comment")  # the reader
-        term.press("q")
-        term.wait_for("a Add")  # the lists
+        term.leave_to_lists()
         term.press("R")
         term.wait_for("1 new reply to you", timeout=30)
         term.wait_for("↩ Replies  1")
@@ -117,10 +114,7 @@ def test_a_reply_on_the_demo_mastodon_is_sent_once_and_its_answer_is_under_repli
         term.wait_for("Replies to your comments")
         term.press("escape")
         term.wait_for("a Add")
-        term.press("q")
-        term.pump(0.5)
-        term.press("q")
-        assert term.wait_exit() == 0
+        assert term.quit_from_lists() == 0
     finally:
         term.close()
     assert [s["content"] for s in mine(site)] == [f"<p>{BODY}</p>"]  # exactly once

@@ -98,14 +98,8 @@ def test_three_sources_and_a_mastodon_reply_sent_once_across_a_dropped_line(
         term.press("ctrl+s")
         term.wait_for("Reply posted on Mastodon", timeout=30)
         term.wait_for(BODY)  # back in the pane, the reply listed under the post
-        term.press("q")
-        term.wait_for("C Write comment")  # the reader
-        term.press("q")
-        term.wait_for("a Add")  # the feed list: q leaves the article pane, then quits
-        term.press("q")
-        term.pump(0.5)
-        term.press("q")
-        assert term.wait_exit() == 0
+        term.leave_to_lists()
+        assert term.quit_from_lists() == 0
     finally:
         term.close()
     assert [p["form"]["status"] for p in discussions.posted] == [BODY]

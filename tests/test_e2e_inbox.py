@@ -67,10 +67,7 @@ def test_a_mastodon_reply_sent_once_and_its_answer_under_replies(
         )  # fmt: skip
         with discussions.lock:  # someone answers on the instance
             discussions.mastodon_threads["110"].append(answer)
-        term.press("q")
-        term.wait_for("C Write comment")  # the reader
-        term.press("q")
-        term.wait_for("a Add")  # the lists
+        term.leave_to_lists()
         term.press("R")
         term.wait_for("1 new reply to you", timeout=30)
         term.wait_for("↩ Replies  1")
@@ -89,10 +86,7 @@ def test_a_mastodon_reply_sent_once_and_its_answer_under_replies(
         term.press("escape")
         term.wait_for("a Add")
         assert "↩ Replies  1" not in term.screen()  # read now
-        term.press("q")
-        term.pump(0.5)
-        term.press("q")
-        assert term.wait_exit() == 0
+        assert term.quit_from_lists() == 0
     finally:
         term.close()
     assert [p["form"]["status"] for p in discussions.posted] == [BODY]  # exactly once

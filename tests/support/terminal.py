@@ -111,6 +111,20 @@ class Terminal:
     def signal(self, signum: int = signal.SIGHUP) -> None:
         self.child.kill(signum)
 
+    def leave_to_lists(self) -> None:
+        """From the comments pane back to the lists, a screen at a time."""
+        self.press("q")
+        self.wait_for("C Write comment")  # the reader
+        self.press("q")
+        self.wait_for("a Add")  # the lists
+
+    def quit_from_lists(self) -> int:
+        """q leaves the article pane, the next q quits: the exit status."""
+        self.press("q")
+        self.pump(0.5)
+        self.press("q")
+        return self.wait_exit()
+
     def wait_exit(self, timeout: float = 30.0) -> int:
         deadline = time.monotonic() + timeout
         while self.child.isalive() and time.monotonic() < deadline:
