@@ -37,20 +37,15 @@ async def test_a_post_opens_rendered_once_at_its_width(tmp_path, feed_server) ->
     """The reader renders a post once, at the width it is shown at: not first at 20 columns
     (before layout) and again when the view learns its size."""
     from termnews.app import TermNewsApp
-    from termnews.config import Paths, Settings
-    from termnews.model import Identity
     from termnews.screens.reader import ReaderScreen
-    from termnews.service import NewsService
     from tests.support.feedserver import make_rss
+    from tests.support.news import subscribed_in_loop
 
     body = "<p>" + "word " * 400 + "</p>"
     items = [{"title": "Long", "link": "http://example.org/1", "guid": "1", "content": body}]
     feed_server.add_feed("/f.xml", make_rss("F", items))
-    paths = Paths(config_file=tmp_path / "config.toml", data_dir=tmp_path / "data")
-    service = NewsService.open(paths, Settings(refresh_on_start=False), identity=Identity())
+    service = await subscribed_in_loop(tmp_path, feed_server.url_for("/f.xml"))
     try:
-        service.subscribe(feed_server.url_for("/f.xml"))
-        await service.refresh()
         widths: list[int] = []
         render = service.render
 
@@ -71,22 +66,17 @@ async def test_a_post_opens_rendered_once_at_its_width(tmp_path, feed_server) ->
 
 async def test_the_next_post_is_rendered_while_this_one_is_read(tmp_path, feed_server) -> None:  # type: ignore[no-untyped-def]
     from termnews.app import TermNewsApp
-    from termnews.config import Paths, Settings
-    from termnews.model import Identity
     from termnews.screens.reader import READ_AHEAD_DELAY, ReaderScreen
-    from termnews.service import NewsService
     from tests.support.feedserver import make_rss
+    from tests.support.news import subscribed_in_loop
 
     items = [
         {"title": f"P{i}", "link": f"http://example.org/{i}", "guid": str(i), "content": "<p>x</p>"}
         for i in range(3)
     ]
     feed_server.add_feed("/f.xml", make_rss("F", items))
-    paths = Paths(config_file=tmp_path / "config.toml", data_dir=tmp_path / "data")
-    service = NewsService.open(paths, Settings(refresh_on_start=False), identity=Identity())
+    service = await subscribed_in_loop(tmp_path, feed_server.url_for("/f.xml"))
     try:
-        service.subscribe(feed_server.url_for("/f.xml"))
-        await service.refresh()
         app = TermNewsApp(service)
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.press("tab", "enter")

@@ -4,7 +4,6 @@ so the emulator here reads OSC 8 itself and every cell keeps the link it was dra
 
 from __future__ import annotations
 
-import asyncio
 import io
 import re
 from collections.abc import Iterator
@@ -19,8 +18,7 @@ from textual.geometry import Region
 from textual.strip import Strip
 
 from termnews.app import TermNewsApp
-from termnews.config import ConfigError, Paths, Settings, load_settings
-from termnews.model import Identity
+from termnews.config import ConfigError, load_settings
 from termnews.remote import hyperlinks_on, hyperlinks_supported
 from termnews.render import render_html
 from termnews.sanitize import HYPERLINK_MAX, hyperlink_target
@@ -32,6 +30,7 @@ from termnews.terminal.updates import draw_update
 from termnews.widgets.article_view import ArticleView
 from tests.support.emulator import RichScreen, emulator
 from tests.support.feedserver import FeedServer, make_rss
+from tests.support.news import subscribed
 from tests.support.pilot import wait_until
 
 OSC8 = re.compile(r"\x1b\]8;([^\x1b\x07]*)(\x1b\\|\x07)")
@@ -174,10 +173,7 @@ def link_service(tmp_path: Path, feed_server: FeedServer) -> Iterator[NewsServic
         }
     ]
     feed_server.add_feed("/links.xml", make_rss("Links", items))
-    paths = Paths(config_file=tmp_path / "config.toml", data_dir=tmp_path / "data")
-    service = NewsService.open(paths, Settings(refresh_on_start=False), identity=Identity())
-    service.subscribe(feed_server.url_for("/links.xml"))
-    asyncio.run(service.refresh())
+    service = subscribed(tmp_path, feed_server.url_for("/links.xml"))
     yield service
     service.close()
 

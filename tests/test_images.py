@@ -17,9 +17,8 @@ from PIL import Image
 from textual.widgets import Static
 
 from termnews.app import TermNewsApp
-from termnews.config import ConfigError, Paths, Settings, load_settings
+from termnews.config import ConfigError, Settings, load_settings
 from termnews.images import MAX_IMAGE_BYTES, ImageCache, ImageError, Picture, decode
-from termnews.model import Identity
 from termnews.remote import graphics_protocol, inline_images
 from termnews.render import Link, render_html
 from termnews.render.pictures import (
@@ -36,6 +35,7 @@ from termnews.screens.reader import ReaderScreen
 from termnews.service import NewsService
 from termnews.widgets.article_view import ArticleView
 from tests.support.feedserver import FeedServer, make_rss
+from tests.support.news import subscribed, subscribed_in_loop
 from tests.support.pilot import wait_until
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
@@ -129,11 +129,11 @@ def image_service(tmp_path: Path, feed_server: FeedServer) -> Iterator[NewsServi
     )
     items = [{"title": "Pictures", "guid": "p", "content": content, "pub_date": 1_700_000_000}]
     feed_server.add_feed("/pictures.xml", make_rss("Pictures", items))
-    paths = Paths(config_file=tmp_path / "config.toml", data_dir=tmp_path / "data")
-    settings = Settings(refresh_on_start=False, images="on", image_halfblocks=True)
-    service = NewsService.open(paths, settings, identity=Identity())
-    service.subscribe(feed_server.url_for("/pictures.xml"))
-    asyncio.run(service.refresh())
+    service = subscribed(
+        tmp_path,
+        feed_server.url_for("/pictures.xml"),
+        settings=Settings(refresh_on_start=False, images="on", image_halfblocks=True),
+    )
     yield service
     service.close()
 
@@ -318,11 +318,11 @@ async def test_i_picks_the_image_at_the_top_of_the_window(
     )
     items = [{"title": "Two pictures", "guid": "t", "content": content, "pub_date": 1}]
     feed_server.add_feed("/two.xml", make_rss("Two", items))
-    paths = Paths(config_file=tmp_path / "config.toml", data_dir=tmp_path / "data")
-    settings = Settings(refresh_on_start=False, images="on", image_halfblocks=True)
-    service = NewsService.open(paths, settings, identity=Identity())
-    service.subscribe(feed_server.url_for("/two.xml"))
-    await service.refresh()
+    service = await subscribed_in_loop(
+        tmp_path,
+        feed_server.url_for("/two.xml"),
+        settings=Settings(refresh_on_start=False, images="on", image_halfblocks=True),
+    )
     app = TermNewsApp(service)
     try:
         async with app.run_test(size=(100, 30)) as pilot:
@@ -382,11 +382,11 @@ async def test_a_picture_arriving_above_the_window_does_not_move_the_text(
     content = f"<p><img src='{feed_server.url_for('/slow.png')}' alt='slow'></p>{filler}"
     items = [{"title": "Slow picture", "guid": "s", "content": content, "pub_date": 1}]
     feed_server.add_feed("/slow.xml", make_rss("Slow", items))
-    paths = Paths(config_file=tmp_path / "config.toml", data_dir=tmp_path / "data")
-    settings = Settings(refresh_on_start=False, images="on", image_halfblocks=True)
-    service = NewsService.open(paths, settings, identity=Identity())
-    service.subscribe(feed_server.url_for("/slow.xml"))
-    await service.refresh()
+    service = await subscribed_in_loop(
+        tmp_path,
+        feed_server.url_for("/slow.xml"),
+        settings=Settings(refresh_on_start=False, images="on", image_halfblocks=True),
+    )
     app = TermNewsApp(service)
     try:
         async with app.run_test(size=(100, 30)) as pilot:

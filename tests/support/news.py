@@ -38,6 +38,17 @@ def subscribed(
     return service
 
 
+async def subscribed_in_loop(
+    tmp_path: Path, *urls: str, settings: Settings | None = None
+) -> NewsService:
+    """`subscribed`, from a test that already runs in an event loop."""
+    service = open_service(tmp_path, settings)
+    for url in urls:
+        service.subscribe(url)
+    await service.refresh()
+    return service
+
+
 async def only_article(service: NewsService, feed_url: str) -> ArticleDetail:
     """Subscribe to `feed_url`, refresh without a failure, and return its one article."""
     service.subscribe(feed_url)
