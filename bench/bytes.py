@@ -135,7 +135,6 @@ def run_mode(config: str, args: argparse.Namespace) -> dict[str, list[int]]:
 
 def run_newsboat(args: argparse.Namespace) -> dict[str, list[int]]:
     """newsboat on the sample site's posts feed: open the feed, its first post, then `J`."""
-    sys.path.insert(0, str(REPO / "src"))
     from termnews.demo.server import DemoSite
 
     with tempfile.TemporaryDirectory(prefix="tn-bytes-nb-") as home_dir, DemoSite() as site:
