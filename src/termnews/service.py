@@ -8,7 +8,6 @@ network work is async.
 from __future__ import annotations
 
 import asyncio
-import gc
 import threading
 import time
 from array import array
@@ -62,8 +61,6 @@ __all__ = [
     "SearchCancelled",
     "ServiceError",
 ]
-
-LARGE_DOCUMENT_LINES = 2000  # a rendered post this long is collected ahead (render_ahead)
 
 HOSTED_FEEDS = "Feeds on this host are chosen by its operator."
 
@@ -524,29 +521,15 @@ class NewsService:
         self, article: ArticleDetail, width: int, *, extracted: bool = False
     ) -> RenderedDocument:
         """The post as terminal lines at `width` (the extracted full article when asked and
-        there is one); recent renders are kept. Safe to call from a thread."""
-        return self._render(article, width, extracted)[0]
-
-    def render_ahead(self, article: ArticleDetail, width: int, *, extracted: bool = False) -> None:
-        """Render a post before it is shown (the reader's read-ahead, on a thread). A long
-        post is hundreds of thousands of new objects: Python's collector would then make a
-        full pass (~60 ms) at some allocation soon after, likely during the key that shows
-        it; the pass is made here instead, while the reader reads."""
-        document, fresh = self._render(article, width, extracted)
-        if fresh and len(document.lines) > LARGE_DOCUMENT_LINES:
-            gc.collect()
-
-    def _render(
-        self, article: ArticleDetail, width: int, extracted: bool
-    ) -> tuple[RenderedDocument, bool]:
-        """The rendered post, and whether it was rendered now (not found in the cache)."""
+        there is one); recent renders are kept. Safe to call from a thread (the reader
+        renders the next post ahead while this one is read)."""
         extracted = extracted and bool(article.extracted)
         key = (article.id, width, extracted)
         with self._render_lock:
             cached = self._render_cache.get(key)
             if cached is not None:
                 self._render_cache.move_to_end(key)
-                return cached, False
+                return cached
         from termnews.render import render_html
 
         html = (article.extracted or "") if extracted else article.body_html
@@ -555,7 +538,7 @@ class NewsService:
             self._render_cache[key] = document
             while len(self._render_cache) > 16:
                 self._render_cache.popitem(last=False)
-        return document, True
+        return document
 
     # -- settings kept in the database -----------------------------------------------
 

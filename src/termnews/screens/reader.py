@@ -177,7 +177,7 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
     def _read_ahead(self, article_id: int, width: int) -> None:
         """Render the next post while this one is read (a long post takes 50-100 ms)."""
         if article := self.app.call_from_thread(self.tn_app.service.article, article_id):
-            self.tn_app.service.render_ahead(article, width, extracted=bool(article.extracted))
+            self.tn_app.service.render(article, width, extracted=bool(article.extracted))
 
     @work(exclusive=True, group="refresh-discussions", exit_on_error=False)
     async def _refresh_discussions(self, article: ArticleDetail, prefetch: bool) -> None:
