@@ -34,10 +34,17 @@ class ArticleView(ScrollView, can_focus=True):
     ]
 
     DEFAULT_CSS = """
+    /* The track is the page's own background: only the thumb is drawn, so a blank row
+       ends in one erase to the edge, and a post of another length repaints the thumb's
+       rows, not the whole column. */
     ArticleView {
         background: $surface;
         overflow-x: hidden;
         padding: 0 1;
+        scrollbar-background: $surface;
+        scrollbar-background-hover: $surface;
+        scrollbar-background-active: $surface;
+        scrollbar-size-vertical: 1;
     }
     """
 
