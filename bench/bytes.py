@@ -24,13 +24,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import pyte
 from ptyprocess import PtyProcess
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "src"))
 
+from tests.support.emulator import emulator  # noqa: E402
 from tests.support.terminal import termnews_env  # noqa: E402
 
 FEED = "Saltmarsh Quay Gazette"
@@ -47,9 +47,9 @@ class Pty:
 
     def __init__(self, argv: list[str], env: dict[str, str], columns: int, rows: int) -> None:
         self.proc = PtyProcess.spawn(argv, env=env, cwd=str(REPO), dimensions=(rows, columns))
-        self.screen = pyte.Screen(columns, rows)
-        self.stream = pyte.ByteStream(self.screen)
+        self.screen, self.stream = emulator(columns, rows)
         self.received = 0
+        self.last = bytearray()  # what the last key brought
 
     def pump(self, timeout: float) -> bool:
         ready, _, _ = select.select([self.proc.fd], [], [], timeout)
@@ -62,6 +62,7 @@ class Pty:
         if not data:
             raise RuntimeError("termnews exited:\n" + self.text())
         self.received += len(data)
+        self.last += data
         self.stream.feed(data)
         return True
 
@@ -83,6 +84,7 @@ class Pty:
         """Bytes received from pressing `key` until the output is quiet."""
         self.settle(quiet)
         before = self.received
+        self.last = bytearray()
         os.write(self.proc.fd, key)
         self.pump(5.0)  # the first byte
         self.settle(quiet)
@@ -121,6 +123,8 @@ def run_mode(config: str, args: argparse.Namespace) -> dict[str, list[int]]:
             for number in range(2, args.presses + 2):
                 counts["n"].append(term.key(b"n", args.quiet))
                 term.wait_for(f" {number}/")
+                if args.dump:
+                    (args.dump / f"n{number}.bin").write_bytes(term.last)
             for _ in range(args.presses):  # back to the long post
                 if LONG_POST in term.text():
                     break
@@ -157,6 +161,8 @@ def run_newsboat(args: argparse.Namespace) -> dict[str, list[int]]:
             for _ in range(args.presses):
                 before = term.screen.display[0]
                 counts["n"].append(term.key(b"J", args.quiet))
+                if args.dump:
+                    (args.dump / f"nb{len(counts['n']) + 1}.bin").write_bytes(term.last)
                 if term.screen.display[0] == before:
                     raise RuntimeError("newsboat did not go to the next post:\n" + term.text())
             for _ in range(args.presses):  # back to the long post
@@ -187,7 +193,10 @@ def main() -> None:
     parser.add_argument(
         "--mode", action="append", choices=[*sorted(MODES), "newsboat"], help="default: all"
     )
+    parser.add_argument("--dump", type=Path, help="write each n's bytes to DIR/nN.bin")
     args = parser.parse_args()
+    if args.dump:
+        args.dump.mkdir(parents=True, exist_ok=True)
     colours = "COLORTERM=truecolor" if args.truecolor else "no COLORTERM (256 colours)"
     print(f"termnews demo, {args.columns}x{args.rows}, TERM=xterm-256color, {colours}")
     print(f"{'mode':<12} {'open':>7} {'n median':>9} {'j median':>9}   each n / each j")

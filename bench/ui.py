@@ -49,7 +49,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import pyte
 from ptyprocess import PtyProcess
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,6 +62,7 @@ from termnews.feeds.parse import FeedParseError, parse_feed  # noqa: E402
 from termnews.model import ArticleQuery, Identity  # noqa: E402
 from termnews.service import NewsService  # noqa: E402
 from termnews.store import Store  # noqa: E402
+from tests.support.emulator import emulator  # noqa: E402
 from tests.support.terminal import termnews_env  # noqa: E402
 
 COLS, ROWS = 120, 40
@@ -156,8 +156,7 @@ class Terminal:
         self.output = bytearray()
         self.eof = False
         # The output layer sends only changed cells: text is also looked for on a screen.
-        self.screen = pyte.Screen(COLS, ROWS)
-        self.stream = pyte.ByteStream(self.screen)
+        self.screen, self.stream = emulator(COLS, ROWS)
 
     def pump(self, timeout: float) -> None:
         if self.eof:

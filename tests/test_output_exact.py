@@ -28,11 +28,12 @@ from termnews.terminal.cells import PenTable
 from termnews.terminal.diff import Capabilities, Screen
 from termnews.terminal.hook import changes_cells
 from termnews.terminal.updates import draw_update
-from tests.support.emulator import Cell, RichScreen, emulator
+from tests.support.emulator import Cell, RichScreen, emulator, feed
 
 WORDS = ["the", "quay", "tide", "gull", "ledger", "marsh", "  ", "-", "│", "▁▂▃", "…", "⏎"]
 WORDS += ["café", "naïve", "e\u0301t\u0301e\u0301", "世界", "ｶﾀｶﾅ", "日本語", "😀", "🦀"]
 WORDS += ["👨\u200d👩\u200d👧", "❤\ufe0f", "✓", "αβγ", "Привет", "▎", " " * 7]
+WORDS += ["─" * 9, "=" * 12, "┼──────┼", "ab" * 5, "世" * 5]  # runs that REP may repeat
 
 
 def random_style(rng: random.Random) -> Style | None:
@@ -153,7 +154,9 @@ def test_random_frames_show_what_textual_would(system: str, seed: int) -> None:
     console = Console(file=io.StringIO(), force_terminal=True, color_system=system)  # type: ignore[arg-type]
     pens = PenTable(console._color_system)  # type: ignore[arg-type]
     onlcr = rng.random() < 0.5  # the tty turns LF into CR LF, as it does by default
-    capabilities = Capabilities(bce=rng.random() < 0.7, ech=rng.random() < 0.8, onlcr=onlcr)
+    capabilities = Capabilities(
+        bce=rng.random() < 0.7, ech=rng.random() < 0.8, onlcr=onlcr, rep=rng.random() < 0.6
+    )
     screen = Screen(width, height, capabilities)
     reference, reference_stream = emulator(width, height)
     mine, mine_stream = emulator(width, height)
@@ -276,8 +279,9 @@ def test_writes_outside_the_layer_that_may_draw_forget_the_shadow(
 
 
 def test_terminal_names_decide_background_erase_and_ech() -> None:
-    assert Capabilities.for_term("xterm-256color") == Capabilities(bce=True, ech=True)
+    assert Capabilities.for_term("xterm-256color") == Capabilities(bce=True, ech=True, rep=True)
     assert Capabilities.for_term("tmux-256color").bce
+    assert not Capabilities.for_term("tmux-256color").rep  # its terminfo has no `rep`
     assert Capabilities.for_term("linux").bce
     assert not Capabilities.for_term("screen-256color").bce  # GNU screen without defbce
     assert Capabilities.for_term("vt100") == Capabilities(bce=False, ech=False, scroll=False)
@@ -298,6 +302,49 @@ def test_without_bce_only_default_background_blanks_are_erased() -> None:
         frame = screen.frame()
         assert ("\x1b[K" in frame) is erased, frame
         assert (" " * 39 in frame) is not erased
+
+
+def test_a_run_of_one_character_goes_as_rep_where_the_terminal_has_it() -> None:
+    """ASCII runs only: tmux (often behind TERM=xterm-256color) repeats no other character."""
+    console = Console(file=io.StringIO(), force_terminal=True, color_system="256")
+    pens = PenTable(console._color_system)  # type: ignore[arg-type]
+    line = "-" * 30 + "+" + "-" * 9 + "─" * 10
+    rule = Strip([Segment(line, Style(color="color(246)", underline=True))], 50)
+    frames = {}
+    for rep in (False, True):
+        screen = Screen(50, 1, Capabilities(rep=rep))
+        draw_update(screen, LayoutUpdate([[rule]], Region(0, 0, 50, 1)), pens)
+        frames[rep] = screen.frame((0, 0))
+        shown = feed(frames[rep].encode(), 50, 1)
+        assert shown.text == line
+        assert {(cell.fg, cell.underscore) for cell in shown.cells()[0]} == {("949494", True)}
+    assert "-\x1b[29b+-\x1b[8b" in frames[True]
+    assert "─" * 10 in frames[True]
+    assert len(frames[True].encode()) == len(frames[False].encode()) - 38 + 10
+
+
+def test_blanks_after_underlined_text_keep_the_colour_for_the_text_after_them() -> None:
+    """Erasing after an underlined heading needs only the underline off: the colour and the
+    bold stay for the next row's text, which then needs no colour of its own."""
+    console = Console(file=io.StringIO(), force_terminal=True, color_system="256")
+    pens = PenTable(console._color_system)  # type: ignore[arg-type]
+    text, bg = Style(color="color(253)", bgcolor="color(234)"), Style(bgcolor="color(234)")
+    rows = [
+        [
+            Strip(
+                [Segment("Heading", text + Style(bold=True, underline=True)), Segment(" " * 33, bg)]
+            )
+        ],
+        [Strip([Segment("Body text", text), Segment(" " * 31, bg)])],
+    ]
+    screen = Screen(40, 2, Capabilities())
+    draw_update(screen, LayoutUpdate(rows, Region(0, 0, 40, 2)), pens)
+    frame = screen.frame((0, 0))
+    assert frame.count("38;5;253") == 1, repr(frame)
+    shown = feed(frame.encode(), 40, 2)
+    assert shown.text.split("\n") == ["Heading".ljust(40), "Body text".ljust(40)]
+    assert [cell.bg for cell in shown.cells()[0][7:]] == ["1c1c1c"] * 33
+    assert not any(cell.underscore for cell in shown.cells()[0][7:])
 
 
 def test_with_onlcr_a_bare_line_feed_starts_the_next_row() -> None:

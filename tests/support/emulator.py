@@ -4,8 +4,9 @@ pyte measures each codepoint with wcwidth and stops drawing at a zero-width join
 modern terminal (and Textual's compositor) treats an emoji ZWJ sequence as one wide cell.
 This screen draws grapheme by grapheme with Rich's widths, and records the attributes pyte
 leaves out (dim, conceal, double underline, blink2, frame, encircle, overline) in `extra`.
-pyte ignores OSC 8; `LinkStream` reads it and each cell keeps the hyperlink it was drawn
-with in `link` ("id=...;url" as the sequence carried it, "" for none).
+pyte ignores REP (repeat the last character), which this screen draws, and OSC 8, which
+`LinkStream` reads: each cell keeps the hyperlink it was drawn with in `link` ("id=...;url"
+as the sequence carried it, "" for none).
 It also records `widest`: the furthest column the output drew or erased to, or moved past
 the right edge to, so a test can tell output drawn for a wider terminal. Every support
 module reads terminal output through `emulator()` (or `feed()`), never a parser of its own.
@@ -42,6 +43,7 @@ class Cell(NamedTuple):
 class RichScreen(pyte.Screen):
     link = ""  # the hyperlink OSC 8 opened ("" none): what cells drawn now get
     widest = 0
+    last_drawn = ""  # the last graphic character drawn: what REP repeats
 
     @property
     def default_char(self) -> Any:  # a Cell: pyte's Char and `extra`
@@ -111,10 +113,17 @@ class RichScreen(pyte.Screen):
             attrs_now = Cell(*attrs_now)
         self.cursor.attrs = attrs_now._replace(extra=extra, link=self.link)
 
+    def repeat_character(self, count: int | None = None, **kwargs: Any) -> None:
+        """REP (CSI n b): the last graphic character drawn again n times (pyte has none)."""
+        if self.last_drawn:
+            self.draw(self.last_drawn * max(count or 1, 1))
+
     def draw(self, data: str) -> None:
         spans, _ = split_graphemes(data)
         for start, end, width in spans:
             grapheme = data[start:end]
+            if width:
+                self.last_drawn = grapheme
             self._reached(self.cursor.x + width)  # past the edge, when drawn for a wider one
             if width == 0:
                 x, y = self.cursor.x, self.cursor.y
@@ -143,12 +152,18 @@ class RichScreen(pyte.Screen):
 OSC8 = re.compile(rb"\x1b\]8;([^;\x07\x1b]*);([^\x07\x1b]*)(?:\x1b\\|\x07)")
 
 
+class RepStream(pyte.ByteStream):
+    """pyte's byte stream, reading REP too."""
+
+    csi = {**pyte.ByteStream.csi, "b": "repeat_character"}
+
+
 class LinkStream:
     """pyte's byte stream with OSC 8 read between its pieces (sequences arrive whole)."""
 
     def __init__(self, screen: RichScreen) -> None:
         self.screen = screen
-        self.stream = pyte.ByteStream(screen)
+        self.stream = RepStream(screen)
 
     def feed(self, data: bytes) -> None:
         at = 0

@@ -4,8 +4,9 @@
 shadow (what the terminal shows, as far as this module knows; unknown after an
 invalidation). `Screen.frame()` returns the escape sequences and text that turn the shadow
 into the model, as curses does: unchanged cells are skipped with the cheapest cursor move,
-the pen (SGR and OSC 8 state) carries across cells and only what changes is sent, and runs
-of blanks are erased with EL / ECH where the terminal erases with the current background.
+the pen (SGR and OSC 8 state) carries across cells and only what changes is sent, runs
+of blanks are erased with EL / ECH where the terminal erases with the current background,
+and runs of one character are sent once and repeated (REP) where the terminal has REP.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from termnews.terminal.cells import (
     ATTRIBUTES,
     BLANK,
     DEFAULT_PEN,
+    SHOWN_ON_BLANK,
     UNKNOWN,
     Cell,
     Pen,
@@ -33,6 +35,11 @@ from termnews.terminal.cells import width as cell_width
 BCE_TERMS: tuple[str, ...] = ("xterm", "tmux", "rxvt", "linux", "alacritty", "kitty", "foot")
 BCE_TERMS += ("wezterm", "st-", "konsole", "gnome", "vte", "iterm", "contour", "ghostty")
 NO_ECH_TERMS = ("vt100", "vt102", "vt52", "dumb", "ansi")
+# Terminals with REP (repeat the last character): terminfo gives xterm's `rep`, and these
+# implement it. tmux and screen are left out (their terminfo entries have no `rep`). Only
+# ASCII is repeated: tmux, often behind TERM=xterm-256color, repeats no other character.
+REP_TERMS = ("xterm", "kitty", "foot", "alacritty", "wezterm", "contour", "ghostty")
+REP_RUN = 4  # cells of one character in a row that make REP worth weighing
 SCROLL_MIN_ROWS = 3  # rows that must line up before scrolling is considered
 ECH_RUN = 6  # blanks in a row that make ECH worth weighing
 DEFER_CELLS = 3  # a row's last changed cells, if this few, may wait for a second pass
@@ -49,12 +56,14 @@ class Capabilities:
     # The tty turns LF into CR LF (termios OPOST and ONLCR, the default, which Textual
     # keeps): a bare LF moves to the start of the next row, one byte less per row.
     onlcr: bool = False
+    rep: bool = False  # REP (CSI n b) repeats the character before it n times
 
     @classmethod
     def for_term(cls, term: str) -> Capabilities:
         name = term.lower()
         vt100 = name.startswith(NO_ECH_TERMS)
-        return cls(bce=name.startswith(BCE_TERMS), ech=not vt100, scroll=not vt100)
+        bce, rep = name.startswith(BCE_TERMS), name.startswith(REP_TERMS)
+        return cls(bce=bce, ech=not vt100, scroll=not vt100, rep=rep)
 
 
 def cup(y: int, x: int) -> str:
@@ -170,9 +179,7 @@ class Screen:
             if new[x][0] == "" and x and new[x - 1][0]:
                 x -= 1  # the right half of a wide character: draw the character
             if x >= tail:
-                self._move(out, y, x)
-                self._set_pen(out, new[x][1], blank=True)
-                out.append("\x1b[K")
+                self._erase_from(out, y, x, width)
                 old[x:] = new[x:]
                 return
             blank = new[x]
@@ -180,18 +187,36 @@ class Screen:
                 end = x + 1
                 while end < width and new[end] == blank:
                     end += 1
-                erase = f"\x1b[{end - x}X"
                 changed = sum(1 for i in range(x, end) if new[i] != old[i])
-                if changed > len(erase):
-                    self._move(out, y, x)
-                    self._set_pen(out, blank[1], blank=True)
-                    out.append(erase)
+                if changed > len(f"\x1b[{end - x}X"):
+                    self._erase_from(out, y, x, end)
                     old[x:end] = new[x:end]
                     x = end
                     continue
             if defer and self._defer(y, x):
                 return
             x = self._write_run(out, y, x, tail)
+
+    def _erase_from(self, out: list[str], y: int, x: int, end: int) -> None:
+        """Erase cells x..end of row y (blanks of one pen; `end` the width: to the edge),
+        starting where the cursor gets cheapest: the unchanged blanks of the same pen before
+        x may be erased again (the cursor may already be among them, or a newline away)."""
+        row, blank = self.model[y], self.model[y][x]
+        start = x
+        while start > 0 and row[start - 1] == blank and self.shadow[y][start - 1] == blank:
+            start -= 1
+        starts = {x, start}
+        if self.cursor is not None and self.cursor[0] == y and start <= self.cursor[1] <= x:
+            starts.add(self.cursor[1])
+
+        def cost(at: int) -> tuple[int, int]:
+            erase = "\x1b[K" if end == self.width else f"\x1b[{end - at}X"
+            return len(self._path(y, at)) + len(erase), -at
+
+        at = min(starts, key=cost)
+        self._move(out, y, at)
+        self._set_pen(out, blank[1], blank=True)
+        out.append("\x1b[K" if end == self.width else f"\x1b[{end - at}X")
 
     def _defer(self, y: int, x: int) -> bool:
         """Whether the changed cells from x on are the row's last few, in a pen other than
@@ -227,6 +252,8 @@ class Screen:
             old[x] = cell
             x += 1
             known = known and trusted(text)
+            if self.capabilities.rep and x + REP_RUN <= stop and " " <= text <= "~":
+                x = self._repeat_run(out, y, x, stop)
             if cell_width(text) == 2:
                 if x < width and new[x][0] == "":
                     old[x] = new[x]
@@ -238,6 +265,21 @@ class Screen:
         # column is the terminal's guess: either way the next move is absolute.
         self.cursor = (y, x) if known and x < width else None
         return x
+
+    def _repeat_run(self, out: list[str], y: int, x: int, stop: int) -> int:
+        """After a character at x - 1, the cells from x on that repeat it (changed or not,
+        up to `stop`), sent as REP if that is shorter; the column after what was sent."""
+        new, old = self.model[y], self.shadow[y]
+        cell = new[x - 1]
+        end = x
+        while end < stop and new[end] == cell:
+            end += 1
+        count = end - x
+        if count < REP_RUN or count * len(cell[0].encode()) <= len(f"\x1b[{count}b"):
+            return x
+        out.append(f"\x1b[{count}b")
+        old[x:end] = new[x:end]
+        return end
 
     def _erase_here(self, row: Row, x: int) -> bool:
         """Whether blanks from x on are a run that ECH may erase (the row loop decides)."""
@@ -342,9 +384,15 @@ class Screen:
     # -- the cursor and the pen --------------------------------------------------------
 
     def _move(self, out: list[str], y: int, x: int) -> None:
+        if self.cursor != (y, x):
+            out.append(self._path(y, x))
+            self.cursor = (y, x)
+
+    def _path(self, y: int, x: int) -> str:
+        """The shortest bytes that take the cursor from where it is to (y, x)."""
         at = self.cursor
         if at == (y, x):
-            return
+            return ""
         best = cup(y, x)
         if at is not None:
             cy, cx = at
@@ -357,8 +405,7 @@ class Screen:
                     newline = "\n" if self.capabilities.onlcr else "\r\n"
                     lines = newline + "\n" * (y - cy - 1)
                     best = min(best, lines + self._forward(y, x), key=len)
-        out.append(best)
-        self.cursor = (y, x)
+        return best
 
     def _across(self, y: int, cx: int, x: int) -> str:
         """Along row y from column cx to x: CUF, CUB, backspaces or the cells themselves."""
@@ -393,8 +440,14 @@ class Screen:
     def _set_pen(self, out: list[str], pen: Pen, *, blank: bool = False) -> None:
         """Make `pen` the terminal's; for a blank, a pen that shows a blank the same will do."""
         old = self.pen
-        if blank and old is not None and blank_of(old) == pen:
-            return
+        if blank and old is not None and old[0] >= 0:
+            if blank_of(old) == pen:
+                return
+            if pen == blank_of(pen) and not (pen[0] or pen[1] or pen[3]):
+                # Any pen that shows a blank as `pen` does will do: the nearest to the
+                # current one (drop what shows on a blank, take the background), so the
+                # text after the blanks may need no change either.
+                pen = (old[0] & ~SHOWN_ON_BLANK, old[1], pen[2], "")
         # An unknown pen may have a link open (OSC 8 outlives SGR 0): say what is wanted.
         if old is None or old[0] < 0 or old[3] != pen[3]:
             out.append(f"\x1b]8;{pen[3]}\x1b\\" if pen[3] else "\x1b]8;;\x1b\\")
