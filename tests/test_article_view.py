@@ -1,9 +1,15 @@
-"""The reader's body view: a new post's first frame already has the right scroll bar."""
+"""The reader's body view: a new post's first frame already has the right scroll bar, and its
+lines are drawn as Textual would draw them."""
 
 from __future__ import annotations
 
+import pytest
+from rich.style import Style
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.geometry import Region
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from termnews.widgets.article_view import ArticleView
 
@@ -91,3 +97,62 @@ async def test_the_next_post_is_rendered_while_this_one_is_read(tmp_path, feed_s
             assert reader.article is not None and reader.article.id == following
     finally:
         service.close()
+
+
+def textual_lines(view: ArticleView, crop: Region) -> list[Strip]:
+    """The lines as Textual's own styles cache draws them (the path the view skips)."""
+    view._styles_cache.clear()
+    view._pass = (view.rich_style, view.scrollable_content_region.width)
+    try:
+        return ScrollView.render_lines(view, crop)
+    finally:
+        view._pass = None
+
+
+def cells(strips: list[Strip]) -> list[list[tuple[str, object]]]:
+    return [[(text, style) for text, style, _ in strip] for strip in strips]
+
+
+@pytest.mark.parametrize("theme", ["textual-dark", "ansi-dark", "textual-light"])
+async def test_the_view_draws_its_lines_as_textual_would(theme: str) -> None:
+    """The view frames its lines itself (padding, background, the app's filters): cell for
+    cell what Textual's styles cache would draw, wherever the view is scrolled or cropped,
+    and again after a scroll reuses framed lines."""
+    words = "tide [bold]gull[/] [@click=app.quit]ledger[/] 世界 café " * 9
+    lines = [Text.from_markup(f"{n}: {words}"[: 40 + n]) for n in range(80)]
+    lines[5] = Text("linked", style=Style(link="http://example.org/x", color="red"))
+    lines[6] = Text("ansi colour", style="bright_magenta on blue")
+    app = ViewApp()
+    async with app.run_test(size=(60, 14)) as pilot:
+        app.theme = theme
+        view = app.query_one(ArticleView)
+        view.show(lines)
+        await pilot.pause()
+        width, height = view.region.width, view.region.height
+        for scroll in (0, 3, 3, 40, 0):
+            view.scroll_to(y=scroll, animate=False, immediate=True)
+            await pilot.pause()
+            for crop in (Region(0, 0, width, height), Region(2, 1, width - 5, height - 3)):
+                mine = view.render_lines(crop)
+                assert view._framed  # the view's own path drew them
+                if crop.x == 0:  # the text is there, after the padding column
+                    shown = "".join(text for text, _ in cells(mine)[0])
+                    assert shown.startswith(f" {scroll + crop.y}: tide"), shown
+                assert cells(mine) == cells(textual_lines(view, crop)), (theme, scroll, crop)
+
+
+async def test_a_styled_view_falls_back_to_textual() -> None:
+    """A border (or tint, opacity...) is Textual's to draw: the view hands over."""
+    app = ViewApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        view = app.query_one(ArticleView)
+        view.show([Text(f"line {n}") for n in range(30)])
+        await pilot.pause()
+        view.render_lines(Region(0, 0, view.region.width, 3))
+        assert view._framed
+        view.styles.border = ("round", "red")
+        await pilot.pause()
+        crop = Region(0, 0, view.region.width, view.region.height)
+        assert cells(view.render_lines(crop)) == cells(textual_lines(view, crop))
+        assert not view._framed
+        assert "╭" in "".join(text for text, _ in cells(view.render_lines(crop))[0])

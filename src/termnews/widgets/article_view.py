@@ -9,10 +9,12 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
+from textual.filter import LineFilter
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.style import Style as TextualStyle
 
 MAX_CACHED_STRIPS = 400
 
@@ -71,6 +73,11 @@ class ArticleView(ScrollView, can_focus=True):
         self._strips: OrderedDict[int, tuple[tuple[int, int, int, Style], Strip]] = OrderedDict()
         self._pass: tuple[Style, int] | None = None
         self._text_width = 0
+        # Lines as drawn with their padding and filters, by the identity of the content
+        # strip (kept with it, so the id is not reused): valid for `_framed_key`.
+        self._framed = False
+        self._framed_key: tuple[object, ...] | None = None
+        self._framed_strips: dict[int, tuple[Strip | None, Strip]] = {}
 
     @property
     def text_width(self) -> int:
@@ -110,9 +117,87 @@ class ArticleView(ScrollView, can_focus=True):
         # the ancestors and was a third of this widget's rendering time per key.
         self._pass = (self.rich_style, self.scrollable_content_region.width)
         try:
-            return super().render_lines(crop)
+            frame = self._frame()
+            if frame is None:
+                self._framed = False
+                return super().render_lines(crop)
+            if not self._framed:
+                self._framed = True
+                self._styles_cache.clear()  # its lines are not kept up while this draws
+            return self._framed_lines(crop, *frame)
         finally:
             self._pass = None
+
+    def _frame(self) -> tuple[Style, int, int, int, int, tuple[LineFilter, ...]] | None:
+        """What Textual's styles cache would put around each line of this widget (its
+        background, the padding left and right, the content and widget widths, the
+        app's line filters), when that is only padding: no border, outline, tint, hatch,
+        opacity or hover links. None otherwise (Textual then draws it)."""
+        styles = self.styles
+        top, right, bottom, left = styles.padding
+        if top or bottom or any(edge for edge, _ in styles.border):
+            return None
+        if any(edge for edge, _ in styles.outline) or styles.tint.a:
+            return None
+        if self.opacity != 1.0 or styles.text_opacity != 1.0:
+            return None
+        if styles.has_rule("hatch") and styles.hatch != "none":
+            return None
+        if self._border_title is not None or self._border_subtitle is not None:
+            return None
+        if self.auto_links and self.hover_style._link_id:
+            return None
+        base_background, background = self.background_colors
+        inner = TextualStyle(background=base_background + background).rich_style
+        width = self.region.width
+        content_width = self.content_region.width
+        return inner, left, right, content_width, width, tuple(self.get_line_filters())
+
+    def _framed_lines(
+        self,
+        crop: Region,
+        inner: Style,
+        left: int,
+        right: int,
+        content_width: int,
+        width: int,
+        filters: tuple[LineFilter, ...],
+    ) -> list[Strip]:
+        """The lines in `crop` as Textual's styles cache would draw them (content line
+        fitted to the content width, padded, the app's filters applied), each made once:
+        a line scrolled to another row, or drawn again, is reused as it is."""
+        key = (inner, left, right, content_width, width, filters)
+        framed = self._framed_strips
+        if key != self._framed_key or len(framed) > 2 * MAX_CACHED_STRIPS:
+            self._framed_key = key
+            framed.clear()
+        _, background = self.background_colors
+        height = self.content_region.height
+        strips: list[Strip] = []
+        for y in crop.line_range:
+            content = self.render_line(y) if y < height else None
+            cached = framed.get(id(content))
+            if cached is not None and cached[0] is content:
+                strips.append(cached[1])
+                continue
+            if content is None:
+                line = Strip.blank(content_width, inner)
+            else:
+                line = content.adjust_cell_length(content_width, inner)
+            segments = list(line)
+            if left:
+                segments.insert(0, Segment(" " * left, inner))
+            if right:
+                segments.append(Segment(" " * right, inner))
+            strip = Strip(segments, width)
+            for line_filter in filters:
+                strip = strip.apply_filter(line_filter, background)
+            framed[id(content)] = (content, strip)
+            strips.append(strip)
+        if crop.column_span != (0, width):
+            x1, x2 = crop.column_span
+            strips = [strip.crop(x1, x2) for strip in strips]
+        return strips
 
     def render_line(self, y: int) -> Strip:
         style, width = self._pass or (self.rich_style, self.scrollable_content_region.width)
