@@ -46,6 +46,8 @@ def image_anchors(document: RenderedDocument) -> list[tuple[int, Link]]:
         target = hyperlink_target(link.url) if link.image else None
         if target is not None:
             targets.setdefault(target, link)
+    if not targets:
+        return []  # no picture: nothing to look for in the lines
     lines = document.lines
     end = len(lines)
     for index in range(len(lines) - 1, 0, -1):

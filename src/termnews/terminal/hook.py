@@ -27,6 +27,7 @@ from rich.console import COLOR_SYSTEMS, RenderableType
 from textual.app import App
 from textual.driver import Driver
 from textual.screen import Screen as TextualScreen
+from textual.theme import Theme
 
 from termnews.terminal.cells import PenTable
 from termnews.terminal.diff import Capabilities, Screen
@@ -77,6 +78,18 @@ class DiffOutputApp(App[ReturnType]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._capabilities = Capabilities.for_term(os.environ.get("TERM", ""))
+
+    def get_theme(self, theme_name: str) -> Theme | None:
+        """Textual's own copies the table of themes twice per call, and every line drawn
+        asks for the current theme (its ANSI colours): look the name up in place."""
+        registered: dict[str, Theme] | None = getattr(self, "_registered_themes", None)
+        if not isinstance(registered, dict):
+            return super().get_theme(theme_name)
+        for name in theme_name.split(","):
+            theme = registered.get(name.strip())
+            if theme is not None:
+                return theme
+        return None
 
     def invalidate_output(self) -> None:
         """Repaint every cell at the next frame (something else drew on the terminal)."""
