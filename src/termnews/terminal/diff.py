@@ -12,6 +12,7 @@ and runs of one character are sent once and repeated (REP) where the terminal ha
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import takewhile
 from operator import ne
 
 from termnews.terminal.cells import (
@@ -171,11 +172,18 @@ class Screen:
     def _row(self, out: list[str], y: int, *, defer: bool = True) -> None:
         new, old, width = self.model[y], self.shadow[y], self.width
         tail = self._tail(new)
+        # Which cells differ, compared in C: the next one to draw is found with index().
+        differs = list(map(ne, new, old))
+        find = differs.index
         x = 0
         while x < width:
-            if new[x] == old[x]:
-                x += 1
-                continue
+            if old[x] == new[x]:
+                try:
+                    x = find(True, x + 1)
+                except ValueError:
+                    return
+                if old[x] == new[x]:  # drawn meanwhile (a run, a repeat, an erase)
+                    continue
             if new[x][0] == "" and x and new[x - 1][0]:
                 x -= 1  # the right half of a wide character: draw the character
             if x >= tail:
@@ -187,7 +195,7 @@ class Screen:
                 end = x + 1
                 while end < width and new[end] == blank:
                     end += 1
-                changed = sum(1 for i in range(x, end) if new[i] != old[i])
+                changed = sum(map(ne, new[x:end], old[x:end]))
                 if changed > len(f"\x1b[{end - x}X"):
                     self._erase_from(out, y, x, end)
                     old[x:end] = new[x:end]
@@ -239,21 +247,38 @@ class Screen:
         self._move(out, y, x)
         known = True
         first = True  # drawn even if unchanged: the left half of a changed wide character
-        while x < width and (first or new[x] != old[x]):
+        rep, ech = self.capabilities.rep, self.capabilities.ech
+        append = out.append
+        while x < width:
             text, pen = cell = new[x]
-            if not first and (x >= stop or self._erase_here(new, x)):
-                break
+            if not first:
+                if x >= stop:
+                    break
+                if cell == old[x]:
+                    # Unchanged cells before a changed one: a few the pen can write again
+                    # cost no more bytes than a move over them, and the run goes on.
+                    end = self._gap_end(y, x, stop)
+                    if end == x:
+                        break
+                    append("".join(text for text, _ in new[x:end]))
+                    x = end
+                    continue
+                if text == " " and ech and self._erase_here(new, x):
+                    break
             first = False
             if pen != self.pen:
                 self._set_pen(out, pen, blank=text == " ")
-            if not text:  # a lone right half (the model never holds one): draw a blank
-                text = " "
-            out.append(text)
             old[x] = cell
             x += 1
+            if len(text) == 1 and " " <= text <= "~":  # printable ASCII: one trusted cell
+                append(text)
+                if rep and x + REP_RUN <= stop and new[x] == cell:
+                    x = self._repeat_run(out, y, x, stop)
+                continue
+            if not text:  # a lone right half (the model never holds one): draw a blank
+                text = " "
+            append(text)
             known = known and trusted(text)
-            if self.capabilities.rep and x + REP_RUN <= stop and " " <= text <= "~":
-                x = self._repeat_run(out, y, x, stop)
             if cell_width(text) == 2:
                 if x < width and new[x][0] == "":
                     old[x] = new[x]
@@ -265,6 +290,26 @@ class Screen:
         # column is the terminal's guess: either way the next move is absolute.
         self.cursor = (y, x) if known and x < width else None
         return x
+
+    def _gap_end(self, y: int, x: int, stop: int) -> int:
+        """Where the unchanged cells from x on end, if they are at most three, end before
+        `stop` at a changed cell of the current pen, and are ASCII that pen draws as they
+        are; else x."""
+        new, old, pen = self.model[y], self.shadow[y], self.pen
+        end = x
+        while end < stop and end - x < 3 and new[end] == old[end]:
+            end += 1
+        if end >= stop or new[end] == old[end] or pen is None:
+            return x
+        blank = blank_of(pen)
+        if new[end][1] not in (pen, blank):
+            return x  # a pen change follows: the row loop decides (it may defer those cells)
+        for text, cell_pen in new[x:end]:
+            if not (len(text) == 1 and " " <= text <= "~"):
+                return x
+            if cell_pen != pen and not (text == " " and cell_pen == blank):
+                return x
+        return end
 
     def _repeat_run(self, out: list[str], y: int, x: int, stop: int) -> int:
         """After a character at x - 1, the cells from x on that repeat it (changed or not,
@@ -293,10 +338,7 @@ class Screen:
         last = row[-1] if row else BLANK
         if not self._can_erase(last):
             return self.width
-        x = self.width
-        while x > 0 and row[x - 1] == last:
-            x -= 1
-        return x
+        return self.width - len(list(takewhile(last.__eq__, reversed(row))))
 
     def _can_erase(self, cell: Cell) -> bool:
         return erasable(cell) and (self.capabilities.bce or not cell[1][2])
@@ -393,6 +435,8 @@ class Screen:
         at = self.cursor
         if at == (y, x):
             return ""
+        if at is not None and at[0] == y and x > at[1]:
+            return self._across(y, at[1], x)  # CUF, or the cells: never longer than CUP
         best = cup(y, x)
         if at is not None:
             cy, cx = at
