@@ -11,9 +11,10 @@ and runs of one character are sent once and repeated (REP) where the terminal ha
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import takewhile
-from operator import ne
+from operator import itemgetter, ne
 
 from termnews.terminal.cells import (
     ATTRIBUTES,
@@ -45,6 +46,7 @@ SCROLL_MIN_ROWS = 3  # rows that must line up before scrolling is considered
 ECH_RUN = 6  # blanks in a row that make ECH worth weighing
 DEFER_CELLS = 3  # a row's last changed cells, if this few, may wait for a second pass
 SCROLL_OVERHEAD = 16  # bytes of margins, a move, DL / IL and the margins' reset
+SHIFT_SAMPLES = 12  # cells of each half of a row that stand for it when shifts are sought
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +124,7 @@ class Screen:
         self.pen: Pen | None = None  # the terminal's pen, None: unknown
         self._sgr: dict[tuple[Pen | None, Pen], str] = {}
         self._deferred: list[tuple[int, int]] = []
+        self._halves_for: tuple[int, tuple[Callable[[Row], tuple[Cell, ...]], ...]] = (-1, ())
         self.invalidate()
 
     def resize(self, width: int, height: int) -> None:
@@ -379,21 +382,41 @@ class Screen:
 
     def _shifts(self, top: int, bottom: int) -> list[int]:
         """Row shifts worth trying: those that line up the most row halves (a scroll bar or
-        a border at one side stops whole rows from matching)."""
-        half = self.width // 2
+        a border at one side stops whole rows from matching). A half is known by a few of
+        its cells, picked out in C; `_region` then checks every cell of the rows it keeps."""
+        halves = self._halves()
         where: dict[tuple[Cell, ...], list[int]] = {}
         for y in range(top, bottom + 1):
-            for part in (tuple(self.shadow[y][:half]), tuple(self.shadow[y][half:])):
-                if part and part.count(part[0]) != len(part):  # not one cell repeated
+            row = self.shadow[y]
+            for half in halves:
+                part = half(row)
+                if part.count(part[0]) != len(part):  # not one cell repeated
                     where.setdefault(part, []).append(y)
         votes: dict[int, int] = {}
         for y in range(top, bottom + 1):
-            for part in (tuple(self.model[y][:half]), tuple(self.model[y][half:])):
-                for old_y in where.get(part, ())[:4]:
+            row = self.model[y]
+            for half in halves:
+                for old_y in where.get(half(row), ())[:4]:
                     if old_y != y:
                         votes[old_y - y] = votes.get(old_y - y, 0) + 1
         ranked = sorted(votes, key=lambda shift: (-votes[shift], abs(shift)))
         return [shift for shift in ranked[:3] if votes[shift] >= 2]
+
+    def _halves(self) -> tuple[Callable[[Row], tuple[Cell, ...]], ...]:
+        """For each half of a row, a function that picks out its sample cells as a tuple."""
+        if self._halves_for[0] != self.width:
+            half = self.width // 2
+            pickers = []
+            for start, end in ((0, half), (half, self.width)):
+                if end - start <= SHIFT_SAMPLES:
+                    columns = list(range(start, end))
+                else:
+                    step = (end - start) / SHIFT_SAMPLES
+                    columns = [start + int(step * k) for k in range(SHIFT_SAMPLES)]
+                columns = columns or [start]
+                pickers.append(itemgetter(*columns, columns[-1]))  # always a tuple
+            self._halves_for = (self.width, tuple(pickers))
+        return self._halves_for[1]
 
     def _region(
         self, top: int, bottom: int, shift: int, plain: dict[int, int]
