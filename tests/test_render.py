@@ -484,13 +484,15 @@ def test_corpus_entries_render_cleanly(path: Path) -> None:
 
 def test_single_cell_fast_path_agrees_with_rich() -> None:
     # The wrap fast path assumes len == cells for these characters; check it for all of them.
-    chars = sanitize._single_cell_chars()
-    assert "\u2019" in chars and "\u2014" in chars and "é" in chars
+    chars = "".join(c for c in map(chr, range(0x20, 0x3100)) if sanitize.is_single_cell(c))
+    assert "\u2019" in chars and "\u2014" in chars and "é" in chars and "─" in chars
     assert "中" not in chars and "\u0301" not in chars and "\u200d" not in chars
-    sample = "".join(sorted(chars))
-    assert cell_len(sample) == len(sample)
+    assert "\u3042" not in chars  # hiragana: two cells
+    assert cell_len(chars) == len(chars)
     assert sanitize.is_single_cell("plain ascii")
+    assert sanitize.is_single_cell("it\u2019s \u201cquoted\u201d \u2014 café")
     assert not sanitize.is_single_cell("tab\there")
+    assert not sanitize.is_single_cell("café 中")
 
 
 def test_typographic_punctuation_wraps_like_ascii() -> None:
