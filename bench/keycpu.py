@@ -7,7 +7,9 @@ sample site's posts feed and reads the process's CPU time from /proc around the 
 `--rounds` times four `n` and four `p` (each waits for a quiet screen), then, from the
 post before it, `n` onto the sample site's 40k-word post after a 1.5 s pause (a reader
 reading: the read-ahead has run). CPU time, not wall time: what a shared host pays per
-key. Not run by CI.
+key. First, cold: `n` from post 1 to the feed's end with no pause and nothing cached (the
+long post, and the key after it, where the collector's work for its objects falls).
+Not run by CI.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ def idle(term: Pty, seconds: float) -> None:
         term.pump(0.1)
 
 
-def run(args: argparse.Namespace) -> tuple[list[float], float]:
+def run(args: argparse.Namespace) -> tuple[list[float], float, list[float]]:
     with tempfile.TemporaryDirectory(prefix="tn-keycpu-") as home_dir:
         home = Path(home_dir)
         (home / "xdg-config" / "termnews").mkdir(parents=True)
@@ -57,6 +59,17 @@ def run(args: argparse.Namespace) -> tuple[list[float], float]:
             term.key(b"\r", 0.3)
             term.wait_for(" 1/")
             idle(term, 6.0)  # the start's own work (comment counts, search index) is done
+            # Cold: n from post 1 to the end of the feed, each key as soon as the screen is
+            # quiet (no read-ahead has run, nothing is cached): the long post, and the key
+            # after it (where the collector's work for the long post's objects falls).
+            cold = []
+            for _ in range(4):
+                before = cpu_seconds(term.proc.pid)
+                term.key(b"n", 0.1)
+                cold.append(cpu_seconds(term.proc.pid) - before)
+            for _ in range(4):
+                term.key(b"p", 0.3)
+            term.wait_for(" 1/")
             per_round = []
             for _ in range(args.rounds):
                 before = cpu_seconds(term.proc.pid)
@@ -74,7 +87,7 @@ def run(args: argparse.Namespace) -> tuple[list[float], float]:
             long_post = cpu_seconds(term.proc.pid) - before
             if LONG_POST not in term.screen.display[0]:
                 raise SystemExit("n did not reach the long post:\n" + term.text())
-            return per_round, long_post
+            return per_round, long_post, cold
         finally:
             term.close()
 
@@ -85,7 +98,7 @@ def main() -> None:
     parser.add_argument("--columns", type=int, default=120)
     parser.add_argument("--rows", type=int, default=40)
     args = parser.parse_args()
-    per_round, long_post = run(args)
+    per_round, long_post, cold = run(args)
     load = os.getloadavg()
     print(f"termnews demo {args.columns}x{args.rows}, {os.cpu_count()} cores, load {load[0]:.1f}")
     print(
@@ -93,6 +106,11 @@ def main() -> None:
         f" (rounds: {', '.join(f'{v * 1000:.1f}' for v in per_round)})"
     )
     print(f"CPU for n onto the long post after a pause: {long_post * 1000:.0f} ms")
+    print(
+        "CPU per n, cold (no pause, nothing cached), posts 2-5 (3: the long one): "
+        + ", ".join(f"{v * 1000:.0f}" for v in cold)
+        + " ms"
+    )
 
 
 if __name__ == "__main__":

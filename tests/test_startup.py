@@ -11,7 +11,10 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -108,3 +111,48 @@ def test_the_default_bindings_bind_no_key_twice(tmp_path: Path) -> None:
         assert [p for p in app.keymap_problems(defaults) if "bound to both" in p] == []
     finally:
         service.close()
+
+
+SPY = """
+import gc, os
+
+_freeze = gc.freeze
+
+
+def freeze():  # records the call, then freezes for real
+    _freeze()
+    with open(os.environ["FREEZE_MARK"], "a", encoding="utf-8") as mark:
+        mark.write(f"{gc.get_freeze_count()}\\n")
+
+
+gc.freeze = freeze
+"""
+
+
+@pytest.mark.e2e
+def test_the_start_up_heap_is_frozen_once_after_the_first_frame(tmp_path: Path) -> None:
+    """In a real terminal, what is alive a moment after the first frame goes to the
+    collector's permanent generation, once: later full collections skip it."""
+    from tests.support.terminal import Terminal
+
+    spy = tmp_path / "spy"
+    spy.mkdir()
+    (spy / "sitecustomize.py").write_text(SPY, encoding="utf-8")
+    mark = tmp_path / "frozen"
+    env = {"PYTHONPATH": str(spy), "FREEZE_MARK": str(mark), "HOME": str(tmp_path)}
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
+    term = Terminal(["--data-dir", str(tmp_path / "data")], env=env)
+    try:
+        term.wait_for("Welcome to termnews")
+        assert not mark.exists() or mark.read_text() == ""  # not before the first frame
+        deadline = time.monotonic() + 30
+        while not mark.exists() and time.monotonic() < deadline:
+            term.pump(0.2)
+        counts = mark.read_text().split()
+        assert len(counts) == 1, counts
+        assert int(counts[0]) > 50_000  # the imports and the app: most of the heap
+        term.press("tab")
+        term.pump(2.0)
+        assert len(mark.read_text().split()) == 1  # once
+    finally:
+        term.close()

@@ -15,6 +15,7 @@ a backlog of stale frames.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import re
 import select
@@ -55,6 +56,7 @@ HARMLESS = re.compile(
     r"|\x07"
 )
 WRITER_POLL_SECONDS = 0.01  # how often a held frame looks whether the writer is free
+FREEZE_AFTER_SECONDS = 1.0  # after the first frame: when the start-up heap is frozen
 NEW_SCREEN = re.compile(r"\x1b\[\?(?:[0-9;]*;)?(?:1049|1047|47)[;hl]")
 
 
@@ -74,6 +76,7 @@ class DiffOutputApp(App[ReturnType]):
     _watched: Driver | None = None
     _driver_write: Any = None
     _held: asyncio.TimerHandle | None = None  # a frame waits for the writer
+    _heap_frozen = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -171,6 +174,9 @@ class DiffOutputApp(App[ReturnType]):
             text = SYNC_START + text + SYNC_END
         self._driver_write(text)
         driver.flush()
+        if not self._heap_frozen:
+            self._heap_frozen = True
+            self.set_timer(FREEZE_AFTER_SECONDS, freeze_start_up_heap)
 
     def _hold_frame(self) -> None:
         self._held = asyncio.get_running_loop().call_later(
@@ -209,6 +215,16 @@ class DiffOutputApp(App[ReturnType]):
 
         # The driver offers no hook for this; an instance attribute shadows its method.
         driver.write = watched_write  # type: ignore[method-assign]
+
+
+def freeze_start_up_heap() -> None:
+    """Move what is alive a moment after the first frame (the imports, the app, its first
+    screen: most of the heap) to the collector's permanent generation. A full collection,
+    which the hundreds of thousands of objects of a long post set off, then walks only what
+    came after, instead of stalling a key for the whole heap. Frozen objects are still
+    freed when nothing refers to them; only cycles among them are kept. Run once, and only
+    in a real terminal (a test process that runs many apps would keep their cycles)."""
+    gc.freeze()
 
 
 def translates_newlines(driver: Driver) -> bool:
