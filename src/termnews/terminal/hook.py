@@ -32,6 +32,7 @@ from textual.theme import Theme
 
 from termnews.terminal.cells import PenTable
 from termnews.terminal.diff import Capabilities, Screen
+from termnews.terminal.stylesheets import share_parsed_rules
 
 try:
     from termnews.terminal.updates import can_draw, draw_update
@@ -81,6 +82,7 @@ class DiffOutputApp(App[ReturnType]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._capabilities = Capabilities.for_term(os.environ.get("TERM", ""))
+        share_parsed_rules(self.stylesheet)
 
     def get_theme(self, theme_name: str) -> Theme | None:
         """Textual's own copies the table of themes twice per call, and every line drawn
