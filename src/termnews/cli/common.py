@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import sys
 from collections.abc import Callable
-from typing import TypeAlias
+from pathlib import Path
+from typing import Any, TypeAlias
 
 from termnews.config import Paths, Settings, load_settings, resolve_paths
 from termnews.errors import TermnewsError
@@ -112,3 +114,37 @@ def run_app(args: argparse.Namespace, open_sample_site: Callable[[], int] | None
         return run_reader(service, open_sample_site=open_sample_site)
     finally:
         service.close()
+
+
+def warm_up() -> None:
+    """Run the reader once, headless, to its feed list on a throwaway cache (the session
+    zygote of `termnews serve` does, before it forks): what each session would do first
+    (parse the CSS into the process's shared rules, fill Textual's and Rich's caches) then
+    sits in the zygote's memory, shared by the sessions. Best effort: whatever goes wrong
+    leaves the process as it was."""
+    import asyncio
+    import tempfile
+    import traceback
+
+    from termnews.app import TermNewsApp
+
+    async def first_screen(pilot: Any) -> None:
+        await pilot.pause()
+        pilot.app.exit()
+
+    with tempfile.TemporaryDirectory(prefix="termnews-zygote-") as scratch:
+        base = Path(scratch)
+        try:
+            settings = Settings(refresh_on_start=False)
+            service = NewsService.open(Paths(base / "config.toml", base / "data"), settings)
+        except Exception:
+            return
+        try:
+            service.subscribe("http://127.0.0.1:9/feed.xml", title="Warm-up")
+            app = TermNewsApp(service)
+            run = app.run_async(headless=True, size=(120, 40), auto_pilot=first_screen)
+            asyncio.run(run)
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+        finally:
+            service.close()

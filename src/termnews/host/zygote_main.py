@@ -318,6 +318,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     os.environ.pop(ROOM_VARIABLE, None)
     preload()
+    from termnews.cli.common import warm_up
+
+    warm_up()
     if threading.active_count() != 1:
         print("termnews zygote: importing started threads; giving up", file=sys.stderr)
         return 1
