@@ -1,7 +1,8 @@
 """Start-up imports only what the first frame needs (issue 13: first frame in 0.5 s).
 
-The network stack (httpx), feedparser, the comment backends, the SSH host, Pillow and the sample
-site load later, in the functions that use them. Each check runs in a fresh interpreter,
+The network stack (httpx), feedparser, the comment backends, the SSH host, Pillow, the sample
+site, the HTML renderer and the OPML reader load later, in the functions that use them. Each
+check runs in a fresh interpreter,
 since this test process has long imported all of them.
 """
 
@@ -19,6 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 NOT_AT_START = ("httpx", "feedparser", "asyncssh", "termnews.comments", "termnews.demo", "PIL")
+NOT_AT_START += ("termnews.render", "termnews.feeds.opml")  # the renderer, OPML (xml, email)
 
 SCRIPT = """
 import asyncio, json, sys, tempfile

@@ -16,7 +16,6 @@ from pathlib import Path
 from termnews.config import split_command
 from termnews.errors import TermnewsError
 from termnews.model import ArticleDetail
-from termnews.render import render_html
 from termnews.sanitize import clean_line
 
 FORMATS = ("markdown", "text")
@@ -35,6 +34,8 @@ def post_text(article: ArticleDetail, fmt: str, *, body_html: str | None = None)
 
         return post_markdown(article, body_html)
     html = body_html if body_html is not None else article.body_html
+    from termnews.render import render_html  # the renderer loads when a post is written out
+
     document = render_html(html, TEXT_WIDTH, base_url=article.link)
     title = clean_line(article.title, 300) or "(untitled)"
     meta = [clean_line(article.feed_title, 80)]

@@ -21,7 +21,6 @@ from urllib.parse import urlsplit
 
 from termnews.config import Paths, Settings
 from termnews.errors import DownloadError, FullArticleError, PlayerError, TermnewsError
-from termnews.feeds.opml import SubscriptionList, parse_subscriptions, to_opml
 from termnews.feeds.parse import ParsePool, start_helpers
 from termnews.model import Article, ArticleDetail, ArticleQuery, Feed, Identity, Reply
 from termnews.postout import PostOutError, file_name, pipe, post_text, save
@@ -42,6 +41,7 @@ if TYPE_CHECKING:
     from termnews.comments import CommentService, OutboxItem
     from termnews.download import DownloadProgress
     from termnews.feeds.discover import DiscoveredFeed
+    from termnews.feeds.opml import SubscriptionList
     from termnews.images import Picture
     from termnews.render import RenderedDocument
 
@@ -553,6 +553,8 @@ class NewsService:
     def import_subscriptions(self, text: str, name: str = "file") -> SubscriptionList:
         """Subscribe to what the file lists; its `skipped` lines were not imported."""
         self._operator_only()
+        from termnews.feeds.opml import parse_subscriptions  # only for an import
+
         subscriptions = parse_subscriptions(text, name)
         for sub in subscriptions:
             self.store.add_feed(
@@ -561,6 +563,8 @@ class NewsService:
         return subscriptions
 
     def export_opml(self) -> str:
+        from termnews.feeds.opml import to_opml
+
         return to_opml(self.store.feeds())
 
 

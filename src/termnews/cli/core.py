@@ -22,7 +22,6 @@ from termnews.cli.common import (
     paths_of,
 )
 from termnews.config import FULL_ARTICLE, default_config_text, load_settings
-from termnews.feeds.opml import VIRTUAL_FEEDS
 from termnews.model import Feed
 from termnews.sanitize import clean_line
 from termnews.service import FeedRefresh, NewsService, RefreshOutcome, RefreshReport
@@ -326,6 +325,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             subs = service.import_subscriptions(text, name)
         except ImportError_ as exc:
             raise CommandError(str(exc)) from exc
+        from termnews.feeds.opml import VIRTUAL_FEEDS
+
         tagged = sum(1 for s in subs if s.tags)
         print(f"Imported {len(subs)} feeds ({tagged} with tags) from {name}.")
         for line in subs.skipped:
