@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bytes import FEED, LONG_POST, REPO, Pty
+from machine import python_speed
 
 sys.path.insert(0, str(REPO))
 from tests.support.terminal import termnews_env
@@ -101,6 +102,7 @@ def main() -> None:
     per_round, long_post, cold = run(args)
     load = os.getloadavg()
     print(f"termnews demo {args.columns}x{args.rows}, {os.cpu_count()} cores, load {load[0]:.1f}")
+    print(f"machine: {python_speed()}")
     print(
         f"CPU per n/p: median {statistics.median(per_round) * 1000:.1f} ms"
         f" (rounds: {', '.join(f'{v * 1000:.1f}' for v in per_round)})"

@@ -35,6 +35,9 @@ from typing import Any
 
 import asyncssh
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import python_speed
+
 from termnews.demo import DemoSite
 from termnews.demo.content import BLOGS, WORDPRESS
 from termnews.host.members import add_member, members_path, parse_public_key
@@ -339,7 +342,7 @@ def main() -> None:
     mode = "exec per session" if args.no_zygote else "sessions forked by the zygote"
     print(
         f"termnews serve benchmark on {os.cpu_count()} cores; {args.presses} presses/session;"
-        f" {mode}"
+        f" {mode}; machine: {python_speed()}"
     )
     print(
         "sessions  startup(med)  RSS/session  PSS/session  first byte med/p90"
