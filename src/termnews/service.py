@@ -530,14 +530,28 @@ class NewsService:
             if cached is not None:
                 self._render_cache.move_to_end(key)
                 return cached
-        from termnews.render import render_html
-
         html = (article.extracted or "") if extracted else article.body_html
-        document = render_html(html, width, base_url=article.link)
+        document = self._render_shared(html, width, article.link)
         with self._render_lock:
             self._render_cache[key] = document
             while len(self._render_cache) > 16:
                 self._render_cache.popitem(last=False)
+        return document
+
+    def _render_shared(self, html: str, width: int, base_url: str | None) -> RenderedDocument:
+        """`html` rendered, or a long post's render another process on this data dir
+        (a session of the same host) kept."""
+        from termnews.render import render_html
+        from termnews.render_cache import RenderStore
+
+        if self.data_dir is None or not RenderStore.wanted(html):
+            return render_html(html, width, base_url=base_url)
+        store = RenderStore(self.data_dir / "renders")
+        key = store.key(html, width, base_url)
+        document = store.load(key)
+        if document is None:
+            document = render_html(html, width, base_url=base_url)
+            store.save(key, document)
         return document
 
     # -- settings kept in the database -----------------------------------------------

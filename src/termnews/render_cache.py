@@ -1,0 +1,192 @@
+"""Rendered long posts kept on disk, shared by every process on the data dir.
+
+A long post takes tens of milliseconds to render (a 40k-word one 50 ms here), and on a
+`termnews serve` host every session that opens it rendered it again. A document of at
+least MIN_LINES lines is written here as plain data (marshal: the lines' text and spans,
+a table of styles, the links) under a digest of everything that made it: this format, the
+renderer's own source, Rich's version, the width, the address links resolve against and
+the HTML. Loading one costs a tenth of rendering it. A file that cannot be read back
+exactly as written is ignored (the post is rendered again); files are replaced
+atomically, so sessions writing the same post at once leave one whole file; past
+MAX_FILES the oldest go.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import marshal
+import os
+import tempfile
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from rich.style import Style
+from rich.text import Span, Text
+
+from termnews.render import Link, RenderedDocument
+
+FORMAT = 1
+MIN_LINES = 800  # smaller documents render faster than their file is worth
+MIN_HTML = 40_000  # characters of HTML below which a post is not even looked up
+MAX_FILES = 64
+ATTRIBUTES = ("bold", "dim", "italic", "underline", "strike", "reverse", "blink", "conceal")
+
+
+@lru_cache(maxsize=1)
+def renderer_digest() -> bytes:
+    """What the renderer is: its source files and Rich's version (a change renders anew)."""
+    digest = hashlib.sha256(f"format {FORMAT}".encode())
+    with contextlib.suppress(metadata.PackageNotFoundError):
+        digest.update(metadata.version("rich").encode())
+    package = Path(__file__).resolve().parent / "render"
+    for path in sorted(package.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.digest()
+
+
+def encode_style(style: Style | str) -> tuple[Any, ...] | None:
+    """A style as plain data, or None if it would not come back the same."""
+    if isinstance(style, str):
+        return ("name", style)
+    color = style.color.name if style.color else None
+    background = style.bgcolor.name if style.bgcolor else None
+    flags = tuple(getattr(style, name) for name in ATTRIBUTES)
+    encoded = ("style", color, background, flags, style.link)
+    decoded = decode_style(encoded)
+    return encoded if decoded is not None and str(decoded) == str(style) else None
+
+
+def decode_style(data: Any) -> Style | str | None:
+    if not isinstance(data, tuple) or not data:
+        return None
+    if data[0] == "name" and len(data) == 2 and isinstance(data[1], str):
+        return data[1]
+    if data[0] != "style" or len(data) != 5:
+        return None
+    _, color, background, flags, link = data
+    if not (isinstance(flags, tuple) and len(flags) == len(ATTRIBUTES)):
+        return None
+    if any(flag not in (None, True, False) for flag in flags):
+        return None
+    if not all(value is None or isinstance(value, str) for value in (color, background, link)):
+        return None
+    try:
+        return Style(
+            color=color, bgcolor=background, link=link, **dict(zip(ATTRIBUTES, flags, strict=True))
+        )
+    except Exception:  # an unknown colour name: not a file this module wrote
+        return None
+
+
+def encode(document: RenderedDocument) -> bytes | None:
+    """The document as bytes, or None if some part of it would not come back the same."""
+    styles: dict[Style | str, int] = {}
+    lines = []
+    for line in document.lines:
+        if line.style or line.end != "\n" or line.justify or line.overflow or line.no_wrap:
+            return None
+        spans = [(s.start, s.end, styles.setdefault(s.style, len(styles))) for s in line.spans]
+        lines.append((line.plain, spans))
+    table = [encode_style(style) for style in styles]
+    if any(style is None for style in table):
+        return None
+    links = [(link.number, link.url, link.text, link.image) for link in document.links]
+    return marshal.dumps((FORMAT, document.width, table, lines, links))
+
+
+def decode(data: bytes) -> RenderedDocument | None:
+    """What `encode` wrote, checked piece by piece; None for anything else."""
+    try:
+        fmt, width, table, lines, links = marshal.loads(data)
+    except (EOFError, ValueError, TypeError):
+        return None
+    if fmt != FORMAT or not isinstance(width, int):
+        return None
+    if not (isinstance(table, list) and isinstance(lines, list) and isinstance(links, list)):
+        return None
+    styles = [decode_style(entry) for entry in table]
+    if any(style is None for style in styles):
+        return None
+    out: list[Text] = []
+    for entry in lines:
+        if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str)):
+            return None
+        plain, spans = entry
+        made = []
+        for span in spans:
+            if not (isinstance(span, tuple) and len(span) == 3):
+                return None
+            start, end, index = span
+            if not (isinstance(index, int) and 0 <= index < len(styles)):
+                return None
+            if not (isinstance(start, int) and isinstance(end, int)):
+                return None
+            if not 0 <= start <= end <= len(plain):
+                return None
+            made.append(Span(start, end, styles[index]))  # type: ignore[arg-type]  # checked
+        out.append(Text(plain, spans=made))
+    kept = []
+    for link in links:
+        if not (isinstance(link, tuple) and len(link) == 4):
+            return None
+        number, url, text, image = link
+        if not (isinstance(number, int) and isinstance(url, str) and isinstance(text, str)):
+            return None
+        kept.append(Link(number, url, text, image is True))
+    return RenderedDocument(out, kept, width)
+
+
+class RenderStore:
+    """Long posts' renders in `directory` (made on first write, private to the user)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    @staticmethod
+    def wanted(html: str) -> bool:
+        return len(html) >= MIN_HTML
+
+    def key(self, html: str, width: int, base_url: str | None) -> str:
+        digest = hashlib.sha256(renderer_digest())
+        digest.update(f"{width}\0{base_url or ''}\0".encode())
+        digest.update(html.encode("utf-8", "surrogatepass"))
+        return digest.hexdigest()
+
+    def load(self, key: str) -> RenderedDocument | None:
+        try:
+            data = (self.directory / f"{key}.render").read_bytes()
+        except OSError:
+            return None
+        return decode(data)
+
+    def save(self, key: str, document: RenderedDocument) -> None:
+        """Keep `document` if it is long enough to be worth it (best effort)."""
+        if len(document.lines) < MIN_LINES:
+            return
+        data = encode(document)
+        if data is None:
+            return
+        try:
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            handle, name = tempfile.mkstemp(dir=self.directory, prefix=".", suffix=".part")
+            try:
+                with os.fdopen(handle, "wb") as file:
+                    file.write(data)
+                os.replace(name, self.directory / f"{key}.render")
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(name)
+                raise
+            self._trim()
+        except OSError:
+            return
+
+    def _trim(self) -> None:
+        files = sorted(self.directory.glob("*.render"), key=lambda path: path.stat().st_mtime)
+        for path in files[: max(0, len(files) - MAX_FILES)]:
+            with contextlib.suppress(OSError):
+                path.unlink()

@@ -1,0 +1,134 @@
+"""Long posts' renders kept on disk: a second process on the data dir loads instead of
+rendering, gets exactly the same lines, and anything it cannot trust is rendered again."""
+
+from __future__ import annotations
+
+import marshal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import termnews.render
+from termnews.model import ArticleDetail, CommentMeta
+from termnews.render import RenderedDocument, render_html
+from termnews.render_cache import MAX_FILES, RenderStore, decode, encode
+from tests.support.news import open_service
+
+BASE = "http://example.org/post/"
+UNSET = (None,) * 8  # no attribute set
+
+
+def long_html() -> str:
+    paragraph = (
+        "<p>The <b>harbour</b> log, <i>copied</i> out: see <a href='/tides'>the tides</a>, "
+        "<code>range</code>, and <img src='/p.png' alt='a chart'> — in <s>full</s>.</p>"
+    )
+    return "<h2>Ledger</h2>" + paragraph * 600 + "<ul><li>one</li><li>two</li></ul>"
+
+
+def lines_of(document: RenderedDocument) -> list[tuple[str, list[tuple[int, int, str]]]]:
+    return [
+        (line.plain, [(s.start, s.end, str(s.style)) for s in line.spans])
+        for line in document.lines
+    ]
+
+
+@pytest.fixture
+def renders(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Widths termnews.render.render_html is called with (it still renders)."""
+    calls: list[int] = []
+
+    def counting(html: str, width: int, **kwargs: Any) -> RenderedDocument:
+        calls.append(width)
+        return render_html(html, width, **kwargs)
+
+    monkeypatch.setattr(termnews.render, "render_html", counting)
+    return calls
+
+
+def article(html: str) -> ArticleDetail:
+    return ArticleDetail(
+        id=1, feed_id=1, feed_title="Feed", feed_url="http://example.org/feed", guid="1",
+        title="Long", link=BASE, author=None, published=None, updated=None, summary=None,
+        content=html, comments=CommentMeta(), read=False, starred=False,
+    )  # fmt: skip
+
+
+def test_a_second_service_on_the_data_dir_loads_the_long_post(
+    tmp_path: Path, renders: list[int]
+) -> None:
+    html = long_html()
+    first = open_service(tmp_path)
+    try:
+        drawn = first.render(article(html), 100)
+    finally:
+        first.close()
+    assert renders == [100] and len(drawn.lines) > 800
+    second = open_service(tmp_path)
+    try:
+        loaded = second.render(article(html), 100)
+        assert renders == [100]  # loaded, not rendered
+        assert lines_of(loaded) == lines_of(drawn)
+        assert loaded.links == drawn.links and loaded.width == drawn.width
+        assert any(link.image for link in loaded.links)
+        assert any(s.style.link for line in loaded.lines for s in line.spans if s.style)
+        second.render(article(html), 80)  # another width: rendered
+        assert renders == [100, 80]
+    finally:
+        second.close()
+
+
+def test_short_posts_are_not_kept(tmp_path: Path, renders: list[int]) -> None:
+    service = open_service(tmp_path)
+    try:
+        service.render(article("<p>short</p>" * 10), 100)
+    finally:
+        service.close()
+    assert not (tmp_path / "data" / "renders").exists()
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda data: data[: len(data) // 2],  # cut short
+        lambda data: b"\x00garbage",
+        lambda data: marshal.dumps((1, 100, [("style", "no-such", None, UNSET, None)], [], [])),
+        lambda data: marshal.dumps((1, 100, [("name", "bold")], [("ab", [(0, 9, 0)])], [])),
+        lambda data: marshal.dumps((1, 100, [], [("ab", [(0, 1, 3)])], [])),
+        lambda data: marshal.dumps((2, 100, [], [], [])),  # another format
+    ],
+)  # fmt: skip
+def test_a_file_it_cannot_trust_is_rendered_again(
+    tmp_path: Path, renders: list[int], spoil: Any
+) -> None:
+    html = long_html()
+    store = RenderStore(tmp_path / "renders")
+    key = store.key(html, 100, BASE)
+    store.save(key, render_html(html, 100, base_url=BASE))
+    path = tmp_path / "renders" / f"{key}.render"
+    path.write_bytes(spoil(path.read_bytes()))
+    assert store.load(key) is None
+    service = open_service(tmp_path)
+    try:
+        assert len(service.render(article(html), 100).lines) > 800
+    finally:
+        service.close()
+
+
+def test_round_trip_keeps_every_style_or_refuses() -> None:
+    document = render_html(long_html(), 60, base_url=BASE)
+    data = encode(document)
+    assert data is not None
+    again = decode(data)
+    assert again is not None and lines_of(again) == lines_of(document)
+
+
+def test_the_directory_is_private_and_bounded(tmp_path: Path) -> None:
+    store = RenderStore(tmp_path / "renders")
+    document = render_html(long_html(), 100, base_url=BASE)
+    for number in range(MAX_FILES + 5):
+        store.save(f"{number:064x}", document)
+    assert len(list((tmp_path / "renders").glob("*.render"))) == MAX_FILES
+    assert (tmp_path / "renders").stat().st_mode & 0o077 == 0
+    assert not list((tmp_path / "renders").glob(".*.part"))
