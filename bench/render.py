@@ -1,7 +1,8 @@
 """Benchmark: article rendering (termnews.render) over the shared feed corpus.
 
 Prints, at width 100: entries rendered, median / p99 / max ms per entry, the largest entry's
-ms, and the ms for a generated 70k-word post. Not run by CI.
+ms, and the ms for a generated 70k-word post (and for loading its kept render, what another
+session on the data dir pays instead). Not run by CI.
 
     .venv/bin/python bench/render.py [--width 100] [--corpus PATH]
 """
@@ -150,6 +151,19 @@ def main() -> int:
     print(
         f"generated 70k-word post ({len(post):,} chars, {len(doc.lines):,} lines): "
         f"{ms(min(runs)):.1f} ms (best of 3); layout alone {layout_ms:.1f} ms"
+    )
+    # what another session (or the next start) pays instead: loading the kept render
+    from termnews.render_cache import decode, encode
+
+    kept = encode(doc)
+    loads = []
+    for _ in range(3):
+        start = time.perf_counter()
+        decode(kept or b"")
+        loads.append(time.perf_counter() - start)
+    print(
+        f"  its kept render ({len(kept or b''):,} bytes) loads in {ms(min(loads)):.1f} ms"
+        " (best of 3)"
     )
     # wide characters take the slower, cell-aware wrap path: measure it too
     rng = random.Random(3)
