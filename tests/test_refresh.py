@@ -281,3 +281,53 @@ async def test_the_apps_refresh_summary_counts_in_words(
                 break
             await pilot.pause(0.05)
     assert said.startswith("Refreshed 1 feed in ") and ": 1 new article, 0 failed" in said, said
+
+
+async def test_quitting_while_the_refresh_builds_the_index_leaves_its_connection_open(
+    service: NewsService, feed_server: FeedServer
+) -> None:
+    """The app's unmount used to close the refresh thread's connection while the thread
+    still ran a statement on it (the search index), which crashed the process. Now the
+    last of the two closes it: here the thread, once its index build is let go."""
+    import sqlite3
+
+    from termnews.app import TermNewsApp
+
+    feed_server.add_feed("/feed.xml", make_rss("Coast", items(3)))
+    service.subscribe(feed_server.url_for("/feed.xml"))
+    indexing, release = threading.Event(), threading.Event()
+    clones: list[NewsService] = []
+    clone = service.clone
+
+    def held_clone() -> NewsService:
+        made = clone()
+        index_search = made.index_search
+
+        def held_index_search() -> None:  # waits to be let go, then builds the index
+            indexing.set()
+            release.wait(20)
+            index_search()
+
+        made.index_search = held_index_search  # type: ignore[method-assign]
+        clones.append(made)
+        return made
+
+    service.clone = held_clone  # type: ignore[method-assign]
+    app = TermNewsApp(service)  # refresh_on_start: the new feed is due
+    async with app.run_test() as pilot:
+        for _ in range(200):
+            if indexing.is_set():
+                break
+            await pilot.pause(0.05)
+        assert indexing.is_set()
+    [refresher] = clones
+    refresher.store.db.execute("SELECT 1")  # the app is gone; the thread's connection is open
+    release.set()
+    for _ in range(200):
+        try:
+            refresher.store.db.execute("SELECT 1")
+        except sqlite3.ProgrammingError:
+            break  # closed by the thread, after its last statement
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the refresh thread never closed its connection")

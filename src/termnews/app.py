@@ -84,11 +84,11 @@ class TermNewsApp(DiffOutputApp[int]):
         self.service = service
         # A served session (or `--as`): nothing may touch the filesystem or run a program.
         self.restricted = service.restricted or bool(os.environ.get("TERMNEWS_SERVED"))
-        # The welcome screen offers the sample site only when a front door can open it
-        # (in a throwaway data dir, after this app exits): see `run_app`.
+        # The sample site is offered only where a front door can open it (see `run_app`).
         self.offer_sample_site = offer_sample_site and not self.restricted
         self.wants_sample_site = False
         self._refresher: NewsService | None = None
+        self._refresh_lock, self._refreshing, self._leaving = threading.Lock(), False, False
         self.ssh = over_ssh()
         self.crash_message = ""
         self._lists_timer: Timer | None = None
@@ -181,8 +181,7 @@ class TermNewsApp(DiffOutputApp[int]):
     def show_feeds(self, *, refresh: bool = False) -> None:
         from termnews.screens.feeds import FeedsScreen
 
-        # Replace whatever is showing (the welcome screen) with the feed list.
-        while len(self.screen_stack) > 1:
+        while len(self.screen_stack) > 1:  # the welcome screen goes: the feed list comes
             self.pop_screen()
         self.push_screen(FeedsScreen())
         if refresh:
@@ -209,8 +208,12 @@ class TermNewsApp(DiffOutputApp[int]):
         self.exit(0)
 
     def on_unmount(self) -> None:
-        if self._refresher is not None:
-            self._refresher.close()
+        # The last of this and the refresh thread closes its connection: SQLite crashes
+        # the process if it is closed under a statement (the search index build).
+        with self._refresh_lock:
+            self._leaving = True
+            if self._refresher is not None and not self._refreshing:
+                self._refresher.close()
 
     # -- refresh (a thread with its own database connection) ----------------------------
 
@@ -230,16 +233,24 @@ class TermNewsApp(DiffOutputApp[int]):
 
     @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
     def _refresh_worker(self, feed_ids: list[int] | None, due_only: bool) -> None:
-        if self._refresher is None:
-            self._refresher = self.service.clone()
-        refresher = self._refresher
+        with self._refresh_lock:
+            self._refreshing = not self._leaving
+            if not self._refreshing:
+                return
+            refresher = self._refresher = self._refresher or self.service.clone()
 
         def progress(result: FeedRefresh, done: int, total: int) -> None:
             self.post_message(RefreshProgress(result, done, total))
 
-        report = asyncio.run(refresher.refresh(feed_ids, due_only=due_only, progress=progress))
-        self.post_message(RefreshDone(report))
-        refresher.index_search()  # new posts become searchable in the background
+        try:
+            report = asyncio.run(refresher.refresh(feed_ids, due_only=due_only, progress=progress))
+            self.post_message(RefreshDone(report))
+            refresher.index_search()  # new posts become searchable in the background
+        finally:
+            with self._refresh_lock:
+                self._refreshing = False
+                if self._leaving:  # the app unmounted meanwhile
+                    refresher.close()
 
     @work(thread=True, exclusive=True, group="index", exit_on_error=False)
     def _index_worker(self) -> None:
