@@ -220,14 +220,16 @@ class Screen:
         if self.cursor is not None and self.cursor[0] == y and start <= self.cursor[1] <= x:
             starts.add(self.cursor[1])
 
-        def cost(at: int) -> tuple[int, int]:
+        def way(at: int) -> tuple[int, int, str, str]:
             erase = "\x1b[K" if end == self.width else f"\x1b[{end - at}X"
-            return len(self._path(y, at)) + len(erase), -at
+            path = self._path(y, at)
+            return len(path) + len(erase), -at, path, erase
 
-        at = min(starts, key=cost)
-        self._move(out, y, at)
+        _, left_of, path, erase = min(map(way, starts))  # cheapest, then the rightmost
+        out.append(path)
+        self.cursor = (y, -left_of)
         self._set_pen(out, blank[1], blank=True)
-        out.append("\x1b[K" if end == self.width else f"\x1b[{end - at}X")
+        out.append(erase)
 
     def _defer(self, y: int, x: int) -> bool:
         """Whether the changed cells from x on are the row's last few, in a pen other than
@@ -260,11 +262,11 @@ class Screen:
                 if cell == old[x]:
                     # Unchanged cells before a changed one: a few the pen can write again
                     # cost no more bytes than a move over them, and the run goes on.
-                    end = self._gap_end(y, x, stop)
-                    if end == x:
+                    gap = self._gap(y, x, stop)
+                    if not gap:
                         break
-                    append("".join(text for text, _ in new[x:end]))
-                    x = end
+                    append(gap)
+                    x += len(gap)  # one cell per character: `_literal` takes no other
                     continue
                 if text == " " and ech and self._erase_here(new, x):
                     break
@@ -294,25 +296,20 @@ class Screen:
         self.cursor = (y, x) if known and x < width else None
         return x
 
-    def _gap_end(self, y: int, x: int, stop: int) -> int:
-        """Where the unchanged cells from x on end, if they are at most three, end before
-        `stop` at a changed cell of the current pen, and are ASCII that pen draws as they
-        are; else x."""
+    def _gap(self, y: int, x: int, stop: int) -> str:
+        """The unchanged cells from x on, written again, if they are at most three, end
+        before `stop` at a changed cell of the current pen, and the pen draws them as they
+        are (`_literal`); else ""."""
         new, old, pen = self.model[y], self.shadow[y], self.pen
         end = x
         while end < stop and end - x < 3 and new[end] == old[end]:
             end += 1
         if end >= stop or new[end] == old[end] or pen is None:
-            return x
-        blank = blank_of(pen)
-        if new[end][1] not in (pen, blank):
-            return x  # a pen change follows: the row loop decides (it may defer those cells)
-        for text, cell_pen in new[x:end]:
-            if not (len(text) == 1 and " " <= text <= "~"):
-                return x
-            if cell_pen != pen and not (text == " " and cell_pen == blank):
-                return x
-        return end
+            return ""
+        if new[end][1] not in (pen, blank_of(pen)):
+            return ""  # a pen change follows: the row loop decides (it may defer those cells)
+        text = self._literal(y, x, end)
+        return "" if text.startswith("\x1b") else text
 
     def _repeat_run(self, out: list[str], y: int, x: int, stop: int) -> int:
         """After a character at x - 1, the cells from x on that repeat it (changed or not,
