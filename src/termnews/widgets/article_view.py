@@ -9,6 +9,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
+from textual.color import Color
 from textual.filter import LineFilter
 from textual.geometry import Region, Size
 from textual.message import Message
@@ -128,11 +129,12 @@ class ArticleView(ScrollView, can_focus=True):
         finally:
             self._pass = None
 
-    def _frame(self) -> tuple[Style, int, int, int, int, tuple[LineFilter, ...]] | None:
+    def _frame(self) -> tuple[Style, int, int, int, int, tuple[LineFilter, ...], Color] | None:
         """What Textual's styles cache would put around each line of this widget (its
         background, the padding left and right, the content and widget widths, the
         app's line filters), when that is only padding: no border, outline, tint, hatch,
-        opacity or hover links. None otherwise (Textual then draws it)."""
+        opacity or hover links; and the background the filters blend with. None otherwise
+        (Textual then draws it)."""
         styles = self.styles
         top, right, bottom, left = styles.padding
         if top or bottom or any(edge for edge, _ in styles.border):
@@ -151,7 +153,8 @@ class ArticleView(ScrollView, can_focus=True):
         inner = TextualStyle(background=base_background + background).rich_style
         width = self.region.width
         content_width = self.content_region.width
-        return inner, left, right, content_width, width, tuple(self.get_line_filters())
+        filters = tuple(self.get_line_filters())
+        return inner, left, right, content_width, width, filters, background
 
     def _framed_lines(
         self,
@@ -162,6 +165,7 @@ class ArticleView(ScrollView, can_focus=True):
         content_width: int,
         width: int,
         filters: tuple[LineFilter, ...],
+        background: Color,
     ) -> list[Strip]:
         """The lines in `crop` as Textual's styles cache would draw them (content line
         fitted to the content width, padded, the app's filters applied), each made once:
@@ -171,7 +175,6 @@ class ArticleView(ScrollView, can_focus=True):
         if key != self._framed_key or len(framed) > 2 * MAX_CACHED_STRIPS:
             self._framed_key = key
             framed.clear()
-        _, background = self.background_colors
         height = self.content_region.height
         strips: list[Strip] = []
         for y in crop.line_range:
