@@ -9,7 +9,7 @@ import pytest
 import textual.css.stylesheet as stylesheet_module
 
 from termnews.app import TermNewsApp
-from termnews.terminal.stylesheets import SharedRules
+from termnews.terminal.stylesheets import SharedRules, share_parsed_rules
 from tests.support.news import open_service
 
 
@@ -64,6 +64,30 @@ async def test_rules_of_one_theme_never_serve_another(tmp_path: Path, parses: li
     assert light != dark
     assert await first_screen(tmp_path / "c", "textual-dark") == dark
     assert await first_screen(tmp_path / "d", "textual-light") == light
+
+
+def test_the_same_css_under_other_variables_is_parsed_for_them() -> None:
+    """Two stylesheets share rules only for the same variables: `$tint` red here, blue
+    there, from the same text, and each gets its own colour (and a second red one the
+    first's rules, unparsed)."""
+    from textual.css.stylesheet import Stylesheet
+
+    SharedRules._store.clear()
+    css = "Label { color: $tint; }"
+
+    def colour(tint: str) -> str:
+        sheet = Stylesheet(variables={"tint": tint})
+        share_parsed_rules(sheet)
+        sheet.add_source(css, read_from=("test", "Label"))
+        sheet.parse()
+        [rule] = sheet.rules
+        return rule.styles.color.hex
+
+    assert colour("red") == "#FF0000"
+    assert colour("blue") == "#0000FF"
+    assert len(SharedRules._store) == 2
+    assert colour("red") == "#FF0000"
+    assert len(SharedRules._store) == 2
 
 
 def test_the_zygote_warm_up_leaves_parsed_rules_and_one_thread(tmp_path: Path) -> None:

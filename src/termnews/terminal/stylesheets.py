@@ -44,9 +44,6 @@ class SharedRules:
             self._store.clear()
         self._store[self._key(key)] = rules
 
-    def __contains__(self, key: tuple[object, ...]) -> bool:
-        return self._key(key) in self._store
-
     def clear(self) -> None:
         """Textual clears its cache when the variables change; these are keyed by them."""
 
