@@ -3,13 +3,21 @@ rendering, gets exactly the same lines, and anything it cannot trust is rendered
 
 from __future__ import annotations
 
+import fcntl
 import marshal
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import termnews.render
+import termnews.render_cache
 from termnews.model import ArticleDetail, CommentMeta
 from termnews.render import RenderedDocument, render_html
 from termnews.render_cache import MAX_FILES, RenderStore, decode, encode
@@ -132,3 +140,88 @@ def test_the_directory_is_private_and_bounded(tmp_path: Path) -> None:
     assert len(list((tmp_path / "renders").glob("*.render"))) == MAX_FILES
     assert (tmp_path / "renders").stat().st_mode & 0o077 == 0
     assert not list((tmp_path / "renders").glob(".*.part"))
+
+
+# A process that renders the long post through the store, slowly, and says whether it had
+# to render: what a host's session does when it steps onto the post.
+SESSION = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from termnews.render import render_html
+    from termnews.render_cache import RenderStore
+    sys.path.insert(0, sys.argv[2])
+    from tests.test_render_cache import BASE, lines_of, long_html
+
+    html, made = long_html(), []
+    def make():
+        made.append(1)
+        time.sleep(0.4)
+        return render_html(html, 100, base_url=BASE)
+    store = RenderStore(Path(sys.argv[1]))
+    document = store.get(store.key(html, 100, BASE), make)
+    print("rendered" if made else "loaded", len(lines_of(document)), hash(str(lines_of(document))))
+""")
+
+
+def test_sessions_opening_a_long_post_together_render_it_once(tmp_path: Path) -> None:
+    root = str(Path(__file__).resolve().parents[1])
+    sessions = [
+        subprocess.Popen(
+            [sys.executable, "-c", SESSION, str(tmp_path / "renders"), root],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+        )
+        for _ in range(4)
+    ]
+    answers = [session.communicate(timeout=60)[0].split() for session in sessions]
+    assert all(session.returncode == 0 for session in sessions)
+    assert sorted(answer[0] for answer in answers) == ["loaded"] * 3 + ["rendered"]
+    assert len({tuple(answer[1:]) for answer in answers}) == 1  # the same lines in each
+
+
+def test_a_thread_waits_for_the_render_under_way_and_loads_it(tmp_path: Path) -> None:
+    html = long_html()
+    store = RenderStore(tmp_path / "renders")
+    key = store.key(html, 100, BASE)
+    started, go, made = threading.Event(), threading.Event(), []
+
+    def slow() -> RenderedDocument:
+        made.append("first")
+        started.set()
+        go.wait(10)
+        return render_html(html, 100, base_url=BASE)
+
+    results: list[RenderedDocument] = []
+    first = threading.Thread(target=lambda: results.append(store.get(key, slow)))
+    first.start()
+    assert started.wait(10)
+
+    def again() -> RenderedDocument:
+        made.append("second")
+        return render_html(html, 100, base_url=BASE)
+
+    threading.Timer(0.2, go.set).start()  # this get starts while the first holds the lock
+    waited = store.get(key, again)
+    first.join(10)
+    assert made == ["first"]
+    assert lines_of(waited) == lines_of(results[0])
+
+
+def test_a_render_that_never_ends_is_waited_for_only_so_long(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(termnews.render_cache, "WAIT", 0.2)
+    html = long_html()
+    store = RenderStore(tmp_path / "renders")
+    key = store.key(html, 100, BASE)
+    store.directory.mkdir()
+    holder = os.open(store.directory / f"{key}.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # a session stuck mid-render
+    try:
+        start = time.monotonic()
+        document = store.get(key, lambda: render_html(html, 100, base_url=BASE))
+        assert time.monotonic() - start >= 0.2
+        assert len(document.lines) > 800
+    finally:
+        os.close(holder)

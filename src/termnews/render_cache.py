@@ -8,16 +8,21 @@ renderer's own source, Rich's version, the width, the address links resolve agai
 the HTML. Loading one costs a tenth of rendering it. A file that cannot be read back
 exactly as written is ignored (the post is rendered again); files are replaced
 atomically, so sessions writing the same post at once leave one whole file; past
-MAX_FILES the oldest go.
+MAX_FILES the oldest go. Sessions that open the same post at the same moment (a host's
+members stepping onto a new long post) render it once: the first takes the post's lock
+file and renders, the others wait up to WAIT seconds for it and load what it wrote.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import marshal
 import os
 import tempfile
+import time
+from collections.abc import Callable
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -32,6 +37,8 @@ FORMAT = 1
 MIN_LINES = 800  # smaller documents render faster than their file is worth
 MIN_HTML = 40_000  # characters of HTML below which a post is not even looked up
 MAX_FILES = 64
+WAIT = 2.0  # seconds a session waits for another one rendering the same post
+POLL = 0.01
 ATTRIBUTES = ("bold", "dim", "italic", "underline", "strike", "reverse", "blink", "conceal")
 
 
@@ -163,6 +170,34 @@ class RenderStore:
             return None
         return decode(data)
 
+    def get(self, key: str, make: Callable[[], RenderedDocument]) -> RenderedDocument:
+        """The document kept under `key`, or `make()` kept there. While one process (or
+        thread) makes it, the others on the same key wait for that one and load its file."""
+        document = self.load(key)
+        if document is not None:
+            return document
+        try:
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            lock = os.open(
+                self.directory / f"{key}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600
+            )
+        except OSError:
+            return make()
+        try:
+            if not _locked(lock, wait=0.0):  # another one is making it: wait, then load
+                if _locked(lock, wait=WAIT):
+                    # Let go before rendering: when the other one kept nothing (a document
+                    # too short to keep), the next waiter must not queue behind this one.
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+                document = self.load(key)
+                if document is not None:
+                    return document
+            document = make()
+            self.save(key, document)
+            return document
+        finally:
+            os.close(lock)  # the lock goes with it
+
     def save(self, key: str, document: RenderedDocument) -> None:
         """Keep `document` if it is long enough to be worth it (best effort)."""
         if len(document.lines) < MIN_LINES:
@@ -190,3 +225,23 @@ class RenderStore:
         for path in files[: max(0, len(files) - MAX_FILES)]:
             with contextlib.suppress(OSError):
                 path.unlink()
+        kept = {path.stem for path in files[-MAX_FILES:]}
+        for path in self.directory.glob("*.lock"):  # a lock only saves work while its post
+            if path.stem not in kept:  # renders: one removed early costs a second render
+                with contextlib.suppress(OSError):
+                    path.unlink()
+
+
+def _locked(fd: int, *, wait: float) -> bool:
+    """Take the exclusive lock on `fd` within `wait` seconds (0: only if free now)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(POLL)
+        except OSError:
+            return False

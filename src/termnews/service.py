@@ -547,12 +547,9 @@ class NewsService:
         if self.data_dir is None or not RenderStore.wanted(html):
             return render_html(html, width, base_url=base_url)
         store = RenderStore(self.data_dir / "renders")
-        key = store.key(html, width, base_url)
-        document = store.load(key)
-        if document is None:
-            document = render_html(html, width, base_url=base_url)
-            store.save(key, document)
-        return document
+        return store.get(
+            store.key(html, width, base_url), lambda: render_html(html, width, base_url=base_url)
+        )
 
     # -- settings kept in the database -----------------------------------------------
 
