@@ -70,7 +70,7 @@ async def test_a_post_opens_rendered_once_at_its_width(tmp_path, feed_server) ->
         service.close()
 
 
-async def test_the_next_post_is_rendered_while_this_one_is_read(tmp_path, feed_server) -> None:  # type: ignore[no-untyped-def]
+async def test_the_post_a_step_shows_next_is_rendered_while_this_one_is_read(tmp_path, feed_server) -> None:  # type: ignore[no-untyped-def]
     from termnews.app import TermNewsApp
     from termnews.screens.reader import READ_AHEAD_DELAY, ReaderScreen
     from tests.support.feedserver import make_rss
@@ -78,7 +78,7 @@ async def test_the_next_post_is_rendered_while_this_one_is_read(tmp_path, feed_s
 
     items = [
         {"title": f"P{i}", "link": f"http://example.org/{i}", "guid": str(i), "content": "<p>x</p>"}
-        for i in range(3)
+        for i in range(4)
     ]
     feed_server.add_feed("/f.xml", make_rss("F", items))
     service = await subscribed_in_loop(tmp_path, feed_server.url_for("/f.xml"))
@@ -95,6 +95,10 @@ async def test_the_next_post_is_rendered_while_this_one_is_read(tmp_path, feed_s
             await pilot.press("n")
             await pilot.pause()
             assert reader.article is not None and reader.article.id == following
+            await pilot.press("n", "p")  # going back: the one before is read ahead
+            service._render_cache.clear()
+            await pilot.pause(READ_AHEAD_DELAY + 0.4)
+            assert {key[0] for key in service._render_cache} == {reader.ids[reader.index - 1]}
     finally:
         service.close()
 

@@ -146,7 +146,7 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
     def show_index(self, index: int) -> None:
         if not 0 <= index < len(self.ids):
             return
-        self.index = index
+        before, self.index = self.index, index
         service = self.tn_app.service
         article = service.article(self.ids[index])
         if article is None:
@@ -160,10 +160,11 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         self.article = article
         self.show_extracted = bool(article.extracted)
         self._draw(keep_scroll=False)
-        if self._ahead is not None:  # read ahead once keys pause: the next post is likely next
+        if self._ahead is not None:  # read ahead once keys pause, the way the reader goes
             self._ahead.cancel()
-        if index + 1 < len(self.ids):
-            following, width = self.ids[index + 1], self.view.text_width
+        ahead = index - 1 if index < before else index + 1
+        if 0 <= ahead < len(self.ids):
+            following, width = self.ids[ahead], self.view.text_width
             later = lambda: self.is_attached and self._read_ahead(following, width)  # noqa: E731
             self._ahead = asyncio.get_running_loop().call_later(READ_AHEAD_DELAY, later)
         if not article.extracted and service.full_article_on_open(article) and article.link:
@@ -175,7 +176,8 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
 
     @work(thread=True, exclusive=True, group="read-ahead", exit_on_error=False)
     def _read_ahead(self, article_id: int, width: int) -> None:
-        """Render the next post while this one is read (a long post takes 50-100 ms)."""
+        """Render the post `p`/`n` would show next while this one is read (a long post
+        takes 50-100 ms)."""
         if article := self.app.call_from_thread(self.tn_app.service.article, article_id):
             self.tn_app.service.render(article, width, extracted=bool(article.extracted))
 
