@@ -70,7 +70,7 @@ async def test_a_post_opens_rendered_once_at_its_width(tmp_path, feed_server) ->
         service.close()
 
 
-async def test_the_post_a_step_shows_next_is_rendered_while_this_one_is_read(tmp_path, feed_server) -> None:  # type: ignore[no-untyped-def]
+async def test_the_post_the_next_step_shows_is_rendered_ahead(tmp_path, feed_server) -> None:  # type: ignore[no-untyped-def]
     from termnews.app import TermNewsApp
     from termnews.screens.reader import READ_AHEAD_DELAY, ReaderScreen
     from tests.support.feedserver import make_rss
