@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import re
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from textual.strip import Strip
 
 from termnews.app import TermNewsApp
 from termnews.config import ConfigError, load_settings
-from termnews.remote import hyperlinks_on, hyperlinks_supported
+from termnews.remote import hyperlinks_on, hyperlinks_supported, start_browser
 from termnews.render import render_html
 from termnews.sanitize import HYPERLINK_MAX, hyperlink_target
 from termnews.screens.reader import ReaderScreen
@@ -377,3 +379,14 @@ async def test_clicking_a_link_runs_nothing_in_the_app(link_service: NewsService
         # the terminal opens the link (OSC 8); Textual has nothing to run for a style link
         assert list(app.screen_stack) == stack
         assert not app._notifications  # no message, no error
+
+
+def test_the_browser_setting_is_a_command_given_the_address(tmp_path: Path) -> None:
+    seen = tmp_path / "seen"
+    script = tmp_path / "browse.py"
+    script.write_text("import sys\nopen(sys.argv[1], 'w').write(repr(sys.argv[2:]))\n")
+    start_browser("http://example.org/a b?c=1;d", f"{sys.executable} '{script}' '{seen}'")
+    deadline = time.monotonic() + 30
+    while not (seen.exists() and seen.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert seen.read_text() == repr(["http://example.org/a b?c=1;d"])  # one argument, no shell

@@ -7,8 +7,12 @@ whether to send mouse modes and OSC 8 hyperlinks.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+import webbrowser
 from collections.abc import Mapping
+
+from termnews.config import split_command
 
 
 def over_ssh() -> bool:
@@ -22,6 +26,17 @@ def has_display() -> bool:
     if sys.platform in ("darwin", "win32"):
         return True
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def start_browser(url: str, browser: str) -> None:
+    """Open `url` with the `browser` command of the settings, or else the system's
+    browser; OSError when none starts."""
+    if browser:
+        quiet = subprocess.DEVNULL
+        command = [*split_command(browser), url]
+        subprocess.Popen(command, stdin=quiet, stdout=quiet, stderr=quiet, start_new_session=True)
+    elif not webbrowser.open(url):
+        raise OSError("no browser found")
 
 
 # TERM names of terminals that draw OSC 8 hyperlinks, or that pass them on (tmux 3.4+ with
