@@ -89,6 +89,12 @@ async def test_open_post_and_step_next_previous(ui_service: NewsService) -> None
         assert isinstance(app.screen, FeedsScreen)
         assert articles.cursor == 2  # the list follows the reader
         assert articles.current.read
+        # The feed list is the bottom screen (no blank screen under it, laid out and drawn
+        # at every start for nothing); q goes back a pane there, and then quits.
+        assert app.screen_stack == [app.screen]
+        await pilot.press("q", "q")
+        await pilot.pause()
+    assert app.return_code == 0
 
 
 async def test_next_unread_skips_read_posts(ui_service: NewsService) -> None:

@@ -6,11 +6,9 @@ import asyncio
 import contextlib
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
-import webbrowser
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from pathlib import Path
@@ -26,11 +24,11 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
-from termnews.config import KEYMAPS, default_config_file, split_command
+from termnews.config import KEYMAPS, default_config_file
 from termnews.messages import RefreshDone, RefreshProgress, failure_summary
 from termnews.model import ArticleDetail, Comment
 from termnews.palette import FeedsAndPosts
-from termnews.remote import has_display, over_ssh
+from termnews.remote import has_display, over_ssh, start_browser
 from termnews.sanitize import clean_line
 from termnews.service import FeedRefresh, NewsService, RefreshOutcome
 from termnews.terminal.hook import DiffOutputApp, terminal_theme
@@ -96,6 +94,13 @@ class TermNewsApp(DiffOutputApp[int]):
 
     # -- start-up ---------------------------------------------------------------------
 
+    def get_default_screen(self) -> Screen[Any]:
+        """With feeds, the feed list is the bottom screen: no blank one under it, laid out
+        and drawn at every start for nothing."""
+        from termnews.screens.feeds import FeedsScreen
+
+        return FeedsScreen() if self.service.feeds() else super().get_default_screen()
+
     def on_mount(self) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGHUP, signal.SIGTERM):
@@ -113,8 +118,7 @@ class TermNewsApp(DiffOutputApp[int]):
         if theme in self.available_themes:
             self.theme = theme
         self.theme_changed_signal.subscribe(self, self._remember_theme)
-        if self.service.feeds():
-            self.show_feeds()
+        if type(self.screen) is not Screen:  # the feed list (get_default_screen)
             if self._auto_refresh_enabled():
                 # Once the feed list is on screen: the refresh's imports (httpx), threads
                 # and parse workers would otherwise hold up the first frame.
@@ -416,16 +420,7 @@ class TermNewsApp(DiffOutputApp[int]):
             self.copy_url(safe)
             return
         try:
-            if browser:
-                subprocess.Popen(
-                    [*split_command(browser), safe],
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    start_new_session=True,
-                )
-            elif not webbrowser.open(safe):
-                raise OSError("no browser found")
+            start_browser(safe, browser)
         except OSError as exc:
             self.copy_url(safe)
             self.tell(f"Could not start a browser ({exc}); copied the link instead.")
