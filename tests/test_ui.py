@@ -97,6 +97,29 @@ async def test_open_post_and_step_next_previous(ui_service: NewsService) -> None
     assert app.return_code == 0
 
 
+async def test_the_all_list_reads_its_first_rows_then_the_rest_after_the_frame(
+    ui_service: NewsService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import termnews.screens.feeds as feeds_screen
+
+    monkeypatch.setattr(feeds_screen, "FIRST_ROWS", 4)
+    shown: list[tuple[int, str]] = []
+    show_ids = FeedsScreen._show_ids
+
+    def recording(screen: FeedsScreen, *args: object, **kwargs: object) -> None:
+        show_ids(screen, *args, **kwargs)  # type: ignore[arg-type]
+        shown.append((len(screen.article_list.ids), str(screen.article_list.border_subtitle)))
+
+    monkeypatch.setattr(FeedsScreen, "_show_ids", recording)
+    app = TermNewsApp(ui_service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        # Four rows with no count (more are coming), then all six.
+        assert shown[:2] == [(4, ""), (6, "6 articles")]
+        articles = app.screen.query_one(ArticleList)
+        assert list(articles.ids) == list(ui_service.article_ids(ArticleQuery()))
+
+
 async def test_next_unread_skips_read_posts(ui_service: NewsService) -> None:
     ids = ui_service.article_ids(ArticleQuery())
     ui_service.mark_read([ids[1], ids[2]])

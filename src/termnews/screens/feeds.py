@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 NARROW = 100  # below this width the article list replaces the feed list
 MAX_SEARCH = 200  # characters; a 10 KB query took 23 s of SQLite time
+FIRST_ROWS = 200  # rows of the All list read before the first frame (all of it: ~100 ms at 100k)
 
 
 class FeedsScreen(TermNewsAccess, Screen[None]):
@@ -80,7 +81,12 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
     def on_mount(self) -> None:
         self.feed_list.border_title = "Feeds"
         self.reload_feeds()
-        self.load_list("all")
+        # The first screenful of the All list now, the whole list once the frame is out.
+        self._list_key, query = "all", FeedList.query_for("all")
+        first = array("q", self.tn_app.service.first_article_ids(query, FIRST_ROWS))
+        self._show_ids(query, first, keep_position=False, more=len(first) == FIRST_ROWS)
+        if len(first) == FIRST_ROWS:
+            self.call_after_refresh(self._all_of_it, query)
         self.feed_list.focus()
         self._set_narrow(self.size.width < NARROW)
 
@@ -133,7 +139,14 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
             return
         self._show_ids(query, self.tn_app.service.article_ids(query), keep_position)
 
-    def _show_ids(self, query: ArticleQuery, ids: array[int], keep_position: bool) -> None:
+    def _all_of_it(self, query: ArticleQuery) -> None:
+        """The whole list after its first screenful, unless another list is shown by now."""
+        if self._list_key == "all" and self.article_list.query_spec == query:
+            self._show_ids(query, self.tn_app.service.article_ids(query), keep_position=True)
+
+    def _show_ids(
+        self, query: ArticleQuery, ids: array[int], keep_position: bool, *, more: bool = False
+    ) -> None:
         articles = self.article_list
         articles.empty_text = (
             "Nothing unread."
@@ -149,7 +162,7 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
             title = feed.display_title if feed else title
         articles.border_title = inert(title, 60)
         count = len(articles.ids)
-        articles.border_subtitle = f"{count} article{'' if count == 1 else 's'}"
+        articles.border_subtitle = "" if more else f"{count} article{'' if count == 1 else 's'}"
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
     def _search_worker(self, query: ArticleQuery, keep_position: bool) -> None:
