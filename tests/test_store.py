@@ -61,6 +61,15 @@ def test_newer_schema_is_refused_with_a_clear_message(tmp_path: Path) -> None:
         Store(path)
 
 
+def test_has_feeds_follows_subscribing_and_removing(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite")
+    assert not store.has_feeds()
+    feed = store.add_feed("http://example.org/feed")
+    assert store.has_feeds()
+    store.remove_feed(feed.id)
+    assert not store.has_feeds()
+
+
 def test_upsert_by_guid_updates_changed_articles_and_keeps_read_state(tmp_path: Path) -> None:
     store = Store(tmp_path / "db.sqlite")
     feed = store.add_feed("http://example.org/feed", tags=["news"])

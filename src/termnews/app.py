@@ -99,7 +99,7 @@ class TermNewsApp(DiffOutputApp[int]):
         and drawn at every start for nothing."""
         from termnews.screens.feeds import FeedsScreen
 
-        return FeedsScreen() if self.service.feeds() else super().get_default_screen()
+        return FeedsScreen() if self.service.has_feeds() else super().get_default_screen()
 
     def on_mount(self) -> None:
         loop = asyncio.get_running_loop()
@@ -222,7 +222,7 @@ class TermNewsApp(DiffOutputApp[int]):
     # -- refresh (a thread with its own database connection) ----------------------------
 
     def start_refresh(self, feed_ids: list[int] | None, *, due_only: bool = False) -> None:
-        if not self.service.feeds():
+        if not self.service.has_feeds():
             return
         if self.service.restricted:
             # On a shared host the server fetches for everyone on a schedule; sessions

@@ -159,6 +159,9 @@ class NewsService:
     def feeds(self) -> list[Feed]:
         return self.store.feeds()
 
+    def has_feeds(self) -> bool:
+        return self.store.has_feeds()
+
     def feed(self, feed_id: int) -> Feed | None:
         return self.store.feed(feed_id)
 

@@ -558,6 +558,10 @@ class Store:
         ).fetchone()[0]
         return total, total - read
 
+    def has_feeds(self) -> bool:
+        """Whether any feed is subscribed (without counting anything, as `feeds` does)."""
+        return bool(self.db.execute("SELECT EXISTS (SELECT 1 FROM feeds)").fetchone()[0])
+
     def feeds(self) -> list[Feed]:
         """Every feed with its unread and total counts, in subscription order."""
         totals = dict(

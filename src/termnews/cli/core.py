@@ -107,7 +107,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
                 if feed is None:
                     raise CommandError(f"no single feed matches {ref!r}", EXIT_USAGE)
                 ids.append(feed.id)
-        if not service.feeds():
+        if not service.has_feeds():
             print("No feeds yet: add one with `termnews add URL` or `termnews import FILE`.")
             return EXIT_OK
         if sys.stdout.isatty():
