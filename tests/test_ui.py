@@ -101,23 +101,40 @@ async def test_the_all_list_reads_its_first_rows_then_the_rest_after_the_frame(
     ui_service: NewsService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import termnews.screens.feeds as feeds_screen
+    import termnews.widgets.article_list as article_list
 
     monkeypatch.setattr(feeds_screen, "FIRST_ROWS", 4)
-    shown: list[tuple[int, str]] = []
-    show_ids = FeedsScreen._show_ids
+    monkeypatch.setattr(article_list, "PAGE", 2)  # rows are read two at a time
+    seen: list[tuple[str, int, str]] = []
+    show_ids, grow, rows = FeedsScreen._show_ids, ArticleList.grow, ui_service.articles
 
-    def recording(screen: FeedsScreen, *args: object, **kwargs: object) -> None:
+    def showing(screen: FeedsScreen, *args: object, **kwargs: object) -> None:
         show_ids(screen, *args, **kwargs)  # type: ignore[arg-type]
-        shown.append((len(screen.article_list.ids), str(screen.article_list.border_subtitle)))
+        articles = screen.article_list
+        seen.append(("show", len(articles.ids), str(articles.border_subtitle)))
 
-    monkeypatch.setattr(FeedsScreen, "_show_ids", recording)
+    def growing(articles: ArticleList, ids: object) -> bool:
+        grown = grow(articles, ids)  # type: ignore[arg-type]
+        seen.append(("grow", len(articles.ids), str(grown)))
+        return grown
+
+    def reading(ids: list[int]) -> object:
+        seen.append(("rows", len(ids), ""))
+        return rows(ids)
+
+    monkeypatch.setattr(FeedsScreen, "_show_ids", showing)
+    monkeypatch.setattr(ArticleList, "grow", growing)
+    monkeypatch.setattr(ui_service, "articles", reading)
     app = TermNewsApp(ui_service)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        # Four rows with no count (more are coming), then all six.
-        assert shown[:2] == [(4, ""), (6, "6 articles")]
+        # Four rows with no count (more are coming) drawn, then all six: the rows already
+        # read are kept, the two new ones read with the page they are on.
+        first = [("show", 4, ""), ("rows", 2, ""), ("rows", 2, "")]
+        assert seen[:5] == [*first, ("grow", 6, "True"), ("rows", 2, "")]
         articles = app.screen.query_one(ArticleList)
         assert list(articles.ids) == list(ui_service.article_ids(ArticleQuery()))
+        assert articles.border_subtitle == "6 articles"
 
 
 async def test_next_unread_skips_read_posts(ui_service: NewsService) -> None:

@@ -142,7 +142,11 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
     def _all_of_it(self, query: ArticleQuery) -> None:
         """The whole list after its first screenful, unless another list is shown by now."""
         if self._list_key == "all" and self.article_list.query_spec == query:
-            self._show_ids(query, self.tn_app.service.article_ids(query), keep_position=True)
+            ids = self.tn_app.service.article_ids(query)
+            if self.article_list.grow(ids):
+                self.article_list.border_subtitle = _count(len(ids))
+            else:  # changed meanwhile (a refresh stored new posts)
+                self._show_ids(query, ids, keep_position=True)
 
     def _show_ids(
         self, query: ArticleQuery, ids: array[int], keep_position: bool, *, more: bool = False
@@ -161,8 +165,7 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
             feed = self.tn_app.service.feed(query.feed_id)
             title = feed.display_title if feed else title
         articles.border_title = inert(title, 60)
-        count = len(articles.ids)
-        articles.border_subtitle = "" if more else f"{count} article{'' if count == 1 else 's'}"
+        articles.border_subtitle = "" if more else _count(len(articles.ids))
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
     def _search_worker(self, query: ArticleQuery, keep_position: bool) -> None:
@@ -384,3 +387,7 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
         self.tn_app.tell(f"Marked {count} articles read")
         self.article_list.invalidate()
         self.reload_feeds()
+
+
+def _count(articles: int) -> str:
+    return f"{articles} article{'' if articles == 1 else 's'}"

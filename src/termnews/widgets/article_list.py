@@ -155,6 +155,19 @@ class ArticleList(ScrollView, can_focus=True):
         self.refresh()
         self.post_message(self.Highlighted(self, self.current_id))
 
+    def grow(self, ids: array[int]) -> bool:
+        """The rest of the list, read after its first rows: `ids` begins with the ids shown
+        now, which keep their rows, cursor and place (False, and nothing done, if not)."""
+        shown = len(self.ids)
+        if len(ids) < shown or ids[:shown] != self.ids:
+            return False
+        if shown % PAGE:
+            self._pages.pop(shown // PAGE, None)  # read short: it has rows to add
+        self.ids = ids
+        self.virtual_size = Size(self.size.width, len(ids))
+        self.refresh()
+        return True
+
     def invalidate(self, article_id: int | None = None) -> None:
         """Drop cached rows (one article's page, or all) after its state changed."""
         if article_id is None:
