@@ -108,6 +108,12 @@ async def test_compose_send_and_see_the_new_comment(service: NewsService, site: 
                 for c in comments_screen.comments
             ),
         )
+        await pilot.pause()
+        # The new comment is selected and in view.
+        chosen = comments_screen.comments[comments_screen.selected].comment
+        assert "Sent from the test suite" in chosen.content_html
+        view, top = comments_screen.view, comments_screen.starts[comments_screen.selected]
+        assert view.scroll_y <= top < view.scroll_y + view.scrollable_content_region.height
     posted = [
         c
         for c in site.comments_for(site.post_for("threaded").id)

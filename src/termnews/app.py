@@ -376,8 +376,8 @@ class TermNewsApp(DiffOutputApp[int]):
             result = outcome.result
             self.tell(result.message, error=result.outcome.value == "failed")
             for screen in self.screen_stack:
-                if hasattr(screen, "action_reload") and hasattr(screen, "comments"):
-                    screen.action_reload()
+                if hasattr(screen, "sent"):  # the comments pane under the modal
+                    screen.sent(result.comment)
 
         if reply_to is not None and reply_to.source == "board":
             # A reply to a board comment can only go to the board: the site never saw it.

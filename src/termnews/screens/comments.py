@@ -172,7 +172,8 @@ class CommentsScreen(TermNewsAccess, Screen[None]):
                 continue
             if comment.source == source:
                 return index
-            if source in listed and comment.source in listed:
+            # What this reader sent is kept as "sent" under the id its service gave it.
+            if (source in listed and comment.source in listed) or source == CommentSource.SENT:
                 fallback = index
         return fallback
 
@@ -286,6 +287,12 @@ class CommentsScreen(TermNewsAccess, Screen[None]):
         self.state = "Reloading …"
         self.query_one(CommentsHeader).update(self._header())
         self.load(force=True)
+
+    def sent(self, comment: Comment | None) -> None:
+        """A comment went out from the compose modal: reload, and select it once it shows."""
+        if comment is not None:
+            self.focus_on = (comment.source, comment.remote_id)
+        self.action_reload()
 
     def _stops(self) -> list[int]:
         """What Tab steps through: every comment shown, and each folded section once."""
