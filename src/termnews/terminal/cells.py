@@ -148,6 +148,14 @@ def trusted(text: str) -> bool:
     return not (0x2600 <= code < 0x27C0 or code >= 0x1F000)
 
 
+@lru_cache(maxsize=4096)
+def ascii_cells(text: str, pen: Pen, blank: Pen) -> tuple[Cell, ...]:
+    """The cells of a printable ASCII segment (spaces take `blank`). Frames repeat their
+    segments (a scrolled line, the padding of every row): the same cells serve each time,
+    and comparing a row with the terminal's then finds them identical at once."""
+    return tuple((char, blank if char == " " else pen) for char in text)
+
+
 def put_segments(row: Row, x: int, segments: Iterable[Segment], pens: PenTable) -> None:
     """Draw segments into `row` from column `x`, as the terminal would draw their text."""
     width = len(row)
@@ -159,10 +167,8 @@ def put_segments(row: Row, x: int, segments: Iterable[Segment], pens: PenTable) 
         if text.isascii() and text.isprintable():
             end = min(x + len(text), width)
             if end > x:
-                if blank is pen or " " not in text:
-                    row[x:end] = [(char, pen) for char in text[: end - x]]
-                else:
-                    row[x:end] = [(char, blank if char == " " else pen) for char in text[: end - x]]
+                run = ascii_cells(text, pen, blank)
+                row[x:end] = run if end - x == len(run) else run[: end - x]
             x += len(text)
             continue
         for grapheme, cells in graphemes(text):
