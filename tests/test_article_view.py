@@ -103,6 +103,41 @@ async def test_the_post_the_next_step_shows_is_rendered_ahead(tmp_path, feed_ser
         service.close()
 
 
+async def test_short_and_long_posts_wrap_to_one_width(tmp_path, feed_server) -> None:  # type: ignore[no-untyped-def]
+    """The scroll bar's column is kept when a post needs none: a post rendered ahead is
+    rendered at the width it is shown at, and no line runs under a scroll bar."""
+    from termnews.app import TermNewsApp
+    from termnews.screens.reader import READ_AHEAD_DELAY, ReaderScreen
+    from tests.support.feedserver import make_rss
+    from tests.support.news import subscribed_in_loop
+
+    long = "<p>" + "A long line of harbour talk, " * 40 + "</p>"
+    items = [
+        {"title": f"P{i}", "link": f"http://example.org/{i}", "guid": str(i), "pub_date": 9 - i,
+         "content": "<p>short</p>" if i % 2 else long * 30}
+        for i in range(3)
+    ]  # fmt: skip
+    feed_server.add_feed("/f.xml", make_rss("F", items))
+    service = await subscribed_in_loop(tmp_path, feed_server.url_for("/f.xml"))
+    try:
+        app = TermNewsApp(service)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("tab", "enter")  # a long post
+            await pilot.pause(READ_AHEAD_DELAY + 0.4)
+            reader = app.screen
+            assert isinstance(reader, ReaderScreen)
+            widths = {reader.view.text_width}
+            assert reader.view.max_scroll_y > 0  # it scrolls
+            for _ in range(2):
+                await pilot.press("n")
+                await pilot.pause(READ_AHEAD_DELAY + 0.4)
+                widths.add(reader.view.text_width)
+            assert widths == {100 - 2 - 1}  # the padding and the scroll bar's column
+            assert {key[1] for key in service._render_cache} == widths
+    finally:
+        service.close()
+
+
 def textual_lines(view: ArticleView, crop: Region) -> list[Strip]:
     """The lines as Textual's own styles cache draws them (the path the view skips)."""
     view._styles_cache.clear()

@@ -39,7 +39,9 @@ class ArticleView(ScrollView, can_focus=True):
     DEFAULT_CSS = """
     /* The track is the page's own background: only the thumb is drawn, so a blank row
        ends in one erase to the edge, and a post of another length repaints the thumb's
-       rows, not the whole column. */
+       rows, not the whole column. Its column is kept for short posts too: every post
+       wraps to one width (a post rendered ahead is the one shown, and no line wrapped
+       before the scroll bar appeared runs under it). */
     ArticleView {
         background: $surface;
         overflow-x: hidden;
@@ -48,6 +50,7 @@ class ArticleView(ScrollView, can_focus=True):
         scrollbar-background-hover: $surface;
         scrollbar-background-active: $surface;
         scrollbar-size-vertical: 1;
+        scrollbar-gutter: stable;
     }
     """
 
