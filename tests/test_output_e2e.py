@@ -106,6 +106,15 @@ class Session:
             self.proc.terminate(force=True)
 
 
+def difference(layer: Session, textual: Session) -> str:
+    """The first cells that differ, to say what went wrong (and where)."""
+    for y, (mine, theirs) in enumerate(zip(layer.cells(), textual.cells(), strict=True)):
+        for x, (cell, other) in enumerate(zip(mine, theirs, strict=True)):
+            if cell != other:
+                return f"row {y} column {x}: layer {cell!r}, Textual {other!r}"
+    return "no cell differs now"
+
+
 def start(data_dir: Path, tmp_path: Path, diff_output: bool, term: str) -> Session:
     name = "layer" if diff_output else "textual"
     data = tmp_path / name / "data"
@@ -136,7 +145,7 @@ def test_the_layer_shows_what_textual_shows_in_a_real_terminal(
                 textual.settle(first=3.0)
                 layer.settle(first=3.0)
             assert layer.text() == textual.text(), f"after {key!r}:\n{layer.text()}"
-            assert layer.cells() == textual.cells(), f"colours differ after {key!r}"
+            assert layer.cells() == textual.cells(), f"after {key!r}: {difference(layer, textual)}"
             if step == 1:
                 assert textual.text() != first  # the keys did something: a post opened
         assert layer.received < textual.received / 2
