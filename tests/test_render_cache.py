@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
+from rich.text import Text
 
 import termnews.render
 import termnews.render_cache
@@ -105,6 +107,8 @@ def test_short_posts_are_not_kept(tmp_path: Path, renders: list[int]) -> None:
         lambda data: marshal.dumps((1, 100, [("name", "bold")], [("ab", [(0, 9, 0)])], [])),
         lambda data: marshal.dumps((1, 100, [], [("ab", [(0, 1, 3)])], [])),
         lambda data: marshal.dumps((2, 100, [], [], [])),  # another format
+        lambda data: marshal.dumps((1, 100, [], [("a\x1b[2Jb", [])], [])),  # a control code
+        lambda data: marshal.dumps((1, 100, [], [(b"bytes", [])], [])),
     ],
 )  # fmt: skip
 def test_a_file_it_cannot_trust_is_rendered_again(
@@ -130,6 +134,19 @@ def test_round_trip_keeps_every_style_or_refuses() -> None:
     assert data is not None
     again = decode(data)
     assert again is not None and lines_of(again) == lines_of(document)
+
+
+def test_loaded_lines_are_the_texts_rich_would_make() -> None:
+    document = render_html(long_html(), 60, base_url=BASE)
+    data = encode(document)
+    assert data is not None
+    again = decode(data)
+    assert again is not None
+    for line, loaded in zip(document.lines, again.lines, strict=True):
+        made = Text(line.plain, spans=list(line.spans))  # what decode stands in for
+        for slot in termnews.render_cache.TEXT_SLOTS:
+            assert getattr(loaded, slot) == getattr(made, slot), slot
+        assert list(loaded.render(Console())) == list(made.render(Console()))
 
 
 def test_the_directory_is_private_and_bounded(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ import fcntl
 import hashlib
 import marshal
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -40,6 +41,47 @@ MAX_FILES = 64
 WAIT = 2.0  # seconds a session waits for another one rendering the same post
 POLL = 0.01
 ATTRIBUTES = ("bold", "dim", "italic", "underline", "strike", "reverse", "blink", "conceal")
+
+
+# No rendered line holds a control character: a kept line with one is not what was written.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+TEXT_SLOTS = [
+    "_text",
+    "style",
+    "justify",
+    "overflow",
+    "no_wrap",
+    "end",
+    "tab_size",
+    "_spans",
+    "_length",
+]
+
+
+def _make_text(plain: str, spans: list[Span]) -> Text:
+    """`Text(plain, spans=spans)` without its pass over the characters (Rich strips a few
+    control codes, which `decode` has refused already): a tenth of the cost of a line."""
+    text: Text = Text.__new__(Text)
+    text._text = [plain]
+    text.style = ""
+    text.justify = None
+    text.overflow = None
+    text.no_wrap = None
+    text.end = "\n"
+    text.tab_size = None
+    text._spans = spans
+    text._length = len(plain)
+    return text
+
+
+def _text_maker() -> Any:
+    """The fast way to make a line where Rich's Text is the one it was written for."""
+    if list(getattr(Text, "__slots__", ())) != TEXT_SLOTS:
+        return lambda plain, spans: Text(plain, spans=spans)
+    return _make_text
+
+
+make_text = _text_maker()
 
 
 @lru_cache(maxsize=1)
@@ -96,6 +138,8 @@ def encode(document: RenderedDocument) -> bytes | None:
     for line in document.lines:
         if line.style or line.end != "\n" or line.justify or line.overflow or line.no_wrap:
             return None
+        if line.tab_size is not None:
+            return None
         spans = [(s.start, s.end, styles.setdefault(s.style, len(styles))) for s in line.spans]
         lines.append((line.plain, spans))
     table = [encode_style(style) for style in styles]
@@ -119,10 +163,14 @@ def decode(data: bytes) -> RenderedDocument | None:
     if any(style is None for style in styles):
         return None
     out: list[Text] = []
-    for entry in lines:
-        if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str)):
-            return None
-        plain, spans = entry
+    if not all(isinstance(entry, tuple) and len(entry) == 2 for entry in lines):
+        return None
+    plains = [entry[0] for entry in lines]
+    if not all(isinstance(plain, str) for plain in plains):
+        return None
+    if CONTROL.search("".join(plains)):
+        return None
+    for plain, spans in lines:
         made = []
         for span in spans:
             if not (isinstance(span, tuple) and len(span) == 3):
@@ -135,7 +183,7 @@ def decode(data: bytes) -> RenderedDocument | None:
             if not 0 <= start <= end <= len(plain):
                 return None
             made.append(Span(start, end, styles[index]))  # type: ignore[arg-type]  # checked
-        out.append(Text(plain, spans=made))
+        out.append(make_text(plain, made))
     kept = []
     for link in links:
         if not (isinstance(link, tuple) and len(link) == 4):
