@@ -242,3 +242,31 @@ def test_a_render_that_never_ends_is_waited_for_only_so_long(
         assert len(document.lines) > 800
     finally:
         os.close(holder)
+
+
+def test_the_render_is_written_after_it_is_handed_back_and_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    html = long_html()
+    store = RenderStore(tmp_path / "renders")
+    key = store.key(html, 100, BASE)
+    go = threading.Event()
+    save = RenderStore.save
+
+    def slow_save(self: RenderStore, key: str, document: RenderedDocument) -> None:
+        go.wait(10)
+        save(self, key, document)
+
+    monkeypatch.setattr(RenderStore, "save", slow_save)
+    made: list[str] = []
+
+    def make(who: str) -> RenderedDocument:
+        made.append(who)
+        return render_html(html, 100, base_url=BASE)
+
+    first = store.get(key, lambda: make("first"))  # back before its file is written
+    assert not (store.directory / f"{key}.render").exists()
+    threading.Timer(0.2, go.set).start()
+    second = store.get(key, lambda: make("second"))  # waits for the file, then loads it
+    assert made == ["first"]
+    assert lines_of(second) == lines_of(first)

@@ -22,6 +22,7 @@ import marshal
 import os
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from functools import lru_cache
@@ -231,6 +232,7 @@ class RenderStore:
             )
         except OSError:
             return make()
+        keeping = False
         try:
             if not _locked(lock, wait=0.0):  # another one is making it: wait, then load
                 if _locked(lock, wait=WAIT):
@@ -241,10 +243,22 @@ class RenderStore:
                 if document is not None:
                     return document
             document = make()
-            self.save(key, document)
+            if len(document.lines) >= MIN_LINES:
+                # Written on a thread of its own (the reader shows the post meanwhile), the
+                # lock held until the file is whole; the process waits for it at exit.
+                args = (key, document, lock)
+                threading.Thread(target=self._keep, args=args, name="keep-render").start()
+                keeping = True
             return document
         finally:
-            os.close(lock)  # the lock goes with it
+            if not keeping:
+                os.close(lock)  # the lock goes with it
+
+    def _keep(self, key: str, document: RenderedDocument, lock: int) -> None:
+        try:
+            self.save(key, document)
+        finally:
+            os.close(lock)
 
     def save(self, key: str, document: RenderedDocument) -> None:
         """Keep `document` if it is long enough to be worth it (best effort)."""
