@@ -390,3 +390,17 @@ def test_the_browser_setting_is_a_command_given_the_address(tmp_path: Path) -> N
     while not (seen.exists() and seen.read_text()) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert seen.read_text() == repr(["http://example.org/a b?c=1;d"])  # one argument, no shell
+
+
+def test_the_test_terminal_reads_a_link_cut_anywhere_between_two_reads() -> None:
+    """PTY reads cut the output anywhere: the emulator must not lose a link cut in two."""
+    link = b"\x1b]8;id=1;http://example.org/a;b\x1b\\"
+    output = b"one \x1b[4m" + link + b"link\x1b]8;;\x1b\\\x1b[24m \x1b]8;;\x07done\x1b[1;1H"
+    whole, stream = emulator(20, 2)
+    stream.feed(output)
+    for cut in range(1, len(output)):
+        screen, stream = emulator(20, 2)
+        stream.feed(output[:cut])
+        stream.feed(output[cut:])
+        assert screen.cells() == whole.cells(), cut
+    assert "http://example.org/a;b" in str(whole.cells()[0][4])

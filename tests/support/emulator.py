@@ -159,19 +159,28 @@ class RepStream(pyte.ByteStream):
 
 
 class LinkStream:
-    """pyte's byte stream with OSC 8 read between its pieces (sequences arrive whole)."""
+    """pyte's byte stream with OSC 8 read between its pieces. Output read from a PTY comes
+    in pieces that may cut a sequence anywhere: an unfinished OSC at the end of a piece
+    waits for the next one."""
 
     def __init__(self, screen: RichScreen) -> None:
         self.screen = screen
         self.stream = RepStream(screen)
+        self.held = b""
 
     def feed(self, data: bytes) -> None:
+        data, self.held = self.held + data, b""
         at = 0
         for match in OSC8.finditer(data):
             self.stream.feed(data[at : match.start()])
             params, uri = match.group(1).decode(), match.group(2).decode()
             self.screen.set_link(f"{params};{uri}" if uri else "")
             at = match.end()
+        start = data.rfind(b"\x1b]", at)
+        if data.endswith(b"\x1b"):
+            start = len(data) - 1 if start == -1 else start
+        if start != -1 and b"\x07" not in data[start:] and b"\x1b\\" not in data[start:]:
+            data, self.held = data[:start], data[start:]
         self.stream.feed(data[at:])
 
 
