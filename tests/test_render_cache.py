@@ -270,3 +270,27 @@ def test_the_render_is_written_after_it_is_handed_back_and_waited_for(
     second = store.get(key, lambda: make("second"))  # waits for the file, then loads it
     assert made == ["first"]
     assert lines_of(second) == lines_of(first)
+
+
+def test_a_failed_write_loses_nothing_and_leaves_the_lock_free(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    def broken(document: RenderedDocument) -> bytes:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(termnews.render_cache, "encode", broken)
+    html = long_html()
+    store = RenderStore(tmp_path / "renders")
+    key = store.key(html, 100, BASE)
+    document = store.get(key, lambda: render_html(html, 100, base_url=BASE))
+    assert len(document.lines) > 800
+    for thread in threading.enumerate():
+        if thread.name == "keep-render":
+            thread.join(10)
+    assert not (store.directory / f"{key}.render").exists()
+    lock = os.open(store.directory / f"{key}.lock", os.O_RDWR)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again
+    finally:
+        os.close(lock)
+    assert "disk on fire" not in capfd.readouterr().err

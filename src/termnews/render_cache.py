@@ -257,6 +257,8 @@ class RenderStore:
     def _keep(self, key: str, document: RenderedDocument, lock: int) -> None:
         try:
             self.save(key, document)
+        except Exception:  # best effort, and never a traceback on a thread's stderr
+            pass
         finally:
             os.close(lock)
 
