@@ -74,6 +74,17 @@ class Terminal:
         self.raw.extend(data)
         self.stream.feed(data)
 
+    def drain(self, quiet: float = 0.05, most: float = 1.0) -> None:
+        """Read until no byte comes for `quiet` seconds (at most `most` seconds)."""
+        deadline = time.monotonic() + most
+        while time.monotonic() < deadline:
+            try:
+                data = self.child.read_nonblocking(65536, timeout=quiet)
+            except (pexpect.TIMEOUT, pexpect.EOF):
+                return
+            self.raw.extend(data)
+            self.stream.feed(data)
+
     def screen(self) -> str:
         return self.screen_model.text
 
@@ -83,7 +94,12 @@ class Terminal:
             self.pump()
             shown = self.screen()
             if text in shown:
-                return shown
+                # The rest of the frame it came in (a frame can arrive in several reads):
+                # what the caller checks next is on the same screen.
+                self.drain()
+                shown = self.screen()
+                if text in shown:
+                    return shown
             if not self.child.isalive():
                 self.pump()
                 break
