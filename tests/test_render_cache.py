@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.text import Text
 
 import termnews.render
+import termnews.render.lines
 import termnews.render_cache
 from termnews.model import ArticleDetail, CommentMeta
 from termnews.render import RenderedDocument, render_html
@@ -144,7 +145,7 @@ def test_loaded_lines_are_the_texts_rich_would_make() -> None:
     assert again is not None
     for line, loaded in zip(document.lines, again.lines, strict=True):
         made = Text(line.plain, spans=list(line.spans))  # what decode stands in for
-        for slot in termnews.render_cache.TEXT_SLOTS:
+        for slot in termnews.render.lines.TEXT_SLOTS:
             assert getattr(loaded, slot) == getattr(made, slot), slot
         assert list(loaded.render(Console())) == list(made.render(Console()))
 

@@ -34,6 +34,7 @@ from rich.style import Style
 from rich.text import Span, Text
 
 from termnews.render import Link, RenderedDocument
+from termnews.render.lines import new_text
 
 FORMAT = 1
 MIN_LINES = 800  # smaller documents render faster than their file is worth
@@ -46,43 +47,6 @@ ATTRIBUTES = ("bold", "dim", "italic", "underline", "strike", "reverse", "blink"
 
 # No rendered line holds a control character: a kept line with one is not what was written.
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
-TEXT_SLOTS = [
-    "_text",
-    "style",
-    "justify",
-    "overflow",
-    "no_wrap",
-    "end",
-    "tab_size",
-    "_spans",
-    "_length",
-]
-
-
-def _make_text(plain: str, spans: list[Span]) -> Text:
-    """`Text(plain, spans=spans)` without its pass over the characters (Rich strips a few
-    control codes, which `decode` has refused already): a tenth of the cost of a line."""
-    text: Text = Text.__new__(Text)
-    text._text = [plain]
-    text.style = ""
-    text.justify = None
-    text.overflow = None
-    text.no_wrap = None
-    text.end = "\n"
-    text.tab_size = None
-    text._spans = spans
-    text._length = len(plain)
-    return text
-
-
-def _text_maker() -> Any:
-    """The fast way to make a line where Rich's Text is the one it was written for."""
-    if list(getattr(Text, "__slots__", ())) != TEXT_SLOTS:
-        return lambda plain, spans: Text(plain, spans=spans)
-    return _make_text
-
-
-make_text = _text_maker()
 
 
 @lru_cache(maxsize=1)
@@ -184,7 +148,7 @@ def decode(data: bytes) -> RenderedDocument | None:
             if not 0 <= start <= end <= len(plain):
                 return None
             made.append(Span(start, end, styles[index]))  # type: ignore[arg-type]  # checked
-        out.append(make_text(plain, made))
+        out.append(new_text(plain, made))
     kept = []
     for link in links:
         if not (isinstance(link, tuple) and len(link) == 4):

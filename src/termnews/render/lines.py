@@ -31,7 +31,7 @@ from termnews.sanitize import crop_cells, is_single_cell
 __all__ = ["layout", "render_html"]
 
 
-_TEXT_SLOTS = (
+TEXT_SLOTS = (
     "_text",
     "style",
     "justify",
@@ -66,19 +66,20 @@ def _text_by_slots(plain: str, spans: list[Span]) -> Text:
 
 def _pick_text_factory() -> Callable[[str, list[Span]], Text]:
     """Use the fast path only while it builds exactly what Rich's constructor builds."""
-    if tuple(getattr(Text, "__slots__", ())) != _TEXT_SLOTS:
+    if tuple(getattr(Text, "__slots__", ())) != TEXT_SLOTS:
         return _text_by_constructor
     try:
         spans = [Span(0, 2, Style(bold=True))]
         fast, slow = _text_by_slots("ab c", list(spans)), Text("ab c", spans=list(spans))
-        if all(getattr(fast, slot) == getattr(slow, slot) for slot in _TEXT_SLOTS):
+        if all(getattr(fast, slot) == getattr(slow, slot) for slot in TEXT_SLOTS):
             return _text_by_slots
     except (AttributeError, TypeError):
         pass
     return _text_by_constructor
 
 
-_new_text = _pick_text_factory()
+# Rich's Text for a line known to be clean (no control codes); also for kept renders.
+new_text = _pick_text_factory()
 
 
 def _make_line(prefix: Prefix, body: str, spans: list[Span]) -> Text:
@@ -86,8 +87,8 @@ def _make_line(prefix: Prefix, body: str, spans: list[Span]) -> Text:
         shift = len(prefix.plain)
         all_spans = list(prefix.spans)
         all_spans.extend(Span(s.start + shift, s.end + shift, s.style) for s in spans)
-        return _new_text(prefix.plain + body, all_spans)
-    return _new_text(body, spans)
+        return new_text(prefix.plain + body, all_spans)
+    return new_text(body, spans)
 
 
 def _fit_prefixes(block: Block, width: int) -> tuple[Prefix, Prefix, int]:
