@@ -81,12 +81,7 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
     def on_mount(self) -> None:
         self.feed_list.border_title = "Feeds"
         self.reload_feeds()
-        # The first screenful of the All list now, the whole list once the frame is out.
-        self._list_key, query = "all", FeedList.query_for("all")
-        first = array("q", self.tn_app.service.first_article_ids(query, FIRST_ROWS))
-        self._show_ids(query, first, keep_position=False, more=len(first) == FIRST_ROWS)
-        if len(first) == FIRST_ROWS:
-            self.call_after_refresh(self._all_of_it, query)
+        self.load_list("all", first_rows=FIRST_ROWS)
         self.feed_list.focus()
         self._set_narrow(self.size.width < NARROW)
 
@@ -124,9 +119,20 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
             replies=service.unread_replies() if service.replies_posted() else None,
         )
 
-    def load_list(self, key: str | None, *, keep_position: bool = False) -> None:
+    def load_list(
+        self, key: str | None, *, keep_position: bool = False, first_rows: int = 0
+    ) -> None:
+        """Show list `key`; with `first_rows`, only that many rows before the next frame
+        and the rest right after it (the first frame on a big cache)."""
         self._list_key = key
         query = self.feed_list.saved_query(key) or FeedList.query_for(key)
+        if first_rows and not query.search:
+            first = array("q", self.tn_app.service.first_article_ids(query, first_rows))
+            more = len(first) == first_rows
+            self._show_ids(query, first, keep_position=keep_position, more=more)
+            if more:
+                self.call_after_refresh(self._rest_of, key, query)
+            return
         self._load_query(query, keep_position=keep_position)
 
     def _load_query(self, query: ArticleQuery, *, keep_position: bool = False) -> None:
@@ -139,9 +145,9 @@ class FeedsScreen(TermNewsAccess, Screen[None]):
             return
         self._show_ids(query, self.tn_app.service.article_ids(query), keep_position)
 
-    def _all_of_it(self, query: ArticleQuery) -> None:
-        """The whole list after its first screenful, unless another list is shown by now."""
-        if self._list_key == "all" and self.article_list.query_spec == query:
+    def _rest_of(self, key: str | None, query: ArticleQuery) -> None:
+        """The whole list after its first rows, unless another list is shown by now."""
+        if self._list_key == key and self.article_list.query_spec == query:
             ids = self.tn_app.service.article_ids(query)
             if self.article_list.grow(ids):
                 self.article_list.border_subtitle = _count(len(ids))
