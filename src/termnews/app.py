@@ -118,7 +118,9 @@ class TermNewsApp(DiffOutputApp[int]):
         if theme in self.available_themes:
             self.theme = theme
         self.theme_changed_signal.subscribe(self, self._remember_theme)
-        if type(self.screen) is not Screen:  # the feed list (get_default_screen)
+        from termnews.screens.feeds import FeedsScreen
+
+        if isinstance(self.screen, FeedsScreen):  # feeds to show (get_default_screen)
             if self._auto_refresh_enabled():
                 # Once the feed list is on screen: the refresh's imports (httpx), threads
                 # and parse workers would otherwise hold up the first frame.
