@@ -5,10 +5,10 @@ A long post takes tens of milliseconds to render (a 40k-word one 50 ms here), an
 least MIN_LINES lines is written here as plain data (marshal: the lines' text and spans,
 a table of styles, the links) under a digest of everything that made it: this format, the
 renderer's own source, Rich's version, the width, the address links resolve against and
-the HTML. Loading one costs a tenth of rendering it. A file that cannot be read back
-exactly as written is ignored (the post is rendered again); files are replaced
-atomically, so sessions writing the same post at once leave one whole file; past
-MAX_FILES the oldest go. Sessions that open the same post at the same moment (a host's
+the HTML. Loading one costs a tenth of rendering it (half, for a post of many short
+lines). A file that cannot be read back exactly as written is ignored (the post is
+rendered again); files are replaced atomically, so sessions writing the same post at once
+leave one whole file; past MAX_FILES the oldest go. Sessions that open the same post at the same moment (a host's
 members stepping onto a new long post) render it once: the first takes the post's lock
 file and renders, the others wait up to WAIT seconds for it and load what it wrote.
 """
