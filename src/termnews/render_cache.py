@@ -8,9 +8,10 @@ renderer's own source, Rich's version, the width, the address links resolve agai
 the HTML. Loading one costs a tenth of rendering it (half, for a post of many short
 lines). A file that cannot be read back exactly as written is ignored (the post is
 rendered again); files are replaced atomically, so sessions writing the same post at once
-leave one whole file; past MAX_FILES the oldest go. Sessions that open the same post at the same moment (a host's
-members stepping onto a new long post) render it once: the first takes the post's lock
-file and renders, the others wait up to WAIT seconds for it and load what it wrote.
+leave one whole file; past MAX_FILES the oldest go. Sessions that open the same post at
+the same moment (a host's members stepping onto a new long post) render it once: the
+first takes the post's lock file and renders, the others wait up to WAIT seconds for it
+and load what it wrote.
 """
 
 from __future__ import annotations
