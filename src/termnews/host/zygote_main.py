@@ -318,8 +318,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     os.environ.pop(ROOM_VARIABLE, None)
     preload()
+    from termnews.cli import build_parser
     from termnews.cli.common import warm_up
 
+    build_parser()  # kept by the process: sessions parse their arguments with it
     warm_up()
     if threading.active_count() != 1:
         print("termnews zygote: importing started threads; giving up", file=sys.stderr)

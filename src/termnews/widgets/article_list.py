@@ -93,7 +93,8 @@ class ArticleList(ScrollView, can_focus=True):
     ArticleList > .article-list--empty { color: $text-muted; text-style: italic; }
     """
 
-    cursor: reactive[int] = reactive(0, always_update=True, init=False)
+    # No repaint: watch_cursor redraws the two rows that change (or scrolls), not all rows.
+    cursor: reactive[int] = reactive(0, always_update=True, init=False, repaint=False)
 
     class Selected(Message):
         """Enter on a row."""
@@ -140,7 +141,9 @@ class ArticleList(ScrollView, can_focus=True):
         self.query_spec = query
         self.ids = ids
         self._pages.clear()
-        self.virtual_size = Size(self.size.width, len(self.ids))
+        # No width: rows are cut to the width they are drawn at and the list never scrolls
+        # sideways (a width here changed at the first layout and laid the screen out again).
+        self.virtual_size = Size(0, len(self.ids))
         index = 0
         if keep_id is not None:
             try:
@@ -164,7 +167,7 @@ class ArticleList(ScrollView, can_focus=True):
         if shown % PAGE:
             self._pages.pop(shown // PAGE, None)  # read short: it has rows to add
         self.ids = ids
-        self.virtual_size = Size(self.size.width, len(ids))
+        self.virtual_size = Size(0, len(ids))
         self.refresh()
         return True
 
@@ -282,9 +285,6 @@ class ArticleList(ScrollView, can_focus=True):
         elif height and new >= self.scroll_y + height:
             self.scroll_to(y=new - height + 1, animate=False, immediate=True)
         self.post_message(self.Highlighted(self, self.current_id))
-
-    def on_resize(self, event: events.Resize) -> None:
-        self.virtual_size = Size(event.size.width, len(self.ids))
 
     def action_cursor_down(self) -> None:
         self.go_to(self.cursor + 1)

@@ -7,7 +7,10 @@ import contextlib
 from collections.abc import Sequence
 
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
@@ -36,6 +39,33 @@ class FeedList(OptionList):
         super().__init__(id=id)
         self.feeds: dict[int, Feed] = {}
         self.searches: dict[str, ArticleQuery] = {}
+        self._drawn_width: int | None = None  # the width the options were laid out at
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        width = self.scrollable_content_region.width
+        if width != self._drawn_width:
+            # First drawn, or drawn at another width: the options are laid out afresh
+            # for this frame (OptionList would draw the old ones once more, then redo them).
+            self._drawn_width = width if self._forget_layout() else None
+        return super().render_lines(crop)
+
+    def _forget_layout(self) -> bool:
+        """Drop OptionList's options as laid out at a width: its private caches, guarded
+        (False when this Textual keeps them elsewhere: its own Resize handler then runs)."""
+        caches = [getattr(self, name, None) for name in ("_option_render_cache", "_line_cache")]
+        if not all(callable(getattr(cache, "clear", None)) for cache in caches):
+            return False
+        for cache in caches:
+            cache.clear()  # type: ignore[union-attr]
+        return True
+
+    def _on_resize(self, event: events.Resize) -> None:  # type: ignore[override]
+        # OptionList forgets its laid-out options on every Resize, and the first Resize
+        # comes after the first frame, which laid them out at this very width: a second
+        # render of the whole list, paid by every session on a host at login. The width
+        # is checked as each frame is drawn instead (render_lines).
+        if self._drawn_width is not None:
+            event.prevent_default()  # OptionList's own handler is not run
 
     def saved_query(self, key: str | None) -> ArticleQuery | None:
         """The saved search a key shows, if it is one."""
