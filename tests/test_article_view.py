@@ -90,15 +90,15 @@ async def test_the_post_the_next_step_shows_is_rendered_ahead(tmp_path, feed_ser
             reader = app.screen
             assert isinstance(reader, ReaderScreen)
             following = reader.ids[reader.index + 1]
-            cached = {key[0] for key in service._render_cache}
+            cached = {key[0] for key in service._renders.kept()}
             assert following in cached  # rendered before the key that shows it
             await pilot.press("n")
             await pilot.pause()
             assert reader.article is not None and reader.article.id == following
             await pilot.press("n", "p")  # going back: the one before is read ahead
-            service._render_cache.clear()
+            service._renders.forget()
             await pilot.pause(READ_AHEAD_DELAY + 0.4)
-            assert {key[0] for key in service._render_cache} == {reader.ids[reader.index - 1]}
+            assert {key[0] for key in service._renders.kept()} == {reader.ids[reader.index - 1]}
     finally:
         service.close()
 
@@ -133,7 +133,7 @@ async def test_short_and_long_posts_wrap_to_one_width(tmp_path, feed_server) -> 
                 await pilot.pause(READ_AHEAD_DELAY + 0.4)
                 widths.add(reader.view.text_width)
             assert widths == {100 - 2 - 1}  # the padding and the scroll bar's column
-            assert {key[1] for key in service._render_cache} == widths
+            assert {key[1] for key in service._renders.kept()} == widths
     finally:
         service.close()
 

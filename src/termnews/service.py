@@ -11,7 +11,6 @@ import asyncio
 import threading
 import time
 from array import array
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import cached_property
@@ -24,6 +23,7 @@ from termnews.errors import DownloadError, FullArticleError, PlayerError, Termne
 from termnews.feeds.parse import ParsePool, start_helpers
 from termnews.model import Article, ArticleDetail, ArticleQuery, Feed, Identity, Reply
 from termnews.postout import PostOutError, file_name, pipe, post_text, save
+from termnews.recent import Recent
 from termnews.refresh import (
     Delivery,
     FeedRefresh,
@@ -86,8 +86,8 @@ class NewsService:
         self.identity = identity or Identity()
         self.restricted = restricted
         self.data_dir = data_dir
-        self._render_cache: OrderedDict[tuple[int, int, bool], RenderedDocument] = OrderedDict()
-        self._render_lock = threading.Lock()  # the reader renders the next post on a thread
+        # Recent renders; the reader renders the next post on a thread.
+        self._renders: Recent[tuple[int, int, bool], RenderedDocument] = Recent(16)
         self._pictures: dict[str, Picture] = {}
         self.refresher = Refresher(store, settings)
         self.on_problem: Callable[[str], None] | None = None  # the UI shows these
@@ -219,8 +219,7 @@ class NewsService:
     def remove_feed(self, feed_id: int) -> None:
         self._operator_only()
         self.store.remove_feed(feed_id)
-        with self._render_lock:
-            self._render_cache.clear()
+        self._renders.forget()
 
     def find_feed(self, ref: str) -> Feed | None:
         """A feed by id, exact URL or (unique) title/URL substring."""
@@ -414,9 +413,7 @@ class NewsService:
             )
         self._saving(lambda: self.store.set_extracted(article_id, html))
         article.extracted = html
-        with self._render_lock:
-            for key in [k for k in self._render_cache if k[0] == article_id]:
-                del self._render_cache[key]
+        self._renders.forget(lambda key: key[0] == article_id)
         return article
 
     def play_attachments(self, article: ArticleDetail) -> list[str]:
@@ -527,19 +524,10 @@ class NewsService:
         there is one); recent renders are kept. Safe to call from a thread (the reader
         renders the next post ahead while this one is read)."""
         extracted = extracted and bool(article.extracted)
-        key = (article.id, width, extracted)
-        with self._render_lock:
-            cached = self._render_cache.get(key)
-            if cached is not None:
-                self._render_cache.move_to_end(key)
-                return cached
         html = (article.extracted or "") if extracted else article.body_html
-        document = self._render_shared(html, width, article.link)
-        with self._render_lock:
-            self._render_cache[key] = document
-            while len(self._render_cache) > 16:
-                self._render_cache.popitem(last=False)
-        return document
+        return self._renders.get(
+            (article.id, width, extracted), lambda: self._render_shared(html, width, article.link)
+        )
 
     def _render_shared(self, html: str, width: int, base_url: str | None) -> RenderedDocument:
         """`html` rendered, or a long post's render another process on this data dir

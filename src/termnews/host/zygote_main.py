@@ -320,8 +320,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     preload()
     from termnews.cli import build_parser
     from termnews.cli.common import warm_up
+    from termnews.render_cache import renderer_digest
 
     build_parser()  # kept by the process: sessions parse their arguments with it
+    renderer_digest()  # the renderer's own source, read once for all sessions
     warm_up()
     if threading.active_count() != 1:
         print("termnews zygote: importing started threads; giving up", file=sys.stderr)
