@@ -1,10 +1,12 @@
-"""CPU one session spends per key: `n`/`p` through a feed, and `n` onto a long post.
+"""CPU one session spends per key: `j`/`k` in the article list, `n`/`p` through a feed, and
+`n` onto a long post.
 
     .venv/bin/python bench/keycpu.py [--rounds 6] [--columns 120 --rows 40]
 
 Runs `termnews demo` in a real PTY (as bench/bytes.py does), opens the first post of the
 sample site's posts feed and reads the process's CPU time from /proc around the keys:
-`--rounds` times four `n` and four `p` (each waits for a quiet screen), then, from the
+`--rounds` times four `j` and four `k` in the article list first, then four `n` and four
+`p` in the reader (each waits for a quiet screen), then, from the
 post before it, `n` onto the sample site's 40k-word post after a 1.5 s pause (a reader
 reading: the read-ahead has run). CPU time, not wall time: what a shared host pays per
 key. First, cold: `n` from post 1 to the feed's end with no pause and nothing cached (the
@@ -42,7 +44,7 @@ def idle(term: Pty, seconds: float) -> None:
         term.pump(0.1)
 
 
-def run(args: argparse.Namespace) -> tuple[list[float], float, list[float]]:
+def run(args: argparse.Namespace) -> tuple[list[float], float, list[float], list[float]]:
     with tempfile.TemporaryDirectory(prefix="tn-keycpu-") as home_dir:
         home = Path(home_dir)
         (home / "xdg-config" / "termnews").mkdir(parents=True)
@@ -57,6 +59,13 @@ def run(args: argparse.Namespace) -> tuple[list[float], float, list[float]]:
                     break
                 term.key(b"j", 0.3)
             term.key(b"\t", 0.3)
+            idle(term, 3.0)
+            in_list = []  # j/k in the article list (the feed's five posts)
+            for _ in range(args.rounds):
+                before = cpu_seconds(term.proc.pid)
+                for key in b"jjjjkkkk":
+                    term.key(bytes([key]), 0.15)
+                in_list.append((cpu_seconds(term.proc.pid) - before) / 8)
             term.key(b"\r", 0.3)
             term.wait_for(" 1/")
             idle(term, 6.0)  # the start's own work (comment counts, search index) is done
@@ -88,24 +97,28 @@ def run(args: argparse.Namespace) -> tuple[list[float], float, list[float]]:
             long_post = cpu_seconds(term.proc.pid) - before
             if LONG_POST not in term.screen.display[0]:
                 raise SystemExit("n did not reach the long post:\n" + term.text())
-            return per_round, long_post, cold
+            return per_round, long_post, cold, in_list
         finally:
             term.close()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--columns", type=int, default=120)
     parser.add_argument("--rows", type=int, default=40)
     args = parser.parse_args()
-    per_round, long_post, cold = run(args)
+    per_round, long_post, cold, in_list = run(args)
     load = os.getloadavg()
     print(f"termnews demo {args.columns}x{args.rows}, {os.cpu_count()} cores, load {load[0]:.1f}")
     print(f"machine: {python_speed()}")
     print(
         f"CPU per n/p: median {statistics.median(per_round) * 1000:.1f} ms"
         f" (rounds: {', '.join(f'{v * 1000:.1f}' for v in per_round)})"
+    )
+    print(
+        f"CPU per j/k in the article list: median {statistics.median(in_list) * 1000:.1f} ms"
+        f" (rounds: {', '.join(f'{v * 1000:.1f}' for v in in_list)})"
     )
     print(f"CPU for n onto the long post after a pause: {long_post * 1000:.0f} ms")
     print(
