@@ -470,6 +470,26 @@ async def test_hosted_sessions_do_not_refetch_feeds(
     assert len(feed_server.requests) == hits  # the host's scheduler fetches, not sessions
 
 
+async def test_hosted_sessions_start_on_the_lists_they_were_drawn_with(
+    ui_service: NewsService, feed_server: FeedServer
+) -> None:
+    """Also as sshd's forced command (no TERMNEWS_NO_AUTO_REFRESH): no refetch at start,
+    and no second reading of the lists just drawn."""
+    ui_service.restricted = True
+    ui_service.settings.refresh_on_start = True
+    hits = len(feed_server.requests)
+    app = TermNewsApp(ui_service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, FeedsScreen)
+        reloads: list[str] = []
+        screen.refresh_lists = lambda: reloads.append("lists")  # type: ignore[method-assign]
+        await pilot.pause(0.3)
+        assert reloads == []
+        assert "fetches feeds" not in str(screen.query_one("#status").render())
+    assert len(feed_server.requests) == hits
+
+
 async def test_hostile_comments_render_inert(ui_service: NewsService) -> None:
     from termnews.model import Comment
     from termnews.screens.comments import CommentsScreen

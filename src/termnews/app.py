@@ -177,8 +177,8 @@ class TermNewsApp(DiffOutputApp[int]):
         return problems
 
     def _auto_refresh_enabled(self) -> bool:
-        if os.environ.get("TERMNEWS_NO_AUTO_REFRESH"):
-            return False  # a served session: the server keeps the cache warm
+        if os.environ.get("TERMNEWS_NO_AUTO_REFRESH") or self.service.restricted:
+            return False  # a hosted session (or sshd's forced command): the host fetches
         return self.service.settings.refresh_on_start
 
     def _remember_theme(self, theme: Any) -> None:
