@@ -267,6 +267,8 @@ async def run(
             faults_before, cpu_before = _faults_and_cpu(session_pids)
             rounds: list[list[float]] = []
             round_cpu: list[float] = []  # CPU of all sessions in each round, seconds
+            server_round_cpu = _faults_and_cpu([process.pid])[1]
+            client_round_cpu = time.process_time()
             # Every press a real step: `n` to the last post, then `p` back, and so on. (Past
             # the end, `n` only shows a "Last post" toast, whose slow first mount once
             # made up most of the p90 and hid the steps' own latency.)
@@ -291,6 +293,8 @@ async def run(
                     session.sizes.append(len(session.term.output) - start)
             faults_after, cpu_after = _faults_and_cpu(session_pids)
             faults, cpu = faults_after - faults_before, cpu_after - cpu_before
+            server_round_cpu = _faults_and_cpu([process.pid])[1] - server_round_cpu
+            client_round_cpu = time.process_time() - client_round_cpu
             for session in sessions:
                 session.conn.close()
             await asyncio.gather(*(s.conn.wait_closed() for s in sessions))
@@ -321,6 +325,8 @@ async def run(
         "zygote_pss_mb": zygote_pss / 1024,
         "faults_per_n": faults / max(1, len(sizes)),
         "cpu_per_n_ms": cpu * 1000 / max(1, len(sizes)),
+        "server_per_n_ms": server_round_cpu * 1000 / max(1, len(sizes)),
+        "client_per_n_ms": client_round_cpu * 1000 / max(1, len(sizes)),
         # Key to first byte, median of each round of presses: a cost paid only by the
         # first presses (a forked session's copy-on-write faults) shows up front.
         "first_med_by_round_ms": [
@@ -365,7 +371,9 @@ def main() -> None:
         rounds = ", ".join(f"{v:.0f}" for v in r["first_med_by_round_ms"])
         cpu = ", ".join(f"{v:.0f}" for v in r["cpu_by_round_ms"])
         print(
-            f"          per n and session: CPU {r['cpu_per_n_ms']:.1f} ms, minor faults"
+            f"          per n and session: CPU {r['cpu_per_n_ms']:.1f} ms (the server's SSH"
+            f" {r['server_per_n_ms']:.1f} ms, the bench's client {r['client_per_n_ms']:.1f} ms),"
+            f" minor faults"
             f" {r['faults_per_n']:.0f}; first byte median"
             f" by round of presses: {rounds} ms; CPU per session by round: {cpu} ms;"
             f" load {load[0]:.1f} {load[1]:.1f}",
