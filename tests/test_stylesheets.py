@@ -91,8 +91,9 @@ def test_the_same_css_under_other_variables_is_parsed_for_them() -> None:
 
 
 def test_the_zygote_warm_up_leaves_parsed_rules_and_one_thread(tmp_path: Path) -> None:
-    """`termnews serve`'s zygote runs the reader once before it forks: the CSS is parsed
-    in it, and it is left single-threaded (it refuses to fork otherwise)."""
+    """`termnews serve`'s zygote runs the reader once before it forks, into a post and on
+    to the next: the CSS is parsed in it, and it is left single-threaded (it refuses to
+    fork otherwise)."""
     import os
     import subprocess
     import sys
@@ -100,9 +101,16 @@ def test_the_zygote_warm_up_leaves_parsed_rules_and_one_thread(tmp_path: Path) -
     code = (
         "import threading\n"
         "from termnews.cli.common import warm_up\n"
+        "from termnews.screens.reader import ReaderScreen\n"
         "from termnews.terminal.stylesheets import SharedRules\n"
+        "shown = []\n"
+        "show_index = ReaderScreen.show_index\n"
+        "def spy(self, index):\n"
+        "    shown.append(index)\n"
+        "    return show_index(self, index)\n"
+        "ReaderScreen.show_index = spy\n"
         "warm_up()\n"
-        "print(len(SharedRules._store), threading.active_count())\n"
+        "print(len(SharedRules._store), threading.active_count(), *shown)\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("TERMNEWS_")}
     env["HOME"] = str(tmp_path)
@@ -111,6 +119,7 @@ def test_the_zygote_warm_up_leaves_parsed_rules_and_one_thread(tmp_path: Path) -
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
-    rules, threads = map(int, result.stdout.split())
+    rules, threads, *shown = map(int, result.stdout.split())
     assert rules > 5
     assert threads == 1
+    assert shown == [0, 1]  # the first post, then `n`

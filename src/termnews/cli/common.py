@@ -116,19 +116,40 @@ def run_app(args: argparse.Namespace, open_sample_site: Callable[[], int] | None
         service.close()
 
 
+WARM_UP_POSTS = (
+    (
+        "Reading the tide board",
+        "<h2>Before you set out</h2><p>The board by the slipway gives the <em>next</em> high "
+        "water, its height and <a href='http://127.0.0.1:9/tides'>the week ahead</a>.</p>"
+        "<ul><li>Times are local.</li><li>Heights are in <strong>metres</strong>.</li></ul>"
+        "<blockquote><p>Ask at the hut when in doubt.</p></blockquote>"
+        "<pre><code>high = 5.1  # metres</code></pre>"
+        "<table><tr><th>Tide</th><th>Time</th></tr><tr><td>High</td><td>10:31</td></tr></table>",
+    ),
+    ("The hut opens at nine", "<p>Keys are with the harbour master until then.</p>"),
+)
+
+
 def warm_up() -> None:
-    """Run the reader once, headless, to its feed list on a throwaway cache (the session
-    zygote of `termnews serve` does, before it forks): what each session would do first
-    (parse the CSS into the process's shared rules, fill Textual's and Rich's caches) then
-    sits in the zygote's memory, shared by the sessions. Best effort: whatever goes wrong
-    leaves the process as it was."""
+    """Run the reader once, headless, on a throwaway cache (the session zygote of
+    `termnews serve` does, before it forks): to its feed list, into a post, on to the next
+    and out. What each session would do first (parse the CSS into the process's shared
+    rules, fill Textual's and Rich's caches, take the renderer's first steps) then sits in
+    the zygote's memory, shared by the sessions. Best effort: whatever goes wrong leaves the
+    process as it was, and it ends with no thread started."""
     import asyncio
     import tempfile
+    import time
     import traceback
 
     from termnews.app import TermNewsApp
+    from termnews.model import ParsedEntry, ParsedFeed
 
-    async def first_screen(pilot: Any) -> None:
+    async def first_screens(pilot: Any) -> None:
+        await pilot.pause()
+        await pilot.press("tab", "enter")  # the first post
+        await pilot.pause()
+        await pilot.press("n")  # and the next: out before the read-ahead's timer
         await pilot.pause()
         pilot.app.exit()
 
@@ -140,9 +161,22 @@ def warm_up() -> None:
         except Exception:
             return
         try:
-            service.subscribe("http://127.0.0.1:9/feed.xml", title="Warm-up")
+            feed = service.subscribe("http://127.0.0.1:9/feed.xml", title="Warm-up")
+            now = time.time()
+            entries = [
+                ParsedEntry(f"warm-{n}", None, title, None, now - n, None, None, html)
+                for n, (title, html) in enumerate(WARM_UP_POSTS)
+            ]
+            service.store.store_feed(
+                feed.id,
+                ParsedFeed("Warm-up", None, entries),
+                etag=None,
+                last_modified=None,
+                body_hash="",
+                next_fetch=now + 86400,
+            )
             app = TermNewsApp(service)
-            run = app.run_async(headless=True, size=(120, 40), auto_pilot=first_screen)
+            run = app.run_async(headless=True, size=(120, 40), auto_pilot=first_screens)
             asyncio.run(run)
         except Exception:
             traceback.print_exc(file=sys.stderr)
