@@ -315,7 +315,7 @@ async def test_quitting_while_the_refresh_builds_the_index_leaves_its_connection
     service.clone = held_clone  # type: ignore[method-assign]
     app = TermNewsApp(service)  # refresh_on_start: the new feed is due
     async with app.run_test() as pilot:
-        for _ in range(200):
+        for _ in range(600):  # 30 s: the parse workers start slowly on a loaded machine
             if indexing.is_set():
                 break
             await pilot.pause(0.05)
@@ -323,7 +323,7 @@ async def test_quitting_while_the_refresh_builds_the_index_leaves_its_connection
     [refresher] = clones
     refresher.store.db.execute("SELECT 1")  # the app is gone; the thread's connection is open
     release.set()
-    for _ in range(200):
+    for _ in range(600):
         try:
             refresher.store.db.execute("SELECT 1")
         except sqlite3.ProgrammingError:
