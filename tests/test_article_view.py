@@ -39,6 +39,41 @@ async def test_the_scroll_bar_is_decided_when_a_post_is_shown() -> None:
         assert view.scroll_y == 0
 
 
+async def test_one_long_post_after_another_is_one_frame(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Between two posts that both scroll, the new text and the scroll bar's new thumb go
+    out in one frame (Textual refreshed the bar again after every layout: a second frame
+    per key)."""
+    from textual.screen import Screen
+
+    frames: list[set[str]] = []
+    compositor_refresh = Screen._compositor_refresh
+
+    def counting(screen: Screen[object]) -> None:
+        dirty = {type(widget).__name__ for widget in screen._dirty_widgets}
+        if dirty or screen._compositor._dirty_regions:
+            frames.append(dirty)
+        compositor_refresh(screen)
+
+    monkeypatch.setattr(Screen, "_compositor_refresh", counting)
+    app = ViewApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        view = app.query_one(ArticleView)
+        view.show([Text(f"first post, line {n}") for n in range(200)])
+        await pilot.pause(0.2)
+        bar = view.vertical_scrollbar
+        assert bar.window_virtual_size == 200
+        frames.clear()
+        view.show([Text(f"second post, line {n}") for n in range(90)])
+        await pilot.pause(0.2)
+        assert len(frames) == 1, frames
+        assert bar.window_virtual_size == 90 and bar.window_size == view.container_size.height
+        view.scroll_to(y=30, animate=False, immediate=True)  # the thumb follows a scroll
+        await pilot.pause(0.2)
+        assert bar.position == 30
+
+
 async def test_a_post_opens_rendered_once_at_its_width(tmp_path, feed_server) -> None:  # type: ignore[no-untyped-def]
     """The reader renders a post once, at the width it is shown at: not first at 20 columns
     (before layout) and again when the view learns its size."""

@@ -107,9 +107,27 @@ class ArticleView(ScrollView, can_focus=True):
         refresh_scrollbars = getattr(self, "_refresh_scrollbars", None)
         if callable(refresh_scrollbars):
             refresh_scrollbars()
+        if self.size:
+            self._scroll_update(self.virtual_size)  # the bar's new thumb, in this frame
         if not keep_scroll:
             self.scroll_to(y=0, animate=False, immediate=True)
         self.refresh()
+
+    def _scroll_update(self, virtual_size: Size) -> None:
+        # Textual's own refreshes the scroll bar at every layout pass, changed or not, once
+        # the frame's widgets are picked: a second frame (and its bytes) for every post
+        # with a scroll bar. The bar's sizes are reactive: a change draws it anyway.
+        refresh_scrollbars = getattr(self, "_refresh_scrollbars", None)
+        if callable(refresh_scrollbars):
+            refresh_scrollbars()
+        vertical_only = self.show_vertical_scrollbar and not self.show_horizontal_scrollbar
+        if not (callable(refresh_scrollbars) and vertical_only):
+            super()._scroll_update(virtual_size)  # as Textual does
+            return
+        bar = self.vertical_scrollbar
+        bar.window_virtual_size = virtual_size.height
+        bar.window_size = self.container_size.height - self.scrollbar_size_horizontal
+        self.scroll_y = self.validate_scroll_y(self.scroll_y)
 
     def set_hyperlinks(self, on: bool) -> None:
         self.hyperlinks = on
