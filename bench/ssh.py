@@ -246,6 +246,10 @@ async def run(
         if zygote and zygote_pid is None:
             raise SystemExit("the server started without its session zygote")
         try:
+
+            def sessions_cpu() -> float:
+                return _faults_and_cpu(_proc_tree(zygote_pid or process.pid)[1:])[1]
+
             server_cpu = _faults_and_cpu([process.pid])[1]
             client_cpu = time.process_time()
             sessions = await asyncio.gather(*(_open(port, key, title) for key in keys))
@@ -255,12 +259,12 @@ async def run(
             server_cpu = _faults_and_cpu([process.pid])[1] - server_cpu
             # The bench's own SSH clients share the machine's cores with the host.
             client_cpu = time.process_time() - client_cpu
-            login_cpu = _faults_and_cpu(_proc_tree(zygote_pid or process.pid)[1:])[1]
+            login_cpu = sessions_cpu()
             # Feed list -> article list (tab) -> first post (enter).
             await _press_all(sessions, b"\t", quiet)
-            opening = _faults_and_cpu(_proc_tree(zygote_pid or process.pid)[1:])[1]
+            opening = sessions_cpu()
             await _press_all(sessions, b"\r", quiet)
-            open_cpu = _faults_and_cpu(_proc_tree(zygote_pid or process.pid)[1:])[1] - opening
+            open_cpu = sessions_cpu() - opening
             if verbose:
                 print(_strip(bytes(sessions[0].term.output[-4000:]))[-1500:])
             memory = _session_memory(zygote_pid or process.pid)

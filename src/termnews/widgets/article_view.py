@@ -101,14 +101,10 @@ class ArticleView(ScrollView, can_focus=True):
         self.lines = lines
         self._strips.clear()
         self.virtual_size = Size(self.text_width, len(lines))
-        # Decide the scroll bar now: Textual would only after the next layout, so the new
-        # post's first frame would show the old post's scroll bar and a second frame fix it
-        # (twice the flicker, and ~250 bytes more per key over SSH).
-        refresh_scrollbars = getattr(self, "_refresh_scrollbars", None)
-        if callable(refresh_scrollbars):
-            refresh_scrollbars()
-        if self.size:
-            self._scroll_update(self.virtual_size)  # the bar's new thumb, in this frame
+        # Decide the scroll bar and its thumb now: Textual would only after the next layout,
+        # so the new post's first frame would show the old post's scroll bar and a second
+        # frame fix it (twice the flicker, and ~250 bytes more per key over SSH).
+        self._scroll_update(self.virtual_size)
         if not keep_scroll:
             self.scroll_to(y=0, animate=False, immediate=True)
         self.refresh()
