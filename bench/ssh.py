@@ -12,7 +12,9 @@ the feed's last post, then `p` back to the first, and so on: every press is a st
   PSS is printed apart: it is paid once per host);
 - key-to-screen latency at the client: from sending `n` to the first output byte, and to
   output quiescence (no byte for --quiet seconds; the quiet window is not counted);
-- bytes the server sent per `n` press.
+- bytes the server sent per `n` press;
+- CPU: per login, per first post opened, per `n` (sessions, server, the bench's own
+  client), and per second of an idle session (IDLE_SECONDS with nothing pressed).
 
 Not run by CI; numbers depend on the machine (record its core count with them).
 """
@@ -43,6 +45,7 @@ from termnews.demo.content import BLOGS, WORDPRESS
 from termnews.host.members import add_member, members_path, parse_public_key
 
 STEP_TIMEOUT = 60.0
+IDLE_SECONDS = 3.0  # after the first post opens, before the presses: nothing is pressed
 ADD = [sys.executable, "-m", "termnews", "add", "--no-discover"]
 
 
@@ -267,6 +270,10 @@ async def run(
             open_cpu = sessions_cpu() - opening
             if verbose:
                 print(_strip(bytes(sessions[0].term.output[-4000:]))[-1500:])
+            # Idle: what the sessions cost while their members read (nothing pressed).
+            idle_start = sessions_cpu()
+            await asyncio.sleep(IDLE_SECONDS)
+            idle_cpu = sessions_cpu() - idle_start
             memory = _session_memory(zygote_pid or process.pid)
             zygote_pss = _memory_kb(zygote_pid)[1] if zygote_pid else 0
             session_pids = _proc_tree(zygote_pid or process.pid)[1:]
@@ -321,6 +328,7 @@ async def run(
         "login_cpu_ms": (server_cpu * 1000 / count, login_cpu * 1000 / count),
         "client_cpu_ms": client_cpu * 1000 / count,
         "open_cpu_ms": open_cpu * 1000 / count,
+        "idle_ms_per_s": idle_cpu * 1000 / count / IDLE_SECONDS,
         "rss_mb": statistics.mean(r for r, _ in memory) / 1024 if memory else float("nan"),
         "pss_mb": statistics.mean(p for _, p in memory) / 1024 if memory else float("nan"),
         "first_med_ms": pct(firsts, 0.5),
@@ -391,7 +399,8 @@ def main() -> None:
             f"          CPU per login: server {server_ms:.0f} ms (SSH, PTY, fork request),"
             f" session {session_ms:.0f} ms (to its first quiet screen); the bench's own"
             f" SSH client {r['client_cpu_ms']:.0f} ms on the same cores; the first post"
-            f" opened (Enter) {r['open_cpu_ms']:.0f} ms",
+            f" opened (Enter) {r['open_cpu_ms']:.0f} ms; idle, per session"
+            f" {r['idle_ms_per_s']:.2f} ms of CPU a second",
             flush=True,
         )
 

@@ -74,6 +74,7 @@ PRELOAD = (
     "feedparser",
     "sqlite3",
     "textual.drivers.linux_driver",
+    "termnews.terminal.driver",
     "textual._xterm_parser",
 )
 PRELOAD_PACKAGES = ("termnews.cli", "termnews.comments", "termnews.screens", "termnews.widgets")

@@ -84,6 +84,18 @@ class DiffOutputApp(App[ReturnType]):
         self._capabilities = Capabilities.for_term(os.environ.get("TERM", ""))
         share_parsed_rules(self.stylesheet)
 
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's Linux driver with an input thread that wakes only for input (unless
+        TEXTUAL_DRIVER names another)."""
+        driver_class = super().get_driver_class()
+        from textual.drivers.linux_driver import LinuxDriver
+
+        if driver_class is LinuxDriver:
+            from termnews.terminal.driver import QuietLinuxDriver
+
+            return QuietLinuxDriver
+        return driver_class
+
     def get_theme(self, theme_name: str) -> Theme | None:
         """Textual's own copies the table of themes twice per call, and every line drawn
         asks for the current theme (its ANSI colours): look the name up in place."""
