@@ -4,6 +4,7 @@ rendering, gets exactly the same lines, and anything it cannot trust is rendered
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import marshal
 import os
 import subprocess
@@ -99,17 +100,27 @@ def test_short_posts_are_not_kept(tmp_path: Path, renders: list[int]) -> None:
     assert not (tmp_path / "data" / "renders").exists()
 
 
+def signed(payload: bytes) -> bytes:
+    """A file as `encode` writes it: the payload's digest, then the payload."""
+    return hashlib.blake2b(payload, digest_size=32).digest() + payload
+
+
+FORMAT = termnews.render_cache.FORMAT
+NO_SUCH_COLOUR = ("style", "no-such", None, UNSET, None)
+
+
 @pytest.mark.parametrize(
     "spoil",
     [
         lambda data: data[: len(data) // 2],  # cut short
         lambda data: b"\x00garbage",
-        lambda data: marshal.dumps((1, 100, [("style", "no-such", None, UNSET, None)], [], [])),
-        lambda data: marshal.dumps((1, 100, [("name", "bold")], [("ab", [(0, 9, 0)])], [])),
-        lambda data: marshal.dumps((1, 100, [], [("ab", [(0, 1, 3)])], [])),
-        lambda data: marshal.dumps((2, 100, [], [], [])),  # another format
-        lambda data: marshal.dumps((1, 100, [], [("a\x1b[2Jb", [])], [])),  # a control code
-        lambda data: marshal.dumps((1, 100, [], [(b"bytes", [])], [])),
+        lambda data: data[:40] + bytes([data[40] ^ 1]) + data[41:],  # one bit flipped
+        lambda data: data[32:],  # no digest
+        lambda data: marshal.dumps((FORMAT, 100, [], [("ab", [])], [])),  # unsigned
+        lambda data: signed(marshal.dumps((FORMAT, 100, [NO_SUCH_COLOUR], [], []))),
+        lambda data: signed(marshal.dumps((1, 100, [], [], []))),  # another format
+        lambda data: signed(marshal.dumps((FORMAT, 100, [], [], [("1", "u", "t", False)]))),
+        lambda data: signed(b"\x00garbage"),
     ],
 )  # fmt: skip
 def test_a_file_it_cannot_trust_is_rendered_again(
@@ -127,6 +138,45 @@ def test_a_file_it_cannot_trust_is_rendered_again(
         assert len(service.render(article(html), 100).lines) > 800
     finally:
         service.close()
+
+
+def test_a_signed_file_with_lines_encode_never_writes_reads_them_as_empty_lines() -> None:
+    """Only a forged file (its digest made to match) has such lines: each reads as an empty
+    line, and none stops the others from being read."""
+    lines = [
+        ("kept", [(0, 4, 0)]),
+        ("ab", [(0, 9, 0)]),  # a span past the end
+        ("ab", [(0, 1, 3)]),  # no such style
+        ("a\x1b[2Jb", []),  # a control code
+        (b"bytes", []),
+        ("ab", [(0, "1", 0)]),
+        "not a line",
+        ("also kept", []),
+    ]
+    document = decode(signed(marshal.dumps((FORMAT, 100, [("name", "bold")], lines, []))))
+    assert document is not None
+    assert [line.plain for line in document.lines] == ["kept", "", "", "", "", "", "", "also kept"]
+    assert [str(span.style) for span in document.lines[0].spans] == ["bold"]
+
+
+def test_loaded_lines_are_made_as_they_are_read_and_kept() -> None:
+    document = render_html(long_html(), 60, base_url=BASE)
+    data = encode(document)
+    assert data is not None
+    loaded = decode(data)
+    assert loaded is not None
+    lines = loaded.lines
+    assert isinstance(lines, termnews.render_cache.KeptLines)
+    assert len(lines) == len(document.lines)
+    assert not any(isinstance(entry, Text) for entry in lines._lines)  # none made yet
+    first = lines[0]
+    assert lines[0] is first  # made once, then kept
+    assert sum(isinstance(entry, Text) for entry in lines._lines) == 1
+    assert lines[-1].plain == document.lines[-1].plain
+    assert [line.plain for line in lines[10:13]] == [line.plain for line in document.lines[10:13]]
+    assert [line.plain for line in lines[::-200]] == [line.plain for line in document.lines[::-200]]
+    with pytest.raises(IndexError):
+        lines[len(lines)]
 
 
 def test_round_trip_keeps_every_style_or_refuses() -> None:

@@ -1,14 +1,16 @@
 """Rendered long posts kept on disk, shared by every process on the data dir.
 
-A long post takes tens of milliseconds to render (a 40k-word one 50 ms here), and on a
+A long post takes tens of milliseconds to render (a 40k-word one 16-50 ms), and on a
 `termnews serve` host every session that opens it rendered it again. A document of at
 least MIN_LINES lines is written here as plain data (marshal: the lines' text and spans,
-a table of styles, the links) under a digest of everything that made it: this format, the
-renderer's own source, Rich's version, the width, the address links resolve against and
-the HTML. Loading one costs a tenth of rendering it (half, for a post of many short
-lines). A file that cannot be read back exactly as written is ignored (the post is
-rendered again); files are replaced atomically, so sessions writing the same post at once
-leave one whole file; past MAX_FILES the oldest go. Sessions that open the same post at
+a table of styles, the links), after a digest of that data, under a digest of everything
+that made it: this format, the renderer's own source, Rich's version, the width, the
+address links resolve against and the HTML. A file whose data does not match its digest
+is ignored (the post is rendered again). A loaded document's lines become Rich Texts one
+by one as they are first read (`KeptLines`): the reader draws only the screenful it shows,
+so loading costs the file's read and its digest, about a twentieth of rendering it. Files
+are replaced atomically, so sessions writing the same post at once leave one whole file;
+past MAX_FILES the oldest go. Sessions that open the same post at
 the same moment (a host's members stepping onto a new long post) render it once: the
 first takes the post's lock file and renders, the others wait up to WAIT seconds for it
 and load what it wrote.
@@ -25,11 +27,11 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from rich.style import Style
 from rich.text import Span, Text
@@ -37,7 +39,7 @@ from rich.text import Span, Text
 from termnews.render import Link, RenderedDocument
 from termnews.render.lines import new_text
 
-FORMAT = 1
+FORMAT = 2  # 2: a digest before the data, lines made as they are read
 MIN_LINES = 800  # smaller documents render faster than their file is worth
 MIN_HTML = 40_000  # characters of HTML below which a post is not even looked up
 MAX_FILES = 64
@@ -48,6 +50,7 @@ ATTRIBUTES = ("bold", "dim", "italic", "underline", "strike", "reverse", "blink"
 
 # No rendered line holds a control character: a kept line with one is not what was written.
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+DIGEST_SIZE = 32
 
 
 @lru_cache(maxsize=1)
@@ -112,44 +115,31 @@ def encode(document: RenderedDocument) -> bytes | None:
     if any(style is None for style in table):
         return None
     links = [(link.number, link.url, link.text, link.image) for link in document.links]
-    return marshal.dumps((FORMAT, document.width, table, lines, links))
+    payload = marshal.dumps((FORMAT, document.width, table, lines, links))
+    return _digest(payload) + payload
+
+
+def _digest(payload: bytes) -> bytes:
+    return hashlib.blake2b(payload, digest_size=DIGEST_SIZE).digest()
 
 
 def decode(data: bytes) -> RenderedDocument | None:
-    """What `encode` wrote, checked piece by piece; None for anything else."""
+    """What `encode` wrote, its digest checked; None for anything else. The lines are
+    checked and made into Texts as they are read (`KeptLines`)."""
+    payload = data[DIGEST_SIZE:]
+    if len(data) <= DIGEST_SIZE or data[:DIGEST_SIZE] != _digest(payload):
+        return None  # cut short, spoilt, or not written by `encode`
     try:
-        fmt, width, table, lines, links = marshal.loads(data)
+        fmt, width, table, lines, links = marshal.loads(payload)
     except (EOFError, ValueError, TypeError):
         return None
     if fmt != FORMAT or not isinstance(width, int):
         return None
     if not (isinstance(table, list) and isinstance(lines, list) and isinstance(links, list)):
         return None
-    styles = [decode_style(entry) for entry in table]
-    if any(style is None for style in styles):
+    styles = [style for entry in table if (style := decode_style(entry)) is not None]
+    if len(styles) != len(table):
         return None
-    out: list[Text] = []
-    if not all(isinstance(entry, tuple) and len(entry) == 2 for entry in lines):
-        return None
-    plains = [entry[0] for entry in lines]
-    if not all(isinstance(plain, str) for plain in plains):
-        return None
-    if CONTROL.search("".join(plains)):
-        return None
-    for plain, spans in lines:
-        made = []
-        for span in spans:
-            if not (isinstance(span, tuple) and len(span) == 3):
-                return None
-            start, end, index = span
-            if not (isinstance(index, int) and 0 <= index < len(styles)):
-                return None
-            if not (isinstance(start, int) and isinstance(end, int)):
-                return None
-            if not 0 <= start <= end <= len(plain):
-                return None
-            made.append(Span(start, end, styles[index]))  # type: ignore[arg-type]  # checked
-        out.append(new_text(plain, made))
     kept = []
     for link in links:
         if not (isinstance(link, tuple) and len(link) == 4):
@@ -158,7 +148,57 @@ def decode(data: bytes) -> RenderedDocument | None:
         if not (isinstance(number, int) and isinstance(url, str) and isinstance(text, str)):
             return None
         kept.append(Link(number, url, text, image is True))
-    return RenderedDocument(out, kept, width)
+    return RenderedDocument(KeptLines(lines, styles), kept, width)
+
+
+class KeptLines(Sequence[Text]):
+    """A loaded document's lines: each entry (its text, its spans as (start, end, index
+    into `styles`)) becomes a Text the first time it is read, and stays one. An entry that
+    is not what `encode` writes (only a forged file with a matching digest has one) reads
+    as an empty line."""
+
+    __slots__ = ("_lines", "_styles")
+
+    def __init__(self, lines: list[Any], styles: list[Style | str]) -> None:
+        self._lines = lines
+        self._styles = styles
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    @overload
+    def __getitem__(self, index: int) -> Text: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Text]: ...
+    def __getitem__(self, index: int | slice) -> Text | list[Text]:
+        if isinstance(index, slice):
+            return [self[at] for at in range(*index.indices(len(self._lines)))]
+        entry = self._lines[index]
+        if isinstance(entry, Text):
+            return entry
+        text = self._make(entry)
+        self._lines[index] = text  # two threads reading it at once make equal Texts
+        return text
+
+    def __iter__(self) -> Iterator[Text]:
+        for index in range(len(self._lines)):
+            yield self[index]
+
+    def _make(self, entry: Any) -> Text:
+        try:
+            plain, spans = entry
+            if not isinstance(plain, str) or CONTROL.search(plain):
+                return new_text("", [])
+            styles, made, size = self._styles, [], len(plain)
+            for start, end, index in spans:
+                if not (type(start) is int and type(end) is int and 0 <= start <= end <= size):
+                    return new_text("", [])
+                if type(index) is not int or index < 0:
+                    return new_text("", [])
+                made.append(Span(start, end, styles[index]))
+        except (TypeError, ValueError, IndexError):
+            return new_text("", [])
+        return new_text(plain, made)
 
 
 class RenderStore:

@@ -9,6 +9,7 @@ of one paragraph or table cell, with HTML whitespace collapsed.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
@@ -39,7 +40,7 @@ def resolve_url(base_url: str | None, url: str | None) -> str | None:
 
 @dataclass(slots=True)
 class RenderedDocument:
-    lines: list[Text]
+    lines: Sequence[Text]  # a list, or (loaded from a RenderStore) lines made as read
     links: list[Link]
     width: int
 

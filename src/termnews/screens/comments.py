@@ -181,7 +181,7 @@ class CommentsScreen(TermNewsAccess, Screen[None]):
         lines = self._bodies.get((index, width))
         if lines is None:
             html = self.comments[index].comment.content_html
-            lines = self.tn_app.service.render_fragment(html, width).lines
+            lines = list(self.tn_app.service.render_fragment(html, width).lines)
             self._bodies[(index, width)] = lines
         return lines
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.style import Style
@@ -132,7 +133,7 @@ class PicturePainter:
 
 
 def with_pictures(
-    lines: list[Text],
+    lines: Sequence[Text],
     anchors: list[tuple[int, Link]],
     pictures: dict[str, Picture | str],
     painter: PicturePainter,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 
 from rich.segment import Segment
 from rich.style import Style
@@ -72,7 +73,7 @@ class ArticleView(ScrollView, can_focus=True):
         super().__init__(name=name, id=id)
         self.max_width = max_width  # 0: as wide as the widget
         self.hyperlinks = hyperlinks
-        self.lines: list[Text] = []
+        self.lines: Sequence[Text] = []
         # line index -> ((index, width, scroll x, style), the line as drawn)
         self._strips: OrderedDict[int, tuple[tuple[int, int, int, Style], Strip]] = OrderedDict()
         self._pass: tuple[Style, int] | None = None
@@ -97,7 +98,7 @@ class ArticleView(ScrollView, can_focus=True):
         width = max(20, width)
         return min(width, self.max_width) if self.max_width else width
 
-    def show(self, lines: list[Text], *, keep_scroll: bool = False) -> None:
+    def show(self, lines: Sequence[Text], *, keep_scroll: bool = False) -> None:
         self.lines = lines
         self._strips.clear()
         self.virtual_size = Size(self.text_width, len(lines))
