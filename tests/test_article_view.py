@@ -230,3 +230,58 @@ async def test_a_styled_view_falls_back_to_textual() -> None:
         assert cells(view.render_lines(crop)) == cells(textual_lines(view, crop))
         assert not view._framed
         assert "╭" in "".join(text for text, _ in cells(view.render_lines(crop))[0])
+
+
+async def test_the_header_lays_the_screen_out_only_when_its_height_changes(  # type: ignore[no-untyped-def]
+    tmp_path, feed_server
+) -> None:
+    """Posts whose headers take one, one, three and one lines at 60 columns: each header is
+    shown whole, the post starts right under it, and only the steps that change its height
+    lay the screen out again."""
+    from termnews.app import TermNewsApp
+    from termnews.screens.reader import ReaderScreen
+    from termnews.widgets.article_header import ArticleHeader
+    from tests.support.feedserver import make_rss
+    from tests.support.news import subscribed_in_loop
+
+    titles = ["Short one", "Short two", "A title long enough to wrap " * 3, "Short four"]
+    items = [
+        {"title": title, "link": f"http://e.org/{i}", "guid": str(i), "pub_date": 9 - i,
+         "content": f"<p>Body {i}</p>"}
+        for i, title in enumerate(titles)
+    ]  # fmt: skip
+    feed_server.add_feed("/f.xml", make_rss("F", items))
+    service = await subscribed_in_loop(tmp_path, feed_server.url_for("/f.xml"))
+    try:
+        app = TermNewsApp(service)
+        async with app.run_test(size=(60, 24)) as pilot:
+            await pilot.press("tab", "enter")
+            await pilot.pause()
+            reader = app.screen
+            assert isinstance(reader, ReaderScreen)
+            layouts = []
+            real = reader._refresh_layout
+
+            def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+                layouts.append(reader.index)
+                return real(*args, **kwargs)
+
+            reader._refresh_layout = counting  # type: ignore[method-assign]
+            heights = []
+            for step in range(len(titles)):
+                if step:
+                    await pilot.press("n")
+                    await pilot.pause()
+                header = reader.query_one(ArticleHeader)
+                width = header.content_region.width
+                wanted = header.get_content_height(header.size, header.size, width)
+                assert header.content_region.height == wanted  # the whole header shows
+                assert reader.view.region.y >= header.region.bottom  # the post right under it
+                assert f"Body {step}" in "\n".join(
+                    reader.view.render_line(y).text for y in range(3)
+                )
+                heights.append(wanted)
+            assert heights[0] == heights[1] == heights[3] < heights[2]
+            assert set(layouts) == {2, 3}  # onto the long header, and off it
+    finally:
+        service.close()

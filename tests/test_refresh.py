@@ -319,7 +319,8 @@ async def test_quitting_while_the_refresh_builds_the_index_leaves_its_connection
             if indexing.is_set():
                 break
             await pilot.pause(0.05)
-        assert indexing.is_set()
+        assert indexing.is_set(), f"no index build in 30 s; {len(clones)} refresh services"
+    assert len(clones) == 1, f"{len(clones)} refresh services"
     [refresher] = clones
     refresher.store.db.execute("SELECT 1")  # the app is gone; the thread's connection is open
     release.set()

@@ -11,7 +11,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Static
 from textual.worker import Worker
 
 from termnews.attachments import describe
@@ -30,6 +29,7 @@ from termnews.screens.images import (
     image_anchors,
     with_pictures,
 )
+from termnews.widgets.article_header import ArticleHeader
 from termnews.widgets.article_list import Position
 from termnews.widgets.article_view import ArticleView
 from termnews.widgets.download_bar import DownloadBar
@@ -42,12 +42,6 @@ if TYPE_CHECKING:
 
 UNREAD_SCAN = 512
 READ_AHEAD_DELAY = 0.3  # seconds after a post is shown before the next is rendered
-
-
-class ArticleHeader(Static):
-    DEFAULT_CSS = """
-    ArticleHeader { background: $panel; padding: 0 1; height: auto; max-height: 6; }
-    """
 
 
 class ReaderScreen(TermNewsAccess, Screen[int]):
@@ -197,7 +191,7 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         if fresh is not None and self.article is not None and self.article.id == article.id:
             self.article.outside_comments = fresh.outside_comments
             self.loaded_comments.pop(article.id, None)
-            self.query_one(ArticleHeader).update(self._header(self.article))
+            self.query_one(ArticleHeader).show(self._header(self.article))
 
     def _draw(self, *, keep_scroll: bool) -> None:
         if self.article is None:
@@ -206,7 +200,7 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         self.document = self.tn_app.service.render(
             self.article, width, extracted=self.show_extracted
         )
-        self.query_one(ArticleHeader).update(self._header(self.article))
+        self.query_one(ArticleHeader).show(self._header(self.article))
         lines = self.document.lines
         if not lines:
             lines = [
@@ -383,7 +377,7 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
             if not screen.state:  # loaded (not offline, not still loading)
                 self.loaded_comments[article.id] = len(screen.comments)
                 if self.article is not None and self.article.id == article.id:
-                    self.query_one(ArticleHeader).update(self._header(self.article))
+                    self.query_one(ArticleHeader).show(self._header(self.article))
 
         self.app.push_screen(screen, closed)
 
@@ -454,7 +448,7 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
         if self.article is not None:
             self.article.starred = not self.article.starred
             self.tn_app.service.set_starred(self.article.id, self.article.starred)
-            self.query_one(ArticleHeader).update(self._header(self.article))
+            self.query_one(ArticleHeader).show(self._header(self.article))
             self.tn_app.tell("Starred." if self.article.starred else "Unstarred.")
 
     def action_full_article(self) -> None:
@@ -474,7 +468,7 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
     def _fetch_full_article(self, article_id: int) -> None:
         self.fetching = article_id
         if self.article is not None:
-            self.query_one(ArticleHeader).update(self._header(self.article))
+            self.query_one(ArticleHeader).show(self._header(self.article))
         self.run_worker(
             self._full_article_worker(article_id),
             group="full_article",
@@ -499,7 +493,7 @@ class ReaderScreen(TermNewsAccess, Screen[int]):
             self.show_extracted = True
             self._draw(keep_scroll=False)
         else:
-            self.query_one(ArticleHeader).update(self._header(current))
+            self.query_one(ArticleHeader).show(self._header(current))
 
     def action_play_attachment(self) -> None:
         if self.article is None:

@@ -101,7 +101,9 @@ class ArticleView(ScrollView, can_focus=True):
     def show(self, lines: Sequence[Text], *, keep_scroll: bool = False) -> None:
         self.lines = lines
         self._strips.clear()
-        self.virtual_size = Size(self.text_width, len(lines))
+        # No layout pass for it: the view keeps its place on the screen, and a scroll bar
+        # appearing or going asks for one itself (ScrollView keeps its own virtual size).
+        self.set_reactive(ArticleView.virtual_size, Size(self.text_width, len(lines)))
         # Decide the scroll bar and its thumb now: Textual would only after the next layout,
         # so the new post's first frame would show the old post's scroll bar and a second
         # frame fix it (twice the flicker, and ~250 bytes more per key over SSH).
