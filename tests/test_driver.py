@@ -7,6 +7,14 @@ process's context switches (/proc/PID/task/*/status) while nothing is pressed.
 
 from __future__ import annotations
 
+import fcntl
+import os
+import select
+import signal
+import struct
+import subprocess
+import sys
+import termios
 import time
 from pathlib import Path
 
@@ -96,3 +104,36 @@ def test_an_idle_session_does_not_wake_and_escape_still_works(tmp_path: Path) ->
         assert term.child.wait() == 0
     finally:
         term.close()
+
+
+@pytest.mark.e2e
+def test_a_terminal_gone_without_a_hang_up_signal_still_ends_the_session(
+    tmp_path: Path,
+) -> None:
+    """termnews on a PTY that is not its controlling terminal (a new session): when the
+    terminal goes, the kernel sends it no SIGHUP, and reading it only fails. It must end
+    as on a hang-up (status 128 + SIGHUP), not live on reading nothing."""
+    data, config = subscribed(tmp_path)
+    master, slave = os.openpty()
+    fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    env = termnews_env(tmp_path)
+    command = [sys.executable, "-m", "termnews", "--data-dir", str(data), "--config", str(config)]
+    child = subprocess.Popen(
+        command, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
+    )
+    os.close(slave)
+    try:
+        shown, deadline = b"", time.monotonic() + 45
+        while b"Quiet feed" not in shown and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.2)[0]:
+                shown += os.read(master, 65536)
+        assert b"Quiet feed" in shown
+    finally:
+        os.close(master)  # the terminal goes
+    try:
+        status = child.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+        raise AssertionError("termnews lived on after its terminal went") from None
+    assert status == 128 + signal.SIGHUP

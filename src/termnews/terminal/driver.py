@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import selectors
+import signal
 import threading
 from codecs import getincrementaldecoder
 from typing import Any
@@ -69,6 +70,14 @@ def parser_timeout(parser: Any) -> float | None:
     return FALLBACK_TIMEOUT
 
 
+def hung_up() -> None:
+    """The terminal is gone: the process is told so as a hang-up would (one whose tty is
+    not its controlling terminal gets no SIGHUP from the kernel) and ends as it does on
+    one. Textual's own loop read the end of input again and again: a core at 100%, for
+    as long as the process lived."""
+    os.kill(os.getpid(), signal.SIGHUP)
+
+
 class QuietLinuxDriver(LinuxDriver):
     """LinuxDriver whose input thread is woken by input, its exit, or a parser timeout."""
 
@@ -93,10 +102,11 @@ class QuietLinuxDriver(LinuxDriver):
                             continue
                         try:
                             data = decode(os.read(self.fileno, 4096))
-                        except OSError:  # the terminal went away (a hang-up)
+                        except OSError:  # EIO: the terminal went away
                             data = ""
-                        if not data:  # end of input: nothing more will come from it
+                        if not data:  # nothing more will come: the terminal hung up
                             selector.unregister(self.fileno)
+                            hung_up()
                             continue
                         for event in parser.feed(data):
                             self.process_message(event)
