@@ -532,3 +532,22 @@ async def test_links_are_copied_with_osc52_over_ssh(
         await pilot.press("1")  # link [1] of the post: copied, since there is no browser here
         assert app.clipboard == reader.document.links[0].url
         assert any("OSC 52" in str(n.message) for n in app._notifications)  # type: ignore[attr-defined]
+
+
+async def test_a_hang_up_leaves_at_once_and_keeps_only_a_daemon_fallback(
+    ui_service: NewsService,
+) -> None:
+    """SIGHUP/SIGTERM: the app's leave-anyway timer (in case the clean exit cannot finish)
+    is a daemon thread, which the interpreter does not wait for: it used to hold every
+    hang-up's exit for its whole 2 s (on a host, until the SIGKILL a second later)."""
+    import signal
+
+    app = TermNewsApp(ui_service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app._hang_up(signal.SIGTERM)
+        timer = app._leave_anyway
+        try:
+            assert timer.daemon and timer.is_alive()
+            await pilot.pause()
+        finally:
+            timer.cancel()  # this process is pytest's: it must not be made to exit

@@ -404,8 +404,11 @@ class TermNewsApp(DiffOutputApp[int]):
     def _hang_up(self, signum: int) -> None:
         """SIGHUP (the SSH connection dropped) or SIGTERM: keep drafts, then leave."""
         self.save_open_drafts()
-        # The terminal may be gone: if a clean exit cannot finish, leave anyway.
-        threading.Timer(2.0, os._exit, args=(128 + signum,)).start()
+        # The terminal may be gone: if a clean exit cannot finish, leave anyway (a daemon
+        # thread: a clean exit does not wait for it, as it did for 2 s on every hang-up).
+        self._leave_anyway = threading.Timer(2.0, os._exit, args=(128 + signum,))
+        self._leave_anyway.daemon = True
+        self._leave_anyway.start()
         self.exit(128 + signum)
 
     async def action_quit(self) -> None:
