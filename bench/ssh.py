@@ -14,7 +14,8 @@ the feed's last post, then `p` back to the first, and so on: every press is a st
   output quiescence (no byte for --quiet seconds; the quiet window is not counted);
 - bytes the server sent per `n` press;
 - CPU: per login, per first post opened, per `n` (sessions, server, the bench's own
-  client), and per second of an idle session (IDLE_SECONDS with nothing pressed).
+  client), and per second of an idle session (IDLE_SECONDS with nothing pressed);
+- how long after every connection drops at once the last session process has ended.
 
 Not run by CI; numbers depend on the machine (record its core count with them).
 """
@@ -148,6 +149,18 @@ def _faults_and_cpu(pids: list[int]) -> tuple[int, float]:
         faults += int(fields[7])
         ticks += int(fields[11]) + int(fields[12])
     return faults, ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _running(pids: list[int]) -> bool:
+    """Whether any of these processes still runs (an exited one not yet reaped is a zombie)."""
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        if stat[stat.rindex(")") + 2] not in "ZX":
+            return True
+    return False
 
 
 def _session_memory(parent: int) -> list[tuple[int, int]]:
@@ -308,9 +321,14 @@ async def run(
             faults, cpu = faults_after - faults_before, cpu_after - cpu_before
             server_round_cpu = _faults_and_cpu([process.pid])[1] - server_round_cpu
             client_round_cpu = time.process_time() - client_round_cpu
+            # Every connection dropped at once: until the last session process has ended.
+            dropped = time.perf_counter()
             for session in sessions:
                 session.conn.close()
             await asyncio.gather(*(s.conn.wait_closed() for s in sessions))
+            while _running(session_pids) and time.perf_counter() - dropped < 10:
+                await asyncio.sleep(0.01)
+            gone_s = time.perf_counter() - dropped
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=30)
@@ -329,6 +347,7 @@ async def run(
         "client_cpu_ms": client_cpu * 1000 / count,
         "open_cpu_ms": open_cpu * 1000 / count,
         "idle_ms_per_s": idle_cpu * 1000 / count / IDLE_SECONDS,
+        "gone_s": gone_s,
         "rss_mb": statistics.mean(r for r, _ in memory) / 1024 if memory else float("nan"),
         "pss_mb": statistics.mean(p for _, p in memory) / 1024 if memory else float("nan"),
         "first_med_ms": pct(firsts, 0.5),
@@ -400,7 +419,8 @@ def main() -> None:
             f" session {session_ms:.0f} ms (to its first quiet screen); the bench's own"
             f" SSH client {r['client_cpu_ms']:.0f} ms on the same cores; the first post"
             f" opened (Enter) {r['open_cpu_ms']:.0f} ms; idle, per session"
-            f" {r['idle_ms_per_s']:.2f} ms of CPU a second",
+            f" {r['idle_ms_per_s']:.2f} ms of CPU a second; all connections dropped at"
+            f" once: every session ended {r['gone_s']:.2f} s later",
             flush=True,
         )
 
