@@ -5,14 +5,15 @@
 
 Runs `termnews demo` in a real PTY (as bench/bytes.py does), opens the first post of the
 sample site's posts feed and reads the process's CPU time from /proc around the keys:
-`--rounds` times four `j` and four `k` in the article list first, then four `n` and four
-`p` in the reader (each waits for a quiet screen), then, from the post before it, `n` onto
-the sample site's 40k-word post after a 1.5 s pause (a reader reading: the read-ahead has
-run). CPU time, not wall time: what a shared host pays per key (the scheduler's per-thread
-nanoseconds, where /proc has them; a thread that ends between two readings takes its time
-with it, which only the read-ahead's could). First, cold: `n` from post 1 to the feed's
-end with no pause and nothing cached (the long post, and the key after it, where the
-collector's work for its objects falls).
+`--rounds` times four `j` and four `k` in the article list first, and Enter then `q` (the
+post opens, the list comes back); then four `n` and four `p` in the reader (each waits
+for a quiet screen), then, from the post before it, `n` onto the sample site's 40k-word
+post after a 1.5 s pause (a reader reading: the read-ahead has run). CPU time, not wall
+time: what a shared host pays per key (the scheduler's per-thread nanoseconds, where /proc
+has them; a thread that ends between two readings takes its time with it, which only the
+read-ahead's could). First, cold: `n` from post 1 to the feed's end with no pause and
+nothing cached (the long post, and the key after it, where the collector's work for its
+objects falls).
 Not run by CI.
 """
 
@@ -57,7 +58,10 @@ def idle(term: Pty, seconds: float) -> None:
         term.pump(0.1)
 
 
-def run(args: argparse.Namespace) -> tuple[list[float], float, list[float], list[float]]:
+Run = tuple[list[float], float, list[float], list[float], list[tuple[float, float]]]
+
+
+def run(args: argparse.Namespace) -> Run:
     with tempfile.TemporaryDirectory(prefix="tn-keycpu-") as home_dir:
         home = Path(home_dir)
         (home / "xdg-config" / "termnews").mkdir(parents=True)
@@ -79,6 +83,13 @@ def run(args: argparse.Namespace) -> tuple[list[float], float, list[float], list
                 for key in b"jjjjkkkk":
                     term.key(bytes([key]), 0.15)
                 in_list.append((cpu_seconds(term.proc.pid) - before) / 8)
+            trips = []  # Enter opens the highlighted post, q goes back to the list
+            for _ in range(args.rounds):
+                before = cpu_seconds(term.proc.pid)
+                term.key(b"\r", 0.25)
+                opened = cpu_seconds(term.proc.pid)
+                term.key(b"q", 0.25)
+                trips.append((opened - before, cpu_seconds(term.proc.pid) - opened))
             term.key(b"\r", 0.3)
             term.wait_for(" 1/")
             idle(term, 6.0)  # the start's own work (comment counts, search index) is done
@@ -110,7 +121,7 @@ def run(args: argparse.Namespace) -> tuple[list[float], float, list[float], list
             long_post = cpu_seconds(term.proc.pid) - before
             if LONG_POST not in term.screen.display[0]:
                 raise SystemExit("n did not reach the long post:\n" + term.text())
-            return per_round, long_post, cold, in_list
+            return per_round, long_post, cold, in_list, trips
         finally:
             term.close()
 
@@ -121,7 +132,7 @@ def main() -> None:
     parser.add_argument("--columns", type=int, default=120)
     parser.add_argument("--rows", type=int, default=40)
     args = parser.parse_args()
-    per_round, long_post, cold, in_list = run(args)
+    per_round, long_post, cold, in_list, trips = run(args)
     load = os.getloadavg()
     print(f"termnews demo {args.columns}x{args.rows}, {os.cpu_count()} cores, load {load[0]:.1f}")
     print(f"machine: {python_speed()}")
@@ -132,6 +143,11 @@ def main() -> None:
     print(
         f"CPU per j/k in the article list: median {statistics.median(in_list) * 1000:.1f} ms"
         f" (rounds: {', '.join(f'{v * 1000:.1f}' for v in in_list)})"
+    )
+    opens, closes = [t[0] for t in trips], [t[1] for t in trips]
+    print(
+        f"CPU per Enter (the post opens) / q (back to the list): median"
+        f" {statistics.median(opens) * 1000:.1f} / {statistics.median(closes) * 1000:.1f} ms"
     )
     print(f"CPU for n onto the long post after a pause: {long_post * 1000:.1f} ms")
     print(
