@@ -1,12 +1,12 @@
 """Textual's Linux driver, with an input thread that sleeps until there is input.
 
 Textual's input thread wakes every 0.1 s to look for its exit flag and the parser's
-timeouts (a lone Escape is a key only once no sequence follows it). Idle, a session still
-woke ten times a second: on a host, every member's idle session, and on a busy machine each
-wake-up during a key's frame hands the GIL to that thread and back. This one waits on the
+timeouts (a lone Escape is a key only once no sequence follows it): an idle session woke
+ten times a second, and on a host every member's idle session did. This one waits on the
 terminal and a pipe of its own, with a timeout only while the parser has one pending;
 setting the exit flag writes to the pipe, so leaving (quit, suspend) no longer waits up to
-0.2 s for the thread to notice.
+0.2 s for the thread to notice. When the terminal goes, the process is told as on a
+hang-up.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from textual.widgets import Static
 class ArticleHeader(Static):
     """A few lines above the post. `show` lays the screen out again only when the new
     header takes another number of lines than the one shown: stepping from post to post
-    is then a repaint, with no layout pass (about a tenth of a step's CPU)."""
+    is then a repaint, without a layout pass of the whole screen."""
 
     DEFAULT_CSS = """
     ArticleHeader { background: $panel; padding: 0 1; height: auto; max-height: 6; }
