@@ -112,3 +112,28 @@ async def test_each_article_row_is_drawn_once_at_start(
         await pilot.press("j")  # the cursor moves: its two rows are drawn again
         await pilot.pause()
         assert drawn - before == Counter({0: 1, 1: 1})
+
+
+async def test_back_from_a_read_post_the_feed_list_is_laid_out_again_only_if_it_changed(
+    service: NewsService, feed_list_layouts: list[int]
+) -> None:
+    """Leaving the reader reloads the feed counts: after a post read before (no count
+    changes) the options are left as they are; after a new one the changed counts show."""
+    app = TermNewsApp(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        feeds = app.screen.query_one(FeedList)
+        unread = service.unread_total()
+        await pilot.press("tab", "enter")  # the first post: read now
+        await pilot.pause()
+        await pilot.press("q")
+        await pilot.pause(0.2)
+        labels = {option.id: str(option.prompt) for option in feeds.options}
+        assert labels["unread"] == f"Unread  {unread - 1}"  # the new count is shown
+        feed_list_layouts.clear()
+        await pilot.press("enter")  # the same post again: nothing changes
+        await pilot.pause()
+        await pilot.press("q")
+        await pilot.pause(0.2)
+        assert feed_list_layouts == []
+        assert {option.id: str(option.prompt) for option in feeds.options} == labels

@@ -40,6 +40,8 @@ class FeedList(OptionList):
         self.feeds: dict[int, Feed] = {}
         self.searches: dict[str, ArticleQuery] = {}
         self._drawn_width: int | None = None  # the width the options were laid out at
+        # What show_feeds last listed: (id, label) per option, None for a separator.
+        self._shown: tuple[tuple[str | None, object] | None, ...] = ()
 
     def render_lines(self, crop: Region) -> list[Strip]:
         width = self.scrollable_content_region.width
@@ -109,6 +111,10 @@ class FeedList(OptionList):
                 key = f"feed:{feed.id}" if feed.id not in seen else f"feed:{feed.id}@{tag}"
                 seen.add(feed.id)
                 options.append(Option(_feed_label(feed, indent=bool(tag)), id=key))
+        shown = tuple(None if o is None else (o.id, o.prompt) for o in options)
+        if shown == self._shown and self.option_count == len(options) - options.count(None):
+            return  # the same entries (nothing read or added since): nothing to draw again
+        self._shown = shown
         self.clear_options()
         self.add_options(options)
         if current is not None:
