@@ -52,3 +52,42 @@ async def test_a_narrow_bar_drops_whole_keys_and_keeps_the_palette() -> None:
         line = str(app.query_one(KeyBar).render())
         assert len(line) <= 24 and line.rstrip().endswith("^p palette")
         assert " x Ex " in line and "Zed" not in line  # not half a key
+
+
+class SwitchApp(BarApp):
+    """`x` can be turned off: its key then shows dim (check_action)."""
+
+    x_enabled = True
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "press" and parameters == ("x",):
+            return self.x_enabled or None  # None: shown, disabled
+        return True
+
+
+async def test_the_bar_is_drawn_again_only_when_what_it_shows_changes() -> None:
+    app = SwitchApp()
+    async with app.run_test(size=(80, 10)) as pilot:
+        await pilot.pause()
+        bar = app.query_one(KeyBar)
+        renders = []
+        real = bar.render
+
+        def counting() -> object:
+            renders.append(1)
+            return real()
+
+        bar.render = counting  # type: ignore[method-assign]
+        app.screen.bindings_updated_signal.publish(app.screen)  # as on a focus change
+        app.refresh_bindings()
+        await pilot.pause()
+        assert renders == []  # the same keys: nothing drawn again
+        app.x_enabled = False
+        app.refresh_bindings()
+        await pilot.pause()
+        assert renders  # x is now disabled: drawn again
+        line = real()
+        start = str(line).index(" x Ex ")
+        assert any(
+            span.start <= start < span.end and "dim" in str(span.style) for span in line.spans
+        )
