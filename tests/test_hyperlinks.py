@@ -256,7 +256,9 @@ def test_a_link_opens_and_closes_exactly_around_its_cells() -> None:
     opened = re.search(
         r"\x1b\]8;id=[^;]+;https://example.org/quay\x1b\\(.*?)\x1b\]8;;\x1b\\", frame
     )
-    assert opened is not None and re.sub(r"\x1b\[[0-9;]*m", "", opened.group(1)) == "the quay"
+    # Inside the link only its cells are drawn: SGR and cursor moves aside (the screen was
+    # erased first, so the blank after it is skipped with a move before the link closes).
+    assert opened is not None and re.sub(r"\x1b\[[0-9;]*[mC]", "", opened.group(1)) == "the quay"
     assert frame.count("\x1b]8;id=") == 1
     emulated, stream = emulator(30, 2)
     stream.feed(frame.encode())

@@ -88,6 +88,18 @@ class RichScreen(pyte.Screen):
         self._reached(self.columns if how != 1 else self.cursor.x + 1)
         super().erase_in_line(how, private)
 
+    def erase_in_display(self, how: int = 0, *args: Any, **kwargs: Any) -> None:
+        """As a terminal does (with bce, in the current background): every cell of the rows
+        erased takes the cursor's attributes. pyte's own leaves the cells nothing was ever
+        drawn in as they were."""
+        super().erase_in_display(how, *args, **kwargs)
+        rows = {0: range(self.cursor.y + 1, self.lines), 1: range(self.cursor.y)}
+        self._reached(self.columns)
+        for y in rows.get(how, range(self.lines) if how in (2, 3) else range(0)):
+            line = self.buffer[y]
+            for x in range(self.columns):
+                line[x] = self.cursor.attrs
+
     def set_link(self, link: str) -> None:
         self.link = link
         attrs: Any = self.cursor.attrs

@@ -11,9 +11,10 @@ and runs of one character are sent once and repeated (REP) where the terminal ha
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import takewhile
+from itertools import chain, takewhile
 from operator import itemgetter, ne
 
 from termnews.terminal.cells import (
@@ -45,6 +46,7 @@ REP_RUN = 4  # cells of one character in a row that make REP worth weighing
 SCROLL_MIN_ROWS = 3  # rows that must line up before scrolling is considered
 ECH_RUN = 6  # blanks in a row that make ECH worth weighing
 DEFER_CELLS = 3  # a row's last changed cells, if this few, may wait for a second pass
+CLEAR_SHARE = 4  # a blank on at least 1/CLEAR_SHARE of the screen: a repaint erases with it
 SCROLL_OVERHEAD = 16  # bytes of margins, a move, DL / IL and the margins' reset
 SHIFT_SAMPLES = 12  # cells of each half of a row that stand for it when shifts are sought
 
@@ -124,6 +126,7 @@ class Screen:
         self.pen: Pen | None = None  # the terminal's pen, None: unknown
         self._sgr: dict[tuple[Pen | None, Pen], str] = {}
         self._deferred: list[tuple[int, int]] = []
+        self._unknown = True  # nothing on the terminal is known: the next frame may clear it
         self._halves_for: tuple[int, tuple[Callable[[Row], tuple[Cell, ...]], ...]] = (-1, ())
         self.invalidate()
 
@@ -142,6 +145,7 @@ class Screen:
         self.dirty = set(range(self.height))
         self.cursor = None
         self.pen = None
+        self._unknown = True
 
     def row(self, y: int) -> Row:
         """Row `y` of the model, marked to be compared with the terminal at the next frame."""
@@ -154,6 +158,8 @@ class Screen:
         """Escape sequences and text that make the terminal show the model; leaves the pen
         at the default and the cursor at `cursor` (x, y), as Textual's own output does."""
         out: list[str] = []
+        if self._unknown:
+            self._clear(out)
         if self.capabilities.scroll and len(self.dirty) >= SCROLL_MIN_ROWS:
             self._scroll(out)
         self._deferred = []
@@ -171,6 +177,25 @@ class Screen:
             if out or self.cursor != (y, x):
                 self._move(out, y, x)
         return "".join(out)
+
+    def _clear(self, out: list[str]) -> None:
+        """Nothing on the terminal is known (the first frame, a new screen, a resize): when
+        one blank fills a good part of the model, erase the whole screen with it (ED), so
+        the rows need draw only what is not that blank, and not erase the rest piece by
+        piece."""
+        self._unknown = False
+        counts = Counter(chain.from_iterable(self.model))
+        blanks = [(count, cell) for cell, count in counts.items() if self._can_erase(cell)]
+        if not blanks:
+            return
+        count, blank = max(blanks, key=itemgetter(0))
+        if count * CLEAR_SHARE < self.width * self.height:
+            return  # mostly text: its rows are written whole anyway
+        self._set_pen(out, blank[1], blank=True)
+        out.append("\x1b[H\x1b[J")  # home, then erase to the end: the whole screen
+        self.cursor = (0, 0)
+        self.shadow = [[blank] * self.width for _ in range(self.height)]
+        self.dirty = set(range(self.height))
 
     def _row(self, out: list[str], y: int, *, defer: bool = True) -> None:
         new, old, width = self.model[y], self.shadow[y], self.width
@@ -206,7 +231,7 @@ class Screen:
                     continue
             if defer and self._defer(y, x):
                 return
-            x = self._write_run(out, y, x, tail)
+            x = self._write_run(out, y, x, tail, defer=defer)
 
     def _erase_from(self, out: list[str], y: int, x: int, end: int) -> None:
         """Erase cells x..end of row y (blanks of one pen; `end` the width: to the edge),
@@ -232,22 +257,24 @@ class Screen:
         out.append(erase)
 
     def _defer(self, y: int, x: int) -> bool:
-        """Whether the changed cells from x on are the row's last few, in a pen other than
-        the current one (a scroll bar, a border): they are drawn after the other rows,
-        grouped by pen, so that the pen does not flip twice on every row."""
+        """Whether the changed cells from x on are the row's last few (anywhere in the
+        rest of the row), in a pen other than the current one (a scroll bar, the borders
+        of a panel): they are drawn after the other rows, grouped by pen, so that the pen
+        does not flip twice on every row."""
         new, old = self.model[y], self.shadow[y]
-        end = min(x + DEFER_CELLS, self.width)
         pen = new[x][1]
-        if pen == self.pen or any(new[i] != old[i] for i in range(end, self.width)):
+        if pen == self.pen:
             return False
-        if any(new[i][1] != pen for i in range(x, end) if new[i] != old[i]):
+        changed = [i for i in range(x, self.width) if new[i] != old[i]]
+        if len(changed) > DEFER_CELLS or any(new[i][1] != pen for i in changed):
             return False
         self._deferred.append((y, x))
         return True
 
-    def _write_run(self, out: list[str], y: int, x: int, stop: int) -> int:
+    def _write_run(self, out: list[str], y: int, x: int, stop: int, *, defer: bool = False) -> int:
         """Draw the changed cells from `x` on, up to `stop` (where the row's trailing blanks
-        begin) or a run of blanks worth erasing; the column after them."""
+        begin) or a run of blanks worth erasing; the column after them. With `defer`, the
+        run stops where the rest of the row's changes may wait for the second pass."""
         new, old, width = self.model[y], self.shadow[y], self.width
         self._move(out, y, x)
         known = True
@@ -270,9 +297,11 @@ class Screen:
                     continue
                 if text == " " and ech and self._erase_here(new, x):
                     break
-            first = False
             if pen != self.pen:
+                if not first and defer and self._defer(y, x):
+                    break
                 self._set_pen(out, pen, blank=text == " ")
+            first = False
             old[x] = cell
             x += 1
             if len(text) == 1 and " " <= text <= "~":  # printable ASCII: one trusted cell
