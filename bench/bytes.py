@@ -6,7 +6,8 @@ Runs `termnews demo` (the sample site on loopback) in a real PTY once per output
 Textual's own output (`diff_output = false`), the output layer (the default), and the
 layer with the terminal's own colours (`ansi_colors = true`). In each it opens the first
 post of the Saltmarsh Quay Gazette feed (the sample site's posts feed), presses `n` through
-the feed, then opens the long post and presses `j`. For every key it counts the bytes read
+the feed, then opens the long post, presses `j`, and goes back to the list with `q` (the
+"back" column: a whole screen drawn anew). For every key it counts the bytes read
 from the PTY master between the key and quiet (no byte for --quiet seconds), and checks on
 a pyte screen that the key did what it should. Prints medians and each count. Not run by CI.
 `--no-truecolor` drops COLORTERM, as most SSH logins do (Textual then sends 256 colours).
@@ -132,6 +133,7 @@ def run_mode(config: str, args: argparse.Namespace) -> dict[str, list[int]]:
             term.wait_for(LONG_POST)
             for _ in range(args.scrolls):
                 counts["j"].append(term.key(b"j", args.quiet))
+            counts["back"] = [term.key(b"q", args.quiet)]  # from the post back to the list
         finally:
             term.close()
         return counts
@@ -172,6 +174,7 @@ def run_newsboat(args: argparse.Namespace) -> dict[str, list[int]]:
             term.wait_for("Title: " + LONG_POST)
             for _ in range(args.scrolls):  # the pager scrolls with the arrow keys (keypad mode)
                 counts["j"].append(term.key(b"\x1bOB", args.quiet))
+            counts["back"] = [term.key(b"q", args.quiet)]  # from the post back to the list
         finally:
             term.close()
         return counts
@@ -199,7 +202,7 @@ def main() -> None:
         args.dump.mkdir(parents=True, exist_ok=True)
     colours = "COLORTERM=truecolor" if args.truecolor else "no COLORTERM (256 colours)"
     print(f"termnews demo, {args.columns}x{args.rows}, TERM=xterm-256color, {colours}")
-    print(f"{'mode':<12} {'open':>7} {'n median':>9} {'j median':>9}   each n / each j")
+    print(f"{'mode':<12} {'open':>7} {'back':>7} {'n median':>9} {'j median':>9}   each n / each j")
     modes = args.mode or [*MODES, *(["newsboat"] if shutil.which("newsboat") else [])]
     if not shutil.which("newsboat"):
         print("(newsboat is not installed: no comparison)")
@@ -207,7 +210,8 @@ def main() -> None:
         counts = run_newsboat(args) if mode == "newsboat" else run_mode(MODES[mode], args)
         n, j = counts["n"], counts["j"]
         print(
-            f"{mode:<12} {counts['first open'][0]:>7} {statistics.median(n):>9.0f} "
+            f"{mode:<12} {counts['first open'][0]:>7} {counts['back'][0]:>7}"
+            f" {statistics.median(n):>9.0f} "
             f"{statistics.median(j):>9.0f}   {' '.join(map(str, n))} / {' '.join(map(str, j))}"
         )
 
