@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import chain, takewhile
+from itertools import chain, compress, islice, takewhile
 from operator import itemgetter, ne
 
 from termnews.terminal.cells import (
@@ -265,7 +265,9 @@ class Screen:
         pen = new[x][1]
         if pen == self.pen:
             return False
-        changed = [i for i in range(x, self.width) if new[i] != old[i]]
+        # The first few changed columns, found in C; a run of text stops this at once.
+        differs = map(ne, islice(new, x, None), islice(old, x, None))
+        changed = list(islice(compress(range(x, self.width), differs), DEFER_CELLS + 1))
         if len(changed) > DEFER_CELLS or any(new[i][1] != pen for i in changed):
             return False
         self._deferred.append((y, x))
