@@ -45,7 +45,7 @@ class KeyBar(Widget):
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
         self._spans: list[tuple[int, int, Binding, bool]] = []  # start, end, binding, enabled
-        self._drawn: object = None  # what the line was drawn from (`_signature`)
+        self._drawn: object = None  # what the line was drawn from (`_keys`)
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -56,15 +56,8 @@ class KeyBar(Widget):
     def _bindings_changed(self, screen: Screen[object]) -> None:
         # Textual signals on every focus change, several times as a screen opens: the line
         # is drawn again (a frame, and its bytes) only when what it shows changed.
-        if self.is_attached and screen is self.screen and self._signature() != self._drawn:
+        if self.is_attached and screen is self.screen and _keys(*self._shown()) != self._drawn:
             self.refresh()
-
-    def _signature(self) -> object:
-        shown, palette = self._shown()
-        keys = [(b.key, b.action, b.description, enabled) for b, enabled in shown]
-        if palette is not None:
-            keys.append((palette[0].key, palette[0].action, palette[0].description, palette[1]))
-        return tuple(keys)
 
     def _shown(self) -> tuple[list[tuple[Binding, bool]], tuple[Binding, bool] | None]:
         """The shown bindings, one per action in the screen's order, and the palette's."""
@@ -87,7 +80,7 @@ class KeyBar(Widget):
         description_style = self.get_component_rich_style("key-bar--description")
         disabled_style = self.get_component_rich_style("key-bar--disabled")
         shown, palette = self._shown()
-        self._drawn = self._signature()
+        self._drawn = _keys(shown, palette)
         width = self.size.width
         tail = Text()
         if palette is not None:
@@ -125,3 +118,9 @@ class KeyBar(Widget):
                 else:
                     self.app.bell()
                 return
+
+
+def _keys(shown: list[tuple[Binding, bool]], palette: tuple[Binding, bool] | None) -> object:
+    """What the line shows of the bindings: compared to know whether to draw it again."""
+    entries = [*shown, *([palette] if palette is not None else [])]
+    return tuple((b.key, b.action, b.description, enabled) for b, enabled in entries)
